@@ -1,0 +1,381 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../core/logger.js';
+
+export type LockingMode = 'optimistic' | 'pessimistic' | 'none';
+export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
+
+/** A true conflict: both requests changed `path` differently. Return the value to keep. */
+export type ConflictResolver = (path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown) => unknown;
+
+export interface EncryptionKey {
+  /** Short id written into each item's header so rotation can find the key (1-32 ASCII chars). */
+  id: string;
+  /** 32 bytes: a Buffer, or a base64/hex string of 32 bytes. */
+  key: Buffer | string;
+}
+
+/**
+ * Options of a SessionStore. Names of the Tomcat manager's context.xml
+ * attributes are kept (AwsAccessKey → accessKeyId, Table → table, …).
+ */
+export interface SessionStoreOptions {
+  /** context.xml `Table`. Default `Tomcat_SessionState`. */
+  table?: string;
+  /** context.xml `RegionId`. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region, else `us-east-1`. */
+  region?: string;
+  /** context.xml `Endpoint`; overrides the region's endpoint (DynamoDB Local: `http://127.0.0.1:8000`). */
+  endpoint?: string;
+  /** context.xml `AwsAccessKey`; give both keys or neither. */
+  accessKeyId?: string;
+  /** context.xml `AwsSecretKey`; give both keys or neither. */
+  secretAccessKey?: string;
+  /** Session token for temporary explicit keys. */
+  sessionToken?: string;
+  /** context.xml `AwsCredentialsFile`: a .properties file with `accessKey` and `secretKey`. */
+  credentialsFile?: string;
+  /** context.xml `ReadCapacityUnits`, used when the store creates the table. Default 10. */
+  readCapacityUnits?: number;
+  /** context.xml `WriteCapacityUnits`, used when the store creates the table. Default 5. */
+  writeCapacityUnits?: number;
+  /** context.xml `CreateIfNotExist`: create the table in `ready()` when absent. Default true. */
+  createIfNotExist?: boolean;
+  /** Billing of a table the store creates. Default `PROVISIONED` (the seed's). */
+  billingMode?: BillingMode;
+  /** Strongly consistent reads (the only kind that cannot miss this server's own last write). Default true. */
+  consistentRead?: boolean;
+  /** Session lifetime in seconds when the cookie has no expiry. Default 86 400 (1 day). */
+  ttl?: number;
+  /**
+   * Refresh the stored expiry of an unchanged session only when it would move by at least this many
+   * seconds. Default `'auto'`: a tenth of the session's lifetime.
+   */
+  touchAfter?: number | 'auto';
+  /** Concurrency control. Default `optimistic` (versioned merge); `pessimistic` = lease locks; `none` = last writer wins. */
+  locking?: LockingMode;
+  /** Lease of a pessimistic lock in ms, renewed while the request runs. Default 10 000. */
+  lockLeaseMs?: number;
+  /** Longest wait for a pessimistic lock before LockTimeoutError, in ms. Default 10 000. */
+  maxLockWaitMs?: number;
+  /** Attempts of an optimistic save before it gives up with a StoreUnavailableError. Default 8. */
+  maxSaveAttempts?: number;
+  /** Decides true conflicts of the optimistic merge; default: the later write wins for that path. */
+  onConflict?: ConflictResolver;
+  /** Compress encoded sessions above `compressionThreshold` bytes when it pays. Default true. */
+  compression?: boolean;
+  /** Smallest JSON size in bytes worth compressing. Default 1024. */
+  compressionThreshold?: number;
+  /** AES-256-GCM at rest: write with the first key, read with any. */
+  encryptionKeys?: EncryptionKey[];
+  /** A secret: store HMAC-SHA256(secret, id) instead of the raw session id. */
+  hashSessionIds?: string | Buffer;
+  /** Delete items that cannot be decoded instead of leaving them. Default false. */
+  deleteCorruptSessions?: boolean;
+  /** Purge expired items every N ms where the engine has no TTL. Default 0 (off). */
+  reapIntervalMs?: number;
+  /** Keep a `userId` global secondary index (`true` = name `userId-index`). Default false. */
+  userIndex?: boolean | string;
+  /** Attempts of each DynamoDB call, including the first (SDK retry strategy). Default 3. */
+  maxAttempts?: number;
+  /** Time-out of one DynamoDB HTTP request in ms. Default 3 000. */
+  requestTimeoutMs?: number;
+  /** Skip DescribeTable/CreateTable in `ready()` (Lambda cold starts, least-privilege roles). Default false. */
+  skipTableCheck?: boolean;
+  /** pino-compatible logger; default prints warnings and errors to stderr. */
+  logger?: Logger;
+  /** Bring your own DynamoDBClient; region, endpoint and credentials options are then ignored. */
+  client?: DynamoDBClient;
+}
+
+export interface ResolvedConfig {
+  readonly table: string;
+  readonly region: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly sessionToken: string | undefined;
+  readonly credentialsFile: string | undefined;
+  readonly readCapacityUnits: number;
+  readonly writeCapacityUnits: number;
+  readonly createIfNotExist: boolean;
+  readonly billingMode: BillingMode;
+  readonly consistentRead: boolean;
+  readonly ttl: number;
+  readonly touchAfter: number | 'auto';
+  readonly locking: LockingMode;
+  readonly lockLeaseMs: number;
+  readonly maxLockWaitMs: number;
+  readonly maxSaveAttempts: number;
+  readonly onConflict: ConflictResolver | undefined;
+  readonly compression: boolean;
+  readonly compressionThreshold: number;
+  readonly encryptionKeys: ReadonlyArray<EncryptionKey>;
+  readonly hashSessionIds: string | Buffer | undefined;
+  readonly deleteCorruptSessions: boolean;
+  readonly reapIntervalMs: number;
+  readonly userIndex: string | undefined;
+  readonly maxAttempts: number;
+  readonly requestTimeoutMs: number;
+  readonly skipTableCheck: boolean;
+  readonly logger: Logger | undefined;
+  readonly client: DynamoDBClient | undefined;
+}
+
+export const DEFAULTS = {
+  table: 'Tomcat_SessionState',
+  readCapacityUnits: 10,
+  writeCapacityUnits: 5,
+  createIfNotExist: true,
+  billingMode: 'PROVISIONED',
+  consistentRead: true,
+  ttl: 86_400,
+  touchAfter: 'auto',
+  locking: 'optimistic',
+  lockLeaseMs: 10_000,
+  maxLockWaitMs: 10_000,
+  maxSaveAttempts: 8,
+  compression: true,
+  compressionThreshold: 1024,
+  deleteCorruptSessions: false,
+  reapIntervalMs: 0,
+  maxAttempts: 3,
+  requestTimeoutMs: 3_000,
+  skipTableCheck: false,
+} as const;
+
+/** The default region of the Tomcat manager, used when nothing else names one. */
+export const FALLBACK_REGION = 'us-east-1';
+export const DEFAULT_USER_INDEX = 'userId-index';
+
+type Check = (value: unknown, name: string) => void;
+
+const got = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+};
+
+// Secrets are never echoed back in an error message.
+const secret = (check: Check): Check => (value, name) => {
+  try {
+    check(value, name);
+  } catch {
+    throw new ConfigError(`option "${name}" must be a non-empty string (got ${typeof value})`);
+  }
+};
+
+const string: Check = (value, name) => {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigError(`option "${name}" must be a non-empty string (got ${got(value)})`);
+  }
+};
+const boolean: Check = (value, name) => {
+  if (typeof value !== 'boolean') throw new ConfigError(`option "${name}" must be true or false (got ${got(value)})`);
+};
+const positiveInt: Check = (value, name) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`option "${name}" must be a positive integer (got ${got(value)})`);
+  }
+};
+const nonNegativeInt: Check = (value, name) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`option "${name}" must be an integer of 0 or more (got ${got(value)})`);
+  }
+};
+const oneOf =
+  (...allowed: string[]): Check =>
+  (value, name) => {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      throw new ConfigError(`option "${name}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')} (got ${got(value)})`);
+    }
+  };
+const fn: Check = (value, name) => {
+  if (typeof value !== 'function') throw new ConfigError(`option "${name}" must be a function (got ${got(value)})`);
+};
+
+const tableName: Check = (value, name) => {
+  string(value, name);
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(value as string)) {
+    throw new ConfigError(
+      `option "${name}" must be a DynamoDB table name: 3-255 characters of A-Z a-z 0-9 _ . - (got ${got(value)})`,
+    );
+  }
+};
+const url: Check = (value, name) => {
+  string(value, name);
+  let parsed: URL;
+  try {
+    parsed = new URL(value as string);
+  } catch {
+    throw new ConfigError(`option "${name}" must be a URL such as http://127.0.0.1:8000 (got ${got(value)})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`option "${name}" must be an http:// or https:// URL (got ${got(value)})`);
+  }
+};
+
+const CHECKS: Record<keyof SessionStoreOptions, Check> = {
+  table: tableName,
+  region: (value, name) => {
+    string(value, name);
+    if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$|^local$|^[a-z0-9-]+$/.test(value as string)) {
+      throw new ConfigError(`option "${name}" must be an AWS Region such as "eu-west-1" (got ${got(value)})`);
+    }
+  },
+  endpoint: url,
+  accessKeyId: secret(string),
+  secretAccessKey: secret(string),
+  sessionToken: secret(string),
+  credentialsFile: string,
+  readCapacityUnits: positiveInt,
+  writeCapacityUnits: positiveInt,
+  createIfNotExist: boolean,
+  billingMode: oneOf('PROVISIONED', 'PAY_PER_REQUEST'),
+  consistentRead: boolean,
+  ttl: positiveInt,
+  touchAfter: (value, name) => {
+    if (value === 'auto') return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new ConfigError(`option "${name}" must be "auto" or a number of seconds, 0 or more (got ${got(value)})`);
+    }
+  },
+  locking: oneOf('optimistic', 'pessimistic', 'none'),
+  lockLeaseMs: (value, name) => {
+    positiveInt(value, name);
+    if ((value as number) < 100) throw new ConfigError(`option "${name}" must be at least 100 ms (got ${got(value)})`);
+  },
+  maxLockWaitMs: nonNegativeInt,
+  maxSaveAttempts: positiveInt,
+  onConflict: fn,
+  compression: boolean,
+  compressionThreshold: nonNegativeInt,
+  encryptionKeys: (value, name) => {
+    if (!Array.isArray(value) || value.length === 0) {
+      throw new ConfigError(`option "${name}" must be a non-empty array of { id, key } (got ${got(value)})`);
+    }
+    const seen = new Set<string>();
+    value.forEach((entry: unknown, i) => {
+      const e = entry as Partial<EncryptionKey> | null;
+      if (!e || typeof e !== 'object' || typeof e.id !== 'string' || !/^[\x21-\x7e]{1,32}$/.test(e.id)) {
+        throw new ConfigError(`option "${name}[${i}].id" must be 1-32 printable ASCII characters`);
+      }
+      if (seen.has(e.id)) throw new ConfigError(`option "${name}" lists the key id "${e.id}" twice: key ids must be unique`);
+      seen.add(e.id);
+      if (keyBytes(e.key) === undefined) {
+        throw new ConfigError(
+          `option "${name}[${i}].key" must be 32 bytes: a Buffer, or a base64 or hex string of 32 bytes (make one with \`openssl rand -base64 32\`)`,
+        );
+      }
+    });
+  },
+  hashSessionIds: (value, name) => {
+    const ok = (typeof value === 'string' && value.length >= 16) || (Buffer.isBuffer(value) && value.length >= 16);
+    if (!ok) throw new ConfigError(`option "${name}" must be a secret string or Buffer of at least 16 characters`);
+  },
+  deleteCorruptSessions: boolean,
+  reapIntervalMs: nonNegativeInt,
+  userIndex: (value, name) => {
+    if (typeof value === 'boolean') return;
+    tableName(value, name);
+  },
+  maxAttempts: positiveInt,
+  requestTimeoutMs: positiveInt,
+  skipTableCheck: boolean,
+  logger: (value, name) => {
+    const l = value as Record<string, unknown> | null;
+    if (!l || typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
+      throw new ConfigError(`option "${name}" must be a logger with warn() and error() (a pino logger, or console)`);
+    }
+  },
+  client: (value, name) => {
+    const c = value as { send?: unknown } | null;
+    if (!c || typeof c !== 'object' || typeof c.send !== 'function') {
+      throw new ConfigError(`option "${name}" must be a DynamoDBClient from @aws-sdk/client-dynamodb`);
+    }
+  },
+};
+
+export const OPTION_NAMES = Object.keys(CHECKS) as Array<keyof SessionStoreOptions>;
+
+/** Decodes a 32-byte key given as a Buffer or a base64/hex string; undefined when it is not 32 bytes. */
+export function keyBytes(key: unknown): Buffer | undefined {
+  let bytes: Buffer | undefined;
+  if (Buffer.isBuffer(key)) bytes = key;
+  else if (typeof key === 'string' && /^[0-9a-fA-F]{64}$/.test(key)) bytes = Buffer.from(key, 'hex');
+  else if (typeof key === 'string' && /^[A-Za-z0-9+/_-]+={0,2}$/.test(key)) bytes = Buffer.from(key, 'base64');
+  return bytes && bytes.length === 32 ? bytes : undefined;
+}
+
+function closest(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return OPTION_NAMES.find((o) => o.toLowerCase() === lower || o.toLowerCase().includes(lower) || lower.includes(o.toLowerCase()));
+}
+
+/** Validates options and fills in defaults; every problem is a ConfigError naming the option. */
+export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(`options must be an object (got ${got(options)})`);
+  }
+  for (const [name, value] of Object.entries(options)) {
+    const check = CHECKS[name as keyof SessionStoreOptions];
+    if (!check) {
+      const hint = closest(name);
+      throw new ConfigError(
+        `unknown option "${name}"${hint ? `: did you mean "${hint}"?` : ''} (known options: ${OPTION_NAMES.join(', ')})`,
+      );
+    }
+    if (value !== undefined) check(value, name);
+  }
+  if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
+    const missing = options.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey';
+    throw new ConfigError(
+      `option "${missing}" is missing: give both accessKeyId and secretAccessKey (context.xml AwsAccessKey and AwsSecretKey), or neither to use the credentials file or the default chain`,
+    );
+  }
+  if (options.sessionToken !== undefined && options.accessKeyId === undefined) {
+    throw new ConfigError('option "sessionToken" needs accessKeyId and secretAccessKey beside it');
+  }
+  if (options.billingMode === 'PAY_PER_REQUEST' && (options.readCapacityUnits !== undefined || options.writeCapacityUnits !== undefined)) {
+    throw new ConfigError(
+      'options "readCapacityUnits"/"writeCapacityUnits" apply to billingMode "PROVISIONED" only: drop them, or set billingMode: "PROVISIONED"',
+    );
+  }
+  const userIndex = options.userIndex === true ? DEFAULT_USER_INDEX : options.userIndex || undefined;
+  return Object.freeze({
+    table: options.table ?? DEFAULTS.table,
+    region: options.region,
+    endpoint: options.endpoint,
+    accessKeyId: options.accessKeyId,
+    secretAccessKey: options.secretAccessKey,
+    sessionToken: options.sessionToken,
+    credentialsFile: options.credentialsFile,
+    readCapacityUnits: options.readCapacityUnits ?? DEFAULTS.readCapacityUnits,
+    writeCapacityUnits: options.writeCapacityUnits ?? DEFAULTS.writeCapacityUnits,
+    createIfNotExist: options.createIfNotExist ?? DEFAULTS.createIfNotExist,
+    billingMode: options.billingMode ?? DEFAULTS.billingMode,
+    consistentRead: options.consistentRead ?? DEFAULTS.consistentRead,
+    ttl: options.ttl ?? DEFAULTS.ttl,
+    touchAfter: options.touchAfter ?? DEFAULTS.touchAfter,
+    locking: options.locking ?? DEFAULTS.locking,
+    lockLeaseMs: options.lockLeaseMs ?? DEFAULTS.lockLeaseMs,
+    maxLockWaitMs: options.maxLockWaitMs ?? DEFAULTS.maxLockWaitMs,
+    maxSaveAttempts: options.maxSaveAttempts ?? DEFAULTS.maxSaveAttempts,
+    onConflict: options.onConflict,
+    compression: options.compression ?? DEFAULTS.compression,
+    compressionThreshold: options.compressionThreshold ?? DEFAULTS.compressionThreshold,
+    encryptionKeys: Object.freeze([...(options.encryptionKeys ?? [])]),
+    hashSessionIds: options.hashSessionIds,
+    deleteCorruptSessions: options.deleteCorruptSessions ?? DEFAULTS.deleteCorruptSessions,
+    reapIntervalMs: options.reapIntervalMs ?? DEFAULTS.reapIntervalMs,
+    userIndex,
+    maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,
+    logger: options.logger,
+    client: options.client,
+  });
+}

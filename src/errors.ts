@@ -1,0 +1,106 @@
+/**
+ * Every error this library throws is a SessionStoreError with a stable `code`.
+ * Messages say what happened, where (table, hashed session id) and what to do;
+ * they never carry a secret or a raw session id.
+ */
+export class SessionStoreError extends Error {
+  readonly code: string;
+  /** Whether retrying the same call later may succeed (outages, lock time-outs). */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** An option is unknown, ill-typed or out of range; thrown at construction. */
+export class ConfigError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_CONFIG', message, options);
+  }
+}
+
+/** Credentials could not be read from the configured source. */
+export class CredentialsError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_CREDENTIALS', message, options);
+  }
+}
+
+/** The session table does not exist and `createIfNotExist` is false. */
+export class TableNotFoundError extends SessionStoreError {
+  readonly table: string;
+  constructor(table: string, message: string) {
+    super('DSM_TABLE_NOT_FOUND', message);
+    this.table = table;
+  }
+}
+
+/** The table exists but its key schema is not a single string hash key `sessionId`. */
+export class TableSchemaError extends SessionStoreError {
+  readonly table: string;
+  constructor(table: string, message: string) {
+    super('DSM_TABLE_SCHEMA', message);
+    this.table = table;
+  }
+}
+
+/** The encoded session would exceed DynamoDB's 400 KB item limit; nothing was written. */
+export class SessionTooLargeError extends SessionStoreError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(message: string, size: number, limit: number) {
+    super('DSM_SESSION_TOO_LARGE', message);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** The session holds a value JSON cannot carry (BigInt, a cycle, a function); nothing was written. */
+export class SessionSerializationError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_SESSION_SERIALIZATION', message, options);
+  }
+}
+
+/** A stored item could not be decoded (garbage bytes, wrong attribute types, unknown format). */
+export class CorruptSessionError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_CORRUPT_SESSION', message, options);
+  }
+}
+
+/** A session id is empty, too long or not a string; refused without a DynamoDB call. */
+export class InvalidSessionIdError extends SessionStoreError {
+  constructor(message: string) {
+    super('DSM_INVALID_SESSION_ID', message);
+  }
+}
+
+/** A pessimistic lock could not be taken within `maxLockWaitMs`. Answer 503 and retry. */
+export class LockTimeoutError extends SessionStoreError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('DSM_LOCK_TIMEOUT', message, { retryable: true });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The store could not reach DynamoDB (network, throttling beyond retries, time-out). */
+export class StoreUnavailableError extends SessionStoreError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super('DSM_STORE_UNAVAILABLE', message, { cause: options?.cause, retryable: true });
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
+  }
+}
+
+/** The embedded DynamoDB Local could not start (Java missing, port taken, jar absent). */
+export class EmbeddedDynamoDBError extends SessionStoreError {
+  constructor(code: 'DSM_JAVA_NOT_FOUND' | 'DSM_EMBEDDED_START', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
