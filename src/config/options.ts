@@ -310,9 +310,27 @@ export function keyBytes(key: unknown): Buffer | undefined {
   return bytes && bytes.length === 32 ? bytes : undefined;
 }
 
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known option a misspelt one most likely meant (case slips, typos of up to a third of it). */
 function closest(name: string): string | undefined {
   const lower = name.toLowerCase();
-  return OPTION_NAMES.find((o) => o.toLowerCase() === lower || o.toLowerCase().includes(lower) || lower.includes(o.toLowerCase()));
+  let best: { option: string; d: number } | undefined;
+  for (const option of OPTION_NAMES) {
+    const d = distance(lower, option.toLowerCase());
+    if (d <= Math.max(2, Math.floor(option.length / 3)) && (!best || d < best.d)) best = { option, d };
+  }
+  return best?.option;
 }
 
 /** Validates options and fills in defaults; every problem is a ConfigError naming the option. */

@@ -20,7 +20,7 @@ export interface EmbeddedDynamoDB {
   stop(): Promise<void>;
 }
 
-type Spawn = (options: { port?: number | null; path?: string | null; stdio?: 'pipe' }) => ChildProcess;
+type Spawn = (options: { port?: number | null; path?: string | null; sharedDb?: boolean; stdio?: 'pipe' }) => ChildProcess;
 
 function loadSpawn(): Spawn {
   const require = createRequire(import.meta.url);
@@ -66,7 +66,9 @@ export async function startDynamoDBLocal(options: EmbeddedDynamoDBOptions = {}):
   const spawn = loadSpawn();
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn({ port, path: options.dbPath ?? null, stdio: 'pipe' });
+  // One database whatever the access key and region: every client of the embedded
+  // engine sees the same tables, as with real DynamoDB.
+  const child = spawn({ port, path: options.dbPath ?? null, sharedDb: true, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);

@@ -1,0 +1,202 @@
+/**
+ * express-session adapter: `new DynamoDBStore(options)` is an express-session
+ * Store; `dynamoSession({ store, ...sessionOptions })` is express-session
+ * itself, plus per-route locking and 503 answers when DynamoDB is away.
+ * No DynamoDB code here: everything maps onto core's SessionStore.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import session from 'express-session';
+import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
+import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import type { SessionStoreOptions } from '../config/options.js';
+import { InvalidSessionIdError } from '../errors.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { sendUnavailable, unavailableStatus } from './unavailable.js';
+
+export interface DynamoDBStoreOptions extends SessionStoreOptions {
+  /** Share one core store between adapters instead of making one from the options. */
+  store?: SessionStore;
+  /**
+   * Which requests take a pessimistic lease (needs `dynamoSession()`, which
+   * tells the store which request is loading): a predicate, a URL RegExp, or
+   * a path prefix. Others use the store's `locking` mode.
+   */
+  lock?: LockRule;
+}
+
+type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+const HANDLE = Symbol('dynamodb-session-manager.handle');
+const currentRequest = new AsyncLocalStorage<IncomingMessage>();
+
+interface ExpressCookieJson {
+  expires?: unknown;
+  originalMaxAge?: number | null;
+  [k: string]: unknown;
+}
+
+function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
+  if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
+  return promise;
+}
+
+/** An express-session Store backed by DynamoDB; callbacks and promises both work. */
+export class DynamoDBStore extends session.Store {
+  readonly store: SessionStore;
+  private readonly handles = new WeakMap<object, SessionHandle>();
+  private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
+
+  constructor(options: DynamoDBStoreOptions = {}) {
+    super();
+    const { store, lock, ...storeOptions } = options;
+    this.store = store ?? new SessionStore(storeOptions);
+    this.lockFor = lockRule(lock);
+    this.store.on('disconnect', (err) => this.emit('disconnect', err));
+    this.store.on('connect', () => this.emit('connect'));
+  }
+
+  /** Checks or creates the table; call it before listening to fail fast on a bad set-up. */
+  ready() {
+    return this.store.ready();
+  }
+
+  override get(sid: string, cb?: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null> {
+    return settle(this.loadSession(sid), cb);
+  }
+
+  private async loadSession(sid: string): Promise<ExpressSessionData | null> {
+    const req = currentRequest.getStore();
+    const lock = req ? this.lockFor(req) : undefined;
+    let loaded;
+    try {
+      loaded = await this.store.load(sid, lock === undefined ? {} : { lock });
+    } catch (err) {
+      // A hostile or mangled cookie is no session, not a server error.
+      if (err instanceof InvalidSessionIdError) return null;
+      throw err;
+    }
+    if (!loaded) return null;
+    const data = fromStored(loaded.data, loaded.handle.expiresAt);
+    Object.defineProperty(data, HANDLE, { value: loaded.handle, enumerable: false });
+    return data as unknown as ExpressSessionData;
+  }
+
+  /** express-session turns loaded data into a Session here: remember which load it came from. */
+  override createSession(req: Parameters<session.Store['createSession']>[0], sess: ExpressSessionData): session.Session & ExpressSessionData {
+    const handle = (sess as unknown as { [HANDLE]?: SessionHandle })[HANDLE];
+    const created = super.createSession(req, sess);
+    if (handle) {
+      this.handles.set(created, handle);
+      const res = (req as { res?: ServerResponse }).res;
+      // A request that ends without saving (an error, a client gone) gives its lease back.
+      res?.once('close', () => void this.store.release(handle).catch(() => undefined));
+    }
+    return created;
+  }
+
+  override set(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
+    const handle = this.handles.get(sess);
+    return settle(
+      this.store.commit(handle, sid, toStored(sess), { expires: cookieExpiry(sess) }).then(() => undefined),
+      cb,
+    );
+  }
+
+  override touch(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
+    const handle = this.handles.get(sess);
+    return settle(this.store.touch(handle, sid, { expires: cookieExpiry(sess) }).then(() => undefined), cb);
+  }
+
+  override destroy(sid: string, cb?: Callback): Promise<void> {
+    return settle(this.store.destroy(sid), cb);
+  }
+
+  override all(cb?: Callback<ExpressSessionData[] | { [sid: string]: ExpressSessionData } | null>): Promise<{ [sid: string]: ExpressSessionData }> {
+    return settle(this.store.all() as Promise<unknown> as Promise<{ [sid: string]: ExpressSessionData }>, cb);
+  }
+
+  override length(cb?: Callback<number>): Promise<number> {
+    return settle(this.store.length(), cb);
+  }
+
+  override clear(cb?: Callback): Promise<void> {
+    return settle(this.store.clear(), cb);
+  }
+
+  /** Table keys of live sessions (a paginated Scan). */
+  ids(cb?: Callback<string[]>): Promise<string[]> {
+    return settle(this.store.ids(), cb);
+  }
+}
+
+function cookieExpiry(sess: ExpressSessionData): Date | undefined {
+  const expires = (sess as { cookie?: { expires?: unknown } }).cookie?.expires;
+  if (expires instanceof Date) return expires;
+  if (typeof expires === 'string' && !Number.isNaN(Date.parse(expires))) return new Date(expires);
+  return undefined;
+}
+
+/**
+ * The stored form drops the cookie's `expires`: it changes on every request and
+ * lives in the item's `expiresAt` already, so leaving it in would make every
+ * request look like a change and cost a write.
+ */
+function toStored(sess: ExpressSessionData): SessionData {
+  const { cookie, ...rest } = sess as unknown as { cookie?: { toJSON?: () => ExpressCookieJson } & ExpressCookieJson };
+  if (!cookie) return rest;
+  const { expires: _expires, ...cookieData } = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
+  return { cookie: cookieData, ...rest };
+}
+
+function fromStored(data: SessionData, expiresAt: number): SessionData {
+  const cookie = data.cookie as ExpressCookieJson | undefined;
+  if (cookie && typeof cookie === 'object') {
+    const expires = typeof cookie.originalMaxAge === 'number' ? new Date(expiresAt * 1000).toISOString() : null;
+    return { ...data, cookie: { ...cookie, expires } };
+  }
+  // express-session needs a cookie on every stored session; one written by another tool may lack it.
+  return { ...data, cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' } };
+}
+
+export interface DynamoSessionOptions extends SessionOptions {
+  store: DynamoDBStore;
+}
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * express-session with this store, plus: per-route `lock` rules, and HTTP 503
+ * with Retry-After (never a crash, never a silently empty session) when
+ * DynamoDB is unreachable or a lock wait times out.
+ */
+export function dynamoSession(options: DynamoSessionOptions): Middleware {
+  const inner = session(options) as unknown as Middleware;
+  const store = options.store;
+  let reachable = true;
+  store.on('disconnect', () => {
+    reachable = false;
+  });
+  store.on('connect', () => {
+    reachable = true;
+  });
+  return (req, res, next) => {
+    if (!reachable) {
+      sendUnavailable(res, 1);
+      return;
+    }
+    currentRequest.run(req, () =>
+      inner(req, res, (err?: unknown) => {
+        const status = unavailableStatus(err);
+        if (status && !res.headersSent) {
+          sendUnavailable(res, status.retryAfterSeconds);
+          return;
+        }
+        next(err);
+      }),
+    );
+  };
+}
+
+export { SessionStore };
+export type { LockRule };

@@ -1,0 +1,16 @@
+import type { ServerResponse } from 'node:http';
+import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
+
+/** Outages and lock time-outs are the client's to retry: 503 with Retry-After. */
+export function unavailableStatus(err: unknown): { retryAfterSeconds: number } | undefined {
+  if (err instanceof LockTimeoutError || err instanceof StoreUnavailableError) return { retryAfterSeconds: err.retryAfterSeconds };
+  return undefined;
+}
+
+export function sendUnavailable(res: ServerResponse, retryAfterSeconds: number): void {
+  res.statusCode = 503;
+  res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end('Session store temporarily unavailable: please retry shortly.\n');
+}

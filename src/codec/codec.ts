@@ -1,0 +1,121 @@
+import type { EncryptionKey } from '../config/options.js';
+import { CorruptSessionError, SessionTooLargeError } from '../errors.js';
+import { compress, decompress, MAX_DECODED_BYTES } from './compress.js';
+import { createKeyring, missingKeyring } from './encrypt.js';
+import { readHeader, writeHeader, type Compression } from './format.js';
+import { parseSession, stringifySession, utf8 } from './json.js';
+
+export { describeFormat, FORMAT_VERSION, type Compression, type FormatInfo } from './format.js';
+export { MAX_DECODED_BYTES } from './compress.js';
+export { MAX_DEPTH } from './json.js';
+
+export interface CodecOptions {
+  /** Brotli-compress session JSON of at least `compressionThreshold` bytes, when that makes it smaller. */
+  compression: boolean;
+  compressionThreshold: number;
+  /** Empty: frames are written in clear. Else sealed with the first key; any listed key reads. */
+  encryptionKeys: ReadonlyArray<EncryptionKey>;
+}
+
+export interface Codec {
+  /**
+   * JSON-encodes a session object and frames it; throws SessionSerializationError (nothing else) on values JSON cannot carry,
+   * and SessionTooLargeError when the JSON is over MAX_DECODED_BYTES (decode would refuse to inflate it).
+   */
+  encode(data: Record<string, unknown>): Buffer;
+  /** Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes. */
+  decode(bytes: Uint8Array): Record<string, unknown>;
+  /**
+   * The JSON half of `encode`. The store keeps the JSON a request loaded and
+   * compares it with this to skip the write of an unchanged session, which
+   * compressed or encrypted bytes (random IV) cannot tell.
+   */
+  stringify(data: Record<string, unknown>): string;
+  /** The framing half of `encode`: header, compression, encryption. */
+  frame(json: string): Buffer;
+  /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError only. */
+  unframe(bytes: Uint8Array): string;
+  /** The JSON half of `decode`. CorruptSessionError only. */
+  parse(json: string): Record<string, unknown>;
+}
+
+export function createCodec(options: CodecOptions): Codec {
+  const keyring = options.encryptionKeys.length > 0 ? createKeyring(options.encryptionKeys) : undefined;
+  const headers: Record<Compression, Buffer> = {
+    none: writeHeader('none', keyring?.writeId),
+    brotli: writeHeader('brotli', keyring?.writeId),
+    gzip: writeHeader('gzip', keyring?.writeId),
+  };
+  const threshold = options.compressionThreshold;
+
+  function frame(json: string): Buffer {
+    const raw = Buffer.from(json, 'utf8');
+    if (raw.length > MAX_DECODED_BYTES) {
+      // It might still compress under DynamoDB's 400 KB, but decode refuses to
+      // inflate past this cap, so writing it would lose the session.
+      throw new SessionTooLargeError(
+        `session JSON is ${raw.length} bytes, more than the ${MAX_DECODED_BYTES} bytes a session may inflate to: store less in the session`,
+        raw.length,
+        MAX_DECODED_BYTES,
+      );
+    }
+    let payload: Buffer = raw;
+    let compression: Compression = 'none';
+    if (options.compression && raw.length >= threshold) {
+      const packed = compress(raw);
+      if (packed) {
+        payload = packed;
+        compression = 'brotli';
+      }
+    }
+    const header = headers[compression];
+    if (keyring) return keyring.seal(header, payload);
+    // Not a pooled Buffer: the bytes go to the SDK and may be kept, and a
+    // slice of the shared pool would carry its neighbours along.
+    const out = Buffer.allocUnsafeSlow(header.length + payload.length);
+    header.copy(out, 0);
+    payload.copy(out, header.length);
+    return out;
+  }
+
+  function unframe(bytes: Uint8Array): string {
+    if (!(bytes instanceof Uint8Array)) throw new CorruptSessionError(`session data is ${typeof bytes}, not binary: the item is damaged`);
+    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const header = readHeader(buffer);
+    let payload: Buffer;
+    if (header.keyId !== undefined) {
+      if (!keyring) throw missingKeyring(header.keyId);
+      payload = keyring.open(buffer, header.length, header.keyId);
+    } else {
+      if (keyring) {
+        // Accepting clear frames would let anyone with write access to the
+        // table plant a session that the key was meant to rule out.
+        throw new CorruptSessionError(
+          'session data is not encrypted but encryptionKeys are set: refused, since anyone able to write to the table could have planted it; sessions saved before encryption was turned on must start again',
+        );
+      }
+      payload = buffer.subarray(header.length);
+    }
+    return utf8(decompress(payload, header.compression));
+  }
+
+  function guarded<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof CorruptSessionError) throw err;
+      throw new CorruptSessionError(`session data could not be decoded (${(err as Error)?.message ?? String(err)}): the item is damaged`, {
+        cause: err,
+      });
+    }
+  }
+
+  return {
+    encode: (data) => frame(stringifySession(data)),
+    decode: (bytes) => guarded(() => parseSession(unframe(bytes))),
+    stringify: stringifySession,
+    frame,
+    unframe: (bytes) => guarded(() => unframe(bytes)),
+    parse: (json) => guarded(() => parseSession(json)),
+  };
+}

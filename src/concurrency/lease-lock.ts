@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { LockTimeoutError } from '../errors.js';
+import { isConditionalFailure, type Gateway } from '../core/gateway.js';
+import { isExpired, nowSeconds, type Item } from '../core/item.js';
+import type { StoreStats } from '../core/stats.js';
+
+export interface Lease {
+  readonly owner: string;
+  /** Epoch ms until which DynamoDB holds the lease for us. */
+  expiresAt: number;
+  /** Set when a renewal found the lease taken: our final write must then merge instead. */
+  lost: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface LeaseOptions {
+  table: string;
+  leaseMs: number;
+  maxWaitMs: number;
+  idTag: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes the lease and reads the session in one UpdateItem (ALL_NEW), so a
+ * locked load costs one call like an unlocked one. Waits with exponential
+ * back-off and full jitter while another owner holds an unexpired lease.
+ * Resolves with no item when the session does not exist or has expired: a
+ * lock is never taken on, nor an empty session handed out for, a missing one.
+ */
+export async function acquireLease(
+  gateway: Gateway,
+  key: string,
+  options: LeaseOptions,
+  stats: StoreStats,
+  waitStarted = Date.now(),
+): Promise<{ item?: Item; lease?: Lease }> {
+  const owner = randomUUID();
+  let delay = 10;
+  let waited = false;
+  for (;;) {
+    const now = Date.now();
+    const until = now + options.leaseMs;
+    try {
+      const out = await gateway.send<{ Attributes?: Item }>(
+        'UpdateItem',
+        new UpdateItemCommand({
+          TableName: options.table,
+          Key: { sessionId: { S: key } },
+          UpdateExpression: 'SET lockOwner = :owner, lockExpiresAt = :until',
+          ConditionExpression:
+            'attribute_exists(sessionId) AND expiresAt > :nowSec AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :now)',
+          ExpressionAttributeValues: {
+            ':owner': { S: owner },
+            ':until': { N: String(until) },
+            ':now': { N: String(now) },
+            ':nowSec': { N: String(nowSeconds()) },
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        { expectConditionFailure: true },
+      );
+      if (waited) {
+        stats.lockWaits += 1;
+        stats.lockWaitMs += Date.now() - waitStarted;
+      }
+      return { item: out.Attributes, lease: { owner, expiresAt: until, lost: false } };
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      const old = err.Item as Item | undefined;
+      if (!old || isExpired(old)) return {};
+      waited = true;
+      const elapsed = Date.now() - waitStarted;
+      if (elapsed >= options.maxWaitMs) {
+        stats.lockWaits += 1;
+        stats.lockWaitMs += elapsed;
+        stats.lockTimeouts += 1;
+        const retryAfter = Math.max(1, Math.ceil((Number(old.lockExpiresAt?.N ?? now) - Date.now()) / 1000));
+        throw new LockTimeoutError(
+          `session ${options.idTag} in table "${options.table}" stayed locked by another request for ${elapsed} ms (maxLockWaitMs ${options.maxWaitMs}): answer 503 and let the client retry in ${retryAfter} s; raise maxLockWaitMs if requests on one session are often this slow`,
+          retryAfter,
+        );
+      }
+      const wait = Math.random() * Math.min(delay, options.maxWaitMs - elapsed);
+      delay = Math.min(delay * 2, 500);
+      await sleep(wait);
+    }
+  }
+}
+
+/** Keeps a lease alive while a slow request runs: renews at a third of the lease. */
+export function startRenewal(gateway: Gateway, key: string, lease: Lease, options: Pick<LeaseOptions, 'table' | 'leaseMs'>): void {
+  const renew = async () => {
+    const until = Date.now() + options.leaseMs;
+    try {
+      await gateway.send(
+        'UpdateItem',
+        new UpdateItemCommand({
+          TableName: options.table,
+          Key: { sessionId: { S: key } },
+          UpdateExpression: 'SET lockExpiresAt = :until',
+          ConditionExpression: 'lockOwner = :owner',
+          ExpressionAttributeValues: { ':owner': { S: lease.owner }, ':until': { N: String(until) } },
+        }),
+        { expectConditionFailure: true },
+      );
+      lease.expiresAt = until;
+    } catch (err) {
+      if (isConditionalFailure(err)) {
+        lease.lost = true;
+        stopRenewal(lease);
+      }
+      // An outage: the next tick tries again; if the lease runs out meanwhile,
+      // the final write's fence notices and merges instead of overwriting.
+    }
+  };
+  lease.timer = setInterval(() => void renew(), Math.max(50, Math.floor(options.leaseMs / 3)));
+  lease.timer.unref();
+}
+
+export function stopRenewal(lease: Lease): void {
+  if (lease.timer) clearInterval(lease.timer);
+  lease.timer = undefined;
+}

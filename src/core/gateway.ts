@@ -1,0 +1,128 @@
+import { EventEmitter } from 'node:events';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
+import type { StoreStats } from './stats.js';
+
+// Network failures carry no HTTP status; these service errors mean "try later".
+const RETRYABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+]);
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  Item?: Record<string, unknown>;
+}
+
+export function isConditionalFailure(err: unknown): err is SdkError {
+  return (err as SdkError | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
+export function isOutage(err: unknown): boolean {
+  const e = err as SdkError | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name && RETRYABLE_NAMES.has(e.name)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  return status >= 500;
+}
+
+/** Any command of @aws-sdk/client-dynamodb. */
+type Command = { input: object };
+
+/**
+ * Every DynamoDB call of the store goes through here: it is counted, asks for
+ * consumed capacity, and its failures become the library's named errors.
+ * Emits `disconnect` on the first outage and `connect` on the first success after one.
+ */
+export class Gateway extends EventEmitter {
+  connected = true;
+
+  constructor(
+    readonly client: DynamoDBClient,
+    private readonly stats: StoreStats,
+    private readonly where: { table: string; target: string },
+  ) {
+    super();
+  }
+
+  async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean } = {}): Promise<T> {
+    const input = (command as { input: Record<string, unknown> }).input;
+    if (input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
+      input.ReturnConsumedCapacity = 'TOTAL';
+    }
+    this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
+    try {
+      const out = (await this.client.send(command as never)) as unknown as T & { ConsumedCapacity?: unknown };
+      this.count(out.ConsumedCapacity, operation);
+      this.reachable();
+      return out;
+    } catch (err) {
+      if (isConditionalFailure(err)) {
+        this.reachable();
+        if (opts.expectConditionFailure) throw err;
+      }
+      throw this.translate(err, operation);
+    }
+  }
+
+  private reachable(): void {
+    if (!this.connected) {
+      this.connected = true;
+      this.emit('connect');
+    }
+  }
+
+  private count(consumed: unknown, operation: string): void {
+    const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+    for (const c of list as Array<{ CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }>) {
+      const units = c.CapacityUnits ?? 0;
+      if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
+        this.stats.readCapacityUnits += c.ReadCapacityUnits ?? 0;
+        this.stats.writeCapacityUnits += c.WriteCapacityUnits ?? 0;
+      } else if (operation === 'GetItem' || operation === 'Scan' || operation === 'Query' || operation === 'BatchGetItem') {
+        this.stats.readCapacityUnits += units;
+      } else {
+        this.stats.writeCapacityUnits += units;
+      }
+    }
+  }
+
+  translate(err: unknown, operation: string): Error {
+    if (err instanceof SessionStoreError) return err;
+    const e = err as SdkError;
+    this.stats.errors += 1;
+    if (e?.name === 'ResourceNotFoundException') {
+      return new TableNotFoundError(
+        this.where.table,
+        `table "${this.where.table}" does not exist at ${this.where.target} (${operation} failed): create it with \`npx dynamodb-session create-table --table ${this.where.table}\` or let ready() create it (createIfNotExist: true)`,
+      );
+    }
+    if (isOutage(err)) {
+      if (this.connected) {
+        this.connected = false;
+        this.emit('disconnect', err);
+      }
+      return new StoreUnavailableError(
+        `DynamoDB at ${this.where.target} did not answer ${operation} for table "${this.where.table}" (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): the session is unchanged; retry shortly, and check the network, the endpoint and the table's capacity`,
+        { cause: err },
+      );
+    }
+    return new SessionStoreError(
+      'DSM_DYNAMODB',
+      `DynamoDB refused ${operation} on table "${this.where.table}" at ${this.where.target} (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): check the IAM policy (\`npx dynamodb-session iam-policy\`) and the table`,
+      { cause: err },
+    );
+  }
+}

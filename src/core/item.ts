@@ -1,0 +1,68 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CorruptSessionError } from '../errors.js';
+
+export type Item = Record<string, AttributeValue>;
+
+/** One session item as stored (see the item schema in DESIGN.md). */
+export interface StoredSession {
+  key: string;
+  data: Uint8Array;
+  version: number;
+  /** Epoch seconds, the TTL attribute. */
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  lockOwner?: string;
+  /** Epoch ms. */
+  lockExpiresAt?: number;
+  userId?: string;
+}
+
+const num = (item: Item, name: string, required: boolean): number | undefined => {
+  const v = item[name];
+  if (v === undefined) {
+    if (required) throw new CorruptSessionError(`attribute "${name}" is missing`);
+    return undefined;
+  }
+  const n = v.N === undefined ? Number.NaN : Number(v.N);
+  if (!Number.isFinite(n)) throw new CorruptSessionError(`attribute "${name}" is not a number`);
+  return n;
+};
+
+/** Reads an item's attributes, checking their types; a wrong type is a CorruptSessionError. */
+export function readItem(item: Item): StoredSession {
+  const key = item.sessionId?.S;
+  if (key === undefined) throw new CorruptSessionError('attribute "sessionId" is not a string');
+  const data = item.data?.B;
+  if (!(data instanceof Uint8Array)) throw new CorruptSessionError('attribute "data" is missing or not binary');
+  const lockOwner = item.lockOwner?.S;
+  const userId = item.userId?.S;
+  return {
+    key,
+    data,
+    version: num(item, 'version', true) as number,
+    expiresAt: num(item, 'expiresAt', true) as number,
+    createdAt: num(item, 'createdAt', false) ?? 0,
+    updatedAt: num(item, 'updatedAt', false) ?? 0,
+    ...(lockOwner !== undefined ? { lockOwner, lockExpiresAt: num(item, 'lockExpiresAt', false) ?? 0 } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+  };
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** An item read before TTL got round to deleting it is still expired. */
+export function isExpired(item: Item, nowSec = nowSeconds()): boolean {
+  const n = Number(item.expiresAt?.N);
+  return Number.isFinite(n) && n <= nowSec;
+}
+
+/** Rough byte size of an item as DynamoDB counts it: attribute names plus values. */
+export function itemSize(key: string, dataBytes: number, userId: string | undefined): number {
+  // sessionId, version, expiresAt, createdAt, updatedAt, lockOwner, lockExpiresAt names and numbers
+  const fixed = 9 + 4 + 7 + 21 + 9 + 21 + 9 + 21 + 9 + 21 + 9 + 36 + 13 + 21;
+  return fixed + Buffer.byteLength(key) + dataBytes + (userId ? 6 + Buffer.byteLength(userId) : 0);
+}
+
+/** DynamoDB's item size limit. */
+export const MAX_ITEM_BYTES = 400 * 1024;

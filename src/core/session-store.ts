@@ -1,0 +1,629 @@
+import { EventEmitter } from 'node:events';
+import {
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
+import { createDynamoDBClient, describeTarget } from '../aws/client.js';
+import { createCodec, type Codec } from '../codec/codec.js';
+import { mergeSessions } from '../concurrency/merge.js';
+import { acquireLease, startRenewal, stopRenewal, type Lease } from '../concurrency/lease-lock.js';
+import { KeyedMutex } from '../concurrency/local-queue.js';
+import { CorruptSessionError, LockTimeoutError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
+import { Gateway, isConditionalFailure } from './gateway.js';
+import { isExpired, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, type StoredSession } from './item.js';
+import { defaultLogger, type Logger } from './logger.js';
+import { checkSessionId, idTag, keyFor } from './session-id.js';
+import { emptyStats, type StoreStats } from './stats.js';
+
+export type SessionData = Record<string, unknown>;
+
+/**
+ * What one request loaded: the base of its save. Adapters keep it beside the
+ * request and hand it back to `commit`, `touch` or `release`.
+ */
+export interface SessionHandle {
+  readonly id: string;
+  readonly key: string;
+  /** Version loaded (the condition of the save). */
+  version: number;
+  /** The JSON loaded: the merge base, and what "unchanged" is measured against. */
+  json: string;
+  /** Stored expiry, epoch seconds. */
+  expiresAt: number;
+  createdAt: number;
+  userId?: string;
+  lease?: Lease;
+  releaseLocal?: () => void;
+  settled: boolean;
+}
+
+export interface LoadedSession {
+  data: SessionData;
+  handle: SessionHandle;
+}
+
+export interface LoadOptions {
+  /** Take a pessimistic lease for this request; default: `locking === 'pessimistic'`. */
+  lock?: boolean;
+}
+
+export interface CommitOptions {
+  /** When the session expires: a Date or epoch ms; default now + `ttl`. */
+  expires?: Date | number | null;
+  /** Owner of the session for the user index (`destroyUserSessions`); null removes it. */
+  userId?: string | null;
+}
+
+export type CommitOutcome = 'written' | 'merged' | 'unchanged' | 'touched' | 'destroyed';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Web-session state in one DynamoDB table, shared by every server that points
+ * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
+ * session API onto `load` → `commit`/`touch`/`release` and `destroy`.
+ *
+ * What a request costs: one GetItem (or, when locked, one UpdateItem) to load;
+ * one conditional write if the data changed; nothing more unless the expiry is
+ * due a refresh (`touchAfter`).
+ */
+export class SessionStore extends EventEmitter {
+  readonly config: ResolvedConfig;
+  readonly client: DynamoDBClient;
+  readonly logger: Logger;
+  private readonly gateway: Gateway;
+  private readonly codec: Codec;
+  private readonly statsData = emptyStats();
+  private readonly lockQueue = new KeyedMutex();
+  private readonly writeQueue = new KeyedMutex();
+  private readonly target: string;
+  private readyPromise: Promise<EnsureTableResult | undefined> | undefined;
+  private readonly ownsClient: boolean;
+  /** Handles holding this process's turn on a session key: a destroy must end them. */
+  private readonly leased = new Map<string, SessionHandle>();
+  private probe: NodeJS.Timeout | undefined;
+
+  constructor(options: SessionStoreOptions = {}) {
+    super();
+    this.config = resolveConfig(options);
+    this.logger = this.config.logger ?? defaultLogger;
+    this.ownsClient = this.config.client === undefined;
+    this.client = createDynamoDBClient(this.config);
+    this.target = describeTarget(this.config);
+    this.codec = createCodec(this.config);
+    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target });
+    this.gateway.on('disconnect', (err: Error) => {
+      this.logger.error({ table: this.config.table, target: this.target, reason: err?.name }, 'DynamoDB became unreachable: session requests fail with 503 until it answers again');
+      this.emit('disconnect', err);
+      this.startProbe();
+    });
+    this.gateway.on('connect', () => {
+      this.stopProbe();
+      this.logger.warn({ table: this.config.table, target: this.target }, 'DynamoDB answers again');
+      this.emit('connect');
+    });
+  }
+
+  /**
+   * Checks the table (DescribeTable), creating it when absent and
+   * `createIfNotExist`, and enables TTL. Runs once; every other method waits
+   * for it. A failure from an outage is forgotten so the next call retries.
+   */
+  ready(): Promise<EnsureTableResult | undefined> {
+    if (!this.readyPromise) {
+      this.readyPromise = this.config.skipTableCheck
+        ? Promise.resolve(undefined)
+        : ensureTable(this.gateway, this.config, this.target, this.logger);
+      this.readyPromise.catch((err: unknown) => {
+        if (err instanceof StoreUnavailableError) this.readyPromise = undefined;
+        else this.logger.error({ table: this.config.table, code: (err as SessionStoreError).code }, (err as Error).message);
+      });
+    }
+    return this.readyPromise;
+  }
+
+  /** A copy of the store's counters: DynamoDB calls, capacity, conflicts, lock waits. */
+  stats(): StoreStats {
+    return structuredClone(this.statsData);
+  }
+
+  /** Table key of a session id (its HMAC when `hashSessionIds`). */
+  keyOf(id: string): string {
+    checkSessionId(id);
+    return keyFor(id, this.config.hashSessionIds);
+  }
+
+  // ---- request-scoped API (adapters) ----
+
+  /**
+   * Loads a session: one strongly consistent GetItem, or, when locking, one
+   * UpdateItem that takes the lease and returns the item. Expired, missing and
+   * corrupt sessions come back as null.
+   */
+  async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
+    const key = this.keyOf(id);
+    await this.ready();
+    const lock = options.lock ?? this.config.locking === 'pessimistic';
+    if (lock) return this.loadLocked(id, key);
+    const out = await this.gateway.send<{ Item?: Item }>(
+      'GetItem',
+      new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } }, ConsistentRead: this.config.consistentRead }),
+    );
+    if (!out.Item || isExpired(out.Item)) return null;
+    return this.open(id, out.Item);
+  }
+
+  private async loadLocked(id: string, key: string): Promise<LoadedSession | null> {
+    const started = Date.now();
+    const releaseLocal = await this.acquireLocal(key, id, started);
+    try {
+      const { item, lease } = await acquireLease(
+        this.gateway,
+        key,
+        { table: this.config.table, leaseMs: this.config.lockLeaseMs, maxWaitMs: Math.max(0, this.config.maxLockWaitMs - (Date.now() - started)), idTag: idTag(id) },
+        this.statsData,
+        started,
+      );
+      if (!item || !lease) {
+        releaseLocal();
+        return null;
+      }
+      const loaded = await this.open(id, item);
+      if (!loaded) {
+        await this.releaseLease(key, lease);
+        releaseLocal();
+        return null;
+      }
+      loaded.handle.lease = lease;
+      loaded.handle.releaseLocal = releaseLocal;
+      this.leased.set(key, loaded.handle);
+      startRenewal(this.gateway, key, lease, { table: this.config.table, leaseMs: this.config.lockLeaseMs });
+      return loaded;
+    } catch (err) {
+      releaseLocal();
+      throw err;
+    }
+  }
+
+  private async acquireLocal(key: string, id: string, started: number): Promise<() => void> {
+    const pending = this.lockQueue.acquire(key);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.statsData.lockTimeouts += 1;
+        // The queue still hands us the turn later; give it straight back.
+        void pending.then((release) => release());
+        reject(
+          new LockTimeoutError(
+            `session ${idTag(id)} in table "${this.config.table}": earlier requests of this process held it for ${this.config.maxLockWaitMs} ms (maxLockWaitMs): answer 503 and let the client retry`,
+            1,
+          ),
+        );
+      }, this.config.maxLockWaitMs);
+    });
+    try {
+      const release = await Promise.race([pending, timeout]);
+      if (Date.now() - started > 1) {
+        this.statsData.lockWaits += 1;
+        this.statsData.lockWaitMs += Date.now() - started;
+      }
+      return release;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Decodes an item into a handle; a corrupt item is logged (id hashed), maybe deleted, and reads as no session. */
+  private async open(id: string, item: Item): Promise<LoadedSession | null> {
+    let stored: StoredSession;
+    let json: string;
+    let data: SessionData;
+    try {
+      stored = readItem(item);
+      json = this.codec.unframe(stored.data);
+      data = this.codec.parse(json);
+    } catch (err) {
+      this.statsData.corruptItems += 1;
+      const reason = err instanceof CorruptSessionError ? err.message : String(err);
+      this.logger.warn(
+        { table: this.config.table, session: idTag(id), reason },
+        this.config.deleteCorruptSessions
+          ? 'corrupt session item deleted (deleteCorruptSessions); the client gets a new session'
+          : 'corrupt session item ignored; the client gets a new session (set deleteCorruptSessions: true to delete such items)',
+      );
+      if (this.config.deleteCorruptSessions) {
+        await this.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: this.keyOf(id) } } }));
+      }
+      return null;
+    }
+    return {
+      data,
+      handle: {
+        id,
+        key: stored.key,
+        version: stored.version,
+        json,
+        expiresAt: stored.expiresAt,
+        createdAt: stored.createdAt,
+        ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
+        settled: false,
+      },
+    };
+  }
+
+  /**
+   * Ends a request that may have changed the session. Unchanged data → no data
+   * write (only an expiry refresh when due, and the lease released). Changed →
+   * one conditional write on the loaded version; if another request wrote in
+   * between, a three-way merge and a retry. A destroyed session stays destroyed.
+   */
+  async commit(handle: SessionHandle | null | undefined, id: string, data: SessionData, options: CommitOptions = {}): Promise<CommitOutcome> {
+    const key = this.keyOf(id);
+    if (handle && handle.id !== id) handle = undefined;
+    const json = this.codec.stringify(data);
+    const expiresAt = this.expirySeconds(options.expires);
+    if (handle && handle.settled) handle = undefined;
+    if (handle && json === handle.json && (options.userId === undefined || (options.userId ?? undefined) === handle.userId)) {
+      this.statsData.writesSkipped += 1;
+      return this.refresh(handle, expiresAt);
+    }
+    const bytes = this.codec.frame(json);
+    this.guardSize(id, key, bytes.length, options.userId ?? handle?.userId);
+    await this.ready();
+    const release = await this.writeQueue.acquire(key);
+    try {
+      return await this.write(handle ?? undefined, id, key, json, bytes, expiresAt, options.userId);
+    } finally {
+      release();
+      if (handle) this.settle(handle);
+    }
+  }
+
+  private async write(
+    handle: SessionHandle | undefined,
+    id: string,
+    key: string,
+    json: string,
+    bytes: Buffer,
+    expiresAt: number,
+    userId: string | null | undefined,
+  ): Promise<CommitOutcome> {
+    const now = Date.now();
+    const values: Record<string, AttributeValue> = {
+      ':data': { B: bytes },
+      ':exp': { N: String(expiresAt) },
+      ':now': { N: String(now) },
+      ':one': { N: '1' },
+    };
+    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'createdAt = if_not_exists(createdAt, :now)'];
+    const removeUser = userId === null ? ['userId'] : [];
+    if (typeof userId === 'string') {
+      set.push('userId = :user');
+      values[':user'] = { S: userId };
+    }
+    const expression = (versionExpr: string, remove: string[]) =>
+      `SET ${[...set, versionExpr].join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`;
+    // No base: a new session (or a caller outside any request) upserts.
+    if (!handle) {
+      values[':zero'] = { N: '0' };
+      await this.update(key, expression('version = if_not_exists(version, :zero) + :one', removeUser), undefined, values);
+      return 'written';
+    }
+    let base = handle;
+    let mineJson = json;
+    let mineBytes = bytes;
+    const lease = handle.lease;
+    let fenced = lease !== undefined && !lease.lost;
+    let merged = false;
+    for (let attempt = 1; ; attempt++) {
+      values[':data'] = { B: mineBytes };
+      values[':nowSec'] = { N: String(nowSeconds()) };
+      values[':v'] = { N: String(base.version) };
+      let condition: string;
+      if (this.config.locking === 'none') {
+        // The seed's behaviour: last writer wins, but a logout still sticks.
+        condition = 'attribute_exists(sessionId) AND expiresAt > :nowSec';
+      } else if (fenced) {
+        // Only the lease's owner may write, and only over what it loaded: a request
+        // of an unlocked route may have saved meanwhile, and its change must merge.
+        condition = 'attribute_exists(sessionId) AND lockOwner = :owner AND version = :v';
+        values[':owner'] = { S: lease!.owner };
+      } else {
+        condition = 'attribute_exists(sessionId) AND expiresAt > :nowSec AND version = :v';
+      }
+      const versionExpr = this.config.locking === 'none' ? 'version = version + :one' : 'version = :v + :one';
+      const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
+      try {
+        await this.update(key, expression(versionExpr, remove), condition, values);
+        return merged ? 'merged' : 'written';
+      } catch (err) {
+        if (!isConditionalFailure(err)) throw err;
+        const old = err.Item as Item | undefined;
+        if (!old || isExpired(old)) {
+          this.statsData.destroyedWhileInUse += 1;
+          return 'destroyed';
+        }
+        if (fenced && old.lockOwner?.S !== lease!.owner) {
+          this.logger.warn({ table: this.config.table, session: idTag(id) }, 'the lock lease ran out before the request ended: merging its changes instead of overwriting');
+          lease!.lost = true;
+          fenced = false;
+          delete values[':owner'];
+        }
+        if (attempt >= this.config.maxSaveAttempts) {
+          throw new StoreUnavailableError(
+            `session ${idTag(id)} in table "${this.config.table}": ${attempt} save attempts all met a newer version: the change was not saved; retry the request, or use locking: 'pessimistic' for this route`,
+          );
+        }
+        if (old.version?.N === String(base.version)) continue;
+        this.statsData.versionConflicts += 1;
+        const theirs = await this.open(id, old);
+        if (!theirs) {
+          this.statsData.destroyedWhileInUse += 1;
+          return 'destroyed';
+        }
+        const result = mergeSessions(this.codec.parse(base.json), this.codec.parse(mineJson), theirs.data, this.config.onConflict);
+        this.statsData.merges += 1;
+        this.statsData.conflicts += result.conflicts.length;
+        for (const c of result.conflicts) this.emit('conflict', { session: idTag(id), path: c.path });
+        merged = true;
+        base = theirs.handle;
+        mineJson = this.codec.stringify(result.value);
+        mineBytes = this.codec.frame(mineJson);
+        this.guardSize(id, key, mineBytes.length, userId ?? base.userId);
+        if (mineJson === base.json && !fenced) return 'merged';
+        this.statsData.retries += 1;
+        if (attempt > 1) await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async update(key: string, expression: string, condition: string | undefined, values: Record<string, AttributeValue>): Promise<void> {
+    const tokens = new Set(`${expression} ${condition ?? ''}`.match(/:[A-Za-z0-9_]+/g));
+    const used = Object.fromEntries(Object.entries(values).filter(([name]) => tokens.has(name)));
+    await this.gateway.send(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: this.config.table,
+        Key: { sessionId: { S: key } },
+        UpdateExpression: expression,
+        ...(expression.includes('#data') ? { ExpressionAttributeNames: { '#data': 'data' } } : {}),
+        ...(condition ? { ConditionExpression: condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+        ExpressionAttributeValues: used,
+      }),
+      { expectConditionFailure: condition !== undefined },
+    );
+  }
+
+  /**
+   * Ends a request that did not change the session: refreshes the stored
+   * expiry only when due (`touchAfter`), and releases the lease. The write is
+   * conditional, so it can neither bring back a destroyed or expired session
+   * nor shorten a later expiry.
+   */
+  async touch(handle: SessionHandle | null | undefined, id: string, options: Pick<CommitOptions, 'expires'> = {}): Promise<CommitOutcome> {
+    const key = this.keyOf(id);
+    const expiresAt = this.expirySeconds(options.expires);
+    if (handle && handle.id === id && !handle.settled) return this.refresh(handle, expiresAt);
+    await this.ready();
+    return (await this.refreshWrite(key, expiresAt, undefined)) ? 'touched' : 'destroyed';
+  }
+
+  private async refresh(handle: SessionHandle, expiresAt: number): Promise<CommitOutcome> {
+    try {
+      const lifetime = expiresAt - nowSeconds();
+      const touchAfter = this.config.touchAfter === 'auto' ? Math.floor(lifetime / 10) : this.config.touchAfter;
+      const due = expiresAt - handle.expiresAt >= Math.max(1, touchAfter);
+      const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
+      if (!due) {
+        this.statsData.touchesSkipped += 1;
+        if (lease) await this.releaseLease(handle.key, lease);
+        return 'unchanged';
+      }
+      const ok = await this.refreshWrite(handle.key, expiresAt, lease);
+      if (ok) handle.expiresAt = expiresAt;
+      return ok ? 'touched' : 'destroyed';
+    } finally {
+      this.settle(handle);
+    }
+  }
+
+  private async refreshWrite(key: string, expiresAt: number, lease: Lease | undefined): Promise<boolean> {
+    try {
+      await this.update(
+        key,
+        `SET expiresAt = :exp, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
+        lease ? 'attribute_exists(sessionId) AND lockOwner = :owner' : 'attribute_exists(sessionId) AND expiresAt > :nowSec AND expiresAt < :exp',
+        {
+          ':exp': { N: String(expiresAt) },
+          ':now': { N: String(Date.now()) },
+          ':nowSec': { N: String(nowSeconds()) },
+          ...(lease ? { ':owner': { S: lease.owner } } : {}),
+        },
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      const old = err.Item as Item | undefined;
+      if (!old || isExpired(old)) {
+        this.statsData.destroyedWhileInUse += 1;
+        return false;
+      }
+      // A later expiry is stored already, or our lease was taken over: nothing to do.
+      return true;
+    }
+  }
+
+  /** Gives up a request's lease without writing (a request that ended without saving). */
+  async release(handle: SessionHandle | null | undefined): Promise<void> {
+    if (!handle || handle.settled) return;
+    try {
+      if (handle.lease && !handle.lease.lost) await this.releaseLease(handle.key, handle.lease);
+    } finally {
+      this.settle(handle);
+    }
+  }
+
+  private async releaseLease(key: string, lease: Lease): Promise<void> {
+    stopRenewal(lease);
+    try {
+      await this.update(key, 'REMOVE lockOwner, lockExpiresAt', 'lockOwner = :owner', { ':owner': { S: lease.owner } });
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+    }
+  }
+
+  private settle(handle: SessionHandle): void {
+    handle.settled = true;
+    if (this.leased.get(handle.key) === handle) this.leased.delete(handle.key);
+    if (handle.lease) stopRenewal(handle.lease);
+    handle.releaseLocal?.();
+    handle.releaseLocal = undefined;
+  }
+
+  /** Deletes a session. Any request still holding it finds it gone and does not bring it back. */
+  async destroy(id: string, handle?: SessionHandle | null): Promise<void> {
+    const key = this.keyOf(id);
+    await this.ready();
+    try {
+      await this.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } } }));
+    } finally {
+      if (handle && handle.id === id) this.settle(handle);
+      const holder = this.leased.get(key);
+      if (holder) this.settle(holder);
+    }
+  }
+
+  // ---- stateless API (express-session's Store contract and tools) ----
+
+  /** The session's data, or null when missing, expired or corrupt. */
+  async get(id: string): Promise<SessionData | null> {
+    const loaded = await this.load(id, { lock: false });
+    return loaded?.data ?? null;
+  }
+
+  /** Creates or replaces a session outside any request (no merge base: last writer wins). */
+  async set(id: string, data: SessionData, options: CommitOptions = {}): Promise<void> {
+    await this.commit(undefined, id, data, options);
+  }
+
+  /**
+   * Every live session, keyed by table key (the raw id, or its HMAC with
+   * `hashSessionIds`). A paginated Scan of the whole table: it reads every
+   * item, so it costs read capacity in proportion to the table, not the result.
+   */
+  async all(): Promise<Record<string, SessionData>> {
+    const out: Record<string, SessionData> = {};
+    for await (const item of this.scan()) {
+      const key = item.sessionId?.S;
+      if (key === undefined) continue;
+      try {
+        const stored = readItem(item);
+        out[key] = this.codec.parse(this.codec.unframe(stored.data));
+      } catch {
+        this.statsData.corruptItems += 1;
+      }
+    }
+    return out;
+  }
+
+  /** Table keys of live sessions (a paginated Scan reading keys and expiry only). */
+  async ids(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const item of this.scan('sessionId, expiresAt')) {
+      if (item.sessionId?.S !== undefined) ids.push(item.sessionId.S);
+    }
+    return ids;
+  }
+
+  /** How many live sessions there are (a paginated Scan). */
+  async length(): Promise<number> {
+    return (await this.ids()).length;
+  }
+
+  /** Deletes every session in the table (a paginated Scan, then batched deletes). */
+  async clear(): Promise<void> {
+    const keys: string[] = [];
+    for await (const item of this.scan('sessionId', true)) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { sessionId: { S: k } } } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+        const out = await this.gateway.send<{ UnprocessedItems?: Record<string, WriteRequest[]> }>(
+          'BatchWriteItem',
+          new BatchWriteItemCommand({ RequestItems: { [this.config.table]: requests } }),
+        );
+        requests = out.UnprocessedItems?.[this.config.table] ?? [];
+      }
+    }
+  }
+
+  private async *scan(projection?: string, includeExpired = false): AsyncGenerator<Item> {
+    await this.ready();
+    let start: Item | undefined;
+    const nowSec = nowSeconds();
+    do {
+      const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.gateway.send(
+        'Scan',
+        new ScanCommand({
+          TableName: this.config.table,
+          ConsistentRead: this.config.consistentRead,
+          ...(projection ? { ProjectionExpression: projection } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) if (includeExpired || !isExpired(item, nowSec)) yield item;
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /**
+   * While DynamoDB is unreachable, adapters stop sending requests its way, so
+   * nothing would notice it coming back: a cheap read once a second does.
+   */
+  private startProbe(): void {
+    if (this.probe) return;
+    this.probe = setInterval(() => {
+      void this.gateway
+        .send('GetItem', new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: 'dynamodb-session-manager:probe' } } }))
+        .catch(() => undefined);
+    }, 1000);
+    this.probe.unref();
+  }
+
+  private stopProbe(): void {
+    if (this.probe) clearInterval(this.probe);
+    this.probe = undefined;
+  }
+
+  /** Stops timers and, when the store made its own client, closes its sockets. */
+  async close(): Promise<void> {
+    this.stopProbe();
+    for (const handle of this.leased.values()) this.settle(handle);
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private expirySeconds(expires: Date | number | null | undefined): number {
+    const ms = expires instanceof Date ? expires.getTime() : typeof expires === 'number' ? expires : Number.NaN;
+    if (Number.isFinite(ms)) return Math.ceil(ms / 1000);
+    return nowSeconds() + this.config.ttl;
+  }
+
+  private guardSize(id: string, key: string, dataBytes: number, userId: string | null | undefined): void {
+    const size = itemSize(key, dataBytes, userId ?? undefined);
+    if (size > MAX_ITEM_BYTES) {
+      throw new SessionTooLargeError(
+        `session ${idTag(id)} would be a ${size}-byte item in table "${this.config.table}", over DynamoDB's ${MAX_ITEM_BYTES}-byte limit: nothing was written and the stored session is unchanged; keep large data elsewhere (e.g. S3) and store a reference${this.config.compression ? '' : ', or enable compression'}`,
+        size,
+        MAX_ITEM_BYTES,
+      );
+    }
+  }
+}

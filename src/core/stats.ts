@@ -1,0 +1,44 @@
+/** Counters a store keeps about itself; `store.stats()` hands out a copy. */
+export interface StoreStats {
+  /** DynamoDB calls by operation name (GetItem, UpdateItem, …). */
+  calls: Record<string, number>;
+  /** Capacity units DynamoDB reported as consumed (ReturnConsumedCapacity). */
+  readCapacityUnits: number;
+  writeCapacityUnits: number;
+  /** Saves skipped because nothing changed, and expiry refreshes skipped by `touchAfter`. */
+  writesSkipped: number;
+  touchesSkipped: number;
+  /** Optimistic saves that found another version stored, merges done, retries made, true conflicts. */
+  versionConflicts: number;
+  merges: number;
+  retries: number;
+  conflicts: number;
+  /** Pessimistic lock waits: how many requests waited, and their total wait in ms. */
+  lockWaits: number;
+  lockWaitMs: number;
+  lockTimeouts: number;
+  /** Saves and touches dropped because the session had been destroyed meanwhile. */
+  destroyedWhileInUse: number;
+  corruptItems: number;
+  errors: number;
+}
+
+export function emptyStats(): StoreStats {
+  return {
+    calls: {},
+    readCapacityUnits: 0,
+    writeCapacityUnits: 0,
+    writesSkipped: 0,
+    touchesSkipped: 0,
+    versionConflicts: 0,
+    merges: 0,
+    retries: 0,
+    conflicts: 0,
+    lockWaits: 0,
+    lockWaitMs: 0,
+    lockTimeouts: 0,
+    destroyedWhileInUse: 0,
+    corruptItems: 0,
+    errors: 0,
+  };
+}

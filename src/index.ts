@@ -1,0 +1,24 @@
+export { SessionStore } from './core/session-store.js';
+export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome } from './core/session-store.js';
+export type { StoreStats } from './core/stats.js';
+export type { Logger } from './core/logger.js';
+export { resolveConfig, DEFAULTS } from './config/options.js';
+export type { SessionStoreOptions, ResolvedConfig, LockingMode, BillingMode, ConflictResolver, EncryptionKey } from './config/options.js';
+export { loadContextXml, parseContextXml } from './config/context-xml.js';
+export { createTableInput } from './table/schema.js';
+export { startDynamoDBLocal } from './embedded/dynamodb-local.js';
+export type { EmbeddedDynamoDB, EmbeddedDynamoDBOptions } from './embedded/dynamodb-local.js';
+export {
+  SessionStoreError,
+  ConfigError,
+  CredentialsError,
+  TableNotFoundError,
+  TableSchemaError,
+  SessionTooLargeError,
+  SessionSerializationError,
+  CorruptSessionError,
+  InvalidSessionIdError,
+  LockTimeoutError,
+  StoreUnavailableError,
+  EmbeddedDynamoDBError,
+} from './errors.js';

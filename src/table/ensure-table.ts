@@ -1,0 +1,116 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import type { ResolvedConfig } from '../config/options.js';
+import { TableNotFoundError, TableSchemaError } from '../errors.js';
+import type { Gateway } from '../core/gateway.js';
+import type { Logger } from '../core/logger.js';
+import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
+
+export interface EnsureTableResult {
+  created: boolean;
+  ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN';
+}
+
+const isNotFound = (err: unknown) => (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';
+
+async function describe(gateway: Gateway, table: string): Promise<TableDescription | undefined> {
+  try {
+    const out = await gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: table }));
+    return out.Table;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function waitActive(gateway: Gateway, table: string, timeoutMs: number): Promise<TableDescription> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 100;
+  for (;;) {
+    const desc = await describe(gateway, table);
+    if (desc?.TableStatus === 'ACTIVE') return desc;
+    if (Date.now() > deadline) {
+      throw new TableNotFoundError(table, `table "${table}" did not become ACTIVE within ${Math.round(timeoutMs / 1000)} s (status ${desc?.TableStatus ?? 'absent'}): check it in the DynamoDB console, then restart`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 2000);
+  }
+}
+
+/**
+ * Makes sure the session table exists with the seed's key schema and TTL on
+ * `expiresAt`. Safe to call from many processes at once: a concurrent
+ * CreateTable or UpdateTimeToLive by another process counts as success.
+ */
+export async function ensureTable(
+  gateway: Gateway,
+  config: Pick<ResolvedConfig, 'table' | 'createIfNotExist' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex'>,
+  target: string,
+  logger: Logger,
+): Promise<EnsureTableResult> {
+  let desc = await describe(gateway, config.table);
+  let created = false;
+  if (!desc) {
+    if (!config.createIfNotExist) {
+      throw new TableNotFoundError(
+        config.table,
+        `table "${config.table}" does not exist at ${target} and createIfNotExist is false: create it with \`npx dynamodb-session create-table --table ${config.table}\`, or set createIfNotExist: true`,
+      );
+    }
+    try {
+      await gateway.send('CreateTable', new CreateTableCommand(createTableInput(config)));
+      created = true;
+      logger.info?.({ table: config.table, billingMode: config.billingMode }, 'created the session table');
+    } catch (err) {
+      // Another process won the race to create it: that is what we wanted.
+      if ((err as { cause?: { name?: string } }).cause?.name !== 'ResourceInUseException') throw err;
+    }
+    desc = await waitActive(gateway, config.table, 120_000);
+  } else if (desc.TableStatus === 'CREATING') {
+    desc = await waitActive(gateway, config.table, 120_000);
+  }
+  const problem = schemaProblem(desc);
+  if (problem) {
+    throw new TableSchemaError(
+      config.table,
+      `table "${config.table}" at ${target} cannot hold sessions: ${problem}. Use another table name (option "table"), or recreate it with \`npx dynamodb-session create-table\``,
+    );
+  }
+  if (config.userIndex && !desc.GlobalSecondaryIndexes?.some((i) => i.IndexName === config.userIndex)) {
+    logger.warn(
+      { table: config.table, index: config.userIndex },
+      'the table has no user index: destroyUserSessions() will scan the table; add the index with `npx dynamodb-session create-table --user-index` on a new table',
+    );
+  }
+  return { created, ttl: await ensureTtl(gateway, config.table, logger) };
+}
+
+async function ensureTtl(gateway: Gateway, table: string, logger: Logger): Promise<EnsureTableResult['ttl']> {
+  try {
+    const out = await gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
+      'DescribeTimeToLive',
+      new DescribeTimeToLiveCommand({ TableName: table }),
+    );
+    const status = out.TimeToLiveDescription?.TimeToLiveStatus ?? 'DISABLED';
+    if (status === 'ENABLED' || status === 'ENABLING') {
+      if (out.TimeToLiveDescription?.AttributeName !== TTL_ATTRIBUTE) {
+        logger.warn({ table, attribute: out.TimeToLiveDescription?.AttributeName }, `the table's TTL attribute is not "${TTL_ATTRIBUTE}": expired sessions are ignored on read but not deleted; run \`npx dynamodb-session purge-expired\` or set reapIntervalMs`);
+      }
+      return status;
+    }
+    await gateway.send('UpdateTimeToLive', new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+    return 'ENABLED';
+  } catch (err) {
+    // Engines without TTL, or a concurrent enable by another process: sessions still
+    // expire on read; only the deleting is left to purge-expired or the reaper.
+    const message = (err as Error).message ?? '';
+    if (/already enabled|multiple times/i.test(message)) return 'ENABLED';
+    logger.warn({ table, reason: message.slice(0, 200) }, 'could not enable TTL: expired sessions are ignored on read; delete them with `npx dynamodb-session purge-expired` or set reapIntervalMs');
+    return 'UNKNOWN';
+  }
+}

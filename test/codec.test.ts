@@ -1,0 +1,418 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { createCodec, describeFormat, MAX_DECODED_BYTES, type Codec, type CodecOptions } from '../src/codec/codec.js';
+import { ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { realisticSession } from './helpers/session-fixtures.js';
+
+// Keys in each form keyBytes accepts: hex, base64, Buffer.
+const KEY_A = { id: 'key-a', key: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff' };
+const KEY_B = { id: 'key-b', key: Buffer.alloc(32, 7).toString('base64') };
+const KEY_C = { id: 'key-c', key: Buffer.alloc(32, 9) };
+
+const options = (over: Partial<CodecOptions> = {}): CodecOptions => ({
+  compression: false,
+  compressionThreshold: 1024,
+  encryptionKeys: [],
+  ...over,
+});
+
+const VARIANTS: Record<string, CodecOptions> = {
+  plain: options(),
+  compressed: options({ compression: true, compressionThreshold: 0 }),
+  encrypted: options({ encryptionKeys: [KEY_A] }),
+  'compressed and encrypted': options({ compression: true, compressionThreshold: 0, encryptionKeys: [KEY_A, KEY_B] }),
+};
+
+/** What a session is after a trip through JSON, minus `__proto__` members (the codec drops them). */
+function jsonRoundTrip(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value), (key, v: unknown) => (key === '__proto__' ? undefined : v));
+}
+
+/** A frame in clear around raw JSON text, as a hostile or broken writer could store it. */
+function clearFrame(json: string | Buffer, flags = 0): Buffer {
+  return Buffer.concat([Buffer.from([1, flags]), typeof json === 'string' ? Buffer.from(json) : json]);
+}
+
+function throwsCorrupt(codec: Codec, bytes: Uint8Array, message?: RegExp): void {
+  assert.throws(
+    () => codec.decode(bytes),
+    (err: unknown) => err instanceof CorruptSessionError && (message === undefined || message.test(err.message)),
+  );
+}
+
+const sessionArb = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 12 });
+
+describe('round trip', () => {
+  for (const [name, opts] of Object.entries(VARIANTS)) {
+    test(`${name}: decode(encode(x)) equals x after a JSON round trip, for arbitrary JSON objects`, () => {
+      const codec = createCodec(opts);
+      fc.assert(
+        fc.property(sessionArb, (session) => {
+          assert.deepStrictEqual(codec.decode(codec.encode(session)), jsonRoundTrip(session));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  test('a realistic session survives every variant unchanged', () => {
+    const session = realisticSession(20_000, 5);
+    for (const opts of Object.values(VARIANTS)) {
+      const codec = createCodec(opts);
+      assert.deepStrictEqual(codec.decode(codec.encode(session)), session);
+    }
+  });
+
+  test('stringify + frame and unframe + parse are the two halves of encode and decode', () => {
+    const codec = createCodec(VARIANTS['compressed and encrypted'] as CodecOptions);
+    const session = realisticSession(4_000, 2);
+    const json = codec.stringify(session);
+    assert.equal(json, JSON.stringify(session));
+    assert.equal(codec.unframe(codec.frame(json)), json);
+    assert.deepStrictEqual(codec.parse(codec.unframe(codec.encode(session))), session);
+  });
+
+  test('what JSON drops by design is dropped the same way: undefined members, undefined in arrays, Dates, toJSON', () => {
+    const codec = createCodec(options());
+    const when = new Date(Date.UTC(2024, 5, 1));
+    const session = { gone: undefined, list: [1, undefined, 3], when, money: { toJSON: () => '12.50 EUR' } };
+    assert.deepStrictEqual(codec.decode(codec.encode(session)), { list: [1, null, 3], when: '2024-06-01T00:00:00.000Z', money: '12.50 EUR' });
+  });
+
+  test('encode returns a buffer that owns its memory, not a slice of the shared pool', () => {
+    for (const opts of Object.values(VARIANTS)) {
+      const bytes = createCodec(opts).encode({ a: 1 });
+      assert.equal(bytes.byteOffset, 0);
+      assert.equal(bytes.buffer.byteLength, bytes.length);
+    }
+  });
+});
+
+describe('refused values', () => {
+  const codec = createCodec(options());
+  const cyclic: Record<string, unknown> = { user: { name: 'Ana' } };
+  (cyclic.user as Record<string, unknown>).self = cyclic.user;
+  const cyclicArray: Record<string, unknown> = { list: [] };
+  (cyclicArray.list as unknown[]).push({ back: cyclicArray });
+  const nested = (levels: number): Record<string, unknown> => {
+    const root: Record<string, unknown> = {};
+    let at = root;
+    for (let i = 1; i < levels; i++) at = (at.next = {}) as Record<string, unknown>;
+    return root;
+  };
+
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a function', { user: { callback: () => 1 } }, /^session\.user\.callback is a function/],
+    ['a symbol', { tag: Symbol('x') }, /^session\.tag is a symbol/],
+    ['a symbol inside an array', { tags: ['a', Symbol('x')] }, /^session\.tags\[1\] is a symbol/],
+    ['a BigInt', { cart: { total: 10n } }, /^session\.cart\.total is a BigInt/],
+    ['a cycle', cyclic, /^session\.user\.self refers back .*cycle/],
+    ['a cycle through an array', cyclicArray, /^session\.list\[0\]\.back refers back .*cycle/],
+    ['NaN', { score: Number.NaN }, /^session\.score is NaN/],
+    ['Infinity', { 'odd key': [Number.POSITIVE_INFINITY] }, /^session\["odd key"\]\[0\] is Infinity/],
+    ['an invalid Date', { at: new Date(Number.NaN) }, /^session\.at is an invalid Date/],
+    ['a Map', { seen: new Map([[1, 2]]) }, /^session\.seen is a Map/],
+    ['a function returned by toJSON', { a: { toJSON: () => ({ f: () => 1 }) } }, /^session\.a\.f is a function/],
+    ['nesting of 201 levels', nested(201), /nests deeper than 200 levels/],
+  ];
+  for (const [what, session, message] of cases) {
+    test(`${what} is a SessionSerializationError naming the path`, () => {
+      assert.throws(
+        () => codec.encode(session),
+        (err: unknown) => err instanceof SessionSerializationError && message.test(err.message),
+      );
+    });
+  }
+
+  test('nesting of 200 levels is accepted', () => {
+    const deep = nested(200);
+    assert.deepStrictEqual(codec.decode(codec.encode(deep)), deep);
+  });
+
+  test('a getter that throws is a SessionSerializationError, not the getter error', () => {
+    const session = Object.defineProperty({}, 'broken', { enumerable: true, get: () => { throw new TypeError('boom'); } });
+    assert.throws(() => codec.encode(session), (err: unknown) => err instanceof SessionSerializationError && /boom/.test(err.message));
+  });
+
+  test('a session that is not an object is refused', () => {
+    assert.throws(() => codec.encode([1, 2] as unknown as Record<string, unknown>), SessionSerializationError);
+    assert.throws(() => codec.encode({ toJSON: () => 'text' }), SessionSerializationError);
+  });
+
+  test('session JSON larger than the decode cap is refused with SessionTooLargeError', () => {
+    const big = { blob: 'x'.repeat(MAX_DECODED_BYTES) };
+    assert.throws(() => createCodec(options({ compression: true })).encode(big), SessionTooLargeError);
+  });
+});
+
+describe('malformed input', () => {
+  const codecs = Object.values(VARIANTS).map((opts) => createCodec(opts));
+  const onlyCorrupt = (codec: Codec, bytes: Uint8Array): boolean => {
+    try {
+      codec.decode(bytes);
+      return true;
+    } catch (err) {
+      return err instanceof CorruptSessionError;
+    }
+  };
+
+  test('random bytes throw only CorruptSessionError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => codecs.every((c) => onlyCorrupt(c, bytes))), { numRuns: 3000 });
+  });
+
+  test('random bytes behind a valid version byte throw only CorruptSessionError', () => {
+    const arb = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 300 }));
+    fc.assert(
+      fc.property(arb, ([flags, tail]) => codecs.every((c) => onlyCorrupt(c, Buffer.concat([Buffer.from([1, flags]), tail])))),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('random damage to a compressed clear frame decodes to an object or throws only CorruptSessionError', () => {
+    const codec = createCodec(VARIANTS.compressed as CodecOptions);
+    const frame = codec.encode(realisticSession(3_000, 4));
+    const damage = fc.array(fc.tuple(fc.nat(frame.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(damage, (edits) => {
+        const bytes = Buffer.from(frame);
+        for (const [at, mask] of edits) bytes[at] = (bytes[at] as number) ^ mask;
+        try {
+          const data = codec.decode(bytes);
+          return typeof data === 'object' && data !== null && !Array.isArray(data);
+        } catch (err) {
+          return err instanceof CorruptSessionError;
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a value that is not bytes at all is a CorruptSessionError', () => {
+    for (const codec of codecs) {
+      for (const junk of [undefined, null, 'text', 42, {}]) throwsCorrupt(codec, junk as unknown as Uint8Array);
+    }
+  });
+
+  test('an empty attribute is a CorruptSessionError', () => {
+    throwsCorrupt(createCodec(options()), new Uint8Array(0), /empty/);
+  });
+
+  test('an unknown format version asks to upgrade', () => {
+    throwsCorrupt(createCodec(options()), clearFrame('{}').fill(2, 0, 1), /newer version of dynamodb-session-manager\? upgrade/);
+  });
+
+  test('unknown format flags ask to upgrade', () => {
+    throwsCorrupt(createCodec(options()), clearFrame('{}', 0x10), /newer version of dynamodb-session-manager\? upgrade/);
+    throwsCorrupt(createCodec(options()), clearFrame('{}', 0x03), /newer version of dynamodb-session-manager\? upgrade/);
+  });
+
+  test('JSON that is not an object is a CorruptSessionError', () => {
+    const codec = createCodec(options());
+    for (const json of ['[1]', 'null', '3', '"text"', 'true', '{"a":', '']) throwsCorrupt(codec, clearFrame(json));
+  });
+
+  test('invalid UTF-8 is a CorruptSessionError, not a session with replacement characters', () => {
+    throwsCorrupt(createCodec(options()), clearFrame(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), /UTF-8/);
+  });
+
+  test('a serialized Java object is recognised as such', () => {
+    throwsCorrupt(createCodec(options()), Buffer.from([0xac, 0xed, 0x00, 0x05, 0x73]), /Java/);
+  });
+});
+
+describe('encryption', () => {
+  const session = { user: { id: 'u-1', email: 'ana@example.com' }, csrfToken: 'tok-5bd1f0a0c3e2', cart: realisticSession(3_000, 8).cart };
+
+  test('the frame names its key and carries no plaintext', () => {
+    const bytes = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
+    assert.deepStrictEqual(describeFormat(bytes), { version: 1, compression: 'none', keyId: 'key-a' });
+    assert.equal(bytes.includes('tok-5bd1f0a0c3e2'), false);
+    assert.equal(bytes.includes('ana@example.com'), false);
+  });
+
+  test('two encodes of the same session differ (a fresh IV each time)', () => {
+    const codec = createCodec(options({ encryptionKeys: [KEY_A] }));
+    assert.notDeepStrictEqual(codec.encode(session), codec.encode(session));
+  });
+
+  for (const compression of [false, true]) {
+    test(`flipping any bit pattern of any single byte of an encrypted ${compression ? 'compressed ' : ''}frame is detected`, () => {
+      const codec = createCodec(options({ compression, compressionThreshold: 0, encryptionKeys: [KEY_A, KEY_B] }));
+      const frame = codec.encode(session);
+      assert.equal(describeFormat(frame).compression, compression ? 'brotli' : 'none');
+      for (let at = 0; at < frame.length; at++) {
+        for (const mask of [0x01, 0x02, 0x04, 0x10, 0x80, 0xff]) {
+          const bytes = Buffer.from(frame);
+          bytes[at] = (bytes[at] as number) ^ mask;
+          throwsCorrupt(codec, bytes);
+        }
+      }
+    });
+  }
+
+  test('flipping the compression flag is caught by authentication, not by the decompressor', () => {
+    const codec = createCodec(options({ compression: true, compressionThreshold: 0, encryptionKeys: [KEY_A] }));
+    const bytes = codec.encode(session);
+    bytes[1] = (bytes[1] as number) ^ 0b011; // brotli → gzip
+    throwsCorrupt(codec, bytes, /failed authentication/);
+  });
+
+  test('rotation: written with key A, read after the keys become [B, A]; new writes use B', () => {
+    const before = createCodec(options({ encryptionKeys: [KEY_A] }));
+    const after = createCodec(options({ encryptionKeys: [KEY_B, KEY_A] }));
+    const old = before.encode(session);
+    assert.deepStrictEqual(after.decode(old), session);
+    const fresh = after.encode(session);
+    assert.equal(describeFormat(fresh).keyId, 'key-b');
+    assert.deepStrictEqual(after.decode(fresh), session);
+  });
+
+  test('an unknown key id is a CorruptSessionError naming the key id and asking to add it back', () => {
+    const old = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
+    throwsCorrupt(createCodec(options({ encryptionKeys: [KEY_B, KEY_C] })), old, /"key-a".*add that key back to encryptionKeys/);
+    throwsCorrupt(createCodec(options()), old, /"key-a".*encryptionKeys/);
+  });
+
+  test('a different key under the same id fails authentication', () => {
+    const old = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
+    throwsCorrupt(createCodec(options({ encryptionKeys: [{ id: 'key-a', key: KEY_C.key }] })), old, /failed authentication/);
+  });
+
+  test('a clear frame is refused once encryptionKeys are set (no downgrade)', () => {
+    const clear = createCodec(options()).encode(session);
+    throwsCorrupt(createCodec(options({ encryptionKeys: [KEY_A] })), clear, /not encrypted/);
+  });
+
+  test('a key that is not 32 bytes, or an id that cannot go in the header, is a ConfigError', () => {
+    assert.throws(() => createCodec(options({ encryptionKeys: [{ id: 'short', key: Buffer.alloc(16) }] })), ConfigError);
+    assert.throws(() => createCodec(options({ encryptionKeys: [{ id: 'clé', key: KEY_C.key }] })), ConfigError);
+    assert.throws(() => createCodec(options({ encryptionKeys: [{ id: 'x'.repeat(33), key: KEY_C.key }] })), ConfigError);
+  });
+});
+
+describe('prototype safety', () => {
+  const hostile =
+    '{"__proto__":{"polluted":"top"},"\\u005f_proto__":{"polluted":"escaped"},' +
+    '"constructor":{"prototype":{"polluted":"ctor"}},"prototype":{"polluted":"proto"},' +
+    '"nested":{"__proto__":{"polluted":"nested"},"list":[{"__proto__":{"polluted":"in array"}}]}}';
+
+  test('__proto__, constructor and prototype keys do not pollute Object.prototype nor the decoded object', () => {
+    const decoded = createCodec(options()).decode(clearFrame(hostile));
+    const nested = decoded.nested as Record<string, unknown>;
+    const inArray = (nested.list as Array<Record<string, unknown>>)[0] as Record<string, unknown>;
+    for (const object of [decoded, nested, inArray]) {
+      assert.equal(Object.getPrototypeOf(object), Object.prototype);
+      assert.equal(Object.hasOwn(object, '__proto__'), false);
+      assert.equal((object as { polluted?: unknown }).polluted, undefined);
+    }
+    assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+    // constructor and prototype stay as plain data.
+    assert.deepStrictEqual(decoded.constructor, { prototype: { polluted: 'ctor' } });
+    assert.deepStrictEqual(decoded.prototype, { polluted: 'proto' });
+  });
+
+  test('copying a decoded object with spread, Object.assign or for-in sets no prototype', () => {
+    const decoded = createCodec(options()).decode(clearFrame(hostile));
+    const nested = decoded.nested as Record<string, unknown>;
+    const forIn: Record<string, unknown> = {};
+    for (const key in nested) forIn[key] = nested[key];
+    for (const copy of [{ ...nested }, Object.assign({}, nested), forIn]) {
+      assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+      assert.equal((copy as { polluted?: unknown }).polluted, undefined);
+    }
+    assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+  });
+});
+
+describe('compression', () => {
+  for (const encrypted of [false, true]) {
+    test(`realistic sessions of 10 KB and more shrink at least 3×${encrypted ? ', encrypted too' : ''}`, () => {
+      const codec = createCodec(options({ compression: true, encryptionKeys: encrypted ? [KEY_A] : [] }));
+      for (const target of [10_240, 20_000, 51_200]) {
+        for (const seed of [1, 2, 3]) {
+          const session = realisticSession(target, seed);
+          const bytes = codec.encode(session);
+          const ratio = Buffer.byteLength(JSON.stringify(session)) / bytes.length;
+          assert.ok(ratio >= 3, `${target} B, seed ${seed}: ratio ${ratio.toFixed(2)} < 3`);
+          assert.equal(describeFormat(bytes).compression, 'brotli');
+        }
+      }
+    });
+  }
+
+  test('JSON below compressionThreshold is stored uncompressed', () => {
+    const session = realisticSession(2_000, 1);
+    const json = Buffer.byteLength(JSON.stringify(session));
+    assert.equal(describeFormat(createCodec(options({ compression: true, compressionThreshold: json + 1 })).encode(session)).compression, 'none');
+    assert.equal(describeFormat(createCodec(options({ compression: true, compressionThreshold: json })).encode(session)).compression, 'brotli');
+    assert.equal(describeFormat(createCodec(options({ compression: false, compressionThreshold: 0 })).encode(session)).compression, 'none');
+  });
+
+  test('the compressed form is kept only when it is smaller', () => {
+    // Brotli's own framing makes a few bytes bigger, whatever the threshold says.
+    const tiny = { id: 'a8f3e9d2' };
+    const bytes = createCodec(options({ compression: true, compressionThreshold: 0 })).encode(tiny);
+    assert.equal(describeFormat(bytes).compression, 'none');
+    assert.equal(bytes.length, 2 + JSON.stringify(tiny).length);
+  });
+
+  test('gzip frames are read', () => {
+    const session = realisticSession(5_000, 3);
+    assert.deepStrictEqual(createCodec(options()).decode(clearFrame(gzipSync(JSON.stringify(session)), 0b10)), session);
+  });
+
+  const bomb = (bytes: number) => `{"a":"${'a'.repeat(bytes - 8)}"}`;
+  test('a brotli or gzip bomb is refused at the 4 MB cap', () => {
+    const codec = createCodec(options());
+    const json = bomb(MAX_DECODED_BYTES + 1024);
+    throwsCorrupt(codec, clearFrame(brotliCompressSync(json), 0b01), /inflates to more than/);
+    throwsCorrupt(codec, clearFrame(gzipSync(json), 0b10), /inflates to more than/);
+  });
+
+  test('a large but legitimate payload under the cap still inflates', () => {
+    const json = bomb(MAX_DECODED_BYTES - 1024);
+    const decoded = createCodec(options()).decode(clearFrame(brotliCompressSync(json), 0b01));
+    assert.equal((decoded.a as string).length, MAX_DECODED_BYTES - 1024 - 8);
+  });
+});
+
+describe('describeFormat', () => {
+  test('reports version, compression and key id', () => {
+    assert.deepStrictEqual(describeFormat(createCodec(options()).encode({ a: 1 })), { version: 1, compression: 'none' });
+    const big = realisticSession(4_000);
+    assert.deepStrictEqual(describeFormat(createCodec(options({ compression: true, encryptionKeys: [KEY_C] })).encode(big)), {
+      version: 1,
+      compression: 'brotli',
+      keyId: 'key-c',
+    });
+    assert.equal(describeFormat(clearFrame('{}', 0b10)).compression, 'gzip');
+  });
+
+  test('throws CorruptSessionError on a header it cannot read', () => {
+    for (const bytes of [[], [7], [1], [1, 0x04], [1, 0x04, 5, 0x41], [1, 0x04, 0], [1, 0x04, 1, 0x20]]) {
+      assert.throws(() => describeFormat(Uint8Array.from(bytes)), CorruptSessionError, JSON.stringify(bytes));
+    }
+  });
+});
+
+describe('realisticSession fixture', () => {
+  test('is deterministic from its seed and varies with it', () => {
+    assert.deepStrictEqual(realisticSession(10_000, 42), realisticSession(10_000, 42));
+    assert.notDeepStrictEqual(realisticSession(10_000, 42), realisticSession(10_000, 43));
+  });
+
+  test('reaches its target size, overshooting by less than one cart entry', () => {
+    for (const target of [2_048, 10_240, 51_200]) {
+      const size = Buffer.byteLength(JSON.stringify(realisticSession(target)));
+      assert.ok(size >= target && size < target + 500, `${target} → ${size}`);
+    }
+  });
+
+  test('holds what a shop session holds', () => {
+    const s = realisticSession(10_000);
+    for (const key of ['cookie', 'csrfToken', 'user', 'cart', 'flash', 'recentlyViewed', 'featureFlags']) assert.ok(key in s, key);
+    assert.ok(((s.cart as { items: unknown[] }).items).length > 0);
+  });
+});

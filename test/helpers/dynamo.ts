@@ -1,0 +1,60 @@
+/**
+ * Where the tests find DynamoDB Local: the suite's runner (test/run.ts) starts
+ * one and passes DSM_TEST_ENDPOINT; a file run on its own starts its own.
+ */
+import { after } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { startDynamoDBLocal } from '../../src/embedded/dynamodb-local.js';
+import type { SessionStoreOptions } from '../../src/config/options.js';
+import type { Logger } from '../../src/core/logger.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+let endpoint = process.env.DSM_TEST_ENDPOINT;
+if (!endpoint) {
+  const db = await startDynamoDBLocal();
+  endpoint = db.endpoint;
+  process.env.DSM_TEST_ENDPOINT = endpoint;
+  after(() => db.stop());
+}
+
+export const ENDPOINT: string = endpoint;
+
+/** A table name no other test uses. */
+export function uniqueTable(prefix = 'test'): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** Options reaching DynamoDB Local with dummy keys (it checks none). */
+export function localOptions(extra: SessionStoreOptions = {}): SessionStoreOptions {
+  return {
+    endpoint: ENDPOINT,
+    region: 'us-east-1',
+    accessKeyId: 'local',
+    secretAccessKey: 'local',
+    table: uniqueTable(),
+    logger: quietLogger(),
+    ...extra,
+  };
+}
+
+export interface CapturedLogger extends Logger {
+  lines: Array<{ level: string; obj: object | string; msg?: string }>;
+  text(): string;
+}
+
+/** A logger that keeps what it is told, for assertions, and prints nothing. */
+export function quietLogger(): CapturedLogger {
+  const lines: CapturedLogger['lines'] = [];
+  const push = (level: string) => (obj: object | string, msg?: string) => {
+    lines.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
+  };
+  return {
+    lines,
+    debug: push('debug'),
+    info: push('info'),
+    warn: push('warn'),
+    error: push('error'),
+    text: () => lines.map((l) => `${l.level} ${JSON.stringify(l.obj)} ${l.msg ?? ''}`).join('\n'),
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The test suite's entry point: starts Amazon DynamoDB Local on a free loopback
+ * port, runs every test file with node's test runner against it, and stops it
+ * by pid, whatever happened. `node --import tsx test/run.ts [files…]`.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'e2e' || name === 'fixtures' || name === 'helpers' ? [] : testFiles(path);
+    return name.endsWith('.test.ts') ? [relative(process.cwd(), path)] : [];
+  });
+}
+
+const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles('test');
+
+let db;
+try {
+  db = await startDynamoDBLocal();
+} catch (err) {
+  console.error(`test suite: ${(err as Error).message}`);
+  process.exit(1);
+}
+console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid})`);
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint },
+});
+const stopAll = (signal: NodeJS.Signals) => {
+  child.kill(signal);
+};
+process.once('SIGINT', stopAll);
+process.once('SIGTERM', stopAll);
+const code: number = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+await db.stop();
+process.exit(code);

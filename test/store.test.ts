@@ -1,0 +1,179 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SessionStore } from '../src/core/session-store.js';
+import { localOptions } from './helpers/dynamo.js';
+
+const DAY = 86_400_000;
+
+async function rawItem(store: SessionStore, id: string) {
+  const out = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: id } }, ConsistentRead: true }));
+  return out.Item;
+}
+
+const callCount = (store: SessionStore) => Object.values(store.stats().calls).reduce((a, b) => a + b, 0);
+
+describe('SessionStore core', () => {
+  let store: SessionStore;
+  before(async () => {
+    store = new SessionStore(localOptions());
+    await store.ready();
+  });
+  after(() => store.close());
+
+  it('a missing session reads as null after one GetItem', async () => {
+    const before = store.stats().calls.GetItem ?? 0;
+    assert.equal(await store.get('no-such-session'), null);
+    assert.equal((store.stats().calls.GetItem ?? 0) - before, 1);
+  });
+
+  it('a saved session reads back, stored as the item schema says', async () => {
+    const expires = Date.now() + DAY;
+    await store.set('s-schema', { user: 'ada', cart: [1, 2] }, { expires });
+    assert.deepEqual(await store.get('s-schema'), { user: 'ada', cart: [1, 2] });
+    const item = await rawItem(store, 's-schema');
+    assert.ok(item);
+    assert.equal(item.sessionId?.S, 's-schema');
+    assert.ok(item.data?.B instanceof Uint8Array);
+    assert.equal(item.version?.N, '1');
+    assert.equal(item.expiresAt?.N, String(Math.ceil(expires / 1000)));
+    assert.ok(Number(item.createdAt?.N) > Date.now() - 60_000);
+    assert.ok(Number(item.updatedAt?.N) >= Number(item.createdAt?.N));
+    assert.equal(item.lockOwner, undefined);
+  });
+
+  it('an expired item is never returned, even before TTL deletes it', async () => {
+    await store.set('s-expired', { a: 1 }, { expires: Date.now() - 1000 });
+    assert.ok(await rawItem(store, 's-expired'), 'the item is still in the table');
+    assert.equal(await store.get('s-expired'), null);
+    assert.equal(await store.load('s-expired'), null);
+  });
+
+  it('without a cookie expiry a session lives for ttl (1 day by default)', async () => {
+    await store.set('s-ttl', { a: 1 });
+    const item = await rawItem(store, 's-ttl');
+    const expected = Math.floor(Date.now() / 1000) + 86_400;
+    assert.ok(Math.abs(Number(item?.expiresAt?.N) - expected) <= 2, `expiresAt ${item?.expiresAt?.N} vs ${expected}`);
+  });
+
+  it('a read-only request costs one GetItem and no write', async () => {
+    const expires = Date.now() + DAY;
+    await store.set('s-read', { n: 1 }, { expires });
+    const calls = callCount(store);
+    const loaded = await store.load('s-read');
+    assert.ok(loaded);
+    assert.equal(await store.commit(loaded.handle, 's-read', { n: 1 }, { expires: expires + 60_000 }), 'unchanged');
+    assert.equal(callCount(store) - calls, 1);
+  });
+
+  it('an unchanged session refreshes its expiry only once the refresh is due (touchAfter)', async () => {
+    const expires = Date.now() + DAY;
+    await store.set('s-touch', { n: 1 }, { expires });
+    const loaded = await store.load('s-touch');
+    assert.ok(loaded);
+    // Moving the expiry by more than a tenth of the lifetime is due.
+    const later = expires + DAY / 5;
+    assert.equal(await store.touch(loaded.handle, 's-touch', { expires: later }), 'touched');
+    assert.equal((await rawItem(store, 's-touch'))?.expiresAt?.N, String(Math.ceil(later / 1000)));
+    assert.equal((await rawItem(store, 's-touch'))?.version?.N, '1', 'a touch is not a data write');
+  });
+
+  it('touchAfter as a number of seconds sets the refresh threshold', async () => {
+    const eager = new SessionStore({ ...localOptions(), table: store.config.table, touchAfter: 0 });
+    const expires = Date.now() + DAY;
+    await eager.set('s-touch0', { n: 1 }, { expires });
+    const loaded = await eager.load('s-touch0');
+    assert.ok(loaded);
+    assert.equal(await eager.touch(loaded.handle, 's-touch0', { expires: expires + 2000 }), 'touched');
+    await eager.close();
+  });
+
+  it('a touch after destroy does not bring the session back', async () => {
+    await store.set('s-logout', { user: 'ada' });
+    const slow = await store.load('s-logout');
+    assert.ok(slow);
+    await store.destroy('s-logout');
+    assert.equal(await store.touch(slow.handle, 's-logout', { expires: Date.now() + 2 * DAY }), 'destroyed');
+    assert.equal(await rawItem(store, 's-logout'), undefined);
+    // A touch with no handle (outside a request) cannot create one either.
+    await store.touch(null, 's-logout', { expires: Date.now() + 2 * DAY });
+    assert.equal(await rawItem(store, 's-logout'), undefined);
+  });
+
+  it('a slower request that saves after a logout does not undo the logout', async () => {
+    await store.set('s-logout2', { user: 'ada' });
+    const slow = await store.load('s-logout2');
+    assert.ok(slow);
+    await store.destroy('s-logout2');
+    assert.equal(await store.commit(slow.handle, 's-logout2', { user: 'ada', cart: ['book'] }), 'destroyed');
+    assert.equal(await rawItem(store, 's-logout2'), undefined);
+    assert.equal(await store.get('s-logout2'), null);
+  });
+
+  it('every save is conditional on the version loaded and increments it', async () => {
+    await store.set('s-version', { n: 0 });
+    const a = await store.load('s-version');
+    assert.ok(a);
+    assert.equal(a.handle.version, 1);
+    await store.commit(a.handle, 's-version', { n: 1 });
+    assert.equal((await rawItem(store, 's-version'))?.version?.N, '2');
+    const b = await store.load('s-version');
+    assert.ok(b);
+    assert.equal(b.handle.version, 2);
+  });
+
+  it('two requests loaded at one version both keep their changes (the second merges)', async () => {
+    await store.set('s-race', { views: 1 });
+    const a = await store.load('s-race');
+    const b = await store.load('s-race');
+    assert.ok(a && b);
+    assert.equal(await store.commit(a.handle, 's-race', { views: 1, cart: ['apple'] }), 'written');
+    assert.equal(await store.commit(b.handle, 's-race', { views: 1, user: 'ada' }), 'merged');
+    assert.deepEqual(await store.get('s-race'), { views: 1, cart: ['apple'], user: 'ada' });
+    assert.equal((await rawItem(store, 's-race'))?.version?.N, '3');
+    assert.ok(store.stats().merges >= 1);
+  });
+
+  it('all, ids and length list live sessions only; clear empties the table', async () => {
+    const other = new SessionStore(localOptions());
+    await other.set('live-1', { a: 1 });
+    await other.set('live-2', { b: 2 });
+    await other.set('dead-1', { c: 3 }, { expires: Date.now() - 5000 });
+    assert.deepEqual(await other.all(), { 'live-1': { a: 1 }, 'live-2': { b: 2 } });
+    assert.deepEqual((await other.ids()).sort(), ['live-1', 'live-2']);
+    assert.equal(await other.length(), 2);
+    await other.clear();
+    assert.equal(await other.length(), 0);
+    assert.equal(await rawItem(other, 'dead-1'), undefined, 'clear deletes expired items too');
+    await other.close();
+  });
+
+  it('all() pages through more than one Scan page', async () => {
+    const other = new SessionStore(localOptions());
+    // Incompressible, so each item stays ~40 KB and 45 of them pass the 1 MB page.
+    const big = () => randomBytes(30_000).toString('base64');
+    for (let i = 0; i < 45; i++) await other.set(`page-${i}`, { big: big(), i });
+    const before = other.stats().calls.Scan ?? 0;
+    const all = await other.all();
+    assert.equal(Object.keys(all).length, 45);
+    assert.ok((other.stats().calls.Scan ?? 0) - before >= 2, 'a 1 MB page limit forces several Scans');
+    await other.clear();
+    await other.close();
+  });
+
+  it('hashSessionIds stores an HMAC, not the id, and still finds the session', async () => {
+    const hashed = new SessionStore({ ...localOptions(), table: store.config.table, hashSessionIds: 'a-secret-of-enough-length' });
+    await hashed.set('raw-id-123', { a: 1 });
+    assert.equal(await rawItem(hashed, 'raw-id-123'), undefined);
+    assert.deepEqual(await hashed.get('raw-id-123'), { a: 1 });
+    await hashed.close();
+  });
+
+  it('an item written by another tool with a foreign shape reads as no session, not a crash', async () => {
+    await store.client.send(
+      new PutItemCommand({ TableName: store.config.table, Item: { sessionId: { S: 'tomcat-made' }, data: { S: 'not binary' } } }),
+    );
+    assert.equal(await store.get('tomcat-made'), null);
+  });
+});
