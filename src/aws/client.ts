@@ -1,19 +1,108 @@
-// TEMPORARY placeholder (being replaced by the full credentials/region implementation).
+/**
+ * The DynamoDB client the store talks through: region, endpoint, credentials,
+ * retries and time-outs from the resolved config, in one place.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/config-resolver';
+import { loadConfig } from '@smithy/node-config-provider';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
+import { credentialsFor } from './credentials.js';
 
+/**
+ * AWS_REGION, then AWS_DEFAULT_REGION (which the JS SDK alone does not read,
+ * but the AWS CLI and the other SDKs do), then the profile's `region`, then the
+ * Tomcat manager's us-east-1. The SDK's own last resort, asking the EC2
+ * instance metadata service, is left out on purpose: off EC2 it stalls the
+ * first request of every process for a second (DynamoDB Local set-ups included),
+ * and the Tomcat manager never did it either.
+ */
+function regionProvider(): () => Promise<string> {
+  const load = loadConfig(
+    {
+      ...NODE_REGION_CONFIG_OPTIONS,
+      environmentVariableSelector: (env) => env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+      default: () => FALLBACK_REGION,
+    },
+    NODE_REGION_CONFIG_FILE_OPTIONS,
+  );
+  let region: Promise<string> | undefined;
+  // A malformed shared config file is not worth failing every request over: fall back like a missing one.
+  return () => (region ??= load().then((r) => r || FALLBACK_REGION, () => FALLBACK_REGION));
+}
+
+/** The client for `config`, or `config.client` when the application brings its own. */
 export function createDynamoDBClient(config: ResolvedConfig): DynamoDBClient {
   if (config.client) return config.client;
+  const { credentials } = credentialsFor(config);
   return new DynamoDBClient({
-    region: config.region ?? process.env.AWS_REGION ?? FALLBACK_REGION,
+    region: config.region ?? regionProvider(),
+    // The endpoint replaces the region's URL only; the region still signs the requests.
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...(config.accessKeyId && config.secretAccessKey ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } } : {}),
+    credentials,
     maxAttempts: config.maxAttempts,
-    requestHandler: new NodeHttpHandler({ requestTimeout: config.requestTimeoutMs, connectionTimeout: config.requestTimeoutMs }),
+    requestHandler: new NodeHttpHandler({
+      requestTimeout: config.requestTimeoutMs,
+      connectionTimeout: config.requestTimeoutMs,
+      // Without it a slow request is only logged, and a request to a dead node would wait forever.
+      throwOnRequestTimeout: true,
+      // Reusing connections saves a TCP and TLS handshake on each of the one or two calls a request makes.
+      httpAgent: { keepAlive: true },
+      httpsAgent: { keepAlive: true },
+    }),
   });
 }
 
+/** The `region` line of the profile's section in a shared config/credentials file, read the way the SDK would find it. */
+function regionInFile(path: string, sections: string[]): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let inSection = false;
+  for (const line of text.split(/\r?\n/)) {
+    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) inSection = sections.includes(header[1]!.replace(/\s+/g, ' '));
+    // Indented lines are sub-properties of a service section, not the profile's own region.
+    else if (inSection) {
+      const region = /^region\s*=\s*([^\s#;]+)/.exec(line);
+      if (region) return region[1];
+    }
+  }
+  return undefined;
+}
+
+/** Where the region comes from when the options give none, mirroring regionProvider() synchronously for messages. */
+function defaultRegion(): { region: string; from: string } {
+  const { AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE } = process.env;
+  if (AWS_REGION) return { region: AWS_REGION, from: 'AWS_REGION' };
+  if (AWS_DEFAULT_REGION) return { region: AWS_DEFAULT_REGION, from: 'AWS_DEFAULT_REGION' };
+  const profile = AWS_PROFILE || 'default';
+  const home = process.env.HOME || homedir();
+  // The SDK looks in the credentials file first for the region (NODE_REGION_CONFIG_FILE_OPTIONS), then in config.
+  const region =
+    regionInFile(AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'), [profile]) ??
+    regionInFile(AWS_CONFIG_FILE || join(home, '.aws', 'config'), profile === 'default' ? ['default', 'profile default'] : [`profile ${profile}`]);
+  if (region) return { region, from: `profile ${profile}` };
+  return { region: FALLBACK_REGION, from: 'default' };
+}
+
+/**
+ * Where the store's requests go, for messages: `endpoint http://127.0.0.1:8000`,
+ * `region eu-west-1`, `region eu-west-1 (AWS_REGION)` or `region us-east-1 (default)`.
+ */
 export function describeTarget(config: ResolvedConfig): string {
-  return config.endpoint ? `endpoint ${config.endpoint}` : `region ${config.region ?? FALLBACK_REGION}`;
+  if (config.client) return 'the DynamoDBClient of the "client" option';
+  if (config.endpoint) return `endpoint ${config.endpoint}`;
+  // The SDK sends a client without an endpoint option to these when they are set.
+  const configured = process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : process.env.AWS_ENDPOINT_URL_DYNAMODB ? 'AWS_ENDPOINT_URL_DYNAMODB' : process.env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
+  if (configured) return `endpoint ${process.env[configured]} (${configured})`;
+  if (config.region) return `region ${config.region}`;
+  const { region, from } = defaultRegion();
+  return `region ${region} (${from})`;
 }

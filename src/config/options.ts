@@ -75,6 +75,11 @@ export interface SessionStoreOptions {
   reapIntervalMs?: number;
   /** Keep a `userId` global secondary index (`true` = name `userId-index`). Default false. */
   userIndex?: boolean | string;
+  /**
+   * Where a session names its user, stored as the item's `userId` for `destroyUserSessions`:
+   * a field name (dots for nesting, e.g. `"user.id"`) or a function of the session data.
+   */
+  userId?: string | ((data: Record<string, unknown>) => unknown);
   /** Attempts of each DynamoDB call, including the first (SDK retry strategy). Default 3. */
   maxAttempts?: number;
   /** Time-out of one DynamoDB HTTP request in ms. Default 3 000. */
@@ -114,6 +119,7 @@ export interface ResolvedConfig {
   readonly deleteCorruptSessions: boolean;
   readonly reapIntervalMs: number;
   readonly userIndex: string | undefined;
+  readonly userId: string | ((data: Record<string, unknown>) => unknown) | undefined;
   readonly maxAttempts: number;
   readonly requestTimeoutMs: number;
   readonly skipTableCheck: boolean;
@@ -282,6 +288,10 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
     if (typeof value === 'boolean') return;
     tableName(value, name);
   },
+  userId: (value, name) => {
+    if (typeof value === 'function') return;
+    string(value, name);
+  },
   maxAttempts: positiveInt,
   requestTimeoutMs: positiveInt,
   skipTableCheck: boolean,
@@ -390,6 +400,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     deleteCorruptSessions: options.deleteCorruptSessions ?? DEFAULTS.deleteCorruptSessions,
     reapIntervalMs: options.reapIntervalMs ?? DEFAULTS.reapIntervalMs,
     userIndex,
+    userId: options.userId,
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,

@@ -66,6 +66,13 @@ export type CommitOutcome = 'written' | 'merged' | 'unchanged' | 'touched' | 'de
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The session's owner for the user index: a field name (dots for nesting) or a function. */
+function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unknown)): string | null {
+  const value = typeof rule === 'function' ? rule(data) : rule.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), data);
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
 /**
  * Web-session state in one DynamoDB table, shared by every server that points
  * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
@@ -79,9 +86,12 @@ export class SessionStore extends EventEmitter {
   readonly config: ResolvedConfig;
   readonly client: DynamoDBClient;
   readonly logger: Logger;
-  private readonly gateway: Gateway;
-  private readonly codec: Codec;
-  private readonly statsData = emptyStats();
+  /** @internal Every DynamoDB call goes through it (tools such as purge and the CLI use it too). */
+  readonly gateway: Gateway;
+  /** @internal */
+  readonly codec: Codec;
+  /** @internal */
+  readonly statsData = emptyStats();
   private readonly lockQueue = new KeyedMutex();
   private readonly writeQueue = new KeyedMutex();
   private readonly target: string;
@@ -271,6 +281,7 @@ export class SessionStore extends EventEmitter {
     const json = this.codec.stringify(data);
     const expiresAt = this.expirySeconds(options.expires);
     if (handle && handle.settled) handle = undefined;
+    if (options.userId === undefined && this.config.userId) options = { ...options, userId: userIdOf(data, this.config.userId) };
     if (handle && json === handle.json && (options.userId === undefined || (options.userId ?? undefined) === handle.userId)) {
       this.statsData.writesSkipped += 1;
       return this.refresh(handle, expiresAt);
