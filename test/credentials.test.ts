@@ -420,13 +420,14 @@ describe('credentials precedence: explicit keys → credentials file → default
     }
   });
 
-  it('no credentials anywhere: describeCredentials is a CredentialsError that lists the ways to give them', async () => {
+  it('no credentials anywhere: the client and describeCredentials fail with a CredentialsError that lists the ways to give them', async () => {
     const box = sandbox();
     try {
       const r = await probe(box.env);
       assert.equal(r.error?.name, 'CredentialsError');
       assert.equal(r.error?.code, 'DSM_CREDENTIALS');
       assert.match(r.error?.message ?? '', /no AWS credentials found: give accessKeyId and secretAccessKey .*credentialsFile .*AWS_ACCESS_KEY_ID/);
+      assert.doesNotMatch(r.error?.message ?? '', /set in this process: .*AWS_ACCESS_KEY_ID/);
     } finally {
       box.done();
     }
@@ -492,7 +493,9 @@ describe('no secret in any message', () => {
     });
     try {
       const r = await probe({ ...box.env, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${container.url}/creds` });
-      assert.ok(r.error, 'expected an error');
+      assert.equal(r.error?.name, 'CredentialsError', JSON.stringify(r));
+      assert.match(r.error?.message ?? '', /no AWS credentials found: .*set in this process: AWS_CONTAINER_CREDENTIALS_FULL_URI/);
+      assert.ok(container.requests.length >= 1);
       assert.ok(!JSON.stringify(r).includes(KEYS.container.secret));
     } finally {
       await container.close();

@@ -78,7 +78,7 @@ function defaultChain(): AwsCredentialIdentityProvider {
         'no AWS credentials found: give accessKeyId and secretAccessKey (context.xml AwsAccessKey/AwsSecretKey), ' +
           'or credentialsFile (AwsCredentialsFile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE ' +
           'with ~/.aws/credentials, or run where a role is attached (ECS/EKS task role, EC2 instance profile)' +
-          (set.length > 0 ? `; this process sets ${set.join(', ')}: check that source` : '') +
+          (set.length > 0 ? `; set in this process: ${set.join(', ')}` : '') +
           (err instanceof Error ? ` (SDK: ${err.message.split('\n')[0]})` : ''),
         { cause: err },
       );
@@ -120,8 +120,8 @@ const hint = (accessKeyId: string): string => `…${accessKeyId.slice(-4)}`;
 
 /**
  * Resolves the credentials the store would use and says where they came from,
- * for diagnostics: the access key id is cut to its last 4 characters, the
- * secret never leaves the SDK.
+ * for diagnostics: the access key id is cut to its last 4 characters, and
+ * nothing of the secret or the session token is returned.
  */
 export async function describeCredentials(config: ResolvedConfig): Promise<CredentialsDescription> {
   const { source, credentials } = credentialsFor(config);

@@ -6,6 +6,11 @@
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 
+  /** True when nobody holds or waits for `key`. */
+  idle(key: string): boolean {
+    return !this.tails.has(key);
+  }
+
   get size(): number {
     return this.tails.size;
   }

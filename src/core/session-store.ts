@@ -99,6 +99,12 @@ export class SessionStore extends EventEmitter {
   private readonly ownsClient: boolean;
   /** Handles holding this process's turn on a session key: a destroy must end them. */
   private readonly leased = new Map<string, SessionHandle>();
+  /**
+   * What this process last wrote for a session while more saves of it were
+   * queued here: the next one merges against it before its first attempt
+   * instead of spending a write that is sure to fail its version condition.
+   */
+  private readonly latest = new Map<string, { version: number; json: string }>();
   private probe: NodeJS.Timeout | undefined;
 
   constructor(options: SessionStoreOptions = {}) {
@@ -294,6 +300,7 @@ export class SessionStore extends EventEmitter {
       return await this.write(handle ?? undefined, id, key, json, bytes, expiresAt, options.userId);
     } finally {
       release();
+      if (this.writeQueue.idle(key)) this.latest.delete(key);
       if (handle) this.settle(handle);
     }
   }
@@ -328,12 +335,28 @@ export class SessionStore extends EventEmitter {
       await this.update(key, expression('version = if_not_exists(version, :zero) + :one', removeUser), undefined, values);
       return 'written';
     }
-    let base = handle;
+    let base: { version: number; json: string; userId?: string } = handle;
     let mineJson = json;
     let mineBytes = bytes;
     const lease = handle.lease;
-    let fenced = lease !== undefined && !lease.lost;
+    let fenced = lease !== undefined && !lease.lost && this.config.locking !== 'none';
     let merged = false;
+    // Folds what is stored now (theirs) into this request's change; false when nothing is left to write.
+    const absorb = (theirs: { version: number; json: string; userId?: string }, theirsData: SessionData): boolean => {
+      this.statsData.versionConflicts += 1;
+      const result = mergeSessions(this.codec.parse(base.json), this.codec.parse(mineJson), theirsData, this.config.onConflict);
+      this.statsData.merges += 1;
+      this.statsData.conflicts += result.conflicts.length;
+      for (const c of result.conflicts) this.emit('conflict', { session: idTag(id), path: c.path });
+      merged = true;
+      base = theirs;
+      mineJson = this.codec.stringify(result.value);
+      mineBytes = this.codec.frame(mineJson);
+      this.guardSize(id, key, mineBytes.length, userId ?? base.userId);
+      return mineJson !== base.json || fenced;
+    };
+    const known = this.config.locking === 'optimistic' && !fenced ? this.latest.get(key) : undefined;
+    if (known && known.version > base.version && !absorb(known, this.codec.parse(known.json))) return 'merged';
     for (let attempt = 1; ; attempt++) {
       values[':data'] = { B: mineBytes };
       values[':nowSec'] = { N: String(nowSeconds()) };
@@ -354,6 +377,7 @@ export class SessionStore extends EventEmitter {
       const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
       try {
         await this.update(key, expression(versionExpr, remove), condition, values);
+        if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
         return merged ? 'merged' : 'written';
       } catch (err) {
         if (!isConditionalFailure(err)) throw err;
@@ -374,24 +398,15 @@ export class SessionStore extends EventEmitter {
           );
         }
         if (old.version?.N === String(base.version)) continue;
-        this.statsData.versionConflicts += 1;
         const theirs = await this.open(id, old);
         if (!theirs) {
           this.statsData.destroyedWhileInUse += 1;
           return 'destroyed';
         }
-        const result = mergeSessions(this.codec.parse(base.json), this.codec.parse(mineJson), theirs.data, this.config.onConflict);
-        this.statsData.merges += 1;
-        this.statsData.conflicts += result.conflicts.length;
-        for (const c of result.conflicts) this.emit('conflict', { session: idTag(id), path: c.path });
-        merged = true;
-        base = theirs.handle;
-        mineJson = this.codec.stringify(result.value);
-        mineBytes = this.codec.frame(mineJson);
-        this.guardSize(id, key, mineBytes.length, userId ?? base.userId);
-        if (mineJson === base.json && !fenced) return 'merged';
+        if (!absorb(theirs.handle, theirs.data)) return 'merged';
         this.statsData.retries += 1;
-        if (attempt > 1) await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+        // Back off only once contention persists: the first retry already holds the newest version.
+        if (attempt > 1) await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
       }
     }
   }
