@@ -1,14 +1,13 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const adapters = ['express', 'fastify', 'koa', 'hono', 'http'].filter((name) => existsSync(`src/adapters/${name}.ts`));
 
 export default defineConfig([
   {
     entry: {
       index: 'src/index.ts',
-      'adapters/express': 'src/adapters/express.ts',
-      'adapters/fastify': 'src/adapters/fastify.ts',
-      'adapters/koa': 'src/adapters/koa.ts',
-      'adapters/hono': 'src/adapters/hono.ts',
-      'adapters/http': 'src/adapters/http.ts',
+      ...Object.fromEntries(adapters.map((name) => [`adapters/${name}`, `src/adapters/${name}.ts`])),
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -16,12 +15,19 @@ export default defineConfig([
     clean: false,
     target: 'node20',
     splitting: true,
+    // import.meta.url (the embedded DynamoDB Local finds its package with it) in the CommonJS build too.
+    shims: true,
   },
-  {
-    entry: { 'cli/main': 'src/cli/main.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  ...(existsSync('src/cli/main.ts')
+    ? [
+        {
+          entry: { 'cli/main': 'src/cli/main.ts' },
+          format: ['esm' as const],
+          sourcemap: true,
+          clean: false,
+          target: 'node20',
+          banner: { js: '#!/usr/bin/env node' },
+        },
+      ]
+    : []),
 ]);
