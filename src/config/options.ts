@@ -57,7 +57,7 @@ export interface SessionStoreOptions {
   lockLeaseMs?: number;
   /** Longest wait for a pessimistic lock before LockTimeoutError, in ms. Default 10 000. */
   maxLockWaitMs?: number;
-  /** Attempts of an optimistic save before it gives up with a StoreUnavailableError. Default 50 (each retry already holds the newest version; back-off with jitter caps at 100 ms). */
+  /** Attempts of an optimistic save before it gives up with a StoreUnavailableError. Default 100, about 10 s at most (each retry already holds the newest version; back-off with jitter caps at 100 ms). */
   maxSaveAttempts?: number;
   /** Decides true conflicts of the optimistic merge; default: the later write wins for that path. */
   onConflict?: ConflictResolver;
@@ -139,7 +139,7 @@ export const DEFAULTS = {
   locking: 'optimistic',
   lockLeaseMs: 10_000,
   maxLockWaitMs: 10_000,
-  maxSaveAttempts: 50,
+  maxSaveAttempts: 100,
   compression: true,
   compressionThreshold: 1024,
   deleteCorruptSessions: false,
