@@ -140,3 +140,40 @@ describe('a crashed lock holder', () => {
     await store.close();
   });
 });
+
+describe('per-route locking and lock time-outs', () => {
+  let servers: ServerProcess[] = [];
+  after(() => stopAll(servers));
+
+  it('a lock rule makes only the matching route lock: its increments lose none, other routes read with one GetItem', async () => {
+    servers = await cluster({ TABLE: uniqueTable('route'), LOCKING: 'optimistic', LOCK_PREFIX: '/incr', LOCK_WAIT_MS: '60000' });
+    const client = await burst(servers, () => '/incr');
+    assert.equal((await peek(client, servers[0]!)).counter, N, 'no onConflict, yet nothing lost: /incr locked');
+    const statsOf = async () => (await fetch(`${servers[1]!.url}/stats`).then((r) => r.json())) as { calls: Record<string, number> };
+    const before = await statsOf();
+    await client.json(`${servers[1]!.url}/peek`);
+    const after = await statsOf();
+    assert.equal((after.calls.GetItem ?? 0) - (before.calls.GetItem ?? 0), 1, 'an unlocked route loads with one GetItem');
+    assert.equal(after.calls.UpdateItem ?? 0, before.calls.UpdateItem ?? 0, 'and takes no lease');
+    await stopAll(servers);
+  });
+
+  it('a lock wait past maxLockWaitMs is answered 503 with Retry-After, and the session is kept', async () => {
+    servers = await cluster({ TABLE: uniqueTable('timeout'), LOCKING: 'pessimistic', LOCK_WAIT_MS: '300', LEASE_MS: '20000' });
+    const client = new CookieClient();
+    await client.json(`${servers[0]!.url}/count`);
+    void client.request(`${servers[0]!.url}/slow`, { method: 'POST' }).catch(() => undefined);
+    let res: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      res = await client.request(`${servers[1]!.url}/count`);
+      await res.text();
+      if (res.status === 503) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(res?.status, 503);
+    assert.ok(Number(res?.headers.get('retry-after')) >= 1);
+    // The slow request would hold a graceful shutdown for a minute.
+    await servers[0]!.stop('SIGKILL');
+    await stopAll(servers);
+  });
+});
