@@ -13,6 +13,7 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
+import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options. */
@@ -29,12 +30,6 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 const HANDLE = Symbol('dynamodb-session-manager.handle');
 const currentRequest = new AsyncLocalStorage<IncomingMessage>();
-
-interface ExpressCookieJson {
-  expires?: unknown;
-  originalMaxAge?: number | null;
-  [k: string]: unknown;
-}
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
   if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
@@ -128,35 +123,6 @@ export class DynamoDBStore extends session.Store {
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
   }
-}
-
-function cookieExpiry(sess: ExpressSessionData): Date | undefined {
-  const expires = (sess as { cookie?: { expires?: unknown } }).cookie?.expires;
-  if (expires instanceof Date) return expires;
-  if (typeof expires === 'string' && !Number.isNaN(Date.parse(expires))) return new Date(expires);
-  return undefined;
-}
-
-/**
- * The stored form drops the cookie's `expires`: it changes on every request and
- * lives in the item's `expiresAt` already, so leaving it in would make every
- * request look like a change and cost a write.
- */
-function toStored(sess: ExpressSessionData): SessionData {
-  const { cookie, ...rest } = sess as unknown as { cookie?: { toJSON?: () => ExpressCookieJson } & ExpressCookieJson };
-  if (!cookie) return rest;
-  const { expires: _expires, ...cookieData } = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
-  return { cookie: cookieData, ...rest };
-}
-
-function fromStored(data: SessionData, expiresAt: number): SessionData {
-  const cookie = data.cookie as ExpressCookieJson | undefined;
-  if (cookie && typeof cookie === 'object') {
-    const expires = typeof cookie.originalMaxAge === 'number' ? new Date(expiresAt * 1000).toISOString() : null;
-    return { ...data, cookie: { ...cookie, expires } };
-  }
-  // express-session needs a cookie on every stored session; one written by another tool may lack it.
-  return { ...data, cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' } };
 }
 
 export interface DynamoSessionOptions extends SessionOptions {

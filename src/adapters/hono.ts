@@ -1,0 +1,72 @@
+/**
+ * Hono middleware: `app.use(dynamoSession({ secret, table, … }))`, then
+ * `c.get('session')` in handlers. Hono's own session packages keep the data
+ * in the cookie; this keeps it in DynamoDB and only a signed id in the cookie.
+ * Runs wherever Hono runs on Node.js (the AWS SDK needs Node).
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { unavailableStatus } from './unavailable.js';
+
+export interface HonoSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
+  lock?: LockRule<Context>;
+}
+
+/** Declare it on your app (`new Hono<SessionEnv>()`) so `c.get('session')` is typed. */
+export type SessionEnv = { Variables: { session: RequestSession } };
+
+function unavailable(c: Context, retryAfterSeconds: number): Response {
+  return c.text('Session store temporarily unavailable: please retry shortly.\n', 503, {
+    'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    'Cache-Control': 'no-store',
+  });
+}
+
+/**
+ * Loads the session before the handler and saves it after, before the
+ * response leaves: a save that fails turns the response into a 503, so the
+ * client never believes a change was kept when it was not.
+ */
+export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<SessionEnv> & { sessions: ServerSessions } {
+  const { lock, ...rest } = options;
+  const sessions = new ServerSessions(rest);
+  const lockFor = lockRule<Context>(lock, (c) => {
+    const url = new URL(c.req.url);
+    return url.pathname + url.search;
+  });
+  const middleware: MiddlewareHandler<SessionEnv> = async (c, next) => {
+    let session: RequestSession;
+    try {
+      const locked = lockFor(c);
+      session = await sessions.open(c.req.header('cookie'), locked === undefined ? {} : { lock: locked });
+    } catch (err) {
+      const status = unavailableStatus(err);
+      if (status) return unavailable(c, status.retryAfterSeconds);
+      throw err;
+    }
+    c.set('session', session);
+    try {
+      await next();
+    } catch (err) {
+      await sessions.abandon(session).catch(() => undefined);
+      throw err;
+    }
+    if (c.error) {
+      await sessions.abandon(session).catch(() => undefined);
+      return;
+    }
+    try {
+      for (const cookie of await sessions.finish(session)) c.header('Set-Cookie', cookie, { append: true });
+    } catch (err) {
+      const status = unavailableStatus(err);
+      if (!status) throw err;
+      c.res = unavailable(c, status.retryAfterSeconds);
+    }
+  };
+  return Object.assign(middleware, { sessions });
+}
+
+export { RequestSession, ServerSessions };
+export type { ServerSessionOptions };

@@ -1,0 +1,103 @@
+/**
+ * Sessions for plain node:http servers, no framework:
+ *
+ *   const withSession = sessionHandler({ secret, table });
+ *   createServer((req, res) => withSession(req, res, (session) => { … res.end() }));
+ *
+ * The session is saved when the handler calls `res.end()`, before the
+ * response leaves, so a save that fails becomes a 503 rather than a 200 for a
+ * change that was not kept (unless the handler flushed its headers early).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { sendUnavailable, unavailableStatus } from './unavailable.js';
+
+export interface HttpSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
+  lock?: LockRule;
+}
+
+export type SessionRequestHandler = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => unknown;
+
+export type WithSession = ((req: IncomingMessage, res: ServerResponse, handler: SessionRequestHandler) => Promise<void>) & {
+  sessions: ServerSessions;
+};
+
+type End = ServerResponse['end'];
+
+export function sessionHandler(options: HttpSessionOptions): WithSession {
+  const { lock, ...rest } = options;
+  const sessions = new ServerSessions(rest);
+  const lockFor = lockRule(lock);
+
+  async function withSession(req: IncomingMessage, res: ServerResponse, handler: SessionRequestHandler): Promise<void> {
+    let session: RequestSession;
+    try {
+      const locked = lockFor(req);
+      session = await sessions.open(req.headers.cookie, locked === undefined ? {} : { lock: locked });
+    } catch (err) {
+      const status = unavailableStatus(err);
+      if (!status) throw err;
+      sendUnavailable(res, status.retryAfterSeconds);
+      return;
+    }
+
+    const originalEnd = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    const originalWriteHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+    let saved: Promise<void> | undefined;
+    const restore = () => {
+      res.end = originalEnd as End;
+      res.writeHead = originalWriteHead as ServerResponse['writeHead'];
+    };
+    // Headers flushed before the save: send the cookie the save will most likely need.
+    res.writeHead = ((...args: unknown[]) => {
+      if (!saved && !res.headersSent) for (const cookie of sessions.previewCookies(session)) res.appendHeader('Set-Cookie', cookie);
+      return originalWriteHead(...args);
+    }) as ServerResponse['writeHead'];
+    res.end = ((...args: unknown[]) => {
+      if (saved) return originalEnd(...args);
+      restore();
+      const previewed = res.headersSent;
+      saved = sessions.finish(session).then(
+        (cookies) => {
+          if (!previewed && !res.headersSent) for (const cookie of cookies) res.appendHeader('Set-Cookie', cookie);
+          originalEnd(...args);
+        },
+        (err: unknown) => {
+          const status = unavailableStatus(err);
+          if (res.headersSent) {
+            originalEnd(...args);
+          } else if (status) {
+            sendUnavailable(res, status.retryAfterSeconds);
+          } else {
+            res.statusCode = 500;
+            originalEnd('Internal Server Error\n');
+          }
+          if (!status) sessions.store.logger.error({ err: (err as Error)?.message, code: (err as { code?: string })?.code }, 'session save failed: the stored session keeps its previous state');
+        },
+      );
+      return res;
+    }) as End;
+
+    try {
+      await handler(session, req, res);
+    } catch (err) {
+      if (!saved) {
+        restore();
+        await sessions.abandon(session).catch(() => undefined);
+      }
+      throw err;
+    }
+    if (!saved) {
+      // The handler returned without ending the response: it will end it later, and the patched end saves then.
+      return;
+    }
+    await saved;
+  }
+
+  return Object.assign(withSession, { sessions });
+}
+
+export { RequestSession, ServerSessions };
+export type { ServerSessionOptions };

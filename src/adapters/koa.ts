@@ -1,0 +1,199 @@
+/**
+ * Koa adapter. `KoaSessionStore` is a koa-session external store;
+ * `dynamoSession(app, options)` is koa-session with it, plus per-route
+ * locking, expiry refresh and leases released on requests that save nothing,
+ * and 503 answers (koa-session saves before Koa responds, so a failed save
+ * really becomes a 503).
+ */
+import type Koa from 'koa';
+import createSession from 'koa-session';
+import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import type { SessionStoreOptions } from '../config/options.js';
+import { InvalidSessionIdError } from '../errors.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { secretList, signSessionId, unsignSessionId } from './signed-cookie.js';
+import { unavailableStatus } from './unavailable.js';
+
+type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
+
+export interface KoaStoreOptions extends SessionStoreOptions {
+  /** Share one core store between adapters instead of making one from the options. */
+  store?: SessionStore;
+  /** Which requests take a pessimistic lease: a predicate of the context, a RegExp on the URL, or a path prefix. */
+  lock?: LockRule<Koa.Context>;
+}
+
+interface Loaded {
+  handle: SessionHandle;
+  /** express-session's cookie metadata, carried through so an Express app can read the session too. */
+  cookie: unknown;
+  maxAge: number | 'session';
+}
+
+/** koa-session's bookkeeping keys: they live in the item's expiry and cookie metadata, not in the data. */
+const KOA_KEYS = new Set(['_expire', '_maxAge', '_session']);
+
+/** A koa-session external store backed by DynamoDB. */
+export class KoaSessionStore {
+  readonly store: SessionStore;
+  private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
+  private readonly loaded = new WeakMap<object, Map<string, Loaded>>();
+
+  constructor(options: KoaStoreOptions = {}) {
+    const { store, lock, ...storeOptions } = options;
+    this.store = store ?? new SessionStore(storeOptions);
+    this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
+  }
+
+  async get(key: string, maxAge: number | 'session' | undefined, options: { ctx?: Koa.Context } = {}): Promise<SessionData | null> {
+    const ctx = options.ctx;
+    const lock = ctx ? this.lockFor(ctx) : undefined;
+    let loaded;
+    try {
+      loaded = await this.store.load(key, lock === undefined ? {} : { lock });
+    } catch (err) {
+      if (err instanceof InvalidSessionIdError) return null;
+      throw err;
+    }
+    if (!loaded) return null;
+    const { cookie, ...data } = loaded.data;
+    const originalMaxAge = (cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;
+    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session' });
+    return {
+      ...data,
+      ...(originalMaxAge === null
+        ? { _session: true }
+        : { _expire: loaded.handle.expiresAt * 1000, _maxAge: typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000 }),
+    };
+  }
+
+  async set(key: string, sess: SessionData, maxAge: number | 'session' | undefined, options: { changed?: boolean; ctx?: Koa.Context } = {}): Promise<void> {
+    const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
+    const data: SessionData = {};
+    for (const [k, v] of Object.entries(sess)) if (!KOA_KEYS.has(k)) data[k] = v;
+    const sessionCookie = sess._session === true || maxAge === 'session';
+    const lifetime = typeof sess._maxAge === 'number' ? sess._maxAge : typeof maxAge === 'number' ? maxAge : this.store.config.ttl * 1000;
+    const expires = Date.now() + lifetime;
+    if (mine && options.changed === false) {
+      // Rolling or renew with no change: a throttled expiry refresh, not a data write.
+      await this.store.touch(mine.handle, key, { expires });
+      return;
+    }
+    const cookie = mine?.cookie ?? { originalMaxAge: sessionCookie ? null : lifetime, path: '/', httpOnly: true };
+    await this.store.commit(mine?.handle, key, { cookie, ...data }, { expires });
+  }
+
+  async destroy(key: string, options: { ctx?: Koa.Context } = {}): Promise<void> {
+    const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
+    await this.store.destroy(key, mine?.handle);
+  }
+
+  /**
+   * Ends the request's loads that koa-session did not save (it saves only
+   * changed sessions unless `rolling`): refreshes the expiry when due and
+   * gives back any lease.
+   */
+  async finish(ctx: Koa.Context): Promise<void> {
+    const map = this.loaded.get(ctx);
+    if (!map) return;
+    for (const [key, { handle, maxAge }] of map) {
+      if (handle.settled) continue;
+      if (ctx.status >= 500) await this.store.release(handle);
+      else await this.store.touch(handle, key, maxAge === 'session' ? {} : { expires: Date.now() + maxAge });
+    }
+  }
+
+  /** Gives back leases of a request that failed. */
+  async abandon(ctx: Koa.Context): Promise<void> {
+    const map = this.loaded.get(ctx);
+    if (!map) return;
+    for (const { handle } of map.values()) await this.store.release(handle).catch(() => undefined);
+  }
+
+  private requestMap(ctx: Koa.Context): Map<string, Loaded> {
+    let map = this.loaded.get(ctx);
+    if (!map) this.loaded.set(ctx, (map = new Map()));
+    return map;
+  }
+}
+
+export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessionOptions, 'store' | 'externalKey' | 'ContextStore' | 'encode' | 'decode'> {
+  /**
+   * Sign the cookie with this secret in express-session's format (`s:<id>.<HMAC>`)
+   * instead of koa's two-cookie keygrip signature: with the same `key`
+   * (e.g. `connect.sid`) and secret, Express and Koa apps share sessions.
+   */
+  secret?: string | string[];
+}
+
+/**
+ * koa-session on DynamoDB: `app.use(dynamoSession(app, { table, … }))`.
+ * Without `secret`, cookies are signed with `app.keys` as koa-session does.
+ */
+export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
+  const { store, lock, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
+  const external = new KoaSessionStore({ ...storeOptions, ...(store ? { store } : {}), ...(lock !== undefined ? { lock } : {}) });
+  const secrets = secret === undefined ? undefined : secretList(secret);
+  const cookieName = key ?? 'koa.sess';
+  const cookieOptions = { httpOnly: httpOnly ?? true, ...(secure !== undefined ? { secure } : {}), sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none', path: '/' };
+  const sessionOptions: KoaSessionOptions = {
+    key: cookieName,
+    store: external as unknown as KoaSessionOptions['store'],
+    ...(maxAge !== undefined ? { maxAge } : { maxAge: external.store.config.ttl * 1000 }),
+    ...(rolling !== undefined ? { rolling } : {}),
+    ...(renew !== undefined ? { renew } : {}),
+    ...(signed !== undefined ? { signed } : {}),
+    ...(httpOnly !== undefined ? { httpOnly } : {}),
+    ...(secure !== undefined ? { secure } : {}),
+    ...(sameSite !== undefined ? { sameSite } : {}),
+    ...(overwrite !== undefined ? { overwrite } : {}),
+    ...(autoCommit !== undefined ? { autoCommit } : {}),
+    ...(valid !== undefined ? { valid } : {}),
+    ...(beforeSave !== undefined ? { beforeSave } : {}),
+    ...(genid !== undefined ? { genid } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(secrets
+      ? {
+          externalKey: {
+            get: (ctx: Koa.Context) => {
+              const raw = ctx.cookies.get(cookieName, { signed: false });
+              let value: string | undefined;
+              try {
+                value = raw === undefined ? undefined : decodeURIComponent(raw);
+              } catch {
+                value = undefined;
+              }
+              return unsignSessionId(value, secrets) as string;
+            },
+            set: (ctx: Koa.Context, id: string) => {
+              const lifetime = typeof maxAge === 'number' ? maxAge : maxAge === 'session' ? undefined : external.store.config.ttl * 1000;
+              ctx.cookies.set(cookieName, encodeURIComponent(signSessionId(id, secrets)), {
+                ...cookieOptions,
+                signed: false,
+                overwrite: true,
+                ...(lifetime !== undefined ? { expires: new Date(Date.now() + lifetime) } : {}),
+              });
+            },
+          },
+        }
+      : {}),
+  };
+  const inner = createSession(app, sessionOptions);
+  const middleware: Koa.Middleware = async (ctx, next) => {
+    try {
+      await inner(ctx, next);
+      await external.finish(ctx);
+    } catch (err) {
+      await external.abandon(ctx);
+      const status = unavailableStatus(err);
+      if (!status) throw err;
+      ctx.status = 503;
+      ctx.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = 'Session store temporarily unavailable: please retry shortly.\n';
+    }
+  };
+  return Object.assign(middleware, { store: external });
+}
+
+export { SessionStore };

@@ -1,0 +1,78 @@
+/**
+ * The session cookie every adapter of ours reads and writes: `s:<id>.<HMAC>`,
+ * the format of express-session (and of @fastify/session with
+ * `cookiePrefix: 's:'`), so that services built on different frameworks can
+ * share one session under one domain and one secret.
+ */
+import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie';
+import signature from 'cookie-signature';
+import { ConfigError } from '../errors.js';
+
+const PREFIX = 's:';
+
+/** Cookie attributes, as express-session names them; `maxAge` in milliseconds. */
+export interface SessionCookieOptions {
+  path?: string;
+  domain?: string;
+  httpOnly?: boolean;
+  secure?: boolean;
+  sameSite?: boolean | 'lax' | 'strict' | 'none';
+  partitioned?: boolean;
+  /** Lifetime of the cookie in ms; null makes it a browser-session cookie. Default: the store's `ttl`. */
+  maxAge?: number | null;
+}
+
+/** Secrets as given: the first signs, every one verifies (rotation). */
+export function secretList(secret: string | string[] | undefined, option = 'secret'): string[] {
+  const list = Array.isArray(secret) ? secret : secret === undefined ? [] : [secret];
+  if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw new ConfigError(`option "${option}" is required: a non-empty string, or an array of them (the first signs new cookies, all verify), used to sign the session cookie`);
+  }
+  return list;
+}
+
+export function signSessionId(id: string, secrets: string[]): string {
+  return PREFIX + signature.sign(id, secrets[0]!);
+}
+
+/** The session id a cookie value carries, or undefined when it is absent, unsigned or forged. */
+export function unsignSessionId(value: string | undefined, secrets: string[]): string | undefined {
+  if (!value || !value.startsWith(PREFIX) || value.length > 4096) return undefined;
+  const signed = value.slice(PREFIX.length);
+  for (const secret of secrets) {
+    const id = signature.unsign(signed, secret);
+    if (id !== false && id !== '') return id;
+  }
+  return undefined;
+}
+
+/** The named cookie's value from a Cookie header; undefined when absent or undecodable. */
+export function readCookie(header: string | null | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  try {
+    return parseCookie(header)[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Set-Cookie header value; `expires` absent makes a browser-session cookie. */
+export function sessionSetCookie(name: string, value: string, options: SessionCookieOptions, expires: Date | undefined): string {
+  const cookie: SetCookie = {
+    name,
+    value,
+    path: options.path ?? '/',
+    httpOnly: options.httpOnly ?? true,
+    ...(options.domain ? { domain: options.domain } : {}),
+    ...(options.secure ? { secure: true } : {}),
+    ...(options.sameSite !== undefined ? { sameSite: options.sameSite } : { sameSite: 'lax' as const }),
+    ...(options.partitioned ? { partitioned: true } : {}),
+    ...(expires ? { expires } : {}),
+  };
+  return stringifySetCookie(cookie);
+}
+
+/** A Set-Cookie header value that makes the browser drop the cookie. */
+export function clearSetCookie(name: string, options: SessionCookieOptions): string {
+  return stringifySetCookie({ name, value: '', path: options.path ?? '/', ...(options.domain ? { domain: options.domain } : {}), expires: new Date(0) });
+}
