@@ -9,6 +9,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueTable } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { ENDPOINT } from './helpers/dynamo.js';
 import type { StoreStats } from '../src/core/stats.js';
 
 const FIXTURE = 'test/fixtures/framework-server.ts';
@@ -101,6 +103,50 @@ for (const framework of ['fastify', 'koa', 'hono', 'http'] as const) {
     });
   });
 }
+
+for (const framework of ['fastify', 'koa', 'hono', 'http'] as const) {
+  it(`${framework}: DynamoDB unreachable → 503 with Retry-After; back → the session is intact`, async () => {
+    const proxy = await startTcpProxy(Number(new URL(ENDPOINT).port));
+    const server = await startServer(FIXTURE, { FRAMEWORK: framework, TABLE: uniqueTable(`${framework}_out`), DSM_TEST_ENDPOINT: proxy.endpoint, MAX_ATTEMPTS: '1', REQUEST_TIMEOUT_MS: '1000' });
+    try {
+      const client = new CookieClient();
+      await client.json(`${server.url}/count`);
+      proxy.down();
+      const during = await client.request(`${server.url}/count`);
+      await during.text();
+      assert.equal(during.status, 503);
+      assert.match(during.headers.get('retry-after') ?? '', /^\d+$/);
+      proxy.up();
+      let views: number | undefined;
+      for (let i = 0; i < 100 && views === undefined; i++) {
+        const res = await client.request(`${server.url}/peek`);
+        if (res.status === 200) views = ((await res.json()) as Peek).session?.views;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(views, 1, 'the session written before the outage, unchanged by the failed request');
+    } finally {
+      await server.stop();
+      await proxy.close();
+    }
+  });
+}
+
+it('fastify: a lock wait past maxLockWaitMs answers 503 with Retry-After', async () => {
+  const server = await startServer(FIXTURE, { FRAMEWORK: 'fastify', TABLE: uniqueTable('fastify_lock'), LOCKING: 'pessimistic', LOCK_WAIT_MS: '300' });
+  try {
+    const client = new CookieClient();
+    await client.json(`${server.url}/count`);
+    const slow = client.request(`${server.url}/slow`, { method: 'POST' });
+    await new Promise((r) => setTimeout(r, 500));
+    const blocked = await client.request(`${server.url}/count`);
+    await blocked.text();
+    assert.equal(blocked.status, 503);
+    assert.ok(blocked.headers.get('retry-after'));
+    assert.equal((await slow).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
 
 describe('Express and Koa share one session (same table, cookie name and secret)', () => {
   const table = uniqueTable('cross');

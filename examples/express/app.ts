@@ -1,0 +1,20 @@
+// Express + express-session, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/express/app.ts
+import express from 'express';
+import { DynamoDBStore, dynamoSession } from 'dynamodb-session-manager/express';
+
+const store = new DynamoDBStore({ table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT });
+await store.ready(); // creates the table on first run (createIfNotExist)
+
+const app = express();
+app.use(dynamoSession({ store, secret: process.env.SESSION_SECRET ?? 'change me', resave: false, saveUninitialized: false }));
+
+app.get('/', (req, res) => {
+  const session = req.session as typeof req.session & { views?: number };
+  session.views = (session.views ?? 0) + 1;
+  res.json({ views: session.views });
+});
+
+const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  console.log(`listening ${(server.address() as { port: number }).port}`);
+});
+process.on('SIGTERM', () => server.close());

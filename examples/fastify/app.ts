@@ -1,0 +1,28 @@
+// Fastify + @fastify/session, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/fastify/app.ts
+import Fastify from 'fastify';
+import { fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
+
+declare module 'fastify' {
+  interface Session {
+    views?: number;
+  }
+}
+
+const app = Fastify();
+await app.register(fastifyDynamoSession, {
+  table: process.env.TABLE ?? 'sessions',
+  endpoint: process.env.DYNAMODB_ENDPOINT,
+  secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long',
+  cookie: { secure: 'auto' },
+  saveUninitialized: false,
+});
+await app.dynamoSessionStore.store.ready(); // creates the table on first run
+
+app.get('/', async (request) => {
+  request.session.views = (request.session.views ?? 0) + 1;
+  return { views: request.session.views };
+});
+
+await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
+console.log(`listening ${(app.server.address() as { port: number }).port}`);
+process.on('SIGTERM', () => void app.close());

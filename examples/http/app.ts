@@ -1,0 +1,19 @@
+// Plain node:http, no framework, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/http/app.ts
+import { createServer } from 'node:http';
+import { sessionHandler } from 'dynamodb-session-manager/http';
+
+const withSession = sessionHandler({ table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT, secret: process.env.SESSION_SECRET ?? 'change me' });
+await withSession.sessions.store.ready(); // creates the table on first run
+
+const server = createServer((req, res) =>
+  withSession(req, res, (session) => {
+    const views = (session.get<number>('views') ?? 0) + 1;
+    session.set('views', views);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ views }));
+  }),
+);
+server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  console.log(`listening ${(server.address() as { port: number }).port}`);
+});
+process.on('SIGTERM', () => server.close());

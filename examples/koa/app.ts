@@ -1,0 +1,20 @@
+// Koa + koa-session, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/koa/app.ts
+import Koa from 'koa';
+import { dynamoSession } from 'dynamodb-session-manager/koa';
+
+const app = new Koa();
+app.keys = [process.env.SESSION_SECRET ?? 'change me'];
+const sessions = dynamoSession(app, { table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT });
+await sessions.store.store.ready(); // creates the table on first run
+app.use(sessions);
+
+app.use((ctx) => {
+  const session = ctx.session as unknown as { views?: number };
+  session.views = (session.views ?? 0) + 1;
+  ctx.body = { views: session.views };
+});
+
+const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  console.log(`listening ${(server.address() as { port: number }).port}`);
+});
+process.on('SIGTERM', () => server.close());
