@@ -148,6 +148,28 @@ it('fastify: a lock wait past maxLockWaitMs answers 503 with Retry-After', async
   }
 });
 
+for (const framework of ['fastify', 'koa', 'hono', 'http'] as const) {
+  it(`${framework}, pessimistic: 40 concurrent increments of one counter over two processes lose none`, async () => {
+    const table = uniqueTable(`${framework}_lock`);
+    const servers = await Promise.all([1, 2].map(() => startServer(FIXTURE, { FRAMEWORK: framework, TABLE: table, LOCKING: 'pessimistic' })));
+    try {
+      const client = new CookieClient();
+      await client.json(`${servers[0]!.url}/count`);
+      const statuses = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const res = await client.request(`${servers[i % 2]!.url}/count`);
+          await res.text();
+          return res.status;
+        }),
+      );
+      assert.deepEqual(statuses.filter((s) => s !== 200), []);
+      assert.equal((await client.json<Peek>(`${servers[1]!.url}/peek`)).session?.views, 41);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  });
+}
+
 describe('Express and Koa share one session (same table, cookie name and secret)', () => {
   const table = uniqueTable('cross');
   let express: ServerProcess;
