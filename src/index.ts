@@ -25,3 +25,11 @@ export {
   StoreUnavailableError,
   EmbeddedDynamoDBError,
 } from './errors.js';
+export { purgeExpired } from './core/purge.js';
+export type { PurgeOptions, PurgeProgress } from './core/purge.js';
+export { startReaper } from './core/reaper.js';
+export type { Reaper, ReaperOptions, ReaperTick } from './core/reaper.js';
+export { destroyUserSessions, listUserSessions } from './core/user-sessions.js';
+export type { UserSessionsResult } from './core/user-sessions.js';
+export { iamPolicy } from './table/iam-policy.js';
+export type { IamPolicyDocument, IamPolicyOptions, PolicyFeature } from './table/iam-policy.js';

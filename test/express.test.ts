@@ -121,6 +121,75 @@ describe('Express in-process', () => {
   });
 });
 
+describe('Express: the response leaves after the save', () => {
+  async function app(store: DynamoDBStore) {
+    const a = express();
+    a.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: false }));
+    a.get('/set', async (req, res) => {
+      (req.session as unknown as { v: number }).v = Number(req.query.v);
+      await new Promise((r) => setTimeout(r, Number(req.query.wait ?? 0)));
+      res.redirect('/done');
+    });
+    a.get('/peek', (req, res) => res.json({ v: (req.session as unknown as { v?: number }).v ?? null }));
+    const server = a.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  it('a redirect answered after a change finds the change saved on another server at once', async () => {
+    const table = uniqueTable('redirect');
+    const [s1, s2] = [new DynamoDBStore(localOptions({ table })), new DynamoDBStore(localOptions({ table }))];
+    await s1.ready();
+    const [a, b] = [await app(s1), await app(s2)];
+    try {
+      const client = new CookieClient();
+      for (let v = 1; v <= 20; v++) {
+        // Only the headers: a browser follows a redirect as soon as it has them.
+        const res = await client.request(`${a.url}/set?v=${v}`);
+        assert.equal(res.status, 302);
+        const seen = await client.json<{ v: number | null }>(`${b.url}/peek`);
+        await res.text();
+        assert.equal(seen.v, v, `change ${v} was visible on the other server when the redirect arrived`);
+      }
+    } finally {
+      a.server.close();
+      b.server.close();
+      await Promise.all([s1.store.close(), s2.store.close()]);
+    }
+  });
+
+  it('a save that fails at the end of a request answers 503, not a 200 for a change that was not kept', async () => {
+    const port = Number(new URL(process.env.DSM_TEST_ENDPOINT!).port);
+    const proxy = await startTcpProxy(port);
+    const store = new DynamoDBStore(localOptions({ endpoint: proxy.endpoint, maxAttempts: 1, requestTimeoutMs: 1000 }));
+    await store.ready();
+    const a = await app(store);
+    try {
+      const client = new CookieClient();
+      await (await client.request(`${a.url}/set?v=1`)).text();
+      const pending = client.request(`${a.url}/set?v=2&wait=400`);
+      await new Promise((r) => setTimeout(r, 150));
+      proxy.down();
+      const res = await pending;
+      await res.text();
+      assert.equal(res.status, 503);
+      assert.ok(res.headers.get('retry-after'));
+      proxy.up();
+      let v: number | null | undefined;
+      for (let i = 0; i < 100 && v === undefined; i++) {
+        const r = await client.request(`${a.url}/peek`);
+        if (r.status === 200) v = ((await r.json()) as { v: number | null }).v;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(v, 1, 'the stored session is the one before the failed save');
+    } finally {
+      a.server.close();
+      await store.store.close();
+      await proxy.close();
+    }
+  });
+});
+
 describe('Express end to end: two server processes sharing one table', () => {
   const table = uniqueTable('express');
   let servers: ServerProcess[] = [];

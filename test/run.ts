@@ -29,7 +29,7 @@ try {
 }
 console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid})`);
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint },
 });

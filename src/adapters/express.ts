@@ -100,6 +100,8 @@ export class DynamoDBStore extends session.Store {
 
   override touch(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
     const handle = this.handles.get(sess);
+    // Saved earlier in this request (dynamoSession saves before the response): the write set the expiry already.
+    if (handle?.settled) return settle(Promise.resolve(), cb);
     return settle(this.store.touch(handle, sid, { expires: cookieExpiry(sess) }).then(() => undefined), cb);
   }
 
@@ -158,10 +160,56 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
+        if (!err) saveBeforeResponding(req as SessionRequest, res);
         next(err);
       }),
     );
   };
+}
+
+type SessionRequest = IncomingMessage & { session?: session.Session & Record<string, unknown> };
+
+/** The session's JSON without its cookie: what decides whether it changed. */
+function dataJson(sess: object): string | undefined {
+  try {
+    return JSON.stringify(sess, (key, value) => (key === 'cookie' ? undefined : value));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * express-session sends the response headers before its save completes, so a
+ * redirect can reach another server before the session is written, and a save
+ * that fails cannot become an error status. Here a changed session is saved
+ * when the app ends the response, and the response leaves after the save: a
+ * save that fails (DynamoDB unreachable, lock lost) becomes a 503.
+ */
+function saveBeforeResponding(req: SessionRequest, res: ServerResponse): void {
+  const before = req.session;
+  if (!before) return;
+  const beforeJson = dataJson(before);
+  const end = res.end;
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    const sess = req.session;
+    const changed = sess !== undefined && sess !== null && (sess !== before || dataJson(sess) !== beforeJson) && Object.keys(sess).some((k) => k !== 'cookie');
+    if (!changed || res.headersSent) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    res.end = end;
+    sess.save((err?: unknown) => {
+      const status = unavailableStatus(err);
+      if (status && !res.headersSent) {
+        sendUnavailable(res, status.retryAfterSeconds);
+        return;
+      }
+      if (err && !res.headersSent) {
+        res.statusCode = 500;
+        res.end('Internal Server Error\n');
+        return;
+      }
+      (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+    });
+    return res;
+  } as ServerResponse['end'];
 }
 
 export { SessionStore };

@@ -283,7 +283,12 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
     if (!ok) throw new ConfigError(`option "${name}" must be a secret string or Buffer of at least 16 characters`);
   },
   deleteCorruptSessions: boolean,
-  reapIntervalMs: nonNegativeInt,
+  reapIntervalMs: (value, name) => {
+    nonNegativeInt(value, name);
+    if ((value as number) > 0 && (value as number) < 100) {
+      throw new ConfigError(`option "${name}" must be 0 (no in-process reaper) or at least 100 ms (got ${String(value)}); a minute or more is typical`);
+    }
+  },
   userIndex: (value, name) => {
     if (typeof value === 'boolean') return;
     tableName(value, name);

@@ -22,6 +22,9 @@ import { isExpired, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, t
 import { defaultLogger, type Logger } from './logger.js';
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
+import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
+import { startReaper, type Reaper } from './reaper.js';
+import { destroyUserSessions as destroyUser } from './user-sessions.js';
 
 export type SessionData = Record<string, unknown>;
 
@@ -106,6 +109,8 @@ export class SessionStore extends EventEmitter {
    */
   private readonly latest = new Map<string, { version: number; json: string }>();
   private probe: NodeJS.Timeout | undefined;
+  private reaper: Reaper | undefined;
+  private closed = false;
 
   constructor(options: SessionStoreOptions = {}) {
     super();
@@ -126,6 +131,8 @@ export class SessionStore extends EventEmitter {
       this.logger.warn({ table: this.config.table, target: this.target }, 'DynamoDB answers again');
       this.emit('connect');
     });
+    // For engines without TTL: one reaper at a time across processes (a lease item decides which).
+    if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
   }
 
   /**
@@ -529,6 +536,19 @@ export class SessionStore extends EventEmitter {
 
   // ---- stateless API (express-session's Store contract and tools) ----
 
+  /**
+   * Deletes every session of a user ("log out everywhere"): a Query on
+   * `userIndex` when configured, else a Scan of the table. Resolves to how many.
+   */
+  destroyUserSessions(userId: string): Promise<number> {
+    return destroyUser(this, userId);
+  }
+
+  /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */
+  purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
+    return purge(this, options);
+  }
+
   /** The session's data, or null when missing, expired or corrupt. */
   async get(id: string): Promise<SessionData | null> {
     const loaded = await this.load(id, { lock: false });
@@ -615,7 +635,8 @@ export class SessionStore extends EventEmitter {
    * nothing would notice it coming back: a cheap read once a second does.
    */
   private startProbe(): void {
-    if (this.probe) return;
+    // A closed store has nobody to tell, and each probe's request timer would keep the process alive.
+    if (this.probe || this.closed) return;
     this.probe = setInterval(() => {
       void this.gateway
         .send('GetItem', new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: 'dynamodb-session-manager:probe' } } }))
@@ -631,7 +652,10 @@ export class SessionStore extends EventEmitter {
 
   /** Stops timers and, when the store made its own client, closes its sockets. */
   async close(): Promise<void> {
+    this.closed = true;
     this.stopProbe();
+    await this.reaper?.stop();
+    this.reaper = undefined;
     for (const handle of this.leased.values()) this.settle(handle);
     if (this.ownsClient) this.client.destroy();
   }

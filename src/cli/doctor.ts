@@ -1,0 +1,123 @@
+/**
+ * `dynamodb-session doctor`: one line per check, ✔ or ✘, and for each ✘ the
+ * fix. Checks run in dependency order; a check that cannot run says why.
+ */
+import { describeCredentials } from '../aws/credentials.js';
+import type { SessionStore } from '../core/session-store.js';
+import { clockSkewMs, describeSessionTable, probePermissions, ttlState } from '../table/diagnose.js';
+import { schemaProblem, TTL_ATTRIBUTE, USER_ATTRIBUTE } from '../table/schema.js';
+import { describeError, EXIT } from './exit-codes.js';
+
+export interface Check {
+  ok: boolean;
+  what: string;
+  /** What to do about a failed check. */
+  fix?: string;
+}
+
+/** Beyond this, expiry decided here and TTL deletion decided by AWS disagree noticeably. */
+const MAX_SKEW_MS = 30_000;
+
+const isOutage = (err: unknown) => (err as { code?: string }).code === 'DSM_STORE_UNAVAILABLE';
+
+export async function runDoctor(store: SessionStore, print: (check: Check) => void): Promise<number> {
+  const table = store.config.table;
+  let failed = false;
+  const report = (check: Check) => {
+    if (!check.ok) failed = true;
+    print(check);
+  };
+
+  try {
+    const found = await describeCredentials(store.config);
+    report({ ok: true, what: `credentials: ${found.detail} (access key ${found.accessKeyIdHint})` });
+  } catch (err) {
+    report({ ok: false, what: 'credentials: none found', fix: describeError(err) });
+    return EXIT.AWS;
+  }
+
+  let desc;
+  try {
+    desc = await describeSessionTable(store);
+  } catch (err) {
+    report({ ok: false, what: `DynamoDB: ${describeError(err)}`, fix: isOutage(err) ? 'check --endpoint/--region, the network and proxies' : 'check the IAM policy: `dynamodb-session iam-policy`' });
+    return isOutage(err) ? EXIT.AWS : EXIT.FAILED;
+  }
+  if (!desc) {
+    report({ ok: false, what: `table "${table}" does not exist`, fix: `create it: \`dynamodb-session create-table --table ${table}\`` });
+    return EXIT.FAILED;
+  }
+  const problem = schemaProblem(desc);
+  report(
+    problem
+      ? { ok: false, what: `table "${table}" cannot hold sessions: ${problem}`, fix: `use another table (--table), or create one with \`dynamodb-session create-table --table <new name>\`` }
+      : { ok: true, what: `table "${table}" is ${desc.TableStatus}, hash key sessionId (S), no range key` },
+  );
+
+  try {
+    const ttl = await ttlState(store);
+    const on = ttl.status === 'ENABLED' || ttl.status === 'ENABLING';
+    if (on && ttl.attribute === TTL_ATTRIBUTE) report({ ok: true, what: `TTL ${ttl.status} on ${TTL_ATTRIBUTE}` });
+    else {
+      report({
+        ok: false,
+        what: on ? `TTL is on attribute "${ttl.attribute}", not "${TTL_ATTRIBUTE}": expired sessions are never deleted` : `TTL is ${ttl.status}: expired sessions are never deleted (they still read as absent)`,
+        fix: `aws dynamodb update-time-to-live --table-name ${table} --time-to-live-specification "Enabled=true, AttributeName=${TTL_ATTRIBUTE}"; or run \`dynamodb-session purge-expired\` on a schedule, or set reapIntervalMs`,
+      });
+    }
+  } catch (err) {
+    report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: 'allow dynamodb:DescribeTimeToLive (`dynamodb-session iam-policy`)' });
+  }
+
+  const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
+  if (billing === 'PAY_PER_REQUEST') report({ ok: true, what: 'billing: on demand (PAY_PER_REQUEST)' });
+  else {
+    const r = desc.ProvisionedThroughput?.ReadCapacityUnits ?? 0;
+    const w = desc.ProvisionedThroughput?.WriteCapacityUnits ?? 0;
+    report(
+      r > 0 && w > 0
+        ? { ok: true, what: `billing: provisioned, ${r} read / ${w} write capacity units (a read-only request costs 1 RCU per 4 KB, a save 1 WCU per KB)` }
+        : { ok: false, what: `billing: provisioned with ${r} read / ${w} write units`, fix: 'give the table capacity, or switch it to on demand' },
+    );
+  }
+
+  const index = store.config.userIndex;
+  if (index) {
+    const gsi = desc.GlobalSecondaryIndexes?.find((i) => i.IndexName === index);
+    const keyed = gsi?.KeySchema?.some((k) => k.KeyType === 'HASH' && k.AttributeName === USER_ATTRIBUTE);
+    report(
+      gsi && keyed
+        ? { ok: true, what: `user index "${index}" on ${USER_ATTRIBUTE} (${gsi.IndexStatus ?? 'ACTIVE'})` }
+        : { ok: false, what: `user index "${index}" ${gsi ? `is not keyed on ${USER_ATTRIBUTE}` : 'is missing'}: revoke-user would scan the whole table`, fix: 'add a GSI with hash key userId (S), projection KEYS_ONLY (docs/deploy/cloudformation.yaml), or drop --user-index' },
+    );
+  }
+
+  for (const result of await probePermissions(store)) {
+    if (result.outcome === 'allowed') report({ ok: true, what: `permission ${result.action}` });
+    else {
+      report({
+        ok: false,
+        what: `permission ${result.action}: ${result.outcome === 'denied' ? 'denied' : 'failed'} (${result.reason})`,
+        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`dynamodb-session iam-policy --features admin\` prints a policy` : 'see docs/troubleshooting.md',
+      });
+    }
+  }
+
+  try {
+    const skew = await clockSkewMs(store);
+    if (skew === undefined) report({ ok: true, what: 'clock: DynamoDB sent no Date header, skew not measured' });
+    else {
+      const seconds = Math.round(skew / 1000);
+      const text = seconds === 0 ? 'within 1 s of DynamoDB\'s' : `${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} DynamoDB's`;
+      report(
+        Math.abs(skew) <= MAX_SKEW_MS
+          ? { ok: true, what: `clock: ${text}` }
+          : { ok: false, what: `clock: ${text}: sessions expire early or late, and request signatures may be refused`, fix: 'synchronise the clock (chrony/NTP; on EC2 the Amazon Time Sync Service)' },
+      );
+    }
+  } catch (err) {
+    report({ ok: false, what: `clock: not measured (${describeError(err)})`, fix: 'allow dynamodb:GetItem' });
+  }
+
+  return failed ? EXIT.FAILED : EXIT.OK;
+}

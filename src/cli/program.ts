@@ -1,0 +1,308 @@
+/**
+ * The `dynamodb-session` command: table set-up, diagnosis and maintenance of
+ * a session table. Every command takes the common flags (settings.ts); the
+ * exit codes are in exit-codes.ts.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolveConfig, type SessionStoreOptions } from '../config/options.js';
+import { countSessions, deleteSessionKey, listSessions, showSession, type SessionSummary } from '../core/inspect.js';
+import { purgeExpired } from '../core/purge.js';
+import { SessionStore } from '../core/session-store.js';
+import { deleteKeys, listUserSessions } from '../core/user-sessions.js';
+import { describeSessionTable, ttlState } from '../table/diagnose.js';
+import { TableNotFoundError } from '../errors.js';
+import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
+import { runDoctor } from './doctor.js';
+import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
+import { progressReporter, summaryLine } from './progress.js';
+import { ENVIRONMENT, resolveSettings, type CommonFlags } from './settings.js';
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function version(): string {
+  try {
+    // src/cli/ and dist/cli/ are both two levels under the package root.
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const int =
+  (min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+    return n;
+  };
+
+const iso = (epochSeconds: number | undefined) =>
+  epochSeconds === undefined ? '-' : new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const shorten = (key: string, full: boolean) => (full || key.length <= 20 ? key : `${key.slice(0, 12)}…${key.slice(-4)}`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
+  return rows.map((r) => r.map((cell, c) => cell + ' '.repeat(widths[c]! - [...cell].length)).join('  ').trimEnd()).join('\n');
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--table <name>', 'session table (env DSM_TABLE; default Tomcat_SessionState)')
+    .option('--region <region>', 'AWS Region (env DSM_REGION, AWS_REGION; default us-east-1)')
+    .option('--endpoint <url>', 'DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local (env DSM_ENDPOINT)')
+    .option('--profile <name>', 'AWS profile of the shared config/credentials files (env AWS_PROFILE)')
+    .option('--context-xml <file>', "read the Tomcat manager's context.xml (env DSM_CONTEXT_XML)")
+    .option('--user-index [name]', 'the table has a userId index (default name userId-index; env DSM_USER_INDEX)');
+}
+
+export async function run(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const out = (text: string) => io.stdout.write(`${text}\n`);
+  const err = (text: string) => io.stderr.write(`${text}\n`);
+  const stores: SessionStore[] = [];
+  let code: number = EXIT.OK;
+
+  /** A store that never creates the table, and never checks it first unless asked: a read-only command must not change anything. */
+  const open = (flags: CommonFlags, extra: SessionStoreOptions = {}): SessionStore => {
+    const { options, ignored } = resolveSettings(flags);
+    if (ignored.length > 0) err(`dynamodb-session: context.xml attributes not used here: ${ignored.join(', ')}`);
+    const store = new SessionStore({ ...options, createIfNotExist: false, skipTableCheck: true, ...extra });
+    stores.push(store);
+    return store;
+  };
+
+  const program = new Command('dynamodb-session')
+    .description('Create, check and maintain the DynamoDB table of dynamodb-session-manager.')
+    .version(version())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Environment: ${Object.entries(ENVIRONMENT).map(([k, v]) => `\n  ${k.padEnd(16)}${v}`).join('')}
+Precedence: flags, then environment, then --context-xml, then defaults.
+Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreachable, AWS error or no credentials.`,
+    );
+
+  withCommon(program.command('create-table'))
+    .description('create the session table (hash key sessionId), wait until ACTIVE, turn TTL on expiresAt on; an existing table is checked, not changed')
+    .addOption(new Option('--billing-mode <mode>', 'billing of the new table').choices(['PROVISIONED', 'PAY_PER_REQUEST']))
+    .option('--read-capacity <units>', 'read capacity units (PROVISIONED; default 10)', int(1, 40_000))
+    .option('--write-capacity <units>', 'write capacity units (PROVISIONED; default 5)', int(1, 40_000))
+    .action(async (flags: CommonFlags & { billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST'; readCapacity?: number; writeCapacity?: number }) => {
+      const { options, ignored } = resolveSettings(flags);
+      if (ignored.length > 0) err(`dynamodb-session: context.xml attributes not used here: ${ignored.join(', ')}`);
+      const billingMode = flags.billingMode ?? options.billingMode ?? 'PROVISIONED';
+      const merged: SessionStoreOptions = { ...options, createIfNotExist: true, skipTableCheck: false, billingMode };
+      if (billingMode === 'PROVISIONED') {
+        if (flags.readCapacity !== undefined) merged.readCapacityUnits = flags.readCapacity;
+        if (flags.writeCapacity !== undefined) merged.writeCapacityUnits = flags.writeCapacity;
+      } else {
+        if (flags.readCapacity !== undefined || flags.writeCapacity !== undefined) {
+          throw new InvalidArgumentError('--read-capacity and --write-capacity apply to --billing-mode PROVISIONED only.');
+        }
+        // A context.xml's capacities mean nothing to an on-demand table.
+        delete merged.readCapacityUnits;
+        delete merged.writeCapacityUnits;
+      }
+      const store = new SessionStore(merged);
+      stores.push(store);
+      await created(store);
+    });
+
+  async function created(store: SessionStore): Promise<void> {
+    const result = await store.ready();
+    const c = store.config;
+    const billing = c.billingMode === 'PROVISIONED' ? `PROVISIONED ${c.readCapacityUnits} RCU / ${c.writeCapacityUnits} WCU` : 'PAY_PER_REQUEST';
+    if (result?.created) out(`created table "${c.table}" (${billing}${c.userIndex ? `, user index ${c.userIndex}` : ''}), TTL ${result.ttl} on expiresAt`);
+    else out(`table "${c.table}" exists already: key schema accepted, TTL ${result?.ttl ?? 'unknown'}; nothing changed`);
+  }
+
+  withCommon(program.command('doctor'))
+    .description('check credentials, table, key schema, TTL, capacity, every permission the store needs, and the clock; exit 1 on any ✘')
+    .action(async (flags: CommonFlags) => {
+      const store = open(flags);
+      code = await runDoctor(store, (check) => {
+        out(`${check.ok ? '✔' : '✘'} ${check.what}`);
+        if (!check.ok && check.fix) out(`    fix: ${check.fix}`);
+      });
+    });
+
+  withCommon(program.command('list'))
+    .description('list sessions in table order, a page at a time (a Scan: it reads every item it passes)')
+    .option('--limit <n>', 'sessions per page', int(1, 10_000), 20)
+    .option('--after <key>', 'start after this session key (printed at the end of the previous page)')
+    .option('--expired', 'include expired sessions not yet deleted')
+    .option('--full', 'print whole session keys')
+    .option('--json', 'one JSON document')
+    .action(async (flags: CommonFlags & { limit: number; after?: string; expired?: boolean; full?: boolean; json?: boolean }) => {
+      const store = open(flags);
+      const page = await listSessions(store, { limit: flags.limit, ...(flags.after !== undefined ? { after: flags.after } : {}), includeExpired: flags.expired === true });
+      if (flags.json) {
+        out(JSON.stringify(page, null, 2));
+        return;
+      }
+      const row = (s: SessionSummary) => [
+        shorten(s.key, flags.full === true),
+        `${iso(s.expiresAt)}${s.expired ? ' (expired)' : ''}`,
+        String(s.version ?? '-'),
+        String(s.dataBytes),
+        s.userId ?? '-',
+        s.lockedUntil !== undefined ? `until ${new Date(s.lockedUntil).toISOString()}` : '-',
+      ];
+      if (page.sessions.length === 0) out('no sessions');
+      else out(table([['SESSION', 'EXPIRES', 'VERSION', 'BYTES', 'USER', 'LOCK'], ...page.sessions.map(row)]));
+      if (page.next !== undefined) out(`more: dynamodb-session list --after '${page.next}'${flags.limit !== 20 ? ` --limit ${flags.limit}` : ''}`);
+    });
+
+  withCommon(program.command('show'))
+    .argument('<key>', 'session key as stored (the session id, or its HMAC with hashSessionIds)')
+    .description('print one session: decoded data, version, expiry, owner and lock')
+    .action(async (key: string, flags: CommonFlags) => {
+      const store = open(flags);
+      const detail = await showSession(store, key);
+      if (!detail) {
+        err(`dynamodb-session: no session "${key}" in table "${store.config.table}"`);
+        code = EXIT.FAILED;
+        return;
+      }
+      const { lockedUntil, lockOwner, expiresAt, updatedAt, createdAt, error, data, ...rest } = detail;
+      out(
+        JSON.stringify(
+          {
+            ...rest,
+            expiresAt: iso(expiresAt),
+            createdAt: createdAt !== undefined ? new Date(createdAt).toISOString() : null,
+            updatedAt: updatedAt !== undefined ? new Date(updatedAt).toISOString() : null,
+            lock: lockedUntil !== undefined ? { owner: lockOwner, until: new Date(lockedUntil).toISOString() } : null,
+            data: data ?? null,
+            ...(error ? { error } : {}),
+          },
+          null,
+          2,
+        ),
+      );
+    });
+
+  withCommon(program.command('delete'))
+    .argument('<key>', 'session key as stored')
+    .description('delete one session (its user is logged out on the next request)')
+    .action(async (key: string, flags: CommonFlags) => {
+      const store = open(flags);
+      if (await deleteSessionKey(store, key)) out(`deleted session "${key}"`);
+      else {
+        err(`dynamodb-session: no session "${key}" in table "${store.config.table}"`);
+        code = EXIT.FAILED;
+      }
+    });
+
+  withCommon(program.command('revoke-user'))
+    .argument('<userId>', 'the userId stored with the sessions')
+    .description('delete every session of a user (Query on the user index with --user-index, else a Scan of the whole table)')
+    .action(async (userId: string, flags: CommonFlags) => {
+      const store = open(flags);
+      const found = await listUserSessions(store, userId);
+      await deleteKeys(store, found.keys);
+      const how = found.via === 'index' ? `Query on index ${store.config.userIndex}` : 'Scan of the whole table';
+      out(`deleted ${found.keys.length} session${found.keys.length === 1 ? '' : 's'} of user "${userId}" (${how})`);
+    });
+
+  withCommon(program.command('purge-expired'))
+    .description('delete expired sessions now (parallel Scan, conditional deletes: renewed or locked sessions are skipped)')
+    .option('--dry-run', 'count, delete nothing')
+    .option('--segments <n>', 'parallel Scan segments', int(1, 1000), 4)
+    .option('--concurrency <n>', 'deletes in flight', int(1, 1000), 16)
+    .action(async (flags: CommonFlags & { dryRun?: boolean; segments: number; concurrency: number }) => {
+      const store = open(flags);
+      const desc = await describeSessionTable(store);
+      if (!desc) {
+        throw new TableNotFoundError(store.config.table, `table "${store.config.table}" does not exist: nothing to purge; check --table and --endpoint/--region`);
+      }
+      const progress = progressReporter(io.stderr, desc.ItemCount ?? 0);
+      let result;
+      try {
+        result = await purgeExpired(store, { segments: flags.segments, concurrency: flags.concurrency, dryRun: flags.dryRun === true, onProgress: (p) => progress.update(p) });
+      } finally {
+        progress.done();
+      }
+      out(`${flags.dryRun ? 'dry run: ' : ''}${summaryLine(result)}${flags.dryRun ? ` (would delete ${result.expired - result.skipped})` : ''}`);
+    });
+
+  withCommon(program.command('stats'))
+    .description('item count and size, TTL status, capacity; with a Scan (unless --no-scan): live, expired-not-yet-deleted and locked sessions')
+    .option('--no-scan', 'skip the Scan (it reads the whole table)')
+    .option('--json', 'one JSON document')
+    .action(async (flags: CommonFlags & { scan: boolean; json?: boolean }) => {
+      const store = open(flags);
+      const desc = await describeSessionTable(store);
+      if (!desc) {
+        err(`dynamodb-session: table "${store.config.table}" does not exist: create it with \`dynamodb-session create-table --table ${store.config.table}\``);
+        code = EXIT.FAILED;
+        return;
+      }
+      const ttl = await ttlState(store);
+      const counts = flags.scan ? await countSessions(store) : undefined;
+      const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
+      const report = {
+        table: store.config.table,
+        status: desc.TableStatus,
+        itemCount: desc.ItemCount ?? 0,
+        sizeBytes: desc.TableSizeBytes ?? 0,
+        billingMode: billing,
+        ...(billing === 'PROVISIONED'
+          ? { readCapacityUnits: desc.ProvisionedThroughput?.ReadCapacityUnits, writeCapacityUnits: desc.ProvisionedThroughput?.WriteCapacityUnits }
+          : {}),
+        ttl: `${ttl.status}${ttl.attribute ? ` on ${ttl.attribute}` : ''}`,
+        indexes: (desc.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName),
+        ...(counts ? { scanned: counts.items, live: counts.live, expired: counts.expired, locked: counts.locked } : {}),
+      };
+      if (flags.json) out(JSON.stringify(report, null, 2));
+      else {
+        for (const [k, v] of Object.entries(report)) out(`${k.padEnd(19)}${Array.isArray(v) ? v.join(', ') || '-' : String(v)}`);
+        if (!counts) out('(itemCount and sizeBytes are DynamoDB\'s, refreshed about every 6 hours; drop --no-scan for exact counts)');
+      }
+    });
+
+  withCommon(program.command('iam-policy'))
+    .description('print a least-privilege IAM policy (JSON) for the table and the features used')
+    .option('--account <id>', '12-digit account id for the table ARN (default *)')
+    .option('--features <list>', `comma-separated: ${POLICY_FEATURES.join(', ')} (admin: everything this CLI does)`)
+    .option('--reaper', 'the app runs the reaper (reapIntervalMs > 0)')
+    .option('--skip-table-check', 'the app sets skipTableCheck: no DescribeTable/CreateTable')
+    .option('--no-create', 'the app sets createIfNotExist: false')
+    .action(async (flags: CommonFlags & { account?: string; features?: string; reaper?: boolean; skipTableCheck?: boolean; create: boolean }) => {
+      const { options } = resolveSettings(flags);
+      const config = resolveConfig({
+        ...options,
+        ...(flags.create ? {} : { createIfNotExist: false }),
+        ...(flags.skipTableCheck ? { skipTableCheck: true } : {}),
+        ...(flags.reaper ? { reapIntervalMs: 60_000 } : {}),
+      });
+      const features = (flags.features ?? '').split(',').map((f) => f.trim()).filter(Boolean) as PolicyFeature[];
+      out(JSON.stringify(iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features }), null, 2));
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // Thrown by an action (commander prints and wraps those of its own option parsers).
+    if (error instanceof InvalidArgumentError) {
+      err(`dynamodb-session: ${error.message}`);
+      return EXIT.USAGE;
+    }
+    if (error instanceof CommanderError) {
+      // Help and version are not failures; everything else commander refuses is a usage error it has already printed.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    err(`dynamodb-session: ${describeError(error)}`);
+    return exitCodeOf(error);
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
+  return code;
+}

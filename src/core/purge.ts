@@ -1,0 +1,142 @@
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ConfigError } from '../errors.js';
+import { isConditionalFailure } from './gateway.js';
+import { nowSeconds, type Item } from './item.js';
+import type { SessionStore } from './session-store.js';
+
+export interface PurgeProgress {
+  /** Items the Scan read (every item costs read capacity, expired or not). */
+  scanned: number;
+  /** Items found expired. */
+  expired: number;
+  /** Expired items deleted. */
+  deleted: number;
+  /** Expired items left alone: locked by a live lease, or renewed before the delete. */
+  skipped: number;
+}
+
+export interface PurgeOptions {
+  /** Parallel Scan segments. Default 4. */
+  segments?: number;
+  /** Count what would be deleted, delete nothing. */
+  dryRun?: boolean;
+  /** Deletes in flight at once, over all segments. Default 16. */
+  concurrency?: number;
+  /** Called after every Scan page and at the end, with running totals. */
+  onProgress?: (progress: PurgeProgress) => void;
+}
+
+/** The reaper's lease item: never a session, never purged (see reaper.ts). */
+export const REAPER_KEY = 'dynamodb-session-manager:reaper';
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new ConfigError(`purgeExpired option "${name}" must be a positive integer (got ${String(value)})`);
+  }
+  return value;
+}
+
+/** A counting semaphore: bounds deletes in flight so a big purge cannot eat all write capacity at once. */
+function limiter(max: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await work();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Deletes expired session items: for tables whose engine has no TTL, for TTL's
+ * lag (it may take days), or to reclaim space now. A parallel, segmented Scan
+ * finds them (it reads the whole table: its cost is the table's size, not the
+ * number purged); each delete is conditional, so a session renewed since the
+ * Scan, or held by a live pessimistic lease, is skipped, never lost.
+ */
+export async function purgeExpired(store: SessionStore, options: PurgeOptions = {}): Promise<PurgeProgress> {
+  const segments = positive(options.segments, 4, 'segments');
+  const run = limiter(positive(options.concurrency, 16, 'concurrency'));
+  await store.ready();
+  const table = store.config.table;
+  const totals: PurgeProgress = { scanned: 0, expired: 0, deleted: 0, skipped: 0 };
+  const report = () => options.onProgress?.({ ...totals });
+
+  const remove = async (key: string): Promise<void> => {
+    const nowMs = Date.now();
+    try {
+      await store.gateway.send(
+        'DeleteItem',
+        new DeleteItemCommand({
+          TableName: table,
+          Key: { sessionId: { S: key } },
+          // Re-checked at delete time: the Scan's view may be stale by now. lockExpiresAt is epoch ms (lease-lock.ts).
+          ConditionExpression: 'expiresAt <= :now AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :nowMs)',
+          ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) }, ':nowMs': { N: String(nowMs) } },
+        }),
+        { expectConditionFailure: true },
+      );
+      totals.deleted += 1;
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      totals.skipped += 1;
+    }
+  };
+
+  let failed = false;
+  const segment = async (index: number): Promise<void> => {
+    let start: Item | undefined;
+    do {
+      // One segment failing fails the purge: the others stop at their next page instead of running on unseen.
+      if (failed) return;
+      const nowSec = nowSeconds();
+      const out: { Items?: Item[]; ScannedCount?: number; LastEvaluatedKey?: Item } = await store.gateway.send(
+        'Scan',
+        new ScanCommand({
+          TableName: table,
+          Segment: index,
+          TotalSegments: segments,
+          // A filter saves bandwidth, not capacity: DynamoDB charges for every item read.
+          FilterExpression: 'expiresAt <= :now',
+          ProjectionExpression: 'sessionId, expiresAt, lockExpiresAt, lockOwner',
+          ExpressionAttributeValues: { ':now': { N: String(nowSec) } },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      totals.scanned += out.ScannedCount ?? 0;
+      const pending: Array<Promise<void>> = [];
+      for (const item of out.Items ?? []) {
+        const key = item.sessionId?.S;
+        if (key === undefined || key === REAPER_KEY) continue;
+        totals.expired += 1;
+        const lockedUntil = item.lockOwner?.S !== undefined ? Number(item.lockExpiresAt?.N ?? 0) : 0;
+        // A live lease means a request is still working on it; a delete would only fail its condition.
+        if (lockedUntil >= Date.now()) {
+          totals.skipped += 1;
+          continue;
+        }
+        if (!options.dryRun) pending.push(run(() => remove(key)));
+      }
+      await Promise.all(pending);
+      report();
+      start = out.LastEvaluatedKey;
+    } while (start);
+  };
+
+  await Promise.all(
+    Array.from({ length: segments }, (_, i) =>
+      segment(i).catch((err: unknown) => {
+        failed = true;
+        throw err;
+      }),
+    ),
+  );
+  report();
+  return totals;
+}

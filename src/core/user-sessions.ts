@@ -1,0 +1,119 @@
+import { BatchWriteItemCommand, QueryCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { ConfigError, SessionStoreError } from '../errors.js';
+import type { Item } from './item.js';
+import type { SessionStore } from './session-store.js';
+
+export interface UserSessionsResult {
+  /** Table keys of the user's sessions (HMACs with `hashSessionIds`). */
+  keys: string[];
+  /** How they were found: a Query on the user index, or a Scan of the whole table. */
+  via: 'index' | 'scan';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function checkUserId(userId: unknown): asserts userId is string {
+  if (typeof userId !== 'string' || userId === '') {
+    throw new ConfigError(`userId must be a non-empty string (got ${typeof userId === 'string' ? 'an empty string' : typeof userId})`);
+  }
+}
+
+/** A Query on an index the table lacks is a ValidationException; the caller falls back to a Scan. */
+function isMissingIndex(err: unknown): boolean {
+  const cause = (err as { cause?: { name?: string; message?: string } }).cause;
+  return err instanceof SessionStoreError && cause?.name === 'ValidationException' && /index/i.test(cause.message ?? '');
+}
+
+async function viaIndex(store: SessionStore, userId: string, index: string): Promise<string[]> {
+  const keys: string[] = [];
+  let start: Item | undefined;
+  do {
+    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
+      'Query',
+      new QueryCommand({
+        TableName: store.config.table,
+        IndexName: index,
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': { S: userId } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return keys;
+}
+
+async function viaScan(store: SessionStore, userId: string): Promise<string[]> {
+  const keys: string[] = [];
+  let start: Item | undefined;
+  do {
+    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
+      'Scan',
+      new ScanCommand({
+        TableName: store.config.table,
+        // The filter trims the reply only: every item of the table is read and paid for.
+        FilterExpression: 'userId = :u',
+        ProjectionExpression: 'sessionId',
+        ExpressionAttributeValues: { ':u': { S: userId } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return keys;
+}
+
+/**
+ * The table keys of a user's sessions (expired ones included, until deleted).
+ * With `userIndex`, a Query on that KEYS_ONLY index: it costs in proportion to
+ * the user's sessions, but a GSI is eventually consistent, so a session saved
+ * within the last second may be missing. Without it (or when the table lacks
+ * the index), a Scan of the whole table: its cost grows with the table.
+ */
+export async function listUserSessions(store: SessionStore, userId: string): Promise<UserSessionsResult> {
+  checkUserId(userId);
+  await store.ready();
+  const index = store.config.userIndex;
+  if (index) {
+    try {
+      return { keys: await viaIndex(store, userId, index), via: 'index' };
+    } catch (err) {
+      if (!isMissingIndex(err)) throw err;
+      store.logger.warn(
+        { table: store.config.table, index },
+        'the table has no such user index: finding the user\'s sessions with a Scan of the whole table; create the table with `npx dynamodb-session create-table --user-index`',
+      );
+    }
+  }
+  return { keys: await viaScan(store, userId), via: 'scan' };
+}
+
+/** Deletes items by table key, 25 per BatchWriteItem, re-sending what DynamoDB leaves unprocessed. */
+export async function deleteKeys(store: SessionStore, keys: readonly string[]): Promise<void> {
+  const table = store.config.table;
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { sessionId: { S: k } } } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+      const out = await store.gateway.send<{ UnprocessedItems?: Record<string, WriteRequest[]> }>(
+        'BatchWriteItem',
+        new BatchWriteItemCommand({ RequestItems: { [table]: requests } }),
+      );
+      requests = out.UnprocessedItems?.[table] ?? [];
+    }
+  }
+}
+
+/**
+ * Logs a user out everywhere: deletes every session whose item carries this
+ * `userId` (set by the store option `userId`, or `commit(…, { userId })`), and
+ * returns how many. A request still working on one of them finds it gone when
+ * it saves, and does not bring it back.
+ */
+export async function destroyUserSessions(store: SessionStore, userId: string): Promise<number> {
+  const { keys } = await listUserSessions(store, userId);
+  await deleteKeys(store, keys);
+  return keys.length;
+}

@@ -1,0 +1,140 @@
+/**
+ * The facts `dynamodb-session doctor` checks: the table as DynamoDB describes
+ * it, its TTL, whether each call the store makes is allowed, and the clock.
+ * Every probe is harmless: reads, and writes whose condition is built to fail.
+ */
+import {
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  GetItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { isConditionalFailure } from '../core/gateway.js';
+import type { SessionStore } from '../core/session-store.js';
+import { SessionStoreError, TableNotFoundError } from '../errors.js';
+
+/** A key no session has (ids come from cookies, which cannot hold spaces). */
+export const PROBE_KEY = 'dynamodb-session-manager doctor probe';
+
+export interface ProbeResult {
+  /** The IAM action, e.g. `dynamodb:GetItem`. */
+  action: string;
+  outcome: 'allowed' | 'denied' | 'error';
+  /** DynamoDB's error, when not allowed. */
+  reason?: string;
+}
+
+export interface TtlState {
+  status: string;
+  attribute: string | undefined;
+}
+
+/** The table's description, or undefined when it does not exist. */
+export async function describeSessionTable(store: SessionStore): Promise<TableDescription | undefined> {
+  try {
+    const out = await store.gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: store.config.table }));
+    return out.Table;
+  } catch (err) {
+    if (err instanceof TableNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export async function ttlState(store: SessionStore): Promise<TtlState> {
+  const out = await store.gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
+    'DescribeTimeToLive',
+    new DescribeTimeToLiveCommand({ TableName: store.config.table }),
+  );
+  return { status: out.TimeToLiveDescription?.TimeToLiveStatus ?? 'DISABLED', attribute: out.TimeToLiveDescription?.AttributeName };
+}
+
+const denied = (err: unknown): boolean => {
+  const name = (err as { cause?: { name?: string } }).cause?.name ?? '';
+  return /AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name);
+};
+
+async function probe(action: string, call: () => Promise<unknown>): Promise<ProbeResult> {
+  try {
+    await call();
+    return { action, outcome: 'allowed' };
+  } catch (err) {
+    // The condition was evaluated, so the call itself was allowed.
+    if (isConditionalFailure(err)) return { action, outcome: 'allowed' };
+    const reason = err instanceof SessionStoreError ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    return { action, outcome: denied(err) ? 'denied' : 'error', reason: reason.split('\n')[0] };
+  }
+}
+
+/**
+ * Tries every call the store and the CLI make, on a key no session uses.
+ * UpdateItem and DeleteItem carry a condition that cannot hold, so they
+ * change nothing; the batch deletes the probe key, which does not exist.
+ */
+export async function probePermissions(store: SessionStore): Promise<ProbeResult[]> {
+  const table = store.config.table;
+  const key = { sessionId: { S: PROBE_KEY } };
+  const never = 'attribute_exists(sessionId) AND attribute_not_exists(sessionId)';
+  const results = [
+    await probe('dynamodb:DescribeTable', () => store.gateway.send('DescribeTable', new DescribeTableCommand({ TableName: table }))),
+    await probe('dynamodb:GetItem', () => store.gateway.send('GetItem', new GetItemCommand({ TableName: table, Key: key }))),
+    await probe('dynamodb:UpdateItem', () =>
+      store.gateway.send(
+        'UpdateItem',
+        new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'SET probe = :p', ConditionExpression: never, ExpressionAttributeValues: { ':p': { S: 'x' } } }),
+        { expectConditionFailure: true },
+      ),
+    ),
+    await probe('dynamodb:DeleteItem', () =>
+      store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
+    ),
+    await probe('dynamodb:DescribeTimeToLive', () => store.gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
+    await probe('dynamodb:Scan', () => store.gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
+    await probe('dynamodb:BatchWriteItem', () =>
+      store.gateway.send('BatchWriteItem', new BatchWriteItemCommand({ RequestItems: { [table]: [{ DeleteRequest: { Key: key } }] } })),
+    ),
+  ];
+  const index = store.config.userIndex;
+  if (index) {
+    results.push(
+      await probe('dynamodb:Query', () =>
+        store.gateway.send(
+          'Query',
+          new QueryCommand({ TableName: table, IndexName: index, KeyConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': { S: PROBE_KEY } }, Limit: 1 }),
+        ),
+      ),
+    );
+  }
+  return results;
+}
+
+type Middleware = (next: (args: unknown) => Promise<{ response: unknown }>) => (args: unknown) => Promise<{ response: unknown }>;
+
+/**
+ * DynamoDB's clock minus ours, in ms, from the Date header of a GetItem reply
+ * (1 s resolution), or undefined when the reply had none. Expiry is decided by
+ * this machine's clock, TTL deletion by AWS's: a skew shifts every session's life.
+ */
+export async function clockSkewMs(store: SessionStore): Promise<number | undefined> {
+  const command = new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: PROBE_KEY } } });
+  let date: string | undefined;
+  const capture: Middleware = (next) => async (args) => {
+    const out = await next(args);
+    const headers = (out.response as { headers?: Record<string, string> }).headers ?? {};
+    date = headers.date ?? headers.Date;
+    return out;
+  };
+  (command.middlewareStack as unknown as { add(m: Middleware, o: object): void }).add(capture, { step: 'deserialize', name: 'dsmDateHeader' });
+  const sent = Date.now();
+  await store.gateway.send('GetItem', command);
+  const received = Date.now();
+  if (!date) return undefined;
+  const server = Date.parse(date);
+  if (!Number.isFinite(server)) return undefined;
+  // The header is whole seconds, stamped somewhere between send and receive: compare with the midpoint, half a second on.
+  return server + 500 - (sent + received) / 2;
+}

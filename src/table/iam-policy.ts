@@ -1,0 +1,86 @@
+import type { ResolvedConfig } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * What the policy must allow beyond serving requests:
+ * - `purge`: purgeExpired / `dynamodb-session purge-expired` / the reaper (Scan, conditional DeleteItem);
+ * - `list`: ids(), length(), all(), `dynamodb-session list` and `stats` (Scan);
+ * - `clear`: clear() (Scan, BatchWriteItem);
+ * - `revoke`: destroyUserSessions() / `revoke-user` (Query on the user index, else Scan; BatchWriteItem);
+ * - `admin`: all of the above plus creating the table: what every CLI command needs.
+ */
+export type PolicyFeature = 'purge' | 'list' | 'clear' | 'revoke' | 'admin';
+export const POLICY_FEATURES: readonly PolicyFeature[] = ['purge', 'list', 'clear', 'revoke', 'admin'];
+
+export interface IamPolicyOptions {
+  /** Region of the table ARN; default the config's region, else `*`. */
+  region?: string;
+  /** 12-digit account id of the table ARN; default `*`. */
+  account?: string;
+  features?: readonly PolicyFeature[];
+}
+
+export interface IamPolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+}
+
+export interface IamPolicyDocument {
+  Version: '2012-10-17';
+  Statement: IamPolicyStatement[];
+}
+
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * A least-privilege IAM policy for the session table: only the calls this
+ * configuration makes. Serving requests needs GetItem, UpdateItem (every save,
+ * touch and lock is an UpdateItem) and DeleteItem; `ready()` adds DescribeTable
+ * (unless `skipTableCheck`) and, with `createIfNotExist`, CreateTable and the
+ * TTL calls; a reaper (`reapIntervalMs`) adds Scan; a user index adds Query on it
+ * and BatchWriteItem (destroyUserSessions deletes in batches).
+ */
+export function iamPolicy(
+  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'>,
+  options: IamPolicyOptions = {},
+): IamPolicyDocument {
+  const features = new Set<PolicyFeature>(options.features ?? []);
+  for (const f of features) {
+    if (!POLICY_FEATURES.includes(f)) throw new ConfigError(`unknown policy feature "${f}": use one of ${POLICY_FEATURES.join(', ')}`);
+  }
+  if (options.account !== undefined && !/^\d{12}$/.test(options.account)) {
+    throw new ConfigError(`account must be a 12-digit AWS account id (got ${JSON.stringify(options.account)})`);
+  }
+  const admin = features.has('admin');
+  const region = options.region ?? config.region ?? '*';
+  const account = options.account ?? '*';
+  const partition = region === '*' ? 'aws' : partitionOf(region);
+  const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${config.table}`;
+
+  const actions = new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+  if (!config.skipTableCheck || admin) actions.add('dynamodb:DescribeTable');
+  if ((config.createIfNotExist && !config.skipTableCheck) || admin) {
+    for (const a of ['CreateTable', 'DescribeTimeToLive', 'UpdateTimeToLive']) actions.add(`dynamodb:${a}`);
+  }
+  if (admin) actions.add('dynamodb:DescribeTimeToLive');
+  const scans = config.reapIntervalMs > 0 || admin || features.has('purge') || features.has('list') || features.has('clear');
+  // A user index is there to revoke users' sessions: the app calls destroyUserSessions().
+  const revoke = admin || features.has('revoke') || config.userIndex !== undefined;
+  // Without an index, revoking a user's sessions scans the table.
+  if (scans || (revoke && !config.userIndex)) actions.add('dynamodb:Scan');
+  if (admin || features.has('clear') || revoke) actions.add('dynamodb:BatchWriteItem');
+
+  const statements: IamPolicyStatement[] = [
+    { Sid: 'SessionTable', Effect: 'Allow', Action: [...actions].sort(), Resource: [tableArn] },
+  ];
+  if (config.userIndex) {
+    statements.push({ Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: [`${tableArn}/index/${config.userIndex}`] });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}

@@ -1,0 +1,426 @@
+/**
+ * The `dynamodb-session` command, run as a child process against DynamoDB
+ * Local, as an operator would run it; and the deployment templates checked
+ * against the table the library creates.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { parse, type Tags } from 'yaml';
+import { SessionStore } from '../src/core/session-store.js';
+import { freePort } from '../src/embedded/dynamodb-local.js';
+import { createTableInput, TTL_ATTRIBUTE } from '../src/table/schema.js';
+import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', DSM_TABLE: '', DSM_ENDPOINT: '', DSM_CONTEXT_XML: '', DSM_USER_INDEX: '' };
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...ENV, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The CLI on `table` at DynamoDB Local. */
+const on = (table: string, ...args: string[]) => cli([...args, '--table', table, '--endpoint', ENDPOINT]);
+
+const stores: SessionStore[] = [];
+after(() => Promise.all(stores.map((s) => s.close())));
+
+/** A store on `table` that leaves the table alone (the CLI made it, or the test will). */
+function storeOn(table: string, extra = {}): SessionStore {
+  const store = new SessionStore(localOptions({ table, skipTableCheck: true, createIfNotExist: false, ...extra }));
+  stores.push(store);
+  return store;
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+describe('dynamodb-session create-table', () => {
+  it('creates the seed table (10/5 provisioned, TTL on expiresAt); run again it leaves it as it is, exit 0', async () => {
+    const table = uniqueTable('cli');
+    const first = await on(table, 'create-table');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /created table .*PROVISIONED 10 RCU \/ 5 WCU.*TTL ENABLED on expiresAt/);
+    const { Table } = await storeOn(table).client.send(new DescribeTableCommand({ TableName: table }));
+    assert.deepEqual(Table?.KeySchema, [{ AttributeName: 'sessionId', KeyType: 'HASH' }]);
+    assert.equal(Table?.ProvisionedThroughput?.ReadCapacityUnits, 10);
+    assert.equal(Table?.ProvisionedThroughput?.WriteCapacityUnits, 5);
+    const again = await on(table, 'create-table');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /exists already/);
+  });
+
+  it('takes billing mode, capacities and the user index', async () => {
+    const table = uniqueTable('cli');
+    const run = await on(table, 'create-table', '--read-capacity', '3', '--write-capacity', '2', '--user-index');
+    assert.equal(run.code, 0, run.stderr);
+    const { Table } = await storeOn(table).client.send(new DescribeTableCommand({ TableName: table }));
+    assert.equal(Table?.ProvisionedThroughput?.ReadCapacityUnits, 3);
+    assert.equal(Table?.GlobalSecondaryIndexes?.[0]?.IndexName, 'userId-index');
+    const onDemand = uniqueTable('cli');
+    assert.equal((await on(onDemand, 'create-table', '--billing-mode', 'PAY_PER_REQUEST')).code, 0);
+    const d = await storeOn(onDemand).client.send(new DescribeTableCommand({ TableName: onDemand }));
+    assert.equal(d.Table?.BillingModeSummary?.BillingMode, 'PAY_PER_REQUEST');
+  });
+
+  it('refuses capacities with on-demand billing and a bad billing mode: usage error, exit 2, nothing created', async () => {
+    const table = uniqueTable('cli');
+    const mixed = await on(table, 'create-table', '--billing-mode', 'PAY_PER_REQUEST', '--read-capacity', '5');
+    assert.equal(mixed.code, 2);
+    assert.match(mixed.stderr, /PROVISIONED only/);
+    assert.equal((await on(table, 'create-table', '--billing-mode', 'FREE')).code, 2);
+    assert.equal((await on(table, 'create-table', '--read-capacity', '-1')).code, 2);
+    await assert.rejects(storeOn(table).client.send(new DescribeTableCommand({ TableName: table })), /non-existent|ResourceNotFound/);
+  });
+});
+
+describe('dynamodb-session doctor', () => {
+  it('a table made by create-table passes every check: credentials, schema, TTL, billing, each permission, clock', async () => {
+    const table = uniqueTable('cli');
+    await on(table, 'create-table', '--user-index');
+    const run = await on(table, 'doctor', '--user-index');
+    assert.equal(run.code, 0, run.stdout);
+    assert.doesNotMatch(run.stdout, /✘/);
+    for (const expected of [/✔ credentials: .*environment variables/, /✔ table .* hash key sessionId \(S\)/, /✔ TTL ENABLED on expiresAt/, /✔ billing/, /✔ user index "userId-index"/, /✔ clock/]) {
+      assert.match(run.stdout, expected);
+    }
+    for (const action of ['GetItem', 'UpdateItem', 'DeleteItem', 'DescribeTable', 'DescribeTimeToLive', 'Scan', 'BatchWriteItem', 'Query']) {
+      assert.match(run.stdout, new RegExp(`✔ permission dynamodb:${action}\\b`));
+    }
+  });
+
+  it('a table with the wrong key schema is ✘ with the fix, exit 1', async () => {
+    const table = uniqueTable('cli');
+    await storeOn(table).client.send(
+      new CreateTableCommand({
+        TableName: table,
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const run = await on(table, 'doctor');
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /✘ table .* cannot hold sessions: its hash key is "id"/);
+    assert.match(run.stdout, /fix: /);
+  });
+
+  it('a table with TTL off is ✘ naming the command that turns it on, exit 1', async () => {
+    const table = uniqueTable('cli');
+    const store = storeOn(table);
+    await store.client.send(new CreateTableCommand(createTableInput(store.config)));
+    const run = await on(table, 'doctor');
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /✘ TTL is DISABLED/);
+    assert.match(run.stdout, /update-time-to-live/);
+    assert.match(run.stdout, /✔ table/);
+  });
+
+  it('a missing table is ✘ with the create-table command, exit 1; an unreachable endpoint exits 3', async () => {
+    const missing = await on(uniqueTable('cli'), 'doctor');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /✘ table .* does not exist[\s\S]*create-table/);
+    const port = await freePort();
+    const down = await cli(['doctor', '--table', uniqueTable('cli'), '--endpoint', `http://127.0.0.1:${port}`]);
+    assert.equal(down.code, 3, down.stdout + down.stderr);
+    assert.match(down.stdout, /✘ DynamoDB: StoreUnavailableError \[DSM_STORE_UNAVAILABLE\]/);
+  });
+});
+
+describe('dynamodb-session list, show, delete, stats', () => {
+  const table = uniqueTable('cli');
+  let store: SessionStore;
+
+  it('list pages through live sessions, short keys unless --full; --expired adds the expired ones', async () => {
+    store = storeOn(table);
+    // No TTL on this table: DynamoDB Local would delete the expired session the tests look at.
+    await store.client.send(new CreateTableCommand(createTableInput(store.config)));
+    for (const id of ['session-aaaaaaaaaaaaaaaaaaaa', 'session-bbbbbbbbbbbbbbbbbbbb', 'session-cccccccccccccccccccc']) await store.set(id, { id });
+    await store.set('session-expired-dddddddddddddd', { old: true }, { expires: Date.now() - 60_000 });
+
+    const first = await on(table, 'list', '--limit', '2');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^SESSION\s+EXPIRES\s+VERSION\s+BYTES\s+USER\s+LOCK/m);
+    assert.doesNotMatch(first.stdout.split('more:')[0]!, /session-[a-c]{20}/);
+    assert.equal((first.stdout.match(/^session-\S*…/gm) ?? []).length, 2, first.stdout);
+    const more = /more: dynamodb-session list --after '([^']+)'/.exec(first.stdout);
+    assert.ok(more, first.stdout);
+    const second = await on(table, 'list', '--limit', '2', '--after', more[1]!, '--full');
+    assert.equal(second.code, 0);
+    assert.equal((second.stdout.match(/^session-[a-c]{20}\b/gm) ?? []).length, 1, second.stdout);
+    assert.doesNotMatch(second.stdout, /more:/);
+
+    const all = JSON.parse((await on(table, 'list', '--json', '--expired')).stdout) as { sessions: Array<{ key: string; expired: boolean }> };
+    assert.equal(all.sessions.length, 4);
+    assert.deepEqual(all.sessions.filter((s) => s.expired).map((s) => s.key), ['session-expired-dddddddddddddd']);
+  });
+
+  it('show prints the decoded session with version, expiry and lock; a missing key exits 1', async () => {
+    const run = await on(table, 'show', 'session-aaaaaaaaaaaaaaaaaaaa');
+    assert.equal(run.code, 0, run.stderr);
+    const shown = JSON.parse(run.stdout);
+    assert.deepEqual(shown.data, { id: 'session-aaaaaaaaaaaaaaaaaaaa' });
+    assert.equal(shown.version, 1);
+    assert.equal(shown.expired, false);
+    assert.match(shown.expiresAt, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(shown.lock, null);
+    const loaded = await store.load('session-aaaaaaaaaaaaaaaaaaaa', { lock: true });
+    const locked = JSON.parse((await on(table, 'show', 'session-aaaaaaaaaaaaaaaaaaaa')).stdout);
+    assert.equal(locked.lock.owner, loaded!.handle.lease!.owner);
+    await store.release(loaded!.handle);
+    const missing = await on(table, 'show', 'no-such-session');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no session "no-such-session"/);
+  });
+
+  it('stats counts live, expired-not-yet-deleted and locked sessions and reports TTL', async () => {
+    const run = await on(table, 'stats', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const stats = JSON.parse(run.stdout);
+    assert.equal(stats.live, 3);
+    assert.equal(stats.expired, 1);
+    assert.equal(stats.locked, 0);
+    assert.equal(stats.ttl, 'DISABLED');
+    assert.equal(stats.billingMode, 'PROVISIONED');
+    const quick = await on(table, 'stats', '--no-scan');
+    assert.match(quick.stdout, /itemCount/);
+    assert.doesNotMatch(quick.stdout, /^live/m);
+  });
+
+  it('delete removes one session; deleting it again exits 1', async () => {
+    const run = await on(table, 'delete', 'session-bbbbbbbbbbbbbbbbbbbb');
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await store.get('session-bbbbbbbbbbbbbbbbbbbb'), null);
+    assert.deepEqual(await store.get('session-cccccccccccccccccccc'), { id: 'session-cccccccccccccccccccc' });
+    assert.equal((await on(table, 'delete', 'session-bbbbbbbbbbbbbbbbbbbb')).code, 1);
+  });
+
+  it('read-only commands on a missing table exit 1 with the create-table fix, and create nothing', async () => {
+    const missing = uniqueTable('cli');
+    for (const command of [['list'], ['show', 'x'], ['stats'], ['purge-expired'], ['revoke-user', 'u']]) {
+      const run = await on(missing, ...command);
+      assert.equal(run.code, 1, `${command[0]}: ${run.stderr}`);
+      assert.match(run.stderr, /TableNotFoundError \[DSM_TABLE_NOT_FOUND\]|does not exist/);
+      assert.equal(run.stderr.trim().split('\n').length, 1, 'one line, no stack');
+    }
+    await assert.rejects(storeOn(missing).client.send(new DescribeTableCommand({ TableName: missing })), /non-existent|ResourceNotFound/);
+  });
+});
+
+describe('dynamodb-session revoke-user', () => {
+  for (const indexed of [true, false]) {
+    it(`deletes every session of the user ${indexed ? 'with a Query on the user index' : 'with a Scan when there is no index'}`, async () => {
+      const table = uniqueTable('cli');
+      assert.equal((await on(table, 'create-table', ...(indexed ? ['--user-index'] : []))).code, 0);
+      const store = storeOn(table, indexed ? { userIndex: true } : {});
+      for (let i = 0; i < 4; i++) await store.set(`erin-${i}`, { i }, { userId: 'erin' });
+      await store.set('frank-0', {}, { userId: 'frank' });
+      const run = await cli(['revoke-user', 'erin', '--table', table, '--endpoint', ENDPOINT, ...(indexed ? ['--user-index'] : [])]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, indexed ? /deleted 4 sessions of user "erin" \(Query on index userId-index\)/ : /deleted 4 sessions of user "erin" \(Scan of the whole table\)/);
+      for (let i = 0; i < 4; i++) assert.equal(await store.get(`erin-${i}`), null);
+      assert.deepEqual(await store.get('frank-0'), {});
+    });
+  }
+});
+
+describe('dynamodb-session purge-expired', () => {
+  it('a dry run counts, then a purge deletes the expired sessions but not one under a live lease; plain lines off a TTY', async () => {
+    const table = uniqueTable('cli');
+    const store = storeOn(table);
+    await store.client.send(new CreateTableCommand(createTableInput(store.config)));
+    for (let i = 0; i < 12; i++) await store.set(`old-${i}`, { i }, { expires: Date.now() - 120_000 });
+    for (let i = 0; i < 5; i++) await store.set(`new-${i}`, { i });
+    await store.client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { sessionId: { S: 'old-0' } },
+        UpdateExpression: 'SET lockOwner = :o, lockExpiresAt = :u',
+        ExpressionAttributeValues: { ':o': { S: 'busy' }, ':u': { N: String(Date.now() + 600_000) } },
+      }),
+    );
+    const dry = await on(table, 'purge-expired', '--dry-run', '--segments', '2');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /dry run: scanned 17, expired 12, deleted 0, skipped 1 \(would delete 11\)/);
+    assert.equal((await store.ids()).length, 5);
+    const run = await on(table, 'purge-expired');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^scanned 17, expired 12, deleted 11, skipped 1$/m);
+    assert.doesNotMatch(run.stderr, /\[[█░]+\]/, 'no progress bar when stderr is not a terminal');
+    const left = JSON.parse((await on(table, 'stats', '--json')).stdout);
+    assert.equal(left.live, 5);
+    assert.equal(left.expired, 1);
+    assert.equal((await on(table, 'purge-expired', '--segments', '0')).code, 2);
+  });
+});
+
+describe('dynamodb-session iam-policy', () => {
+  const actionsOf = (run: Run) => (JSON.parse(run.stdout) as { Statement: Array<{ Action: string[]; Resource: string[] }> }).Statement;
+
+  it('prints JSON with exactly the actions the configuration needs, on the table ARN', async () => {
+    const basic = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--account', '123456789012', '--no-create']);
+    assert.equal(basic.code, 0, basic.stderr);
+    const [statement, ...rest] = actionsOf(basic);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(statement!.Action, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(statement!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
+
+    const admin = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--features', 'admin', '--user-index']));
+    assert.deepEqual(admin[0]!.Action, [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:CreateTable',
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:DescribeTimeToLive',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:UpdateTimeToLive',
+    ]);
+    assert.deepEqual(admin[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:*:table/Sessions/index/userId-index'] });
+    const reaper = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--reaper', '--skip-table-check']));
+    assert.deepEqual(reaper[0]!.Action, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    assert.equal((await cli(['iam-policy', '--features', 'everything'])).code, 2);
+  });
+
+  it('takes settings from flags over environment over context.xml over defaults', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsm-cli-'));
+    const xml = join(dir, 'context.xml');
+    writeFileSync(xml, '<Context><Manager className="com.amazonaws.services.dynamodb.sessionmanager.DynamoDBSessionManager" Table="FromXml" RegionId="eu-central-1" /></Context>');
+    const resource = (run: Run) => actionsOf(run)[0]!.Resource[0];
+    assert.equal(resource(await cli(['iam-policy'], { AWS_REGION: '' })), 'arn:aws:dynamodb:*:*:table/Tomcat_SessionState');
+    assert.equal(resource(await cli(['iam-policy', '--context-xml', xml], { AWS_REGION: '' })), 'arn:aws:dynamodb:eu-central-1:*:table/FromXml');
+    assert.equal(resource(await cli(['iam-policy'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv', AWS_REGION: 'sa-east-1' })), 'arn:aws:dynamodb:sa-east-1:*:table/FromEnv');
+    assert.equal(resource(await cli(['iam-policy', '--table', 'FromFlag', '--region', 'ap-south-1'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv' })), 'arn:aws:dynamodb:ap-south-1:*:table/FromFlag');
+    const broken = await cli(['iam-policy', '--context-xml', join(dir, 'missing.xml')]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /ConfigError \[DSM_CONFIG\]: context\.xml file .* does not exist/);
+  });
+});
+
+describe('dynamodb-session usage', () => {
+  it('--help works on every command and lists the common flags; unknown flags exit 2', async () => {
+    const top = await cli(['--help']);
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /Exit codes: 0 ok; 1 .*; 2 usage error; 3 /);
+    for (const command of ['create-table', 'doctor', 'list', 'show', 'delete', 'revoke-user', 'purge-expired', 'stats', 'iam-policy']) {
+      assert.match(top.stdout, new RegExp(`\\n  ${command}\\b`));
+      const help = await cli([command, '--help']);
+      assert.equal(help.code, 0, command);
+      for (const flag of ['--table', '--region', '--endpoint', '--profile', '--context-xml']) assert.match(help.stdout, new RegExp(flag), `${command} ${flag}`);
+    }
+    const unknown = await cli(['list', '--bogus']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown option '--bogus'/);
+    assert.equal((await cli(['no-such-command'])).code, 2);
+  });
+
+  it('prints no AWS SDK Node-version notice', async () => {
+    const run = await cli(['iam-policy'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' });
+    assert.equal(run.code, 0);
+    assert.equal(run.stderr, '');
+  });
+});
+
+// CloudFormation's short tags (!Ref, !If, …) as their long forms, so the templates parse as plain data.
+const CFN_TAGS: Tags = ['Ref', 'Condition', 'Sub', 'GetAtt', 'If', 'Equals', 'Not', 'And', 'Or', 'Join', 'Select', 'Split', 'FindInMap', 'Base64', 'GetAZs', 'ImportValue'].flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  return [
+    { tag: `!${name}`, resolve: (value: string) => ({ [key]: value }) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => ({ [key]: seq.toJSON() }) as never },
+  ];
+});
+
+/** Evaluates Fn::If on the given conditions and drops AWS::NoValue, as CloudFormation would. */
+function evaluate(node: unknown, conditions: Record<string, boolean>, params: Record<string, string>): unknown {
+  const NONE = Symbol('none');
+  const walk = (n: unknown): unknown => {
+    if (Array.isArray(n)) return n.map(walk).filter((x) => x !== NONE);
+    if (n && typeof n === 'object') {
+      const o = n as Record<string, unknown>;
+      if ('Fn::If' in o) {
+        const [c, yes, no] = o['Fn::If'] as [string, unknown, unknown];
+        return walk(conditions[c] ? yes : no);
+      }
+      if (o.Ref === 'AWS::NoValue') return NONE;
+      if (typeof o.Ref === 'string' && o.Ref in params) return params[o.Ref];
+      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, walk(v)]).filter(([, v]) => v !== NONE));
+    }
+    return n;
+  };
+  return walk(node);
+}
+
+describe('deployment templates', () => {
+  const load = (path: string) => parse(readFileSync(path, 'utf8'), { customTags: CFN_TAGS }) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+  for (const withIndex of [false, true]) {
+    it(`docs/deploy/cloudformation.yaml defines the table createTableInput() makes (${withIndex ? 'with' : 'without'} the user index), TTL on expiresAt`, () => {
+      const template = load('docs/deploy/cloudformation.yaml');
+      const props = evaluate(template.Resources.SessionTable!.Properties, { WithUserIndex: withIndex, WithPurge: false }, { TableName: 'Tomcat_SessionState' }) as Record<string, unknown>;
+      const expected = createTableInput({ table: 'Tomcat_SessionState', billingMode: 'PROVISIONED', readCapacityUnits: 10, writeCapacityUnits: 5, userIndex: withIndex ? 'userId-index' : undefined });
+      assert.equal(props.TableName, expected.TableName);
+      assert.equal(props.BillingMode, expected.BillingMode);
+      assert.deepEqual(props.KeySchema, expected.KeySchema);
+      assert.deepEqual(props.AttributeDefinitions, expected.AttributeDefinitions);
+      assert.deepEqual(props.ProvisionedThroughput, expected.ProvisionedThroughput);
+      assert.deepEqual(props.GlobalSecondaryIndexes, expected.GlobalSecondaryIndexes);
+      assert.deepEqual(props.TimeToLiveSpecification, { AttributeName: TTL_ATTRIBUTE, Enabled: true });
+      const policy = evaluate(template.Resources.SessionTablePolicy!.Properties, { WithUserIndex: withIndex, WithPurge: false }, {}) as {
+        PolicyDocument: { Statement: Array<{ Action: string | string[] }> };
+      };
+      const actions = policy.PolicyDocument.Statement.flatMap((s) => s.Action).sort();
+      assert.deepEqual(actions, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem', ...(withIndex ? ['dynamodb:BatchWriteItem', 'dynamodb:Query'] : [])].sort());
+    });
+  }
+
+  it('docs/deploy/elastic-beanstalk.config creates the same table with TTL and gives the instance role the item calls', () => {
+    const config = load('docs/deploy/elastic-beanstalk.config');
+    const props = config.Resources.SessionTable!.Properties;
+    const expected = createTableInput({ table: 'x', billingMode: 'PROVISIONED', readCapacityUnits: 10, writeCapacityUnits: 5, userIndex: undefined });
+    assert.deepEqual(props.KeySchema, expected.KeySchema);
+    assert.deepEqual(props.AttributeDefinitions, expected.AttributeDefinitions);
+    assert.deepEqual(props.ProvisionedThroughput, expected.ProvisionedThroughput);
+    assert.deepEqual(props.TimeToLiveSpecification, { AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    const policy = config.Resources.SessionTablePolicy!;
+    assert.equal(policy.Type, 'AWS::IAM::Policy');
+    assert.ok(Array.isArray(policy.Properties.Roles));
+    const statement = (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string[] }> }).Statement[0]!;
+    assert.deepEqual([...statement.Action].sort(), ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  });
+
+  it('the CloudFormation table really is a session table: the same definition created on DynamoDB Local serves sessions', async () => {
+    const template = load('docs/deploy/cloudformation.yaml');
+    const table = uniqueTable('cfn');
+    const props = evaluate(template.Resources.SessionTable!.Properties, { WithUserIndex: true, WithPurge: false }, { TableName: table }) as Record<string, unknown>;
+    const { TimeToLiveSpecification: _ttl, ...create } = props;
+    const store = storeOn(table, { userIndex: true });
+    await store.client.send(new CreateTableCommand(create as never));
+    await store.client.send(new PutItemCommand({ TableName: table, Item: { sessionId: { S: 'probe' }, data: { B: store.codec.frame('{"a":1}') }, version: { N: '1' }, expiresAt: { N: String(nowSec() + 60) } } }));
+    assert.deepEqual(await store.get('probe'), { a: 1 });
+    const doctor = await on(table, 'doctor', '--user-index');
+    assert.match(doctor.stdout, /✔ user index "userId-index"/);
+  });
+});
+
+describe('docs/troubleshooting.md', () => {
+  it('has a row for every error code the library throws', () => {
+    const codes = new Set([...readFileSync('src/errors.ts', 'utf8').matchAll(/'(DSM_[A-Z_]+)'/g)].map((m) => m[1]!));
+    codes.add('DSM_DYNAMODB');
+    const doc = readFileSync('docs/troubleshooting.md', 'utf8');
+    for (const code of codes) assert.match(doc, new RegExp(`^\\| \`${code}\``, 'm'), code);
+  });
+});
