@@ -1,41 +1,138 @@
-export {};
 /**
- * `npm start`: DynamoDB Local on a loopback port, the session table, and an
- * Express app whose visit counter lives in DynamoDB. Ctrl-C stops everything.
+ * `npm start`: one session shared by a cluster of three Node.js processes,
+ * on a DynamoDB this process starts (DynamoDB Local, or dynalite without
+ * Java) unless DYNAMODB_ENDPOINT or AWS configuration says otherwise.
+ *
+ * Env: PORT (default 3000; 0 picks a free one), DYNAMODB_ENDPOINT, DEMO_TABLE,
+ * DEMO_WORKERS (default 3). Ctrl-C (SIGINT) or SIGTERM stops every process it started.
  */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import './quiet-sdk.js';
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../src/embedded/dynamodb-local.js';
+import { SessionStore } from '../src/core/session-store.js';
+import type { Logger } from '../src/core/logger.js';
+import { startBackend, type Backend } from './backend.js';
+import { storeOptions, targetToEnv } from './target.js';
+import { serveClusterStats } from './cluster-stats.js';
+import { EXIT_CANNOT_LISTEN } from './exit-codes.js';
 
-const { default: express } = await import('express');
-const { startDynamoDBLocal } = await import('../src/embedded/dynamodb-local.js');
-const { DynamoDBStore, dynamoSession } = await import('../src/adapters/express.js');
+const say = (line: string) => console.log(`demo: ${line}`);
+const WORKERS = Math.max(1, Number(process.env.DEMO_WORKERS ?? 3));
+const MAX_RESTARTS = 5;
 
-const db = await startDynamoDBLocal().catch((err: Error) => {
-  console.error(`demo: ${err.message}`);
-  process.exit(1);
-});
-const store = new DynamoDBStore({ endpoint: db.endpoint, region: 'us-east-1', accessKeyId: 'local', secretAccessKey: 'local' });
-await store.ready();
+let backend: Backend | undefined;
+let stopping = false;
+let restarts = 0;
 
-const app = express();
-app.use(dynamoSession({ store, secret: 'demo secret', resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
-app.get('/', (req, res) => {
-  const s = req.session as unknown as { views?: number };
-  s.views = (s.views ?? 0) + 1;
-  res.type('html').send(`<h1>dynamodb-session-manager</h1><p>Visits in this session: ${s.views} (served by pid ${process.pid})</p>`);
-});
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  await Promise.all(workers.map(stopWorker));
+  if (backend) {
+    await backend.stop().catch((err: Error) => console.error(`demo: could not stop the database: ${err.message}`));
+    if (backend.javaPid !== undefined) say(`stopped DynamoDB Local (java pid ${backend.javaPid})`);
+  }
+  say('stopped');
+  process.exit(code);
+}
 
-const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 3000;
-  console.log(`demo: DynamoDB Local pid ${db.pid} at ${db.endpoint}, table ${store.store.config.table}`);
-  console.log(`demo: open http://127.0.0.1:${port}/  (Ctrl-C stops everything)`);
-});
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    if (worker.isDead()) return resolve();
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), 5000);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.process.kill('SIGTERM');
+  });
+}
 
-const stop = async () => {
-  server.close();
-  await store.store.close();
-  await db.stop();
-  process.exit(0);
+let signalled = false;
+const onSignal = (signal: NodeJS.Signals) => {
+  if (signalled) return;
+  signalled = true;
+  say(`${signal}: stopping the workers and the database`);
+  void stopAll(0);
 };
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+/**
+ * The table check's warning that the engine has no TTL repeats the fallback
+ * notice, and its errors are thrown and printed once below: drop both.
+ */
+function tableLogger(noTtl: boolean): Logger {
+  const drop = (msg: unknown) => noTtl && typeof msg === 'string' && msg.includes('TTL');
+  return {
+    debug() {},
+    info() {},
+    warn: (obj: object | string, msg?: string) => {
+      if (!drop(msg)) console.warn(`demo: ${msg ?? ''} ${JSON.stringify(obj)}`);
+    },
+    error() {},
+  };
+}
+
+try {
+  const requested = process.env.PORT ?? '3000';
+  if (!/^\d+$/.test(requested) || Number(requested) > 65535) {
+    console.error(`demo: PORT must be a TCP port number, 0 for any free one (got ${JSON.stringify(requested)})`);
+    process.exit(1);
+  }
+  const port = Number(requested) === 0 ? await freePort() : Number(requested);
+
+  backend = await startBackend();
+  if (backend.notice) say(backend.notice);
+  say(backend.description);
+
+  // Once, here: three workers checking a missing table at once would all try to create it.
+  const tableStore = new SessionStore({ ...storeOptions(backend.target), logger: tableLogger(backend.noTtl) });
+  const made = await tableStore.ready();
+  await tableStore.close();
+  if (made?.created) say(`created table ${backend.target.table}`);
+
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.ts', import.meta.url)) });
+  serveClusterStats();
+
+  const env = {
+    ...targetToEnv(backend.target),
+    DEMO_PORT: String(port),
+    DEMO_WORKERS: String(WORKERS),
+    DEMO_SECRET: process.env.DEMO_SECRET ?? randomBytes(24).toString('base64url'),
+  };
+  const listening = new Set<number>();
+  const up = new Promise<void>((resolve) => {
+    cluster.on('listening', (worker) => {
+      listening.add(worker.process.pid!);
+      if (listening.size === WORKERS) resolve();
+    });
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    listening.delete(worker.process.pid!);
+    // The worker said why (port in use): another worker would fail the same way.
+    if (code === EXIT_CANNOT_LISTEN) return void stopAll(1);
+    if (restarts >= MAX_RESTARTS) {
+      console.error(`demo: worker pid ${worker.process.pid} exited (${signal ?? code}) and ${MAX_RESTARTS} restarts are used up: stopping`);
+      void stopAll(1);
+      return;
+    }
+    restarts += 1;
+    console.error(`demo: worker pid ${worker.process.pid} exited (${signal ?? code}); starting another`);
+    cluster.fork(env);
+  });
+  for (let i = 0; i < WORKERS; i++) cluster.fork(env);
+  await up;
+
+  say(`${WORKERS} workers (pids ${[...listening].join(', ')}) share port ${port}; each request may reach another one`);
+  say(`open http://127.0.0.1:${port}/  (Ctrl-C stops everything)`);
+} catch (err) {
+  const e = err as Error & { code?: string };
+  console.error(`demo: ${e.code ? `${e.code} ` : ''}${e.message}`);
+  if (process.env.DYNAMODB_ENDPOINT) console.error('demo: or unset DYNAMODB_ENDPOINT to let the demo start its own DynamoDB Local');
+  await stopAll(1);
+}

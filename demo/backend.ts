@@ -1,0 +1,113 @@
+/**
+ * Picks and starts the DynamoDB the demo uses, in this order:
+ * DYNAMODB_ENDPOINT → real AWS configuration in the environment → Amazon
+ * DynamoDB Local (embedded, needs Java) → dynalite (pure Node, when Java is missing).
+ */
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import { startDynamoDBLocal, freePort } from '../src/embedded/dynamodb-local.js';
+import { EmbeddedDynamoDBError } from '../src/errors.js';
+import type { DemoTarget } from './target.js';
+
+export interface Backend {
+  target: DemoTarget;
+  /** One line for the console: what was started or used. */
+  description: string;
+  /** A notice worth a line of its own (the dynalite fallback), if any. */
+  notice?: string;
+  /** The java process of an embedded DynamoDB Local, stopped by `stop()`. */
+  javaPid?: number;
+  /** The engine's TTL cannot be turned on: the table check's warning about it is expected. */
+  noTtl: boolean;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TABLE = 'dynamodb-session-manager-demo';
+
+/** The variables by which the AWS SDK's default chain would find real credentials. */
+const AWS_CREDENTIAL_VARS = [
+  'AWS_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+] as const;
+
+export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  const table = env.DEMO_TABLE || DEFAULT_TABLE;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  const nothing = async () => undefined;
+
+  if (env.DYNAMODB_ENDPOINT) {
+    const endpoint = env.DYNAMODB_ENDPOINT;
+    const localKeys = !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
+    return {
+      target: { endpoint, region: region ?? 'us-east-1', localKeys, table, label: `DynamoDB at ${endpoint} (DYNAMODB_ENDPOINT)`, payPerRequest: false },
+      description: `using DynamoDB at ${endpoint} from DYNAMODB_ENDPOINT, table ${table}; nothing started`,
+      noTtl: false,
+      stop: nothing,
+    };
+  }
+
+  const awsVar = AWS_CREDENTIAL_VARS.find((name) => env[name]);
+  if (awsVar) {
+    const where = region ?? 'the profile\'s region, else us-east-1';
+    return {
+      target: { ...(region ? { region } : {}), localKeys: false, table, label: `Amazon DynamoDB (${region ?? 'default region'}, credentials via ${awsVar})`, payPerRequest: true },
+      description: `using Amazon DynamoDB in ${where} with credentials found through ${awsVar}; table ${table} (created on-demand if absent, never deleted by the demo)`,
+      noTtl: false,
+      stop: nothing,
+    };
+  }
+
+  try {
+    const db = await startDynamoDBLocal();
+    return {
+      target: { endpoint: db.endpoint, region: 'us-east-1', localKeys: true, table, label: `DynamoDB Local (embedded, in memory)`, payPerRequest: false },
+      description: `started DynamoDB Local, java pid ${db.pid}, at ${db.endpoint} (in memory), table ${table}`,
+      javaPid: db.pid,
+      noTtl: false,
+      stop: () => db.stop(),
+    };
+  } catch (err) {
+    if (!(err instanceof EmbeddedDynamoDBError && err.code === 'DSM_JAVA_NOT_FOUND')) throw err;
+  }
+
+  const server = await startDynalite();
+  return {
+    target: { endpoint: server.endpoint, region: 'us-east-1', localKeys: true, table, label: 'dynalite (embedded, no Java found)', payPerRequest: false },
+    description: `started dynalite in this process at ${server.endpoint} (in memory), table ${table}`,
+    notice: 'Java not found, so the demo runs on dynalite (pure Node) instead of DynamoDB Local: same API, but no TTL (expired sessions are still refused on read). Install Java 17 for DynamoDB Local.',
+    noTtl: true,
+    stop: server.stop,
+  };
+}
+
+type DynaliteFactory = (options: { createTableMs?: number; updateTableMs?: number; deleteTableMs?: number }) => Server;
+
+async function startDynalite(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  let dynalite: DynaliteFactory;
+  try {
+    dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+  } catch (cause) {
+    throw new EmbeddedDynamoDBError(
+      'DSM_JAVA_NOT_FOUND',
+      'Java was not found and the fallback "dynalite" is not installed: install Java 17 (Debian: apt-get install openjdk-17-jre-headless), run `npm install`, or set DYNAMODB_ENDPOINT to a running DynamoDB',
+      { cause },
+    );
+  }
+  const port = await freePort();
+  const server = dynalite({ createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (cause) => reject(new EmbeddedDynamoDBError('DSM_EMBEDDED_START', `dynalite could not listen on 127.0.0.1:${port}: ${(cause as Error).message}; set PORT or DYNAMODB_ENDPOINT`, { cause })));
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}

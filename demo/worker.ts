@@ -1,0 +1,205 @@
+/**
+ * One worker of the demo cluster: an Express app whose sessions live in
+ * DynamoDB. Started by demo/start.ts, which tells it (through its
+ * environment) which DynamoDB and table to use; the table already exists.
+ */
+import './quiet-sdk.js';
+import cluster from 'node:cluster';
+import type { Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
+import type { SessionOptions } from 'express-session';
+import { targetFromEnv, storeOptions } from './target.js';
+import { liveSessions } from './live-sessions.js';
+import { answerStatsRequests, clusterStats, sumStats } from './cluster-stats.js';
+import { renderAdmin, renderPage, type AdminView } from './page.js';
+import { EXIT_CANNOT_LISTEN } from './exit-codes.js';
+
+const target = targetFromEnv(process.env);
+const RACE_HOLD_MS = Number(process.env.DEMO_RACE_HOLD_MS ?? 30);
+const PRODUCTS = ['Coffee beans', 'Burr grinder', 'Kettle', 'Pour-over cone', 'Filter papers', 'Mug'] as const;
+
+/** A counter changed by two requests at once keeps both increments: base + both deltas. */
+const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown): unknown =>
+  typeof mine === 'number' && typeof theirs === 'number' ? theirs + (mine - (typeof base === 'number' ? base : 0)) : mine;
+
+const common = { ...storeOptions(target), skipTableCheck: true, userId: 'user' } as const;
+// One table, one session: the route decides how its save meets a concurrent one.
+const store = new DynamoDBStore({ ...common, locking: 'optimistic', onConflict: addDeltas, lock: '/api/race/pessimistic/' });
+const lastWriterWins = new DynamoDBStore({ ...common, locking: 'none' });
+
+const localStats = () => sumStats([store.store.stats(), lastWriterWins.store.stats()]);
+answerStatsRequests(localStats);
+
+type Bag = { visits?: number; cart?: string[]; user?: string; race?: number };
+const bag = (req: Request) => req.session as unknown as Bag;
+
+/**
+ * express-session sends the headers (and all but the last byte) before its
+ * automatic save completes, so a browser following a redirect, or a fetch
+ * resolving on headers, can reach another worker before the write lands:
+ * every handler that changes the session saves it before answering.
+ */
+const saved = (req: Request) => new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+
+const sessionOptions = (s: DynamoDBStore): SessionOptions & { store: DynamoDBStore } => ({
+  store: s,
+  name: 'demo.sid',
+  secret: process.env.DEMO_SECRET ?? 'demo secret',
+  resave: false,
+  saveUninitialized: false,
+  cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax' },
+});
+const withOptimistic = dynamoSession(sessionOptions(store));
+const withNone = dynamoSession(sessionOptions(lastWriterWins));
+
+const app = express();
+app.disable('x-powered-by');
+app.use((_req, res, next) => {
+  // A new connection per request lets the cluster's round-robin pick a worker for each one.
+  res.setHeader('Connection', 'close');
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+});
+app.use(express.urlencoded({ extended: false, limit: '4kb' }));
+app.use((req, res, next) => (req.path.startsWith('/api/race/none/') ? withNone : withOptimistic)(req, res, next));
+
+async function adminView(req: Request): Promise<AdminView> {
+  const [listing, workers] = await Promise.all([liveSessions(store.store), clusterStats(localStats)]);
+  return {
+    table: target.table,
+    currentId: req.session?.id,
+    ...listing,
+    workers,
+    total: sumStats(workers.map((w) => w.stats)),
+  };
+}
+
+app.get('/', async (req, res) => {
+  const s = bag(req);
+  s.visits = (s.visits ?? 0) + 1;
+  // Saved before the panel reads the table, so the panel shows this visit too.
+  await saved(req);
+  res.type('html').send(
+    renderPage({
+      pid: process.pid,
+      workerId: cluster.worker?.id ?? 0,
+      workerCount: Number(process.env.DEMO_WORKERS ?? 1),
+      backend: target.label,
+      sessionId: req.sessionID,
+      visits: s.visits,
+      cart: s.cart ?? [],
+      user: s.user,
+      products: PRODUCTS,
+      admin: await adminView(req),
+    }),
+  );
+});
+
+app.get('/admin', async (req, res) => {
+  res.type('html').send(renderAdmin(await adminView(req)));
+});
+
+app.get('/api/session', (req, res) => {
+  const s = bag(req);
+  res.json({ pid: process.pid, id: req.sessionID, visits: s.visits ?? 0, cart: s.cart ?? [], user: s.user ?? null, race: s.race ?? 0 });
+});
+
+app.post('/cart/add', async (req, res) => {
+  const item = String(req.body?.item ?? '');
+  if (!(PRODUCTS as readonly string[]).includes(item)) {
+    res.status(400).type('text').send(`Unknown product: pick one of ${PRODUCTS.join(', ')}.\n`);
+    return;
+  }
+  const s = bag(req);
+  s.cart = [...(s.cart ?? []), item];
+  await saved(req);
+  res.redirect(303, '/');
+});
+
+app.post('/cart/remove', async (req, res) => {
+  const s = bag(req);
+  const cart = s.cart ?? [];
+  const index = Number(req.body?.index);
+  // The index was rendered by another request: if the cart moved since, remove the named item instead.
+  const at = cart[index] === req.body?.item ? index : cart.indexOf(String(req.body?.item));
+  if (at >= 0) s.cart = cart.filter((_, i) => i !== at);
+  await saved(req);
+  res.redirect(303, '/');
+});
+
+app.post('/login', (req, res, next) => {
+  const user = String(req.body?.user ?? '').trim();
+  if (!/^[\w .@-]{1,40}$/.test(user)) {
+    res.status(400).type('text').send('A user name is 1 to 40 letters, digits, spaces or . @ - _\n');
+    return;
+  }
+  const { cart, visits } = bag(req);
+  // A new id at login: an id planted before it (session fixation) is worth nothing after.
+  req.session.regenerate((err) => {
+    if (err) return next(err);
+    Object.assign(bag(req), { cart, visits, user });
+    saved(req).then(() => res.redirect(303, '/'), next);
+  });
+});
+
+app.post('/logout', (req, res, next) => {
+  req.session.destroy((err) => {
+    if (err) return next(err);
+    res.clearCookie('demo.sid');
+    res.redirect(303, '/');
+  });
+});
+
+app.post('/api/race/reset', async (req, res) => {
+  bag(req).race = 0;
+  await saved(req);
+  res.json({ race: 0 });
+});
+
+app.post('/api/race/:mode/incr', async (req, res) => {
+  if (!['none', 'optimistic', 'pessimistic'].includes(String(req.params.mode))) {
+    res.status(404).json({ error: 'mode is one of none, optimistic, pessimistic' });
+    return;
+  }
+  const s = bag(req);
+  const next = (s.race ?? 0) + 1;
+  // A handler doing I/O between read and write: the window in which the seed's manager loses updates.
+  await new Promise((r) => setTimeout(r, RACE_HOLD_MS));
+  s.race = next;
+  await saved(req);
+  res.json({ pid: process.pid });
+});
+
+app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+  console.error(`demo worker ${process.pid}: ${err.message}`);
+  if (!res.headersSent) res.status(500).type('text').send(`Internal error: ${err.message}\n`);
+});
+
+const port = Number(process.env.DEMO_PORT ?? 3000);
+const server: Server = app.listen(port, '127.0.0.1');
+server.on('error', (err: NodeJS.ErrnoException) => {
+  console.error(
+    err.code === 'EADDRINUSE'
+      ? `demo: port ${port} on 127.0.0.1 is in use: set PORT to another port, or PORT=0 for any free one`
+      : `demo: worker ${process.pid} cannot listen on 127.0.0.1:${port}: ${err.message}`,
+  );
+  process.exit(EXIT_CANNOT_LISTEN);
+});
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => {
+    void Promise.all([store.store.close(), lastWriterWins.store.close()]).finally(() => process.exit(0));
+  });
+  server.closeIdleConnections();
+  // Requests still running get a moment to finish; then the worker goes regardless.
+  setTimeout(() => process.exit(0), 3000).unref();
+};
+process.on('SIGTERM', stop);
+// Ctrl-C reaches the whole process group: the primary stops the workers in order (and restarts none meanwhile).
+process.on('SIGINT', () => {
+  if (!cluster.isWorker) stop();
+});

@@ -1,0 +1,102 @@
+/**
+ * The demo launcher (`npm start`) without a browser: what it starts, what it
+ * stops, and the race it exists to show. Each test starts its own demo.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
+import { CookieClient } from './helpers/servers.js';
+import { baseEnv, isAlive, startDemo, waitGone } from './e2e/demo-process.js';
+
+type Session = { pid: number; id: string; visits: number; cart: string[]; user: string | null; race: number };
+
+describe('npm start (demo/start.ts)', () => {
+  it('without DYNAMODB_ENDPOINT starts its own DynamoDB Local, and SIGINT leaves no java process and no worker behind', async () => {
+    const demo = await startDemo(baseEnv({}));
+    try {
+      assert.ok(demo.javaPid, `the demo names the java pid it started:\n${demo.output()}`);
+      assert.ok(isAlive(demo.javaPid!), 'DynamoDB Local runs while the demo does');
+      assert.equal(demo.workerPids.length, 3, demo.output());
+      const res = await fetch(`${demo.url}/`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /DynamoDB Local \(embedded/);
+    } finally {
+      const exit = await demo.stop('SIGINT');
+      assert.deepEqual(exit, { code: 0, signal: null }, demo.output());
+    }
+    assert.ok(await waitGone(demo.javaPid!), `java pid ${demo.javaPid} is still alive after the demo stopped`);
+    assert.throws(() => process.kill(demo.javaPid!, 0), { code: 'ESRCH' });
+    for (const pid of demo.workerPids) assert.ok(await waitGone(pid), `worker pid ${pid} is still alive`);
+  });
+
+  it('with DYNAMODB_ENDPOINT uses that DynamoDB, starts none, and one session is shared by all three workers', async () => {
+    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
+    try {
+      assert.equal(demo.javaPid, undefined);
+      assert.match(demo.output(), new RegExp(`using DynamoDB at ${ENDPOINT.replace(/\./g, '\\.')} from DYNAMODB_ENDPOINT`));
+      const client = new CookieClient();
+      assert.equal((await client.request(`${demo.url}/cart/add`, { method: 'POST', body: new URLSearchParams({ item: 'Kettle' }) })).status, 303);
+      const pids = new Set<number>();
+      for (let i = 1; i <= 9; i++) {
+        const html = await (await client.request(`${demo.url}/`)).text();
+        pids.add(Number(/data-testid="pid">(\d+)/.exec(html)?.[1]));
+        assert.match(html, new RegExp(`data-testid="visits">${i}<`), `visit ${i} is counted whichever worker serves it`);
+        assert.match(html, /data-testid="cart-item">Kettle</);
+      }
+      assert.deepEqual([...pids].sort(), [...demo.workerPids].sort(), 'consecutive requests reach every worker');
+    } finally {
+      await demo.stop('SIGTERM');
+    }
+    for (const pid of demo.workerPids) assert.ok(await waitGone(pid), `worker pid ${pid} is still alive`);
+  });
+
+  it('50 concurrent increments: "none" loses some (the seed\'s race), "optimistic" and "pessimistic" keep all 50', async () => {
+    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
+    try {
+      const client = new CookieClient();
+      await client.json(`${demo.url}/api/race/reset`, { method: 'POST' });
+      const stored: Record<string, number> = {};
+      for (const mode of ['none', 'optimistic', 'pessimistic']) {
+        await client.json(`${demo.url}/api/race/reset`, { method: 'POST' });
+        const answers = await Promise.all(Array.from({ length: 50 }, () => client.request(`${demo.url}/api/race/${mode}/incr`, { method: 'POST' })));
+        for (const res of answers) await res.arrayBuffer();
+        assert.deepEqual(answers.map((r) => r.status).filter((s) => s !== 200), [], `every ${mode} increment is answered 200`);
+        stored[mode] = (await client.json<Session>(`${demo.url}/api/session`)).race;
+      }
+      assert.ok(stored.none! < 50, `"none" stored ${stored.none} of 50: the race should lose increments`);
+      assert.equal(stored.optimistic, 50);
+      assert.equal(stored.pessimistic, 50);
+    } finally {
+      await demo.stop('SIGINT');
+    }
+  });
+
+  it('without Java on the PATH falls back to dynalite, says so, and still shares the session', async () => {
+    const emptyPath = mkdtempSync(join(tmpdir(), 'no-java-'));
+    const demo = await startDemo(baseEnv({ PATH: emptyPath, DEMO_WORKERS: '2' }));
+    try {
+      assert.equal(demo.javaPid, undefined);
+      assert.match(demo.output(), /Java not found.*dynalite/);
+      const client = new CookieClient();
+      for (let i = 1; i <= 3; i++) assert.match(await (await client.request(`${demo.url}/`)).text(), new RegExp(`data-testid="visits">${i}<`));
+    } finally {
+      const exit = await demo.stop('SIGINT');
+      rmSync(emptyPath, { recursive: true, force: true });
+      assert.deepEqual(exit, { code: 0, signal: null }, demo.output());
+    }
+  });
+
+  it('an unreachable DYNAMODB_ENDPOINT stops the demo with exit code 1 and a message naming the endpoint', async () => {
+    await assert.rejects(
+      startDemo(baseEnv({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', DEMO_TABLE: uniqueTable('demo') })),
+      (err: Error) => /exited \(1\)/.test(err.message) && /DSM_STORE_UNAVAILABLE .*http:\/\/127\.0\.0\.1:9/.test(err.message) && !/session requests fail with 503/.test(err.message),
+    );
+  });
+
+  it('refuses a PORT that is not a port number, saying what to give', async () => {
+    await assert.rejects(startDemo(baseEnv({ PORT: 'eighty' })), /PORT must be a TCP port number/);
+  });
+});
