@@ -393,6 +393,11 @@ export class SessionStore extends EventEmitter {
           this.statsData.destroyedWhileInUse += 1;
           return 'destroyed';
         }
+        if (old.version?.N === String(base.version + 1) && this.isOwnWrite(old, mineJson)) {
+          // Our write landed but its answer was lost, and the SDK retried it: done, once.
+          if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
+          return merged ? 'merged' : 'written';
+        }
         if (fenced && old.lockOwner?.S !== lease!.owner) {
           this.logger.warn({ table: this.config.table, session: idTag(id) }, 'the lock lease ran out before the request ended: merging its changes instead of overwriting');
           lease!.lost = true;
@@ -415,6 +420,15 @@ export class SessionStore extends EventEmitter {
         // Back off only once contention persists: the first retry already holds the newest version.
         if (attempt > 1) await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
       }
+    }
+  }
+
+  /** Whether a stored item holds exactly this data: the trace of our own write whose answer was lost. */
+  private isOwnWrite(item: Item, json: string): boolean {
+    try {
+      return this.codec.unframe(readItem(item).data) === json;
+    } catch {
+      return false;
     }
   }
 
