@@ -182,7 +182,8 @@ describe('DynamoDB Local killed and restarted on its persistent -dbPath', { time
     const dir = mkdtempSync(join(tmpdir(), 'dsm-faults-'));
     const port = await freePort();
     let db = await startDynamoDBLocal({ port, dbPath: dir });
-    const store = new SessionStore(localOptions({ endpoint: db.endpoint, maxAttempts: 1, requestTimeoutMs: 1000 }));
+    // A persistent DynamoDB Local (SQLite on disk) is slower than the in-memory one: a generous time-out.
+    const store = new SessionStore(localOptions({ endpoint: db.endpoint, maxAttempts: 1, requestTimeoutMs: 10_000 }));
     try {
       await store.ready();
       for (let i = 0; i < 50; i++) await store.set(`persist-${i}`, { i, cart: ['x', 'y'] });

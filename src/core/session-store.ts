@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   BatchWriteItemCommand,
@@ -328,7 +329,8 @@ export class SessionStore extends EventEmitter {
       ':now': { N: String(now) },
       ':one': { N: '1' },
     };
-    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'createdAt = if_not_exists(createdAt, :now)'];
+    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'createdAt = if_not_exists(createdAt, :now)', 'writeId = :wid'];
+    values[':wid'] = { S: randomBytes(9).toString('base64url') };
     const removeUser = userId === null ? ['userId'] : [];
     if (typeof userId === 'string') {
       set.push('userId = :user');
@@ -366,6 +368,9 @@ export class SessionStore extends EventEmitter {
     if (known && known.version > base.version && !absorb(known, this.codec.parse(known.json))) return 'merged';
     for (let attempt = 1; ; attempt++) {
       values[':data'] = { B: mineBytes };
+      // Marks this attempt's write: if its answer is lost and the SDK retries it, the failed
+      // condition shows our own write rather than a concurrent one (equal data would not tell).
+      values[':wid'] = { S: randomBytes(9).toString('base64url') };
       values[':nowSec'] = { N: String(nowSeconds()) };
       values[':v'] = { N: String(base.version) };
       let condition: string;
@@ -393,7 +398,7 @@ export class SessionStore extends EventEmitter {
           this.statsData.destroyedWhileInUse += 1;
           return 'destroyed';
         }
-        if (old.version?.N === String(base.version + 1) && this.isOwnWrite(old, mineJson)) {
+        if (old.writeId?.S === values[':wid']!.S) {
           // Our write landed but its answer was lost, and the SDK retried it: done, once.
           if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
           return merged ? 'merged' : 'written';
@@ -420,15 +425,6 @@ export class SessionStore extends EventEmitter {
         // Back off only once contention persists: the first retry already holds the newest version.
         if (attempt > 1) await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
       }
-    }
-  }
-
-  /** Whether a stored item holds exactly this data: the trace of our own write whose answer was lost. */
-  private isOwnWrite(item: Item, json: string): boolean {
-    try {
-      return this.codec.unframe(readItem(item).data) === json;
-    } catch {
-      return false;
     }
   }
 
