@@ -176,4 +176,32 @@ describe('SessionStore core', () => {
     );
     assert.equal(await store.get('tomcat-made'), null);
   });
+
+  it('a second save in the same request builds on the first: a concurrent change between them is kept', async () => {
+    await store.set('twice', { a: 1 });
+    const mine = await store.load('twice');
+    assert.equal(await store.commit(mine!.handle, 'twice', { a: 1, first: true }), 'written');
+    const other = await store.load('twice');
+    await store.commit(other!.handle, 'twice', { a: 1, first: true, theirs: true });
+    assert.equal(await store.commit(mine!.handle, 'twice', { a: 1, first: true, second: true }), 'merged');
+    assert.deepEqual(await store.get('twice'), { a: 1, first: true, theirs: true, second: true });
+  });
+
+  it('a second save with nothing new costs no write', async () => {
+    await store.set('twice-same', { a: 1 });
+    const mine = await store.load('twice-same');
+    await store.commit(mine!.handle, 'twice-same', { a: 2 });
+    const before = store.stats().calls.UpdateItem ?? 0;
+    assert.equal(await store.commit(mine!.handle, 'twice-same', { a: 2 }), 'unchanged');
+    assert.equal((store.stats().calls.UpdateItem ?? 0) - before, 0);
+  });
+
+  it('a save after the session was destroyed in the same request does not bring it back', async () => {
+    await store.set('twice-gone', { a: 1 });
+    const mine = await store.load('twice-gone');
+    await store.commit(mine!.handle, 'twice-gone', { a: 2 });
+    await store.destroy('twice-gone');
+    assert.equal(await store.commit(mine!.handle, 'twice-gone', { a: 3 }), 'destroyed');
+    assert.equal(await store.get('twice-gone'), null);
+  });
 });

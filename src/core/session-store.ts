@@ -294,7 +294,9 @@ export class SessionStore extends EventEmitter {
     if (handle && handle.id !== id) handle = undefined;
     const json = this.codec.stringify(data);
     const expiresAt = this.expirySeconds(options.expires);
-    if (handle && handle.settled) handle = undefined;
+    // A second save in the same request (an app calling save() itself, then the adapter at the end):
+    // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
+    if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
     if (options.userId === undefined && this.config.userId) options = { ...options, userId: userIdOf(data, this.config.userId) };
     if (handle && json === handle.json && (options.userId === undefined || (options.userId ?? undefined) === handle.userId)) {
       this.statsData.writesSkipped += 1;
@@ -365,7 +367,15 @@ export class SessionStore extends EventEmitter {
       return mineJson !== base.json || fenced;
     };
     const known = this.config.locking === 'optimistic' && !fenced ? this.latest.get(key) : undefined;
-    if (known && known.version > base.version && !absorb(known, this.codec.parse(known.json))) return 'merged';
+    // Keeps the handle in step, so a later save of the same request builds on this one. After a
+    // merge the app's copy lacks what was merged in: its base is what it saved, and a version that
+    // matches nothing makes its next change merge with the stored state instead of overwriting it.
+    const done = (outcome: CommitOutcome, version: number, storedJson: string): CommitOutcome => {
+      handle.version = outcome === 'merged' ? -1 : version;
+      handle.json = outcome === 'merged' ? json : storedJson;
+      return outcome;
+    };
+    if (known && known.version > base.version && !absorb(known, this.codec.parse(known.json))) return done('merged', base.version, base.json);
     for (let attempt = 1; ; attempt++) {
       values[':data'] = { B: mineBytes };
       // Marks this attempt's write: if its answer is lost and the SDK retries it, the failed
@@ -390,7 +400,7 @@ export class SessionStore extends EventEmitter {
       try {
         await this.update(key, expression(versionExpr, remove), condition, values);
         if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
-        return merged ? 'merged' : 'written';
+        return done(merged ? 'merged' : 'written', base.version + 1, mineJson);
       } catch (err) {
         if (!isConditionalFailure(err)) throw err;
         const old = err.Item as Item | undefined;
@@ -401,7 +411,7 @@ export class SessionStore extends EventEmitter {
         if (old.writeId?.S === values[':wid']!.S) {
           // Our write landed but its answer was lost, and the SDK retried it: done, once.
           if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
-          return merged ? 'merged' : 'written';
+          return done(merged ? 'merged' : 'written', base.version + 1, mineJson);
         }
         if (fenced && old.lockOwner?.S !== lease!.owner) {
           this.logger.warn({ table: this.config.table, session: idTag(id) }, 'the lock lease ran out before the request ended: merging its changes instead of overwriting');
@@ -420,7 +430,7 @@ export class SessionStore extends EventEmitter {
           this.statsData.destroyedWhileInUse += 1;
           return 'destroyed';
         }
-        if (!absorb(theirs.handle, theirs.data)) return 'merged';
+        if (!absorb(theirs.handle, theirs.data)) return done('merged', base.version, base.json);
         this.statsData.retries += 1;
         // Back off only once contention persists: the first retry already holds the newest version.
         if (attempt > 1) await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
