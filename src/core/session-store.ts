@@ -292,7 +292,7 @@ export class SessionStore extends EventEmitter {
   async commit(handle: SessionHandle | null | undefined, id: string, data: SessionData, options: CommitOptions = {}): Promise<CommitOutcome> {
     const key = this.keyOf(id);
     if (handle && handle.id !== id) handle = undefined;
-    const json = this.codec.stringify(data);
+    const json = this.unchangedJson(handle, data) ?? this.codec.stringify(data);
     const expiresAt = this.expirySeconds(options.expires);
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
@@ -312,6 +312,21 @@ export class SessionStore extends EventEmitter {
       release();
       if (this.writeQueue.idle(key)) this.latest.delete(key);
       if (handle) this.settle(handle);
+    }
+  }
+
+  /**
+   * Most requests change nothing. When the plain JSON equals what was loaded,
+   * it is what is stored already, and the checked serializer's type walk (the
+   * larger part of a read-only request's CPU) can be skipped.
+   */
+  private unchangedJson(handle: SessionHandle | null | undefined, data: SessionData): string | undefined {
+    if (!handle) return undefined;
+    try {
+      const plain = JSON.stringify(data);
+      return plain === handle.json ? plain : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -1,0 +1,269 @@
+/**
+ * `npm run bench` (= `node --import tsx bench/run.ts`): session stores side by
+ * side on the same DynamoDB Local, each behind the same Express 5 app, loaded
+ * with autocannon; DynamoDB calls and capacity counted by a proxy.
+ *
+ * Flags: --duration <s> (5), --connections <n> (10), --sessions <n> (200),
+ * --rounds <n> (1: more rounds, run in rotated order, report the median speed),
+ * --only <store,…>, --workload <name,…>, --scale (also bench/scale.ts),
+ * --docs (write docs/benchmarks.md and .svg even for a partial run; a full
+ * run always writes them), --no-docs.
+ */
+import { parseArgs } from 'node:util';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDBLocal, type EmbeddedDynamoDB } from '../src/embedded/dynamodb-local.js';
+import { ConfigError } from '../src/errors.js';
+import { startServer, type ServerProcess } from '../test/helpers/servers.js';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
+import { STORES, storeSpec, type StoreSpec } from './stores.js';
+import { WORKLOADS, drive, signIn, type Workload } from './load.js';
+import { floorFor, measureItemUnits, type ItemUnits } from './floor.js';
+import { measureCompression, measureStoreCpu } from './store-cpu.js';
+import { callsPerRequest, combineRounds, httpRequests, lostUpdates, per1000, unitsPer1000, workloadTable, writeSection, type RunResult } from './report.js';
+import { barChart } from './chart.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    sessions: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    workload: { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    docs: { type: 'boolean' },
+    'no-docs': { type: 'boolean', default: false },
+  },
+});
+
+function positive(name: string, raw: string | undefined): number {
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`bench: --${name} must be a positive number (got ${JSON.stringify(raw)})`);
+  return v;
+}
+const durationSeconds = positive('duration', flags.duration);
+const connections = Math.round(positive('connections', flags.connections));
+const poolSize = Math.round(positive('sessions', flags.sessions));
+const rounds = Math.round(positive('rounds', flags.rounds));
+const stores: StoreSpec[] = flags.only ? flags.only.split(',').map((s) => storeSpec(s.trim())) : [...STORES];
+const workloads: Workload[] = flags.workload
+  ? flags.workload.split(',').map((w) => {
+      const found = WORKLOADS.find((x) => x.name === w.trim());
+      if (!found) throw new ConfigError(`bench: unknown workload "${w}": use one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
+      return found;
+    })
+  : [...WORKLOADS];
+const fullRun = !flags.only && !flags.workload;
+const writeDocs = !flags['no-docs'] && (flags.docs ?? fullRun);
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const DOC = here('../docs/benchmarks.md');
+const SVG = here('../docs/benchmarks.svg');
+const APP = here('./app-server.ts');
+
+async function counts(app: ServerProcess): Promise<RunResult['completed'] & { login: number }> {
+  const res = await fetch(`${app.url}/_counts`);
+  return (await res.json()) as RunResult['completed'] & { login: number };
+}
+
+/** Waits until no DynamoDB call has passed the proxy for a while: the last responses' writes have landed. */
+async function quiet(proxy: CountingProxy): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    const calls = proxy.snapshot().calls;
+    if (calls === last) return;
+    last = calls;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function runOne(db: EmbeddedDynamoDB, proxy: CountingProxy, store: StoreSpec, workload: Workload): Promise<{ result: RunResult; units?: ItemUnits }> {
+  const table = `bench_${store.name}_${workload.name}_${randomBytes(3).toString('hex')}`.replace(/-/g, '_');
+  const app = await startServer(APP, { STORE: store.name, ENDPOINT: proxy.endpoint, TABLE: table, SIZE: String(workload.size) }, 60_000);
+  try {
+    const cookies = await signIn(app.url, workload.burst ? 1 : poolSize);
+    // JIT-compiled paths, warm sockets and a warm DynamoDB Local: the first seconds of a fresh process measure start-up, not the store.
+    if (!workload.burst) await drive(app.url, workload, cookies, { durationSeconds: Math.min(2, durationSeconds), connections });
+    await quiet(proxy);
+    const before = await counts(app);
+    proxy.reset();
+    const load = await drive(app.url, workload, cookies, { durationSeconds, connections });
+    await quiet(proxy);
+    const tally = proxy.snapshot();
+    const after = await counts(app);
+    const completed = {
+      read: after.read - before.read,
+      write: after.write - before.write,
+      incr: after.incr - before.incr,
+      failed: after.failed - before.failed,
+      aborted: after.aborted - before.aborted,
+    };
+    let burst: RunResult['burst'];
+    if (workload.burst) {
+      const res = await fetch(`${app.url}/counter`, { headers: { cookie: cookies[0]! } });
+      const { counter } = (await res.json()) as { counter: number | null };
+      burst = { expected: completed.incr, stored: counter ?? 0 };
+    }
+    const units = store.dynamo ? await measureItemUnits(db.endpoint, table) : undefined;
+    return { result: { store, workload, load, tally, completed, ...(burst ? { burst } : {}) }, ...(units ? { units } : {}) };
+  } finally {
+    await app.stop();
+  }
+}
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node ${process.version} (${process.platform}/${process.arch}), load average ${loadavg()[0]!.toFixed(2)} at start`;
+}
+
+const n = (v: number, d = 1): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const mark = (ok: boolean): string => (ok ? '✅ met' : '❌ not met');
+
+function targets(runs: RunResult[], cpu: ReturnType<typeof measureStoreCpu>, ratio: number): string[] {
+  const find = (store: string, workload: string) => runs.find((r) => r.store.name === store && r.workload.name === workload);
+  const lines: string[] = ['| target | measured | |', '|---|---|---|'];
+  const ro = find('ours-optimistic', 'read-only');
+  if (ro) lines.push(`| read-only request ≤ 1.02 DynamoDB calls (default locking) | ${n(callsPerRequest(ro), 3)} | ${mark(callsPerRequest(ro) <= 1.02)} |`);
+  for (const w of ['read-heavy', 'write-heavy', 'large']) {
+    const ours = find('ours-optimistic', w);
+    if (!ours) continue;
+    const peers = runs.filter((r) => r.workload.name === w && (r.store.kind === 'connect-dynamodb' || r.store.kind === 'dynamodb-store'));
+    if (peers.length > 0) {
+      const cheapest = Math.min(...peers.map(unitsPer1000));
+      lines.push(`| ${w}: capacity units below every peer | ours ${n(unitsPer1000(ours))} vs cheapest peer ${n(cheapest)} per 1k req | ${mark(unitsPer1000(ours) < cheapest)} |`);
+      const fastest = Math.max(...peers.map((p) => p.load.requestsPerSecond));
+      lines.push(`| ${w}: throughput ≥ every DynamoDB-backed peer | ours ${n(ours.load.requestsPerSecond, 0)} vs fastest peer ${n(fastest, 0)} req/s | ${mark(ours.load.requestsPerSecond >= fastest)} |`);
+    }
+    if (ours.floor) {
+      const d = ((unitsPer1000(ours) - ours.floor.unitsPer1000) / ours.floor.unitsPer1000) * 100;
+      lines.push(`| ${w}: within 10 % of the floor | ${d >= 0 ? '+' : ''}${n(d)} % (${n(unitsPer1000(ours))} vs ${n(ours.floor.unitsPer1000)}) | ${mark(d <= 10)} |`);
+    }
+  }
+  const b = find('ours-optimistic', 'burst');
+  if (b) lines.push(`| burst on one session, default options: updates lost | ${lostUpdates(b)} of ${b.burst?.expected} | (reported) |`);
+  const bp = find('ours-pessimistic', 'burst');
+  if (bp) lines.push(`| burst on one session, pessimistic: updates lost | ${lostUpdates(bp)} of ${bp.burst?.expected} | ${mark(lostUpdates(bp) === 0)} |`);
+  lines.push(`| store CPU < 50 µs per request, ${cpu.sessionBytes} B session | read ${n(cpu.readUs)} µs, change ${n(cpu.writeUs)} µs | ${mark(cpu.readUs < 50)} (read), ${mark(cpu.writeUs < 50)} (change) |`);
+  lines.push(`| ≥ 3× compression on realistic JSON ≥ 10 KB | ${n(ratio, 2)}× (10 KB) | ${mark(ratio >= 3)} |`);
+  return lines;
+}
+
+function chart(runs: RunResult[]): string {
+  const rh = runs.filter((r) => r.workload.name === 'read-heavy');
+  const dynamo = rh.filter((r) => r.store.dynamo);
+  const floor = dynamo.find((r) => r.floor)?.floor;
+  const ours = (r: RunResult) => r.store.kind === 'ours';
+  return barChart('Session stores on DynamoDB: read-heavy workload (95 % reads, 2 KB sessions)', `Express 5 + express-session, autocannon ${connections} connections × ${durationSeconds} s, DynamoDB Local; shared noisy 2-core machine`, [
+    {
+      title: 'Capacity units per 1,000 requests (lower is better)',
+      unit: 'units',
+      bars: dynamo.map((r) => ({
+        label: r.store.label,
+        highlight: ours(r),
+        segments: [
+          { name: 'read units', value: per1000(r, r.tally.rcu), color: '#4c78a8' },
+          { name: 'write units', value: per1000(r, r.tally.wcu), color: '#f58518' },
+        ],
+      })),
+      ...(floor ? { reference: { value: floor.unitsPer1000, label: `floor ${n(floor.unitsPer1000)}` } } : {}),
+    },
+    {
+      title: 'Requests per second (higher is better)',
+      unit: 'req/s',
+      bars: rh.map((r) => ({ label: r.store.label, highlight: ours(r), segments: [{ name: 'req/s', value: r.load.requestsPerSecond, color: ours(r) ? '#54a24b' : '#9d9d9d' }] })),
+    },
+  ]);
+}
+
+const started = Date.now();
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+console.log(`bench: ${machine()}`);
+const db = await startDynamoDBLocal();
+let proxy: CountingProxy | undefined;
+const runs: RunResult[] = [];
+const unitsByStore = new Map<string, ItemUnits>();
+try {
+  proxy = await startCountingProxy(db.endpoint);
+  console.log(`bench: DynamoDB Local pid ${db.pid} at ${db.endpoint}, counting proxy at ${proxy.endpoint}`);
+  const measured = new Map<string, RunResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const workload of workloads) {
+      // Each round starts the list at a different store, so no store always runs first (on a colder machine) or last.
+      const order = stores.map((_, i) => stores[(i + round) % stores.length]!);
+      for (const store of order) {
+        if (store.kind === 'ours' && store.workloads && !store.workloads.includes(workload.name)) continue;
+        process.stdout.write(`bench: ${rounds > 1 ? `round ${round + 1}/${rounds}, ` : ''}${workload.name} × ${store.name} … `);
+        const { result, units } = await runOne(db, proxy, store, workload);
+        const key = `${workload.name}|${store.name}`;
+        measured.set(key, [...(measured.get(key) ?? []), result]);
+        if (units && !unitsByStore.has(key)) unitsByStore.set(key, units);
+        console.log(
+          `${n(result.load.requestsPerSecond, 0)} req/s, ${n(callsPerRequest(result), 2)} calls/req, ${n(unitsPer1000(result))} units/1k` +
+            (result.burst ? `, lost ${lostUpdates(result)} of ${result.burst.expected}` : '') +
+            (result.load.non2xx ? `, ${result.load.non2xx} non-2xx` : ''),
+        );
+      }
+    }
+  }
+  for (const workload of workloads) {
+    for (const store of stores) {
+      const list = measured.get(`${workload.name}|${store.name}`);
+      if (list) runs.push(combineRounds(list));
+    }
+  }
+  // The floor is billed on our stored item (the one a store has to read and write at least).
+  for (const r of runs) {
+    const units = unitsByStore.get(`${r.workload.name}|ours-optimistic`) ?? unitsByStore.get(`${r.workload.name}|${r.store.name}`);
+    if (units) r.floor = floorFor(units, httpRequests(r), r.completed.write + r.completed.incr);
+  }
+  if (flags.scale) {
+    const { runScale } = await import('./scale.js');
+    const scale = await runScale(db.endpoint, proxy);
+    if (writeDocs) writeSection(DOC, 'scale', scale);
+    console.log(`\n${scale}`);
+  }
+} finally {
+  await proxy?.close();
+  await db.stop();
+}
+
+const cpu = measureStoreCpu();
+const compression = [2048, 10 * 1024, 50 * 1024].map((size) => measureCompression(size));
+const tables = workloads.map((w) => workloadTable(w, runs)).filter(Boolean);
+const rhOurs = runs.find((r) => r.store.name === 'ours-optimistic' && r.workload.name === 'read-heavy');
+const rhEventual = runs.find((r) => r.store.name === 'ours-eventual' && r.workload.name === 'read-heavy');
+const eventual =
+  rhOurs && rhEventual
+    ? `Read-heavy, consistentRead true vs false: ${n(per1000(rhOurs, rhOurs.tally.rcu))} vs ${n(per1000(rhEventual, rhEventual.tally.rcu))} RCU per 1,000 requests (${n((per1000(rhEventual, rhEventual.tally.rcu) / Math.max(per1000(rhOurs, rhOurs.tally.rcu), 1e-9)) * 100, 0)} %).`
+    : '';
+
+const results = [
+  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` in ${n((Date.now() - started) / 1000, 0)} s.`,
+  `Machine: ${machine().replace(/load average .*$/, '')}shared with other jobs, so throughput and latency are noisy (capacity and call counts are not).`,
+  `Each run${rounds > 1 ? ` (${rounds} rounds, stores in rotated order; speed is the median round, counts and units are totals)` : ''}: ${connections} connections for ${durationSeconds} s over ${poolSize} signed-in clients (each with its own session cookie); the burst: ${WORKLOADS.find((w) => w.burst)?.burst?.requests} requests over ${connections} connections on one session.`,
+  '',
+  ...tables.flatMap((t) => [t, '']),
+  '### Targets',
+  '',
+  ...targets(runs, cpu, compression[1]!.ratio),
+  '',
+  `Store CPU covers what our code does per request between DynamoDB calls (unframe + parse, cookie reshaping, checked stringify, change detection, and framing with brotli when the session changed); the AWS SDK and express-session are excluded, as every store pays them.`,
+  '',
+  '| realistic session JSON | stored (brotli) | ratio |',
+  '|---:|---:|---:|',
+  ...compression.map((c) => `| ${n(c.jsonBytes / 1024)} KB | ${n(c.storedBytes / 1024)} KB | ${n(c.ratio, 2)}× |`),
+  '',
+  eventual,
+].join('\n');
+
+console.log(`\n${results}`);
+if (writeDocs) {
+  writeSection(DOC, 'results', results);
+  if (runs.some((r) => r.workload.name === 'read-heavy')) writeFileSync(SVG, chart(runs));
+  console.log(`\nbench: wrote ${DOC}${runs.some((r) => r.workload.name === 'read-heavy') ? ` and ${SVG}` : ''}`);
+}
