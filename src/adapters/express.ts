@@ -121,6 +121,18 @@ export class DynamoDBStore extends session.Store {
     return settle(this.store.clear(), cb);
   }
 
+  /** @internal Whether a session differs from what its request loaded (a new one: whether it holds anything). */
+  hasChanges(sess: object): boolean {
+    const handle = this.handles.get(sess);
+    if (!handle) return Object.keys(sess).some((k) => k !== 'cookie');
+    try {
+      return JSON.stringify(toStored(sess)) !== handle.json;
+    } catch {
+      // Not serializable: let the save say why, as a SessionSerializationError.
+      return true;
+    }
+  }
+
   /** Table keys of live sessions (a paginated Scan). */
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
@@ -160,7 +172,7 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
-        if (!err) saveBeforeResponding(req as SessionRequest, res);
+        if (!err) saveBeforeResponding(store, req as SessionRequest, res);
         next(err);
       }),
     );
@@ -169,15 +181,6 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
 
 type SessionRequest = IncomingMessage & { session?: session.Session & Record<string, unknown> };
 
-/** The session's JSON without its cookie: what decides whether it changed. */
-function dataJson(sess: object): string | undefined {
-  try {
-    return JSON.stringify(sess, (key, value) => (key === 'cookie' ? undefined : value));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * express-session sends the response headers before its save completes, so a
  * redirect can reach another server before the session is written, and a save
@@ -185,14 +188,12 @@ function dataJson(sess: object): string | undefined {
  * when the app ends the response, and the response leaves after the save: a
  * save that fails (DynamoDB unreachable, lock lost) becomes a 503.
  */
-function saveBeforeResponding(req: SessionRequest, res: ServerResponse): void {
-  const before = req.session;
-  if (!before) return;
-  const beforeJson = dataJson(before);
+function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: ServerResponse): void {
+  if (!req.session) return;
   const end = res.end;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
     const sess = req.session;
-    const changed = sess !== undefined && sess !== null && (sess !== before || dataJson(sess) !== beforeJson) && Object.keys(sess).some((k) => k !== 'cookie');
+    const changed = sess !== undefined && sess !== null && store.hasChanges(sess);
     if (!changed || res.headersSent) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     res.end = end;
     sess.save((err?: unknown) => {
