@@ -14,6 +14,8 @@ import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
+import { readCookie } from './signed-cookie.js';
+import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options. */
@@ -40,6 +42,8 @@ function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T>
 export class DynamoDBStore extends session.Store {
   readonly store: SessionStore;
   private readonly handles = new WeakMap<object, SessionHandle>();
+  /** @internal express-session's cookie name, set by dynamoSession(): the version cookie is named after it. */
+  cookieName = 'connect.sid';
   private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
 
   constructor(options: DynamoDBStoreOptions = {}) {
@@ -65,7 +69,9 @@ export class DynamoDBStore extends session.Store {
     const lock = req ? this.lockFor(req) : undefined;
     let loaded;
     try {
-      loaded = await this.store.load(sid, lock === undefined ? {} : { lock });
+      const minVersion = req && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
+      loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) });
+      if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     } catch (err) {
       // A hostile or mangled cookie is no session, not a server error.
       if (err instanceof InvalidSessionIdError) return null;
@@ -121,6 +127,24 @@ export class DynamoDBStore extends session.Store {
     return settle(this.store.clear(), cb);
   }
 
+  /**
+   * @internal With `consistentRead: false`: the version cookie the response should carry so the
+   * client's next read may be eventually consistent, when it changed.
+   */
+  versionCookie(sess: object, minVersion: number | undefined): string | undefined {
+    if (this.store.config.consistentRead) return undefined;
+    const handle = this.handles.get(sess);
+    if (!handle || handle.storedVersion === minVersion) return undefined;
+    const cookie = (sess as { cookie?: { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null } }).cookie ?? {};
+    return versionSetCookie(
+      this.cookieName,
+      handle.id,
+      handle.storedVersion,
+      { ...(cookie.path ? { path: cookie.path } : {}), ...(cookie.domain ? { domain: cookie.domain } : {}), ...(cookie.secure === true ? { secure: true } : {}), ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite } : {}) },
+      cookie.expires instanceof Date ? cookie.expires : undefined,
+    );
+  }
+
   /** @internal Whether a session differs from what its request loaded (a new one: whether it holds anything). */
   hasChanges(sess: object): boolean {
     const handle = this.handles.get(sess);
@@ -152,6 +176,7 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
  */
 export function dynamoSession(options: DynamoSessionOptions): Middleware {
   const inner = session(options) as unknown as Middleware;
+  options.store.cookieName = options.name ?? 'connect.sid';
   const store = options.store;
   let reachable = true;
   store.on('disconnect', () => {
@@ -194,7 +219,12 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
   res.end = function (this: ServerResponse, ...args: unknown[]) {
     const sess = req.session;
     const changed = sess !== undefined && sess !== null && store.hasChanges(sess);
-    if (!changed || res.headersSent) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    const minVersion = (req as { dsmMinVersion?: number }).dsmMinVersion;
+    if (!changed || res.headersSent) {
+      const version = sess && !res.headersSent ? store.versionCookie(sess, minVersion) : undefined;
+      if (version) res.appendHeader('Set-Cookie', version);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    }
     res.end = end;
     sess.save((err?: unknown) => {
       const status = unavailableStatus(err);
@@ -207,6 +237,8 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
         res.end('Internal Server Error\n');
         return;
       }
+      const version = res.headersSent ? undefined : store.versionCookie(sess, minVersion);
+      if (version) res.appendHeader('Set-Cookie', version);
       (end as (...a: unknown[]) => ServerResponse).apply(res, args);
     });
     return res;

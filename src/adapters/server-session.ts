@@ -12,6 +12,7 @@ import { SessionStore, type SessionData, type SessionHandle } from '../core/sess
 import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import { clearSetCookie, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 
 export interface ServerSessionOptions extends SessionStoreOptions {
   /** Share one core store instead of making one from the options. */
@@ -42,6 +43,8 @@ export class RequestSession {
   readonly #manager: ServerSessions;
   /** The request came with a session cookie (so a destroy must clear it). */
   readonly hadCookie: boolean;
+  /** @internal The version floor the request's version cookie gave, if any. */
+  minVersion: number | undefined;
 
   /** @internal */
   constructor(manager: ServerSessions, id: string, loaded: { data: SessionData; handle: SessionHandle } | undefined, hadCookie: boolean) {
@@ -173,13 +176,18 @@ export class ServerSessions {
     const id = unsignSessionId(raw, this.secrets);
     if (id !== undefined) {
       let loaded;
+      const minVersion = this.store.config.consistentRead ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
       try {
-        loaded = await this.store.load(id, options.lock === undefined ? {} : { lock: options.lock });
+        loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(minVersion === undefined ? {} : { minVersion }) });
       } catch (err) {
         // A validly signed but unusable id (e.g. over-long) is no session, not a server error.
         if (!(err instanceof InvalidSessionIdError)) throw err;
       }
-      if (loaded) return new RequestSession(this, id, loaded, true);
+      if (loaded) {
+        const session = new RequestSession(this, id, loaded, true);
+        session.minVersion = minVersion;
+        return session;
+      }
     }
     return new RequestSession(this, this.genid(), undefined, raw !== undefined);
   }
@@ -201,7 +209,13 @@ export class ServerSessions {
     const outcome = await this.store.commit(session.handle, session.id, session.stored(() => this.cookieMeta(maxAge)), { expires });
     if (outcome === 'destroyed') return [clearSetCookie(this.name, this.cookie)];
     const send = state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged');
-    return send ? [sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, maxAge === null ? undefined : expires)] : [];
+    const cookies = send ? [sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, maxAge === null ? undefined : expires)] : [];
+    // Eventually consistent reads: tell the client which version its next read must not be older than.
+    const version = session.handle?.storedVersion;
+    if (!this.store.config.consistentRead && version !== undefined && version !== session.minVersion) {
+      cookies.push(versionSetCookie(this.name, session.id, version, this.cookie, maxAge === null ? undefined : expires));
+    }
+    return cookies;
   }
 
   /**

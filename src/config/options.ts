@@ -42,7 +42,13 @@ export interface SessionStoreOptions {
   createIfNotExist?: boolean;
   /** Billing of a table the store creates. Default `PROVISIONED` (the seed's). */
   billingMode?: BillingMode;
-  /** Strongly consistent reads (the only kind that cannot miss this server's own last write). Default true. */
+  /**
+   * false: eventually consistent reads (half the read units) where they are
+   * safe: a request that carries the version of its session's last write (the
+   * adapters keep it in a small companion cookie) reads eventually consistently
+   * and reads again, strongly, only if what came back is older than that
+   * version. Requests without it read strongly. Default true.
+   */
   consistentRead?: boolean;
   /** Session lifetime in seconds when the cookie has no expiry. Default 86 400 (1 day). */
   ttl?: number;

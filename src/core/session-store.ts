@@ -47,6 +47,8 @@ export interface SessionHandle {
   lease?: Lease;
   releaseLocal?: () => void;
   settled: boolean;
+  /** The version stored after this request's last write (or its load): what the client may require next time. */
+  storedVersion: number;
 }
 
 export interface LoadedSession {
@@ -57,6 +59,12 @@ export interface LoadedSession {
 export interface LoadOptions {
   /** Take a pessimistic lease for this request; default: `locking === 'pessimistic'`. */
   lock?: boolean;
+  /**
+   * The version of this session's last write the client saw (from the
+   * adapter's version cookie). With `consistentRead: false` it permits an
+   * eventually consistent read, checked against it; without it reads are strong.
+   */
+  minVersion?: number;
 }
 
 export interface CommitOptions {
@@ -177,10 +185,16 @@ export class SessionStore extends EventEmitter {
     await this.ready();
     const lock = options.lock ?? this.config.locking === 'pessimistic';
     if (lock) return this.loadLocked(id, key);
-    const out = await this.gateway.send<{ Item?: Item }>(
-      'GetItem',
-      new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } }, ConsistentRead: this.config.consistentRead }),
-    );
+    // An eventually consistent read may miss recent writes: only safe when the client says which
+    // version it last saw, so that an older answer can be caught and read again.
+    const eventual = !this.config.consistentRead && options.minVersion !== undefined;
+    const read = (consistent: boolean) =>
+      this.gateway.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } }, ConsistentRead: consistent }));
+    let out = await read(!eventual);
+    if (eventual && Number(out.Item?.version?.N ?? 0) < options.minVersion!) {
+      this.statsData.staleReads += 1;
+      out = await read(true);
+    }
     if (!out.Item || isExpired(out.Item)) return null;
     return this.open(id, out.Item);
   }
@@ -279,6 +293,7 @@ export class SessionStore extends EventEmitter {
         createdAt: stored.createdAt,
         ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
         settled: false,
+        storedVersion: stored.version,
       },
     };
   }
@@ -386,6 +401,7 @@ export class SessionStore extends EventEmitter {
     // merge the app's copy lacks what was merged in: its base is what it saved, and a version that
     // matches nothing makes its next change merge with the stored state instead of overwriting it.
     const done = (outcome: CommitOutcome, version: number, storedJson: string): CommitOutcome => {
+      handle.storedVersion = version;
       handle.version = outcome === 'merged' ? -1 : version;
       handle.json = outcome === 'merged' ? json : storedJson;
       return outcome;
@@ -413,9 +429,9 @@ export class SessionStore extends EventEmitter {
       const versionExpr = this.config.locking === 'none' ? 'version = version + :one' : 'version = :v + :one';
       const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
       try {
-        await this.update(key, expression(versionExpr, remove), condition, values);
+        const stored = await this.update(key, expression(versionExpr, remove), condition, values, this.config.locking === 'none');
         if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
-        return done(merged ? 'merged' : 'written', base.version + 1, mineJson);
+        return done(merged ? 'merged' : 'written', stored ?? base.version + 1, mineJson);
       } catch (err) {
         if (!isConditionalFailure(err)) throw err;
         const old = err.Item as Item | undefined;
@@ -453,10 +469,16 @@ export class SessionStore extends EventEmitter {
     }
   }
 
-  private async update(key: string, expression: string, condition: string | undefined, values: Record<string, AttributeValue>): Promise<void> {
+  private async update(
+    key: string,
+    expression: string,
+    condition: string | undefined,
+    values: Record<string, AttributeValue>,
+    returnVersion = false,
+  ): Promise<number | undefined> {
     const tokens = new Set(`${expression} ${condition ?? ''}`.match(/:[A-Za-z0-9_]+/g));
     const used = Object.fromEntries(Object.entries(values).filter(([name]) => tokens.has(name)));
-    await this.gateway.send(
+    const out = await this.gateway.send<{ Attributes?: Item }>(
       'UpdateItem',
       new UpdateItemCommand({
         TableName: this.config.table,
@@ -465,9 +487,12 @@ export class SessionStore extends EventEmitter {
         ...(expression.includes('#data') ? { ExpressionAttributeNames: { '#data': 'data' } } : {}),
         ...(condition ? { ConditionExpression: condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
         ExpressionAttributeValues: used,
+        // Only when the caller cannot know the new version (an unconditional increment); reading the answer is not billed.
+        ...(returnVersion ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
       }),
       { expectConditionFailure: condition !== undefined },
     );
+    return out.Attributes?.version?.N !== undefined ? Number(out.Attributes.version.N) : undefined;
   }
 
   /**

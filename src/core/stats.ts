@@ -20,6 +20,8 @@ export interface StoreStats {
   /** Saves and touches dropped because the session had been destroyed meanwhile. */
   destroyedWhileInUse: number;
   corruptItems: number;
+  /** Eventually consistent reads that came back older than the client's last write, and were read again strongly. */
+  staleReads: number;
   errors: number;
 }
 
@@ -39,6 +41,7 @@ export function emptyStats(): StoreStats {
     lockTimeouts: 0,
     destroyedWhileInUse: 0,
     corruptItems: 0,
+    staleReads: 0,
     errors: 0,
   };
 }
