@@ -204,4 +204,19 @@ describe('SessionStore core', () => {
     assert.equal(await store.commit(mine!.handle, 'twice-gone', { a: 3 }), 'destroyed');
     assert.equal(await store.get('twice-gone'), null);
   });
+
+  it('a session this process decoded or wrote is not inflated again while its writeId is unchanged, and a write elsewhere is seen', async () => {
+    const other = new SessionStore({ ...localOptions(), table: store.config.table });
+    await store.set('cached', { big: 'x'.repeat(3000) });
+    const mine = await store.load('cached');
+    const hits = store.stats().decodeCacheHits;
+    assert.deepEqual((await store.load('cached'))?.data, { big: 'x'.repeat(3000) });
+    assert.equal(store.stats().decodeCacheHits - hits, 1);
+    const theirs = await other.load('cached');
+    await other.commit(theirs!.handle, 'cached', { big: 'y'.repeat(3000) });
+    assert.deepEqual((await store.load('cached'))?.data, { big: 'y'.repeat(3000) }, 'a new writeId: decoded afresh');
+    assert.equal(store.stats().decodeCacheHits - hits, 1);
+    await store.release(mine!.handle);
+    await other.close();
+  });
 });

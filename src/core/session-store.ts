@@ -23,6 +23,7 @@ import { isExpired, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, t
 import { defaultLogger, type Logger } from './logger.js';
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
+import { DecodedCache } from './decoded-cache.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
 import { destroyUserSessions as destroyUser } from './user-sessions.js';
@@ -118,6 +119,8 @@ export class SessionStore extends EventEmitter {
    */
   private readonly latest = new Map<string, { version: number; json: string }>();
   private probe: NodeJS.Timeout | undefined;
+  /** Skips inflating and decrypting an item this process decoded or wrote already (same writeId). */
+  private readonly decoded = new DecodedCache(16 * 1024 * 1024);
   private reaper: Reaper | undefined;
   private closed = false;
 
@@ -266,7 +269,11 @@ export class SessionStore extends EventEmitter {
     let data: SessionData;
     try {
       stored = readItem(item);
-      json = this.codec.unframe(stored.data);
+      const writeId = item.writeId?.S;
+      const cached = this.decoded.get(stored.key, writeId);
+      json = cached ?? this.codec.unframe(stored.data);
+      if (cached === undefined) this.decoded.set(stored.key, writeId, json);
+      else this.statsData.decodeCacheHits += 1;
       data = this.codec.parse(json);
     } catch (err) {
       this.statsData.corruptItems += 1;
@@ -430,6 +437,7 @@ export class SessionStore extends EventEmitter {
       const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
       try {
         const stored = await this.update(key, expression(versionExpr, remove), condition, values, this.config.locking === 'none');
+        this.decoded.set(key, values[':wid']!.S, mineJson);
         if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
         return done(merged ? 'merged' : 'written', stored ?? base.version + 1, mineJson);
       } catch (err) {
@@ -585,6 +593,7 @@ export class SessionStore extends EventEmitter {
   async destroy(id: string, handle?: SessionHandle | null): Promise<void> {
     const key = this.keyOf(id);
     await this.ready();
+    this.decoded.delete(key);
     try {
       await this.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } } }));
     } finally {

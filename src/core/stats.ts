@@ -22,6 +22,8 @@ export interface StoreStats {
   corruptItems: number;
   /** Eventually consistent reads that came back older than the client's last write, and were read again strongly. */
   staleReads: number;
+  /** Loads that found the item's bytes already decoded in this process (same writeId): no inflate, no decrypt. */
+  decodeCacheHits: number;
   errors: number;
 }
 
@@ -42,6 +44,7 @@ export function emptyStats(): StoreStats {
     destroyedWhileInUse: 0,
     corruptItems: 0,
     staleReads: 0,
+    decodeCacheHits: 0,
     errors: 0,
   };
 }
