@@ -46,7 +46,13 @@ export async function signIn(baseUrl: string, count: number, parallel = 10): Pro
       await res.arrayBuffer();
       const setCookie = res.headers.getSetCookie()[0];
       if (!res.ok || !setCookie) throw new Error(`bench: POST /login answered ${res.status} without a session cookie`);
-      cookies.push(setCookie.split(';')[0]!);
+      const session = setCookie.split(';')[0]!;
+      // One read as a browser would make next: it may hand out more cookies (the version
+      // cookie of consistentRead: false), which the client then keeps sending.
+      const read = await fetch(`${baseUrl}/read`, { headers: { cookie: session }, signal: AbortSignal.timeout(30_000) });
+      await read.arrayBuffer();
+      const more = read.headers.getSetCookie().map((c) => c.split(';')[0]!).filter((c) => !c.startsWith(`${session.split('=')[0]}=`));
+      cookies.push([session, ...more].join('; '));
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
