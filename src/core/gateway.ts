@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
+import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
 
 // Network failures carry no HTTP status; these service errors mean "try later".
@@ -55,6 +56,25 @@ export class Gateway extends EventEmitter {
     private readonly where: { table: string; target: string },
   ) {
     super();
+  }
+
+  /**
+   * The pages of a Scan or Query, each fetched when the caller asks for it
+   * (stop early and no further page is read or paid for). `command` builds the
+   * request for the page that starts after `start` (undefined: from `first`,
+   * else the beginning).
+   */
+  async *pages<P extends { Items?: Item[]; LastEvaluatedKey?: Item }>(
+    operation: 'Scan' | 'Query',
+    command: (start: Item | undefined) => Command,
+    first?: Item,
+  ): AsyncGenerator<P> {
+    let start = first;
+    do {
+      const page = await this.send<P>(operation, command(start));
+      yield page;
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean } = {}): Promise<T> {

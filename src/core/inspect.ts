@@ -77,20 +77,20 @@ export async function listSessions(
 ): Promise<SessionPage> {
   await store.ready();
   const sessions: SessionSummary[] = [];
-  let start: Item | undefined = options.after !== undefined ? { sessionId: { S: options.after } } : undefined;
   const nowSec = nowSeconds();
-  do {
-    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
-      'Scan',
+  const pages = store.gateway.pages<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+    'Scan',
+    (start) =>
       new ScanCommand({
         TableName: store.config.table,
         // `data` is read for its size only; it is what makes a page dear, so pages stay small.
         Limit: Math.min(100, options.limit - sessions.length + 1),
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
-    );
-    start = out.LastEvaluatedKey;
-    const items = out.Items ?? [];
+    options.after !== undefined ? { sessionId: { S: options.after } } : undefined,
+  );
+  for await (const page of pages) {
+    const items = page.Items ?? [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       if (item.sessionId?.S === undefined || item.sessionId.S === REAPER_KEY) continue;
@@ -98,11 +98,11 @@ export async function listSessions(
       sessions.push(summary(item, nowSec));
       if (sessions.length === options.limit) {
         // Resume right after this item, even mid-page.
-        const more = i < items.length - 1 || start !== undefined;
+        const more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
         return { sessions, next: more ? item.sessionId.S : undefined };
       }
     }
-  } while (start);
+  }
   return { sessions, next: undefined };
 }
 
@@ -142,24 +142,21 @@ export async function countSessions(store: SessionStore): Promise<TableCounts> {
   const counts: TableCounts = { items: 0, live: 0, expired: 0, locked: 0 };
   const nowSec = nowSeconds();
   const nowMs = Date.now();
-  let start: Item | undefined;
-  do {
-    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
-      'Scan',
-      new ScanCommand({
-        TableName: store.config.table,
-        ProjectionExpression: 'sessionId, expiresAt, lockOwner, lockExpiresAt',
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) {
+  const pages = store.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
+    new ScanCommand({
+      TableName: store.config.table,
+      ProjectionExpression: 'sessionId, expiresAt, lockOwner, lockExpiresAt',
+      ...(start ? { ExclusiveStartKey: start } : {}),
+    }),
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
       if (item.sessionId?.S === REAPER_KEY) continue;
       counts.items += 1;
       if (isExpired(item, nowSec)) counts.expired += 1;
       else counts.live += 1;
       if (item.lockOwner?.S !== undefined && Number(item.lockExpiresAt?.N ?? 0) >= nowMs) counts.locked += 1;
     }
-    start = out.LastEvaluatedKey;
-  } while (start);
+  }
   return counts;
 }

@@ -91,24 +91,21 @@ export async function purgeExpired(store: SessionStore, options: PurgeOptions = 
 
   let failed = false;
   const segment = async (index: number): Promise<void> => {
-    let start: Item | undefined;
-    do {
-      // One segment failing fails the purge: the others stop at their next page instead of running on unseen.
-      if (failed) return;
-      const nowSec = nowSeconds();
-      const out: { Items?: Item[]; ScannedCount?: number; LastEvaluatedKey?: Item } = await store.gateway.send(
-        'Scan',
-        new ScanCommand({
-          TableName: table,
-          Segment: index,
-          TotalSegments: segments,
-          // A filter saves bandwidth, not capacity: DynamoDB charges for every item read.
-          FilterExpression: 'expiresAt <= :now',
-          ProjectionExpression: 'sessionId, expiresAt, lockExpiresAt, lockOwner',
-          ExpressionAttributeValues: { ':now': { N: String(nowSec) } },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
+    const pages = store.gateway.pages<{ Items?: Item[]; ScannedCount?: number }>('Scan', (start) =>
+      new ScanCommand({
+        TableName: table,
+        Segment: index,
+        TotalSegments: segments,
+        // A filter saves bandwidth, not capacity: DynamoDB charges for every item read.
+        FilterExpression: 'expiresAt <= :now',
+        ProjectionExpression: 'sessionId, expiresAt, lockExpiresAt, lockOwner',
+        ExpressionAttributeValues: { ':now': { N: String(nowSeconds()) } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    // One segment failing fails the purge: the others stop before their next page instead of running on unseen.
+    if (failed) return;
+    for await (const out of pages) {
       totals.scanned += out.ScannedCount ?? 0;
       const pending: Array<Promise<void>> = [];
       for (const item of out.Items ?? []) {
@@ -125,8 +122,8 @@ export async function purgeExpired(store: SessionStore, options: PurgeOptions = 
       }
       await Promise.all(pending);
       report();
-      start = out.LastEvaluatedKey;
-    } while (start);
+      if (failed) return;
+    }
   };
 
   await Promise.all(

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  BatchWriteItemCommand,
   DeleteItemCommand,
   GetItemCommand,
   ScanCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
-  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient, describeTarget } from '../aws/client.js';
@@ -26,7 +24,7 @@ import { emptyStats, type StoreStats } from './stats.js';
 import { DecodedCache } from './decoded-cache.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
-import { destroyUserSessions as destroyUser } from './user-sessions.js';
+import { deleteKeys, destroyUserSessions as destroyUser } from './user-sessions.js';
 
 export type SessionData = Record<string, unknown>;
 
@@ -667,36 +665,21 @@ export class SessionStore extends EventEmitter {
   async clear(): Promise<void> {
     const keys: string[] = [];
     for await (const item of this.scan('sessionId', true)) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { sessionId: { S: k } } } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
-        const out = await this.gateway.send<{ UnprocessedItems?: Record<string, WriteRequest[]> }>(
-          'BatchWriteItem',
-          new BatchWriteItemCommand({ RequestItems: { [this.config.table]: requests } }),
-        );
-        requests = out.UnprocessedItems?.[this.config.table] ?? [];
-      }
-    }
+    await deleteKeys(this, keys);
   }
 
   private async *scan(projection?: string, includeExpired = false): AsyncGenerator<Item> {
     await this.ready();
-    let start: Item | undefined;
     const nowSec = nowSeconds();
-    do {
-      const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.gateway.send(
-        'Scan',
-        new ScanCommand({
-          TableName: this.config.table,
-          ConsistentRead: this.config.consistentRead,
-          ...(projection ? { ProjectionExpression: projection } : {}),
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) if (includeExpired || !isExpired(item, nowSec)) yield item;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const pages = this.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
+      new ScanCommand({
+        TableName: this.config.table,
+        ConsistentRead: this.config.consistentRead,
+        ...(projection ? { ProjectionExpression: projection } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) if (includeExpired || !isExpired(item, nowSec)) yield item;
   }
 
   /**

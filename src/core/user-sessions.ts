@@ -25,43 +25,35 @@ function isMissingIndex(err: unknown): boolean {
 }
 
 async function viaIndex(store: SessionStore, userId: string, index: string): Promise<string[]> {
-  const keys: string[] = [];
-  let start: Item | undefined;
-  do {
-    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
-      'Query',
-      new QueryCommand({
-        TableName: store.config.table,
-        IndexName: index,
-        KeyConditionExpression: 'userId = :u',
-        ExpressionAttributeValues: { ':u': { S: userId } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return keys;
+  const pages = store.gateway.pages<{ Items?: Item[] }>('Query', (start) =>
+    new QueryCommand({
+      TableName: store.config.table,
+      IndexName: index,
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': { S: userId } },
+      ...(start ? { ExclusiveStartKey: start } : {}),
+    }),
+  );
+  return keysOf(pages);
 }
 
 async function viaScan(store: SessionStore, userId: string): Promise<string[]> {
+  const pages = store.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
+    new ScanCommand({
+      TableName: store.config.table,
+      // The filter trims the reply only: every item of the table is read and paid for.
+      FilterExpression: 'userId = :u',
+      ProjectionExpression: 'sessionId',
+      ExpressionAttributeValues: { ':u': { S: userId } },
+      ...(start ? { ExclusiveStartKey: start } : {}),
+    }),
+  );
+  return keysOf(pages);
+}
+
+async function keysOf(pages: AsyncIterable<{ Items?: Item[] }>): Promise<string[]> {
   const keys: string[] = [];
-  let start: Item | undefined;
-  do {
-    const out: { Items?: Item[]; LastEvaluatedKey?: Item } = await store.gateway.send(
-      'Scan',
-      new ScanCommand({
-        TableName: store.config.table,
-        // The filter trims the reply only: every item of the table is read and paid for.
-        FilterExpression: 'userId = :u',
-        ProjectionExpression: 'sessionId',
-        ExpressionAttributeValues: { ':u': { S: userId } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
-    start = out.LastEvaluatedKey;
-  } while (start);
+  for await (const page of pages) for (const item of page.Items ?? []) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
   return keys;
 }
 
