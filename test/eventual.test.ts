@@ -47,7 +47,7 @@ describe('core: eventually consistent reads with a version floor', () => {
   });
 });
 
-for (const framework of ['express', 'hono', 'http'] as const) {
+for (const framework of ['express', 'hono', 'http', 'koa', 'fastify'] as const) {
   describe(`${framework}: consistentRead false through the adapter`, () => {
     let server: ServerProcess;
     after(() => server?.stop());

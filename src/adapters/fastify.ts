@@ -17,6 +17,8 @@ import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
+import type { SessionCookieOptions } from './signed-cookie.js';
+import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -25,11 +27,20 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the request, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<FastifyRequest>;
+  /**
+   * The session cookie's name and flags (@fastify/session's `cookieName`,
+   * default `sessionId`). With `consistentRead: false` the plugin sets a
+   * companion cookie `<name>.v` with the same flags, so that a client's reads
+   * never miss its own last write; `fastifyDynamoSession` fills this in.
+   */
+  sessionCookie?: { name: string } & SessionCookieOptions;
 }
 
 interface RequestContext {
   request: FastifyRequest;
   handles: Map<string, SessionHandle>;
+  /** Per session id, the version floor the request's version cookie gave. */
+  floors: Map<string, number>;
 }
 
 /** Outages and lock time-outs carry the status and header Fastify's error handler answers with. */
@@ -47,17 +58,23 @@ export class FastifySessionStore {
   /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
   readonly context = new AsyncLocalStorage<RequestContext>();
   private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
+  /** @internal */
+  readonly sessionCookie: { name: string } & SessionCookieOptions;
 
   constructor(options: FastifyStoreOptions = {}) {
-    const { store, lock, ...storeOptions } = options;
+    const { store, lock, sessionCookie, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
+    this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
     this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
   }
 
   get(sid: string, cb: Callback<Record<string, unknown> | null>): void {
     const ctx = this.context.getStore();
     const lock = ctx ? this.lockFor(ctx.request) : undefined;
-    this.store.load(sid, lock === undefined ? {} : { lock }).then(
+    const minVersion =
+      ctx && !this.store.config.consistentRead ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
+    if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
+    this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) }).then(
       (loaded) => {
         if (!loaded) return cb(null, null);
         ctx?.handles.set(sid, loaded.handle);
@@ -90,12 +107,17 @@ export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<F
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
   const { store, lock, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
-  const sessionStore = new FastifySessionStore({ ...storeOptions, ...(store ? { store } : {}), ...(lock !== undefined ? { lock } : {}) });
+  const sessionStore = new FastifySessionStore({
+    ...storeOptions,
+    ...(store ? { store } : {}),
+    ...(lock !== undefined ? { lock } : {}),
+    sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
+  });
   fastify.decorate('dynamoSessionStore', sessionStore);
 
   // Before @fastify/session's own hook, so that its store calls run inside this request's context.
   fastify.addHook('onRequest', (request, _reply, done) => {
-    sessionStore.context.run({ request, handles: new Map() }, done);
+    sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
   });
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie);
   await fastify.register(fastifySession, {
@@ -110,16 +132,24 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   } as FastifySessionOptions);
 
   // After @fastify/session's save: a session it did not save still gets its expiry refresh (when due) and gives back its lease.
-  fastify.addHook('onSend', async (request) => {
+  fastify.addHook('onSend', async (request, reply) => {
     const ctx = sessionStore.context.getStore();
     if (!ctx) return;
+    const expires = request.session && typeof request.session === 'object' ? cookieExpiry(request.session) : undefined;
     for (const [sid, handle] of ctx.handles) {
-      if (handle.settled) continue;
-      const expires = request.session && typeof request.session === 'object' ? cookieExpiry(request.session) : undefined;
-      try {
-        await sessionStore.store.touch(handle, sid, expires ? { expires } : {});
-      } catch (err) {
-        throw forFastify(err);
+      if (!handle.settled) {
+        try {
+          await sessionStore.store.touch(handle, sid, expires ? { expires } : {});
+        } catch (err) {
+          throw forFastify(err);
+        }
+      }
+      // A write this request made: the client's next reads must not be older (consistentRead: false).
+      const version = handle.storedVersion;
+      if (!sessionStore.store.config.consistentRead && version !== ctx.floors.get(sid) && request.session?.sessionId === sid) {
+        const flags = sessionStore.sessionCookie;
+        const secure = (flags.secure as boolean | 'auto' | undefined) === 'auto' ? request.protocol === 'https' : flags.secure;
+        reply.header('set-cookie', versionSetCookie(flags.name, sid, version, { ...flags, secure }, expires));
       }
     }
   });

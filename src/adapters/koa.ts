@@ -11,7 +11,8 @@ import { SessionStore, type SessionData, type SessionHandle } from '../core/sess
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { secretList, signSessionId, unsignSessionId } from './signed-cookie.js';
+import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { unavailableStatus } from './unavailable.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
@@ -21,6 +22,13 @@ export interface KoaStoreOptions extends SessionStoreOptions {
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the context, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<Koa.Context>;
+  /**
+   * The session cookie's name and flags (koa-session's `key`, default
+   * `koa.sess`). With `consistentRead: false` the store sets a companion
+   * cookie `<name>.v` with the same flags, so that a client's reads never
+   * miss its own last write; `dynamoSession` fills this in.
+   */
+  sessionCookie?: { name: string } & SessionCookieOptions;
 }
 
 interface Loaded {
@@ -28,6 +36,8 @@ interface Loaded {
   /** express-session's cookie metadata, carried through so an Express app can read the session too. */
   cookie: unknown;
   maxAge: number | 'session';
+  /** The version floor the request's version cookie gave, if any. */
+  minVersion: number | undefined;
 }
 
 /** koa-session's bookkeeping keys: they live in the item's expiry and cookie metadata, not in the data. */
@@ -38,19 +48,23 @@ export class KoaSessionStore {
   readonly store: SessionStore;
   private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly loaded = new WeakMap<object, Map<string, Loaded>>();
+  private readonly sessionCookie: { name: string } & SessionCookieOptions;
 
   constructor(options: KoaStoreOptions = {}) {
-    const { store, lock, ...storeOptions } = options;
+    const { store, lock, sessionCookie, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
+    this.sessionCookie = sessionCookie ?? { name: 'koa.sess' };
     this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
   }
 
   async get(key: string, maxAge: number | 'session' | undefined, options: { ctx?: Koa.Context } = {}): Promise<SessionData | null> {
     const ctx = options.ctx;
     const lock = ctx ? this.lockFor(ctx) : undefined;
+    const minVersion =
+      ctx && !this.store.config.consistentRead ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
     let loaded;
     try {
-      loaded = await this.store.load(key, lock === undefined ? {} : { lock });
+      loaded = await this.store.load(key, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) });
     } catch (err) {
       if (err instanceof InvalidSessionIdError) return null;
       throw err;
@@ -58,7 +72,7 @@ export class KoaSessionStore {
     if (!loaded) return null;
     const { cookie, ...data } = loaded.data;
     const originalMaxAge = (cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;
-    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session' });
+    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion });
     return {
       ...data,
       ...(originalMaxAge === null
@@ -81,6 +95,10 @@ export class KoaSessionStore {
     }
     const cookie = mine?.cookie ?? { originalMaxAge: sessionCookie ? null : lifetime, path: '/', httpOnly: true };
     await this.store.commit(mine?.handle, key, { cookie, ...data }, { expires });
+    const version = mine?.handle.storedVersion;
+    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
+      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, this.sessionCookie, sessionCookie ? undefined : new Date(expires)));
+    }
   }
 
   async destroy(key: string, options: { ctx?: Koa.Context } = {}): Promise<void> {
@@ -132,10 +150,15 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
  */
 export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
   const { store, lock, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
-  const external = new KoaSessionStore({ ...storeOptions, ...(store ? { store } : {}), ...(lock !== undefined ? { lock } : {}) });
   const secrets = secret === undefined ? undefined : secretList(secret);
   const cookieName = key ?? 'koa.sess';
   const cookieOptions = { httpOnly: httpOnly ?? true, ...(secure !== undefined ? { secure } : {}), sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none', path: '/' };
+  const external = new KoaSessionStore({
+    ...storeOptions,
+    ...(store ? { store } : {}),
+    ...(lock !== undefined ? { lock } : {}),
+    sessionCookie: { name: cookieName, ...cookieOptions },
+  });
   const sessionOptions: KoaSessionOptions = {
     key: cookieName,
     store: external as unknown as KoaSessionOptions['store'],
