@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import session from 'express-session';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
@@ -186,6 +187,40 @@ describe('Express: the response leaves after the save', () => {
       a.server.close();
       await store.store.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('Express: a change moves the expiry forward', () => {
+  it('a request that changes its session stores the expiry its cookie has after the request, not the loaded one', async () => {
+    const table = uniqueTable('expiry');
+    const store = new DynamoDBStore(localOptions({ table }));
+    await store.ready();
+    const a = express();
+    a.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: false, cookie: { maxAge: 600_000 } }));
+    a.get('/set', (req, res) => {
+      (req.session as unknown as { v: number }).v = Number(req.query.v);
+      res.json({ id: req.sessionID });
+    });
+    const server = a.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stored = async (id: string) => {
+      const out = await store.store.client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: id } }, ConsistentRead: true }));
+      return Number(out.Item!.expiresAt!.N);
+    };
+    try {
+      const client = new CookieClient();
+      const { id } = await client.json<{ id: string }>(`${url}/set?v=1`);
+      const first = await stored(id);
+      await new Promise((r) => setTimeout(r, 2100));
+      await client.json(`${url}/set?v=2`);
+      const second = await stored(id);
+      assert.ok(second >= first + 2, `expiresAt moved from ${first} to ${second}`);
+      assert.ok(Math.abs(second - (Date.now() / 1000 + 600)) <= 2, 'now + the cookie maxAge');
+    } finally {
+      server.close();
+      await store.store.close();
     }
   });
 });

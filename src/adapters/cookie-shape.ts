@@ -21,11 +21,22 @@ export function cookieExpiry(sess: object): Date | undefined {
 }
 
 export function toStored(sess: object): SessionData {
-  // Own string keys only: @fastify/session's Session keeps its store and request under symbols.
-  const { cookie, ...rest } = Object.fromEntries(Object.entries(sess)) as { cookie?: CookieJson & { toJSON?: () => CookieJson } } & SessionData;
-  if (!cookie || typeof cookie !== 'object') return rest;
-  const { expires: _expires, ...cookieData } = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
-  return { cookie: cookieData, ...rest };
+  // Own enumerable string keys only (@fastify/session's Session keeps its store and request under
+  // symbols), the cookie first: the order the JSON that change detection compares was written in.
+  // An own "__proto__" key (only JSON.parse or defineProperty make one) is left out: assigned here
+  // it would set the copy's prototype, and a load drops it anyway.
+  const source = sess as Record<string, unknown>;
+  const keys = Object.keys(source);
+  const out: SessionData = {};
+  const cookie = source.cookie as (CookieJson & { toJSON?: () => CookieJson }) | undefined;
+  if (cookie && typeof cookie === 'object') {
+    const json = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
+    const kept: Record<string, unknown> = {};
+    for (const k of Object.keys(json)) if (k !== 'expires' && k !== '__proto__') kept[k] = json[k];
+    out.cookie = kept;
+  }
+  for (const k of keys) if (k !== 'cookie' && k !== '__proto__') out[k] = source[k];
+  return out;
 }
 
 export function fromStored(data: SessionData, expiresAt: number): SessionData {

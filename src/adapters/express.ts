@@ -4,7 +4,6 @@
  * itself, plus per-route locking and 503 answers when DynamoDB is away.
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
@@ -31,7 +30,6 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 const HANDLE = Symbol('dynamodb-session-manager.handle');
-const currentRequest = new AsyncLocalStorage<IncomingMessage>();
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
   if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
@@ -45,6 +43,14 @@ export class DynamoDBStore extends session.Store {
   /** @internal express-session's cookie name, set by dynamoSession(): the version cookie is named after it. */
   cookieName = 'connect.sid';
   private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
+  /**
+   * @internal The request whose session express-session is fetching: dynamoSession() sets it
+   * around the middleware call, inside which express-session calls get() synchronously. (An
+   * AsyncLocalStorage would do the same at the price of promise hooks on every await of the process.)
+   */
+  loading: IncomingMessage | undefined;
+  /** JSON of sessions being saved by saveBeforeResponding, computed by its change check: set() needs not serialize again. */
+  private readonly saving = new WeakMap<object, string>();
 
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
@@ -65,7 +71,7 @@ export class DynamoDBStore extends session.Store {
   }
 
   private async loadSession(sid: string): Promise<ExpressSessionData | null> {
-    const req = currentRequest.getStore();
+    const req = this.loading;
     const lock = req ? this.lockFor(req) : undefined;
     let loaded;
     try {
@@ -98,8 +104,9 @@ export class DynamoDBStore extends session.Store {
 
   override set(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
     const handle = this.handles.get(sess);
+    const json = this.saving.get(sess);
     return settle(
-      this.store.commit(handle, sid, toStored(sess), { expires: cookieExpiry(sess) }).then(() => undefined),
+      this.store.commit(handle, sid, toStored(sess), { expires: cookieExpiry(sess), ...(json === undefined ? {} : { json }) }).then(() => undefined),
       cb,
     );
   }
@@ -147,13 +154,33 @@ export class DynamoDBStore extends session.Store {
 
   /** @internal Whether a session differs from what its request loaded (a new one: whether it holds anything). */
   hasChanges(sess: object): boolean {
+    return this.changedJson(sess) !== undefined;
+  }
+
+  /**
+   * @internal The JSON to store when the session differs from what its request loaded, else
+   * undefined; '' when it changed but cannot be serialized (the save will say why, as a
+   * SessionSerializationError) or is new (a new session has no loaded JSON to compare with).
+   */
+  changedJson(sess: object): string | undefined {
     const handle = this.handles.get(sess);
-    if (!handle) return Object.keys(sess).some((k) => k !== 'cookie');
+    if (!handle) return Object.keys(sess).some((k) => k !== 'cookie') ? '' : undefined;
+    let json: string;
     try {
-      return JSON.stringify(toStored(sess)) !== handle.json;
+      json = JSON.stringify(toStored(sess));
     } catch {
-      // Not serializable: let the save say why, as a SessionSerializationError.
-      return true;
+      return '';
+    }
+    return json === handle.json ? undefined : json;
+  }
+
+  /** @internal Saves `sess` with the JSON its change check computed (set() runs inside sess.save(), synchronously). */
+  saveWith(sess: session.Session, json: string, done: (err?: unknown) => void): void {
+    if (json !== '') this.saving.set(sess, json);
+    try {
+      sess.save(done);
+    } finally {
+      this.saving.delete(sess);
     }
   }
 
@@ -190,17 +217,23 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
       sendUnavailable(res, 1);
       return;
     }
-    currentRequest.run(req, () =>
+    // res.end before express-session wraps it: once a changed session is saved, its wrapper has nothing left to do.
+    const endOutsideSession = res.end;
+    store.loading = req;
+    try {
       inner(req, res, (err?: unknown) => {
+        store.loading = undefined;
         const status = unavailableStatus(err);
         if (status && !res.headersSent) {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
-        if (!err) saveBeforeResponding(store, req as SessionRequest, res);
+        if (!err) saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
         next(err);
-      }),
-    );
+      });
+    } finally {
+      store.loading = undefined;
+    }
   };
 }
 
@@ -213,20 +246,22 @@ type SessionRequest = IncomingMessage & { session?: session.Session & Record<str
  * when the app ends the response, and the response leaves after the save: a
  * save that fails (DynamoDB unreachable, lock lost) becomes a 503.
  */
-function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: ServerResponse): void {
+function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: ServerResponse, endOutsideSession: ServerResponse['end']): void {
   if (!req.session) return;
   const end = res.end;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
     const sess = req.session;
-    const changed = sess !== undefined && sess !== null && store.hasChanges(sess);
+    const json = sess !== undefined && sess !== null ? store.changedJson(sess) : undefined;
     const minVersion = (req as { dsmMinVersion?: number }).dsmMinVersion;
-    if (!changed || res.headersSent) {
+    if (json === undefined || !sess || res.headersSent) {
       const version = sess && !res.headersSent ? store.versionCookie(sess, minVersion) : undefined;
       if (version) res.appendHeader('Set-Cookie', version);
       return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     }
     res.end = end;
-    sess.save((err?: unknown) => {
+    // As express-session does before its own save: the cookie's expiry restarts now, and the write stores it.
+    sess.touch();
+    store.saveWith(sess, json, (err?: unknown) => {
       const status = unavailableStatus(err);
       if (status && !res.headersSent) {
         sendUnavailable(res, status.retryAfterSeconds);
@@ -239,7 +274,9 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
       }
       const version = res.headersSent ? undefined : store.versionCookie(sess, minVersion);
       if (version) res.appendHeader('Set-Cookie', version);
-      (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+      // Saved: express-session's end would only hash the session twice more to find that out, then
+      // touch it (a no-op for a saved session), so the response goes straight to the end beneath it.
+      (endOutsideSession as (...a: unknown[]) => ServerResponse).apply(res, args);
     });
     return res;
   } as ServerResponse['end'];
