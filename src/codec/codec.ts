@@ -3,7 +3,7 @@ import { CorruptSessionError, SessionTooLargeError } from '../errors.js';
 import { compress, decompress, MAX_DECODED_BYTES } from './compress.js';
 import { createKeyring, missingKeyring } from './encrypt.js';
 import { readHeader, writeHeader, type Compression } from './format.js';
-import { parseSession, stringifySession, utf8 } from './json.js';
+import { checkSession, parseSession, stringifySession, utf8 } from './json.js';
 
 export { describeFormat, FORMAT_VERSION, type Compression, type FormatInfo } from './format.js';
 export { MAX_DECODED_BYTES } from './compress.js';
@@ -31,6 +31,8 @@ export interface Codec {
    * compressed or encrypted bytes (random IV) cannot tell.
    */
   stringify(data: Record<string, unknown>): string;
+  /** The checks of `stringify` without the serializing, for JSON.stringify text already at hand: when it passes, that text is what `stringify` returns. */
+  check(data: Record<string, unknown>): void;
   /** The framing half of `encode`: header, compression, encryption. */
   frame(json: string): Buffer;
   /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError only. */
@@ -114,6 +116,7 @@ export function createCodec(options: CodecOptions): Codec {
     encode: (data) => frame(stringifySession(data)),
     decode: (bytes) => guarded(() => parseSession(unframe(bytes))),
     stringify: stringifySession,
+    check: checkSession,
     frame,
     unframe: (bytes) => guarded(() => unframe(bytes)),
     parse: (json) => guarded(() => parseSession(json)),

@@ -28,6 +28,22 @@ const problem = (what: string): Problem => ({ keys: [], what });
  * Throws SessionSerializationError naming the path of the first bad value.
  */
 export function stringifySession(data: Record<string, unknown>): string {
+  checkSession(data);
+  try {
+    return JSON.stringify(data);
+  } catch (err) {
+    // Left to JSON.stringify: a toJSON that behaves differently on its second
+    // call, and boxed BigInts (Object(1n)), which no one stores on purpose.
+    throw new SessionSerializationError(`session could not be serialized to JSON: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * The type walk of `stringifySession` alone, for a caller that has the plain
+ * JSON.stringify text already: when this passes, that text is what
+ * `stringifySession` would return. Throws SessionSerializationError.
+ */
+export function checkSession(data: Record<string, unknown>): void {
   let refusal: string | undefined;
   try {
     const found = check(data, '', 0);
@@ -43,13 +59,6 @@ export function stringifySession(data: Record<string, unknown>): string {
     throw new SessionSerializationError(`session could not be read for serialization: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
   if (refusal !== undefined) throw new SessionSerializationError(refusal);
-  try {
-    return JSON.stringify(data);
-  } catch (err) {
-    // Left to JSON.stringify: a toJSON that behaves differently on its second
-    // call, and boxed BigInts (Object(1n)), which no one stores on purpose.
-    throw new SessionSerializationError(`session could not be serialized to JSON: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-  }
 }
 
 /** The value JSON.stringify serializes in place of `value`: the result of its toJSON, if it has one. */

@@ -50,8 +50,8 @@ export async function acquireLease(
           TableName: options.table,
           Key: { sessionId: { S: key } },
           UpdateExpression: 'SET lockOwner = :owner, lockExpiresAt = :until',
-          ConditionExpression:
-            'attribute_exists(sessionId) AND expiresAt > :nowSec AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :now)',
+          // expiresAt > :nowSec is false for a missing item too: a lease never creates one.
+          ConditionExpression: 'expiresAt > :nowSec AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :now)',
           ExpressionAttributeValues: {
             ':owner': { S: owner },
             ':until': { N: String(until) },

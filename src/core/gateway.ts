@@ -77,14 +77,19 @@ export class Gateway extends EventEmitter {
     } while (start);
   }
 
-  async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean } = {}): Promise<T> {
+  /**
+   * `ownMiddleware`: the command carries middleware of its own, which the
+   * client's middleware cache (`cacheMiddleware`, one resolved stack per
+   * command class) would otherwise skip or, worse, keep for every later command.
+   */
+  async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean; ownMiddleware?: boolean } = {}): Promise<T> {
     const input = (command as { input: Record<string, unknown> }).input;
     if (input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
       input.ReturnConsumedCapacity = 'TOTAL';
     }
     this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
     try {
-      const out = (await this.client.send(command as never)) as unknown as T & { ConsumedCapacity?: unknown };
+      const out = (await (opts.ownMiddleware ? this.client.send(command as never, {}) : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
       this.count(out.ConsumedCapacity, operation);
       this.reachable();
       return out;

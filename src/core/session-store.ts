@@ -29,6 +29,35 @@ import { deleteKeys, destroyUserSessions as destroyUser } from './user-sessions.
 export type SessionData = Record<string, unknown>;
 
 /**
+ * The `:value` placeholders an expression and condition use: DynamoDB refuses
+ * values the expressions do not name. A store only ever builds a handful of
+ * distinct expressions, so each is scanned once.
+ */
+const placeholderCache = new Map<string, readonly string[]>();
+function placeholders(expression: string, condition: string | undefined): readonly string[] {
+  const text = condition === undefined ? expression : `${expression} ${condition}`;
+  let names = placeholderCache.get(text);
+  if (!names) {
+    names = [...new Set(text.match(/:[A-Za-z0-9_]+/g))];
+    if (placeholderCache.size < 256) placeholderCache.set(text, names);
+  }
+  return names;
+}
+
+/**
+ * Write ids: a random prefix drawn once per process, then a counter. As
+ * unique as a fresh random id per write (two processes would need the same
+ * 72 random bits), without a call into the system's random source on every
+ * save, which measured as one of the larger costs of a write.
+ */
+const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
+let writeCounter = 0;
+function nextWriteId(): string {
+  writeCounter += 1;
+  return WRITE_ID_PREFIX + writeCounter.toString(36);
+}
+
+/**
  * What one request loaded: the base of its save. Adapters keep it beside the
  * request and hand it back to `commit`, `touch` or `release`.
  */
@@ -71,6 +100,8 @@ export interface CommitOptions {
   expires?: Date | number | null;
   /** Owner of the session for the user index (`destroyUserSessions`); null removes it. */
   userId?: string | null;
+  /** @internal `JSON.stringify(data)`, when an adapter's change check computed it already. */
+  json?: string;
 }
 
 export type CommitOutcome = 'written' | 'merged' | 'unchanged' | 'touched' | 'destroyed';
@@ -312,7 +343,7 @@ export class SessionStore extends EventEmitter {
   async commit(handle: SessionHandle | null | undefined, id: string, data: SessionData, options: CommitOptions = {}): Promise<CommitOutcome> {
     const key = this.keyOf(id);
     if (handle && handle.id !== id) handle = undefined;
-    const json = this.unchangedJson(handle, data) ?? this.codec.stringify(data);
+    const json = this.jsonOf(handle, data, options.json);
     const expiresAt = this.expirySeconds(options.expires);
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
@@ -336,18 +367,23 @@ export class SessionStore extends EventEmitter {
   }
 
   /**
-   * Most requests change nothing. When the plain JSON equals what was loaded,
-   * it is what is stored already, and the checked serializer's type walk (the
-   * larger part of a read-only request's CPU) can be skipped.
+   * The session's JSON, serialized once. Most requests change nothing: when
+   * the plain JSON equals what was loaded, it is what is stored already and
+   * needs no checking. Otherwise the checked serializer's type walk vets it,
+   * and a value JSON cannot carry fails with SessionSerializationError.
    */
-  private unchangedJson(handle: SessionHandle | null | undefined, data: SessionData): string | undefined {
-    if (!handle) return undefined;
+  private jsonOf(handle: SessionHandle | null | undefined, data: SessionData, known: string | undefined): string {
+    let plain: string | undefined = known;
     try {
-      const plain = JSON.stringify(data);
-      return plain === handle.json ? plain : undefined;
+      plain ??= JSON.stringify(data);
     } catch {
-      return undefined;
+      // A cycle, a BigInt, a throwing getter: the checked serializer says which and where.
+      return this.codec.stringify(data);
     }
+    if (plain === undefined) return this.codec.stringify(data);
+    if (handle && plain === handle.json) return plain;
+    this.codec.check(data);
+    return plain;
   }
 
   private async write(
@@ -366,8 +402,12 @@ export class SessionStore extends EventEmitter {
       ':now': { N: String(now) },
       ':one': { N: '1' },
     };
-    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'createdAt = if_not_exists(createdAt, :now)', 'writeId = :wid'];
-    values[':wid'] = { S: randomBytes(9).toString('base64url') };
+    // Each clause of these expressions is parsed on every request by the engine (DynamoDB Local
+    // measurably so): an item that was read has its createdAt already, and a comparison with a
+    // missing attribute is false, so `version = :v` alone says the item exists.
+    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'writeId = :wid'];
+    if (!handle || !(handle.createdAt > 0)) set.push('createdAt = if_not_exists(createdAt, :now)');
+    values[':wid'] = { S: nextWriteId() };
     const removeUser = userId === null ? ['userId'] : [];
     if (typeof userId === 'string') {
       set.push('userId = :user');
@@ -416,22 +456,23 @@ export class SessionStore extends EventEmitter {
       values[':data'] = { B: mineBytes };
       // Marks this attempt's write: if its answer is lost and the SDK retries it, the failed
       // condition shows our own write rather than a concurrent one (equal data would not tell).
-      values[':wid'] = { S: randomBytes(9).toString('base64url') };
+      values[':wid'] = { S: nextWriteId() };
       values[':nowSec'] = { N: String(nowSeconds()) };
       values[':v'] = { N: String(base.version) };
       let condition: string;
       if (this.config.locking === 'none') {
         // The seed's behaviour: last writer wins, but a logout still sticks.
-        condition = 'attribute_exists(sessionId) AND expiresAt > :nowSec';
+        condition = 'expiresAt > :nowSec';
       } else if (fenced) {
         // Only the lease's owner may write, and only over what it loaded: a request
         // of an unlocked route may have saved meanwhile, and its change must merge.
-        condition = 'attribute_exists(sessionId) AND lockOwner = :owner AND version = :v';
+        condition = 'lockOwner = :owner AND version = :v';
         values[':owner'] = { S: lease!.owner };
       } else {
-        condition = 'attribute_exists(sessionId) AND expiresAt > :nowSec AND version = :v';
+        condition = 'version = :v AND expiresAt > :nowSec';
       }
-      const versionExpr = this.config.locking === 'none' ? 'version = version + :one' : 'version = :v + :one';
+      values[':nv'] = { N: String(base.version + 1) };
+      const versionExpr = this.config.locking === 'none' ? 'version = version + :one' : 'version = :nv';
       const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
       try {
         const stored = await this.update(key, expression(versionExpr, remove), condition, values, this.config.locking === 'none');
@@ -482,8 +523,8 @@ export class SessionStore extends EventEmitter {
     values: Record<string, AttributeValue>,
     returnVersion = false,
   ): Promise<number | undefined> {
-    const tokens = new Set(`${expression} ${condition ?? ''}`.match(/:[A-Za-z0-9_]+/g));
-    const used = Object.fromEntries(Object.entries(values).filter(([name]) => tokens.has(name)));
+    const used: Record<string, AttributeValue> = {};
+    for (const name of placeholders(expression, condition)) used[name] = values[name]!;
     const out = await this.gateway.send<{ Attributes?: Item }>(
       'UpdateItem',
       new UpdateItemCommand({
@@ -539,7 +580,8 @@ export class SessionStore extends EventEmitter {
       await this.update(
         key,
         `SET expiresAt = :exp, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
-        lease ? 'attribute_exists(sessionId) AND lockOwner = :owner' : 'attribute_exists(sessionId) AND expiresAt > :nowSec AND expiresAt < :exp',
+        // A missing attribute compares false: neither can match a deleted session.
+        lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND expiresAt < :exp',
         {
           ':exp': { N: String(expiresAt) },
           ':now': { N: String(Date.now()) },

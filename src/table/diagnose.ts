@@ -130,7 +130,7 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
   };
   (command.middlewareStack as unknown as { add(m: Middleware, o: object): void }).add(capture, { step: 'deserialize', name: 'dsmDateHeader' });
   const sent = Date.now();
-  await store.gateway.send('GetItem', command);
+  await store.gateway.send('GetItem', command, { ownMiddleware: true });
   const received = Date.now();
   if (!date) return undefined;
   const server = Date.parse(date);
