@@ -141,3 +141,23 @@ describe('table bootstrap in ready()', () => {
     await store.close();
   });
 });
+
+describe('the client the store makes', () => {
+  it('resolves the SDK middleware stack once per command class, yet a command with middleware of its own still runs it', async () => {
+    const { clockSkewMs } = await import('../src/table/diagnose.js');
+    const store = new SessionStore(localOptions());
+    await store.ready();
+    assert.equal((store.client.config as { cacheMiddleware?: boolean }).cacheMiddleware, true);
+    // Fill the cache for GetItem first: a probe whose middleware the cache skipped would find no Date header.
+    await store.get('warm-the-cache');
+    const first = await clockSkewMs(store);
+    assert.equal(typeof first, 'number', 'the probe read the Date header after GetItem was cached');
+    // And its middleware did not stay behind for later GetItems (a cached copy would keep it).
+    const handlers = (store.client as unknown as { handlers?: WeakMap<object, unknown> }).handlers;
+    assert.ok(handlers === undefined || !handlers.has((await import('@aws-sdk/client-dynamodb')).GetItemCommand), 'the probe left no cached GetItem stack');
+    await store.set('after-probe', { a: 1 });
+    assert.deepEqual(await store.get('after-probe'), { a: 1 });
+    assert.equal(typeof (await clockSkewMs(store)), 'number', 'a second probe still reads the header');
+    await store.close();
+  });
+});
