@@ -29,7 +29,6 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
-const HANDLE = Symbol('dynamodb-session-manager.handle');
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
   if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
@@ -40,6 +39,12 @@ function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T>
 export class DynamoDBStore extends session.Store {
   readonly store: SessionStore;
   private readonly handles = new WeakMap<object, SessionHandle>();
+  /**
+   * The handle of data get() handed to express-session, until it makes a Session of it in
+   * createSession(). (A hidden property on the data would do too, but it turns the object into a
+   * slow dictionary just before express-session copies every member out of it.)
+   */
+  private readonly loadedHandles = new WeakMap<object, SessionHandle>();
   /** @internal express-session's cookie name, set by dynamoSession(): the version cookie is named after it. */
   cookieName = 'connect.sid';
   private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
@@ -85,13 +90,13 @@ export class DynamoDBStore extends session.Store {
     }
     if (!loaded) return null;
     const data = fromStored(loaded.data, loaded.handle.expiresAt);
-    Object.defineProperty(data, HANDLE, { value: loaded.handle, enumerable: false });
+    this.loadedHandles.set(data, loaded.handle);
     return data as unknown as ExpressSessionData;
   }
 
   /** express-session turns loaded data into a Session here: remember which load it came from. */
   override createSession(req: Parameters<session.Store['createSession']>[0], sess: ExpressSessionData): session.Session & ExpressSessionData {
-    const handle = (sess as unknown as { [HANDLE]?: SessionHandle })[HANDLE];
+    const handle = this.loadedHandles.get(sess);
     const created = super.createSession(req, sess);
     if (handle) {
       this.handles.set(created, handle);
@@ -174,11 +179,15 @@ export class DynamoDBStore extends session.Store {
     return json === handle.json ? undefined : json;
   }
 
-  /** @internal Saves `sess` with the JSON its change check computed (set() runs inside sess.save(), synchronously). */
+  /**
+   * @internal Saves `sess` with the JSON its change check computed. Straight to set(), not through
+   * sess.save(): express-session's wrapper of save() only hashes the session for its own end(),
+   * which a response saved here never reaches.
+   */
   saveWith(sess: session.Session, json: string, done: (err?: unknown) => void): void {
     if (json !== '') this.saving.set(sess, json);
     try {
-      sess.save(done);
+      void this.set(sess.id, sess as unknown as ExpressSessionData, done);
     } finally {
       this.saving.delete(sess);
     }
@@ -258,7 +267,10 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
       if (version) res.appendHeader('Set-Cookie', version);
       return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     }
-    res.end = end;
+    // From here on the session is this function's to save, and express-session's end() has nothing
+    // left to do (it would hash the session twice more to find it saved, then touch it, a no-op):
+    // every way out below goes to the end beneath it.
+    res.end = endOutsideSession;
     // As express-session does before its own save: the cookie's expiry restarts now, and the write stores it.
     sess.touch();
     store.saveWith(sess, json, (err?: unknown) => {
@@ -274,8 +286,6 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
       }
       const version = res.headersSent ? undefined : store.versionCookie(sess, minVersion);
       if (version) res.appendHeader('Set-Cookie', version);
-      // Saved: express-session's end would only hash the session twice more to find that out, then
-      // touch it (a no-op for a saved session), so the response goes straight to the end beneath it.
       (endOutsideSession as (...a: unknown[]) => ServerResponse).apply(res, args);
     });
     return res;
