@@ -4,11 +4,13 @@
  *
  * DynamoDB Local only reports ConsumedCapacity when asked, and peers never ask,
  * so the proxy adds `ReturnConsumedCapacity: "TOTAL"` to every request that
- * accepts it. DynamoDB Local does not check SigV4 signatures, which is what
+ * accepts it, and takes the ConsumedCapacity it asked for out of the answer
+ * again, so that the app sees what it asked for and no more. DynamoDB Local does not check SigV4 signatures, which is what
  * makes rewriting the body harmless here (it would not be against AWS).
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { crc32 } from 'node:zlib';
 
 /** Operations that accept ReturnConsumedCapacity. */
 export const CAPACITY_OPERATIONS: ReadonlySet<string> = new Set([
@@ -93,17 +95,31 @@ function operationOf(headers: IncomingHttpHeaders): string {
   return value ? value.slice(value.lastIndexOf('.') + 1) : 'unknown';
 }
 
-function withCapacity(operation: string, raw: Buffer): Buffer {
-  if (!CAPACITY_OPERATIONS.has(operation) || raw.length === 0) return raw;
+/** The request with ReturnConsumedCapacity added when it lacks it, and whether it was added. */
+function withCapacity(operation: string, raw: Buffer): { body: Buffer; added: boolean } {
+  if (!CAPACITY_OPERATIONS.has(operation) || raw.length === 0) return { body: raw, added: false };
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
-    return raw; // not ours to repair: DynamoDB will answer with its own error
+    return { body: raw, added: false }; // not ours to repair: DynamoDB will answer with its own error
   }
-  if (parsed.ReturnConsumedCapacity !== undefined && parsed.ReturnConsumedCapacity !== 'NONE') return raw;
+  if (parsed.ReturnConsumedCapacity !== undefined && parsed.ReturnConsumedCapacity !== 'NONE') return { body: raw, added: false };
   parsed.ReturnConsumedCapacity = 'TOTAL';
-  return Buffer.from(JSON.stringify(parsed));
+  return { body: Buffer.from(JSON.stringify(parsed)), added: true };
+}
+
+/**
+ * The answer as the client asked for it: without the ConsumedCapacity the proxy asked for on its
+ * behalf, so that counting costs the measured app nothing (parsing it is real work for an SDK).
+ */
+function asAsked(payload: Buffer, parsed: unknown, headers: IncomingHttpHeaders): Buffer {
+  if (!parsed || typeof parsed !== 'object' || !('ConsumedCapacity' in parsed)) return payload;
+  const { ConsumedCapacity: _counted, ...rest } = parsed as Record<string, unknown>;
+  const body = Buffer.from(JSON.stringify(rest));
+  // Clients that check the body's CRC32 (aws-sdk v2 does) get one that matches the new body.
+  if (headers['x-amz-crc32'] !== undefined) headers['x-amz-crc32'] = String(crc32(body));
+  return body;
 }
 
 /**
@@ -133,7 +149,7 @@ export async function startCountingProxy(target: string, port = 0): Promise<Coun
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const operation = operationOf(req.headers);
-      const body = withCapacity(operation, Buffer.concat(chunks));
+      const { body, added } = withCapacity(operation, Buffer.concat(chunks));
       const headers: IncomingHttpHeaders = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
       delete headers['transfer-encoding'];
       const out = httpRequest(
@@ -142,18 +158,19 @@ export async function startCountingProxy(target: string, port = 0): Promise<Coun
           const parts: Buffer[] = [];
           answer.on('data', (c: Buffer) => parts.push(c));
           answer.on('end', () => {
-            const payload = Buffer.concat(parts);
+            const received = Buffer.concat(parts);
             let parsed: unknown = null;
             try {
-              parsed = payload.length > 0 ? JSON.parse(payload.toString('utf8')) : null;
+              parsed = received.length > 0 ? JSON.parse(received.toString('utf8')) : null;
             } catch {
               parsed = null;
             }
             // A failed conditional write still consumes write units; DynamoDB Local does not report them in the error.
             record(operation, consumedUnits(operation, parsed), (answer.statusCode ?? 500) >= 400);
-            const back = { ...answer.headers, 'content-length': String(payload.length) };
+            const back: IncomingHttpHeaders = { ...answer.headers };
+            const payload = added ? asAsked(received, parsed, back) : received;
+            back['content-length'] = String(payload.length);
             delete back['transfer-encoding'];
-            // The SDK checks the CRC32 of the body when given; the body is unchanged, so the header stays valid.
             res.writeHead(answer.statusCode ?? 502, back);
             res.end(payload);
           });

@@ -5,6 +5,7 @@
  *
  * Flags: --duration <s> (5), --connections <n> (10), --sessions <n> (200),
  * --rounds <n> (1: more rounds, run in rotated order, report the median speed),
+ * --warmup <s> (8: seconds of writes per kind of store before anything is measured; 0: none),
  * --only <store,…>, --workload <name,…>, --scale (also bench/scale.ts),
  * --docs (write docs/benchmarks.md and .svg even for a partial run; a full
  * run always writes them), --no-docs.
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '10' },
     sessions: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '8' },
     only: { type: 'string' },
     workload: { type: 'string' },
     scale: { type: 'boolean', default: false },
@@ -50,6 +52,7 @@ const durationSeconds = positive('duration', flags.duration);
 const connections = Math.round(positive('connections', flags.connections));
 const poolSize = Math.round(positive('sessions', flags.sessions));
 const rounds = Math.round(positive('rounds', flags.rounds));
+const warmupSeconds = flags.warmup === '0' ? 0 : positive('warmup', flags.warmup);
 const stores: StoreSpec[] = flags.only ? flags.only.split(',').map((s) => storeSpec(s.trim())) : [...STORES];
 const workloads: Workload[] = flags.workload
   ? flags.workload.split(',').map((w) => {
@@ -80,6 +83,27 @@ async function quiet(proxy: CountingProxy): Promise<void> {
     last = calls;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * DynamoDB Local is a JVM: its first minute of a request kind runs interpreted, then compiled.
+ * Before anything is measured, each kind of store drives its own request shapes (GetItem with
+ * UpdateItem, PutItem, …) for a while, so that no store meets a colder DynamoDB than another.
+ */
+async function warmUp(proxy: CountingProxy, list: StoreSpec[]): Promise<void> {
+  const write = WORKLOADS.find((w) => w.name === 'write-heavy')!;
+  const kinds = new Map<string, StoreSpec>();
+  for (const s of list) if (s.dynamo && !kinds.has(s.kind)) kinds.set(s.kind, s);
+  for (const store of kinds.values()) {
+    const app = await startServer(APP, { STORE: store.name, ENDPOINT: proxy.endpoint, TABLE: `bench_warmup_${store.kind.replace(/-/g, '_')}`, SIZE: String(write.size) }, 60_000);
+    try {
+      const cookies = await signIn(app.url, 50);
+      await drive(app.url, write, cookies, { durationSeconds: warmupSeconds, connections });
+    } finally {
+      await app.stop();
+    }
+  }
+  await quiet(proxy);
 }
 
 async function runOne(db: EmbeddedDynamoDB, proxy: CountingProxy, store: StoreSpec, workload: Workload): Promise<{ result: RunResult; units?: ItemUnits }> {
@@ -192,6 +216,11 @@ const unitsByStore = new Map<string, ItemUnits>();
 try {
   proxy = await startCountingProxy(db.endpoint);
   console.log(`bench: DynamoDB Local pid ${db.pid} at ${db.endpoint}, counting proxy at ${proxy.endpoint}`);
+  if (warmupSeconds > 0) {
+    process.stdout.write(`bench: warming up DynamoDB Local, ${warmupSeconds} s per kind of store … `);
+    await warmUp(proxy, stores);
+    console.log('done');
+  }
   const measured = new Map<string, RunResult[]>();
   for (let round = 0; round < rounds; round++) {
     for (const workload of workloads) {

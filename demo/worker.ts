@@ -23,7 +23,8 @@ const PRODUCTS = ['Coffee beans', 'Burr grinder', 'Kettle', 'Pour-over cone', 'F
 const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown): unknown =>
   typeof mine === 'number' && typeof theirs === 'number' ? theirs + (mine - (typeof base === 'number' ? base : 0)) : mine;
 
-const common = { ...storeOptions(target), skipTableCheck: true, userId: 'user' } as const;
+// returnConsumedCapacity: the admin panel shows the capacity units the workers spent.
+const common = { ...storeOptions(target), skipTableCheck: true, userId: 'user', returnConsumedCapacity: true } as const;
 // One table, one session: the route decides how its save meets a concurrent one.
 const store = new DynamoDBStore({ ...common, locking: 'optimistic', onConflict: addDeltas, lock: '/api/race/pessimistic/' });
 const lastWriterWins = new DynamoDBStore({ ...common, locking: 'none' });

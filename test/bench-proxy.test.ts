@@ -61,8 +61,11 @@ test('capacity is counted for a client that never asked for it, by item size', a
   await client.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'big' }, data: blob(5000) } }));
   proxy.reset();
   // ~5 KB: a strongly consistent read is 2 RCU (per started 4 KB), eventually consistent half that.
-  await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: 'big' } }, ConsistentRead: true }));
+  const strong = await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: 'big' } }, ConsistentRead: true }));
   await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: 'big' } }, ConsistentRead: false }));
+  // The client sees the answer it asked for: the item, without the capacity the proxy asked for on its behalf.
+  assert.equal(strong.ConsumedCapacity, undefined);
+  assert.equal(strong.Item?.data?.B?.length, 5000);
   // A 5 KB write is 5 WCU (per started 1 KB); an update is billed on the whole item.
   await client.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'big2' }, data: blob(4500) } }));
   await client.send(

@@ -12,7 +12,7 @@ import { CookieClient, startServer, type ServerProcess } from './helpers/servers
 import type { StoreStats } from '../src/core/stats.js';
 
 describe('core: eventually consistent reads with a version floor', () => {
-  const store = new SessionStore(localOptions({ consistentRead: false }));
+  const store = new SessionStore(localOptions({ consistentRead: false, returnConsumedCapacity: true }));
   after(() => store.close());
 
   it('without a version floor a load reads strongly (1 RCU); with one, eventually (0.5 RCU)', async () => {
@@ -53,7 +53,7 @@ for (const framework of ['express', 'hono', 'http', 'koa', 'fastify'] as const) 
     after(() => server?.stop());
 
     it('read-only requests after a write cost half a read unit each, and every response shows the client its own writes', async () => {
-      server = await startServer('test/fixtures/framework-server.ts', { FRAMEWORK: framework, TABLE: uniqueTable(`ev_${framework}`), CONSISTENT_READ: 'false' });
+      server = await startServer('test/fixtures/framework-server.ts', { FRAMEWORK: framework, TABLE: uniqueTable(`ev_${framework}`), CONSISTENT_READ: 'false', RETURN_CONSUMED_CAPACITY: 'true' });
       const stats = async () => (await (await fetch(`${server.url}/stats`)).json()) as StoreStats;
       const client = new CookieClient();
       for (let i = 1; i <= 5; i++) assert.equal((await client.json<{ views: number }>(`${server.url}/count`)).views, i, 'each write is seen by the next request');

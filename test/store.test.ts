@@ -220,3 +220,34 @@ describe('SessionStore core', () => {
     await other.close();
   });
 });
+
+describe('consumed capacity in stats', () => {
+  it('is asked for and counted only with returnConsumedCapacity: a read of a small session is 1 RCU, its save 1 WCU', async () => {
+    const counted = new SessionStore(localOptions({ returnConsumedCapacity: true }));
+    const plain = new SessionStore(localOptions({ table: counted.config.table }));
+    await counted.ready();
+    await plain.ready();
+    let seen: unknown[] = [];
+    // What each store actually sent: the request's ReturnConsumedCapacity.
+    for (const s of [counted, plain]) {
+      s.client.middlewareStack.add((next, context) => async (args) => {
+        seen.push([context.commandName, (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity]);
+        return next(args);
+      }, { step: 'initialize', name: `spy-${seen.length}` });
+    }
+    seen = [];
+    await counted.set('rcc-1', { a: 1 });
+    await counted.get('rcc-1');
+    assert.deepEqual(seen, [['UpdateItemCommand', 'TOTAL'], ['GetItemCommand', 'TOTAL']]);
+    assert.equal(counted.stats().writeCapacityUnits, 1);
+    assert.equal(counted.stats().readCapacityUnits, 1);
+    seen = [];
+    await plain.set('rcc-2', { a: 1 });
+    assert.deepEqual(await plain.get('rcc-2'), { a: 1 });
+    assert.deepEqual(seen, [['UpdateItemCommand', undefined], ['GetItemCommand', undefined]]);
+    assert.equal(plain.stats().readCapacityUnits, 0);
+    assert.equal(plain.stats().writeCapacityUnits, 0);
+    await counted.close();
+    await plain.close();
+  });
+});

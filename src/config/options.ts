@@ -92,6 +92,12 @@ export interface SessionStoreOptions {
   requestTimeoutMs?: number;
   /** Skip DescribeTable/CreateTable in `ready()` (Lambda cold starts, least-privilege roles). Default false. */
   skipTableCheck?: boolean;
+  /**
+   * Ask DynamoDB for the capacity each call consumed (`ReturnConsumedCapacity`) and add it up in
+   * `stats()`. Free on DynamoDB's side, but the SDK's parsing of the answer costs the client CPU on
+   * every call (see docs/benchmarks.md), so it is off unless wanted. Default false.
+   */
+  returnConsumedCapacity?: boolean;
   /** pino-compatible logger; default prints warnings and errors to stderr. */
   logger?: Logger;
   /** Bring your own DynamoDBClient; region, endpoint and credentials options are then ignored. */
@@ -129,6 +135,7 @@ export interface ResolvedConfig {
   readonly maxAttempts: number;
   readonly requestTimeoutMs: number;
   readonly skipTableCheck: boolean;
+  readonly returnConsumedCapacity: boolean;
   readonly logger: Logger | undefined;
   readonly client: DynamoDBClient | undefined;
 }
@@ -153,6 +160,7 @@ export const DEFAULTS = {
   maxAttempts: 3,
   requestTimeoutMs: 3_000,
   skipTableCheck: false,
+  returnConsumedCapacity: false,
 } as const;
 
 /** The default region of the Tomcat manager, used when nothing else names one. */
@@ -306,6 +314,7 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
   maxAttempts: positiveInt,
   requestTimeoutMs: positiveInt,
   skipTableCheck: boolean,
+  returnConsumedCapacity: boolean,
   logger: (value, name) => {
     const l = value as Record<string, unknown> | null;
     if (!l || typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
@@ -415,6 +424,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,
+    returnConsumedCapacity: options.returnConsumedCapacity ?? DEFAULTS.returnConsumedCapacity,
     logger: options.logger,
     client: options.client,
   });

@@ -2,7 +2,7 @@
 export interface StoreStats {
   /** DynamoDB calls by operation name (GetItem, UpdateItem, …). */
   calls: Record<string, number>;
-  /** Capacity units DynamoDB reported as consumed (ReturnConsumedCapacity). */
+  /** Capacity units DynamoDB reported as consumed; counted with the `returnConsumedCapacity` option only, else 0. */
   readCapacityUnits: number;
   writeCapacityUnits: number;
   /** Saves skipped because nothing changed, and expiry refreshes skipped by `touchAfter`. */
