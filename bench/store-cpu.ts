@@ -7,7 +7,8 @@
  * is replaced: `TableInMemory` answers GetItem and UpdateItem from a Map in
  * the same process, so neither the network, DynamoDB nor the AWS SDK (request
  * signing, HTTP, marshalling, which every store pays alike) is in the figure;
- * express-session itself is not either, for the same reason.
+ * express-session's middleware is not either, for the same reason (its
+ * Session construction is: the adapter's createSession calls it).
  *
  * Four kinds of request, each a load and an end:
  * - read, cold: the item was last written by another server, so its bytes are

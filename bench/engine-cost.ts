@@ -1,0 +1,111 @@
+/**
+ * DynamoDB Local's own CPU per request, by request shape: the JVM's CPU time
+ * (from /proc, so Linux only) over rounds of 2,000 requests, 10 in flight, for the
+ * writes this store makes next to the plain PutItem a store without
+ * concurrency control makes (connect-dynamodb's shape), on the same 2 KB
+ * session. It is what the write-heavy benchmark's DynamoDB side costs on a
+ * machine the app shares with DynamoDB Local; DynamoDB itself bills the same
+ * units for every one of these writes.
+ *
+ * `node --import tsx bench/engine-cost.ts` (or `npm run bench:engine`).
+ */
+import { readFileSync } from 'node:fs';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { createCodec } from '../src/codec/codec.js';
+import { realisticSession } from '../test/helpers/session-fixtures.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** CPU µs a process has used, user + system, from /proc (clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const SESSIONS = 200;
+const sid = (i: number) => `bench-${String(i).padStart(4, '0')}-${'s'.repeat(24)}`;
+
+const db = await startDynamoDBLocal();
+const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, cacheMiddleware: true });
+try {
+  for (const [table, key] of [['engine_ours', 'sessionId'], ['engine_plain', 'id']] as const) {
+    await client.send(new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+  }
+  const json = JSON.stringify(realisticSession(2048, 3));
+  const bytes = createCodec({ compression: true, compressionThreshold: 1024, encryptionKeys: [] }).frame(json);
+  const version = new Array<number>(SESSIONS).fill(1);
+  let writes = 0;
+  const ours = (i: number, v: number) => ({ sessionId: { S: sid(i) }, data: { B: bytes }, version: { N: String(v + 1) }, expiresAt: { N: '1896151563' }, createdAt: { N: '1' }, updatedAt: { N: String(Date.now()) }, writeId: { S: `w${writes++}` } });
+  const plain = (i: number) => ({ id: { S: `sess:${sid(i)}` }, expires: { N: '1896151563' }, type: { S: 'connect-session' }, sess: { S: json } });
+  for (let i = 0; i < SESSIONS; i++) {
+    await client.send(new PutItemCommand({ TableName: 'engine_ours', Item: ours(i, 0) }));
+    await client.send(new PutItemCommand({ TableName: 'engine_plain', Item: plain(i) }));
+  }
+  const update = (i: number, condition: string) => {
+    const v = version[i]!++;
+    return new UpdateItemCommand({
+      TableName: 'engine_ours',
+      Key: { sessionId: { S: sid(i) } },
+      UpdateExpression: 'SET #data = :data, expiresAt = :exp, updatedAt = :now, writeId = :wid, version = :nv',
+      ConditionExpression: condition,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ExpressionAttributeNames: { '#data': 'data' },
+      ExpressionAttributeValues: {
+        ':data': { B: bytes },
+        ':exp': { N: '1896151563' },
+        ':now': { N: String(Date.now()) },
+        ':wid': { S: `w${writes++}` },
+        ':v': { N: String(v) },
+        ':nv': { N: String(v + 1) },
+        ...(condition.includes(':nowSec') ? { ':nowSec': { N: '1796150000' } } : {}),
+      },
+    });
+  };
+  const conditionalPut = (i: number) => {
+    const v = version[i]!++;
+    return new PutItemCommand({ TableName: 'engine_ours', Item: ours(i, v), ConditionExpression: 'version = :v AND expiresAt > :nowSec', ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ExpressionAttributeValues: { ':v': { N: String(v) }, ':nowSec': { N: '1796150000' } } });
+  };
+  const shapes: Array<[string, (i: number) => PutItemCommand | UpdateItemCommand]> = [
+    ['PutItem, no condition (connect-dynamodb)', (i) => new PutItemCommand({ TableName: 'engine_plain', Item: plain(i) })],
+    ['PutItem of our item, no condition', (i) => new PutItemCommand({ TableName: 'engine_ours', Item: ours(i, version[i]!++) })],
+    ['PutItem, version and expiry condition', conditionalPut],
+    ['UpdateItem, version condition', (i) => update(i, 'version = :v')],
+    ['UpdateItem, version and expiry condition (ours)', (i) => update(i, 'version = :v AND expiresAt > :nowSec')],
+    [
+      'UpdateItem as before this change (extra clauses)',
+      (i) => {
+        const command = update(i, 'attribute_exists(sessionId) AND expiresAt > :nowSec AND version = :v');
+        command.input.UpdateExpression = 'SET #data = :data, expiresAt = :exp, updatedAt = :now, createdAt = if_not_exists(createdAt, :now), writeId = :wid, version = :v + :one';
+        const values = command.input.ExpressionAttributeValues!;
+        delete values[':nv'];
+        values[':one'] = { N: '1' };
+        return command;
+      },
+    ],
+  ];
+  const results = new Map<string, number[]>();
+  // Rounds in alternating order; the first three warm the JVM up (its JIT compiles each request
+  // kind's path over the first tens of thousands of requests) and are not kept.
+  const WARM_UP_ROUNDS = 3;
+  const ROUNDS = 8;
+  for (let round = 0; round < WARM_UP_ROUNDS + ROUNDS; round++) {
+    for (const [name, make] of round % 2 ? [...shapes].reverse() : shapes) {
+      let next = 0;
+      const count = 2000;
+      const start = cpuMicros(db.pid);
+      await Promise.all(Array.from({ length: 10 }, async () => {
+        while (next < count) await client.send(make(next++ % SESSIONS) as never);
+      }));
+      if (round >= WARM_UP_ROUNDS) results.set(name, [...(results.get(name) ?? []), (cpuMicros(db.pid) - start) / count]);
+    }
+  }
+  console.log(`DynamoDB Local CPU per write of a 2 KB session (median of ${ROUNDS} rounds of 2,000, 10 in flight, after ${WARM_UP_ROUNDS} warm-up rounds), µs:`);
+  for (const [name, list] of results) {
+    const sorted = [...list].sort((a, b) => a - b);
+    console.log(`  ${name.padEnd(50)} ${sorted[sorted.length >> 1]!.toFixed(0).padStart(5)}   (rounds: ${list.map((v) => v.toFixed(0)).join(', ')})`);
+  }
+} finally {
+  client.destroy();
+  await db.stop();
+}

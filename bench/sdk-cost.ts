@@ -1,0 +1,131 @@
+/**
+ * Client CPU the AWS SDK spends on one DynamoDB call, network excluded: the
+ * client's request handler is replaced by one that answers at once with a
+ * fixed body, so what is timed is the SDK alone (middleware, serializing,
+ * signing, parsing the answer). Side by side, on this store's own request
+ * shapes: with and without `cacheMiddleware` (the middleware stack resolved
+ * once per command class, as the store's own client does), and with and
+ * without `ReturnConsumedCapacity` in the answer (the `returnConsumedCapacity`
+ * option).
+ *
+ * `node --import tsx bench/sdk-cost.ts` (or `npm run bench:sdk`).
+ */
+import { Readable } from 'node:stream';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { createCodec } from '../src/codec/codec.js';
+import { realisticSession } from '../test/helpers/session-fixtures.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** A request handler that answers every request with `body`, as DynamoDB would, without any I/O. */
+function answering(body: () => string) {
+  return {
+    handle: async () => ({
+      response: {
+        statusCode: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'bench' },
+        body: Readable.from([Buffer.from(body())]),
+      },
+    }),
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    destroy() {},
+  };
+}
+
+const codec = createCodec({ compression: true, compressionThreshold: 1024, encryptionKeys: [] });
+const bytes = codec.frame(JSON.stringify(realisticSession(2048, 3)));
+const key = 'k'.repeat(32);
+const capacity = (units: number) => ({ ConsumedCapacity: { TableName: 'bench_sessions', CapacityUnits: units } });
+const item = {
+  sessionId: { S: key },
+  data: { B: bytes.toString('base64') },
+  version: { N: '12' },
+  expiresAt: { N: '1896151563' },
+  createdAt: { N: '1796151563000' },
+  updatedAt: { N: '1796151563000' },
+  writeId: { S: 'AbCdEfGhIjKl1z' },
+};
+
+let answer = '{}';
+function client(cacheMiddleware: boolean): DynamoDBClient {
+  return new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    cacheMiddleware,
+    requestHandler: answering(() => answer) as never,
+  });
+}
+
+const get = (rcc: boolean) =>
+  new GetItemCommand({ TableName: 'bench_sessions', Key: { sessionId: { S: key } }, ConsistentRead: true, ...(rcc ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}) });
+const update = (rcc: boolean) =>
+  new UpdateItemCommand({
+    TableName: 'bench_sessions',
+    Key: { sessionId: { S: key } },
+    UpdateExpression: 'SET #data = :data, expiresAt = :exp, updatedAt = :now, writeId = :wid, version = :nv',
+    ConditionExpression: 'version = :v AND expiresAt > :nowSec',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    ExpressionAttributeNames: { '#data': 'data' },
+    ExpressionAttributeValues: {
+      ':data': { B: bytes },
+      ':exp': { N: '1896151563' },
+      ':now': { N: String(Date.now()) },
+      ':wid': { S: 'AbCdEfGhIjKl1z' },
+      ':v': { N: '12' },
+      ':nv': { N: '13' },
+      ':nowSec': { N: '1796150000' },
+    },
+    ...(rcc ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
+  });
+
+/** Median CPU µs per call over 7 rounds of 2,000 calls, one after another, after a warm-up round. */
+async function measure(c: DynamoDBClient, command: () => GetItemCommand | UpdateItemCommand): Promise<number> {
+  const round = async (n: number) => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < n; i++) await c.send(command() as never);
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / n;
+  };
+  await round(500);
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) rounds.push(await round(2000));
+  return rounds.sort((a, b) => a - b)[3]!;
+}
+
+export interface SdkCost {
+  /** µs per GetItem + UpdateItem pair (a changing request's two calls). */
+  pair: { cached: number; uncached: number; cachedWithCapacity: number; uncachedWithCapacity: number };
+}
+
+export async function measureSdkCost(): Promise<SdkCost> {
+  const cached = client(true);
+  const uncached = client(false);
+  const pair = async (c: DynamoDBClient, rcc: boolean) => {
+    answer = JSON.stringify({ Item: item, ...(rcc ? capacity(1) : {}) });
+    const g = await measure(c, () => get(rcc));
+    answer = JSON.stringify(rcc ? capacity(2) : {});
+    const u = await measure(c, () => update(rcc));
+    return g + u;
+  };
+  // Interleaved, so that a noisy moment of a shared machine does not land on one variant only.
+  const result = { cached: 0, uncached: 0, cachedWithCapacity: 0, uncachedWithCapacity: 0 };
+  const runs = { cached: [] as number[], uncached: [] as number[], cachedWithCapacity: [] as number[], uncachedWithCapacity: [] as number[] };
+  for (let r = 0; r < 3; r++) {
+    runs.cached.push(await pair(cached, false));
+    runs.uncached.push(await pair(uncached, false));
+    runs.cachedWithCapacity.push(await pair(cached, true));
+    runs.uncachedWithCapacity.push(await pair(uncached, true));
+  }
+  for (const k of Object.keys(runs) as Array<keyof typeof runs>) result[k] = runs[k].sort((a, b) => a - b)[1]!;
+  return { pair: result };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { pair } = await measureSdkCost();
+  const f = (v: number) => v.toFixed(0).padStart(5);
+  console.log('AWS SDK client CPU per GetItem + UpdateItem (a changing request), network excluded, µs:');
+  console.log(`  cacheMiddleware: true  (the store's client): ${f(pair.cached)}   with ReturnConsumedCapacity: ${f(pair.cachedWithCapacity)}`);
+  console.log(`  cacheMiddleware: false (the SDK's default):  ${f(pair.uncached)}   with ReturnConsumedCapacity: ${f(pair.uncachedWithCapacity)}`);
+}
