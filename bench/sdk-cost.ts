@@ -12,7 +12,7 @@
  */
 import { Readable } from 'node:stream';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { createCodec } from '../src/codec/codec.js';
+import { captureStoreRequests } from './store-requests.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -33,19 +33,13 @@ function answering(body: () => string) {
   };
 }
 
-const codec = createCodec({ compression: true, compressionThreshold: 1024, encryptionKeys: [] });
-const bytes = codec.frame(JSON.stringify(realisticSession(2048, 3)));
 const key = 'k'.repeat(32);
+// What the store sends for a load and a save, and the item a load gets back.
+const requests = await captureStoreRequests('bench_sessions', key, realisticSession(2048, 3));
 const capacity = (units: number) => ({ ConsumedCapacity: { TableName: 'bench_sessions', CapacityUnits: units } });
-const item = {
-  sessionId: { S: key },
-  data: { B: bytes.toString('base64') },
-  version: { N: '12' },
-  expiresAt: { N: '1896151563' },
-  createdAt: { N: '1796151563000' },
-  updatedAt: { N: '1796151563000' },
-  writeId: { S: 'AbCdEfGhIjKl1z' },
-};
+const item = Object.fromEntries(
+  Object.entries(requests.item).map(([name, value]) => [name, value.B ? { B: Buffer.from(value.B).toString('base64') } : value]),
+);
 
 let answer = '{}';
 function client(cacheMiddleware: boolean): DynamoDBClient {
@@ -58,27 +52,9 @@ function client(cacheMiddleware: boolean): DynamoDBClient {
   });
 }
 
-const get = (rcc: boolean) =>
-  new GetItemCommand({ TableName: 'bench_sessions', Key: { sessionId: { S: key } }, ConsistentRead: true, ...(rcc ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}) });
-const update = (rcc: boolean) =>
-  new UpdateItemCommand({
-    TableName: 'bench_sessions',
-    Key: { sessionId: { S: key } },
-    UpdateExpression: 'SET #data = :data, expiresAt = :exp, updatedAt = :now, writeId = :wid, version = :nv',
-    ConditionExpression: 'version = :v AND expiresAt > :nowSec',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    ExpressionAttributeNames: { '#data': 'data' },
-    ExpressionAttributeValues: {
-      ':data': { B: bytes },
-      ':exp': { N: '1896151563' },
-      ':now': { N: String(Date.now()) },
-      ':wid': { S: 'AbCdEfGhIjKl1z' },
-      ':v': { N: '12' },
-      ':nv': { N: '13' },
-      ':nowSec': { N: '1796150000' },
-    },
-    ...(rcc ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}),
-  });
+const withCapacity = <T extends object>(input: T, rcc: boolean): T => (rcc ? { ...input, ReturnConsumedCapacity: 'TOTAL' as const } : input);
+const get = (rcc: boolean) => new GetItemCommand(withCapacity(requests.get, rcc));
+const update = (rcc: boolean) => new UpdateItemCommand(withCapacity(requests.save, rcc));
 
 /** Median CPU µs per call over 7 rounds of 2,000 calls, one after another, after a warm-up round. */
 async function measure(c: DynamoDBClient, command: () => GetItemCommand | UpdateItemCommand): Promise<number> {

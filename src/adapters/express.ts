@@ -29,7 +29,6 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
-
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
   if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
   return promise;
@@ -157,15 +156,11 @@ export class DynamoDBStore extends session.Store {
     );
   }
 
-  /** @internal Whether a session differs from what its request loaded (a new one: whether it holds anything). */
-  hasChanges(sess: object): boolean {
-    return this.changedJson(sess) !== undefined;
-  }
-
   /**
-   * @internal The JSON to store when the session differs from what its request loaded, else
-   * undefined; '' when it changed but cannot be serialized (the save will say why, as a
-   * SessionSerializationError) or is new (a new session has no loaded JSON to compare with).
+   * @internal Whether a session differs from what its request loaded, as the JSON to store when
+   * it does, else undefined; '' when it changed but cannot be serialized (the save will say why,
+   * as a SessionSerializationError) or is new and holds anything (there is no loaded JSON to
+   * compare with).
    */
   changedJson(sess: object): string | undefined {
     const handle = this.handles.get(sess);
