@@ -86,9 +86,10 @@ async function quiet(proxy: CountingProxy): Promise<void> {
 }
 
 /**
- * DynamoDB Local is a JVM: its first minute of a request kind runs interpreted, then compiled.
- * Before anything is measured, each kind of store drives its own request shapes (GetItem with
- * UpdateItem, PutItem, …) for a while, so that no store meets a colder DynamoDB than another.
+ * DynamoDB Local is a JVM: the first thousands of requests of a kind run slower, until its JIT
+ * has compiled their path (bench/engine-cost.ts shows it round by round). Before anything is
+ * measured, each kind of store drives its own request shapes (GetItem with UpdateItem, PutItem,
+ * …) for a while, so that no store meets a colder DynamoDB than another.
  */
 async function warmUp(proxy: CountingProxy, list: StoreSpec[]): Promise<void> {
   const write = WORKLOADS.find((w) => w.name === 'write-heavy')!;
