@@ -4,7 +4,7 @@
  * SessionStore behind them, running their real code (load, decode, cookie
  * reshaping, change detection, checked serialization, framing with brotli,
  * the conditional write's request, stats, queues). Only the DynamoDB client
- * is replaced: `TableInMemory` answers GetItem and UpdateItem from a Map in
+ * is replaced: `TableInMemory` (bench/table-in-memory.ts) answers GetItem and UpdateItem from a Map in
  * the same process, so neither the network, DynamoDB nor the AWS SDK (request
  * signing, HTTP, marshalling, which every store pays alike) is in the figure;
  * express-session's middleware is not either, for the same reason (its
@@ -21,12 +21,13 @@
  * `node --import tsx bench/store-cpu.ts` prints the figures; run.ts imports it.
  */
 import { EventEmitter } from 'node:events';
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import session from 'express-session';
 import { DynamoDBStore } from '../src/adapters/express.js';
 import { createCodec } from '../src/codec/codec.js';
 import { toStored } from '../src/adapters/cookie-shape.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
+import { TableInMemory } from './table-in-memory.js';
 
 export interface StoreCpu {
   sessionBytes: number;
@@ -48,55 +49,6 @@ export interface Compression {
   jsonBytes: number;
   storedBytes: number;
   ratio: number;
-}
-
-type Item = Record<string, AttributeValue>;
-type Command = { input: Record<string, unknown>; constructor: { name: string } };
-
-/**
- * One table held in memory, answering the two calls a request makes. An
- * UpdateItem is applied as the store's writes use it (new data, writeId,
- * version, expiry), without evaluating its condition: the bench has one writer.
- * `foreign` makes every GetItem answer look written by another server (a new
- * writeId), so the decode cache never holds its bytes.
- */
-class TableInMemory {
-  readonly items = new Map<string, Item>();
-  foreign = false;
-  private reads = 0;
-  readonly config = {};
-
-  async send(command: Command): Promise<unknown> {
-    const input = command.input;
-    const key = (input.Key as { sessionId: { S: string } }).sessionId.S;
-    if (command.constructor.name === 'GetItemCommand') {
-      const item = this.items.get(key);
-      if (!item) return { ConsumedCapacity: { TableName: input.TableName, CapacityUnits: 1 } };
-      return { Item: this.foreign ? { ...item, writeId: { S: `other-server-${++this.reads}` } } : { ...item }, ConsumedCapacity: { TableName: input.TableName, CapacityUnits: 1 } };
-    }
-    if (command.constructor.name === 'UpdateItemCommand') {
-      const values = input.ExpressionAttributeValues as Record<string, AttributeValue>;
-      const old = this.items.get(key);
-      if (values[':data']) {
-        this.items.set(key, {
-          ...old,
-          sessionId: { S: key },
-          data: values[':data'],
-          writeId: values[':wid']!,
-          expiresAt: values[':exp']!,
-          updatedAt: values[':now']!,
-          createdAt: old?.createdAt ?? values[':now']!,
-          version: { N: String(Number(old?.version?.N ?? 0) + 1) },
-        });
-      } else if (old && values[':exp']) {
-        this.items.set(key, { ...old, expiresAt: values[':exp'] });
-      }
-      return { ConsumedCapacity: { TableName: input.TableName, CapacityUnits: 2 } };
-    }
-    throw new Error(`bench/store-cpu: ${command.constructor.name} is not answered here`);
-  }
-
-  destroy(): void {}
 }
 
 function cpuMicros(): number {

@@ -1,11 +1,12 @@
 /**
  * The DynamoDB requests SessionStore really sends for one changing request (a
- * load, then a save), captured from a store whose client only records and
- * answers, so that the benchmarks that time the SDK or DynamoDB Local on
- * "our request shapes" send exactly those, not a copy that could drift.
+ * load, then a save), captured from a store whose client is a TableInMemory,
+ * so that the benchmarks that time the SDK or DynamoDB Local on "our request
+ * shapes" send exactly those, not a copy that could drift.
  */
 import type { AttributeValue, DynamoDBClient, GetItemCommandInput, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
+import { TableInMemory } from './table-in-memory.js';
 
 export interface StoreRequests {
   /** The load's GetItem. */
@@ -17,38 +18,19 @@ export interface StoreRequests {
 }
 
 export async function captureStoreRequests(table: string, key: string, data: Record<string, unknown>): Promise<StoreRequests> {
-  const sent: Array<{ name: string; input: Record<string, unknown> }> = [];
-  let item: Record<string, AttributeValue> | undefined;
-  const client = {
-    config: {},
-    async send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
-      sent.push({ name: command.constructor.name, input: structuredClone(command.input) });
-      const values = command.input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined;
-      if (command.constructor.name === 'UpdateItemCommand' && values?.[':data']) {
-        item = {
-          sessionId: { S: key },
-          data: values[':data'],
-          version: { N: String(Number(item?.version?.N ?? 0) + 1) },
-          expiresAt: values[':exp']!,
-          createdAt: item?.createdAt ?? values[':now']!,
-          updatedAt: values[':now']!,
-          writeId: values[':wid']!,
-        };
-      }
-      return command.constructor.name === 'GetItemCommand' ? (item ? { Item: item } : {}) : {};
-    },
-    destroy() {},
-  };
-  const store = new SessionStore({ client: client as unknown as DynamoDBClient, table, skipTableCheck: true, reapIntervalMs: 0 });
+  const memory = new TableInMemory();
+  memory.record = true;
+  const store = new SessionStore({ client: memory as unknown as DynamoDBClient, table, skipTableCheck: true, reapIntervalMs: 0 });
   await store.set(key, data);
-  sent.length = 0;
+  memory.sent.length = 0;
   const loaded = await store.load(key);
   if (!loaded) throw new Error('bench/store-requests: the captured store lost its session');
   await store.commit(loaded.handle, key, { ...loaded.data, visits: Number(loaded.data.visits ?? 0) + 1 });
   await store.close();
-  const get = sent.find((s) => s.name === 'GetItemCommand');
-  const save = sent.find((s) => s.name === 'UpdateItemCommand');
-  if (!get || !save || !item) throw new Error(`bench/store-requests: expected a GetItem and an UpdateItem, saw ${sent.map((s) => s.name).join(', ')}`);
+  const get = memory.sent.find((s) => s.name === 'GetItemCommand');
+  const save = memory.sent.find((s) => s.name === 'UpdateItemCommand');
+  const item = memory.items.get(key);
+  if (!get || !save || !item) throw new Error(`bench/store-requests: expected a GetItem and an UpdateItem, saw ${memory.sent.map((s) => s.name).join(', ')}`);
   return { get: get.input as unknown as GetItemCommandInput, save: save.input as unknown as UpdateItemCommandInput, item };
 }
 

@@ -53,7 +53,9 @@ export class Gateway extends EventEmitter {
   constructor(
     readonly client: DynamoDBClient,
     private readonly stats: StoreStats,
-    private readonly where: { table: string; target: string; returnConsumedCapacity?: boolean },
+    private readonly where: { table: string; target: string },
+    /** Ask for ReturnConsumedCapacity on every call and count it in the stats. */
+    private readonly countCapacity = false,
   ) {
     super();
   }
@@ -84,7 +86,7 @@ export class Gateway extends EventEmitter {
    */
   async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean; ownMiddleware?: boolean } = {}): Promise<T> {
     const input = (command as { input: Record<string, unknown> }).input;
-    if (this.where.returnConsumedCapacity && input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
+    if (this.countCapacity && input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
       input.ReturnConsumedCapacity = 'TOTAL';
     }
     this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;

@@ -161,7 +161,7 @@ export class SessionStore extends EventEmitter {
     this.client = createDynamoDBClient(this.config);
     this.target = describeTarget(this.config);
     this.codec = createCodec(this.config);
-    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, returnConsumedCapacity: this.config.returnConsumedCapacity });
+    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target }, this.config.returnConsumedCapacity);
     this.gateway.on('disconnect', (err: Error) => {
       this.logger.error({ table: this.config.table, target: this.target, reason: err?.name }, 'DynamoDB became unreachable: session requests fail with 503 until it answers again');
       this.emit('disconnect', err);
