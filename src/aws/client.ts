@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/config-resolver';
 import { loadConfig } from '@smithy/node-config-provider';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
 import { credentialsFor } from './credentials.js';
+import { UndiciHttpHandler } from './http-handler.js';
 
 /**
  * AWS_REGION, then AWS_DEFAULT_REGION (which the JS SDK alone does not read,
@@ -47,15 +47,9 @@ export function createDynamoDBClient(config: ResolvedConfig): DynamoDBClient {
     // The SDK otherwise rebuilds and sorts the middleware stack on every send: a third of its CPU
     // per call on this store's requests (npm run bench:sdk). Nothing here changes the stack after creation.
     cacheMiddleware: true,
-    requestHandler: new NodeHttpHandler({
-      requestTimeout: config.requestTimeoutMs,
-      connectionTimeout: config.requestTimeoutMs,
-      // Without it a slow request is only logged, and a request to a dead node would wait forever.
-      throwOnRequestTimeout: true,
-      // Reusing connections saves a TCP and TLS handshake on each of the one or two calls a request makes.
-      httpAgent: { keepAlive: true },
-      httpsAgent: { keepAlive: true },
-    }),
+    // Keeps connections open between calls (no TCP or TLS handshake per call) and throws on a
+    // time-out, where the SDK's default handler only logs a slow request.
+    requestHandler: new UndiciHttpHandler({ requestTimeoutMs: config.requestTimeoutMs, connectionTimeoutMs: config.requestTimeoutMs }),
   });
 }
 

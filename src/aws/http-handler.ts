@@ -1,0 +1,172 @@
+/**
+ * The HTTP handler of the store's own DynamoDB client: the SDK's request sent
+ * with undici's dispatcher, whose answer is collected into one buffer.
+ *
+ * Why not the SDK's NodeHttpHandler: a session request is one or two small
+ * DynamoDB calls, and node:http's request and response objects, streams and
+ * per-request timers cost the client about a third of its CPU per call on top
+ * of signing and (de)serialization (`npm run bench:sdk`, "HTTP handler").
+ * DynamoDB answers are small JSON documents, so a buffered body loses nothing.
+ *
+ * Network failures come out the way the SDK's retry strategy and the store's
+ * error mapping read them: time-outs are named `TimeoutError`, a connection
+ * closed under a request carries the code `ECONNRESET`, an abort is an
+ * `AbortError`; connection errors of node:net (ECONNREFUSED, ENOTFOUND...)
+ * pass through as they are.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import type { HeaderBag, HttpHandlerOptions, HttpRequest, HttpResponse, QueryParameterBag } from '@smithy/types';
+
+export interface UndiciHandlerOptions {
+  /** Longest wait for the answer's headers, and between two chunks of its body, in ms. */
+  requestTimeoutMs: number;
+  /** Longest wait for a TCP (and TLS) connection, in ms. */
+  connectionTimeoutMs: number;
+  /** Connections kept per endpoint at most; requests beyond them wait for one. The SDK's default is 50 too. */
+  maxConnections?: number;
+}
+
+type HandlerConfig = UndiciHandlerOptions;
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+// undici's names for a connection that went away under the request; the SDK retries ECONNRESET.
+const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+export class UndiciHttpHandler {
+  readonly metadata = { handlerProtocol: 'http/1.1' };
+  private config: HandlerConfig;
+  private agent: Agent;
+
+  constructor(options: UndiciHandlerOptions) {
+    this.config = { maxConnections: 50, ...options };
+    this.agent = this.makeAgent();
+  }
+
+  handle(request: HttpRequest, { abortSignal, requestTimeout }: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    if (abortSignal?.aborted) return Promise.reject(abortError());
+    const timeout = requestTimeout ?? this.config.requestTimeoutMs;
+    return new Promise((resolve, reject) => {
+      let statusCode = 0;
+      let reason: string | undefined;
+      let headers: HeaderBag = {};
+      const chunks: Buffer[] = [];
+      let controller: { abort(reason: Error): void } | undefined;
+      let settled = false;
+      const onAbort = () => controller?.abort(abortError());
+      const signal = abortSignal as Partial<EventTarget> | undefined;
+      const done = () => {
+        settled = true;
+        signal?.removeEventListener?.('abort', onAbort);
+      };
+      signal?.addEventListener?.('abort', onAbort, { once: true });
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (abortSignal?.aborted) c.abort(abortError());
+        },
+        onResponseStart(_c, status, responseHeaders, statusMessage) {
+          if (status < 200) return; // 1xx: the real answer follows
+          statusCode = status;
+          reason = statusMessage;
+          headers = flattenHeaders(responseHeaders);
+        },
+        onResponseData(_c, chunk) {
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          if (settled) return;
+          done();
+          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          resolve({ response: { statusCode, reason, headers, body } });
+        },
+        onResponseError(_c, err) {
+          if (settled) return;
+          done();
+          reject(asSdkNetworkError(err));
+        },
+      };
+      try {
+        this.agent.dispatch(
+          {
+            origin: `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}`,
+            path: pathOf(request),
+            method: request.method,
+            headers: request.headers,
+            body: request.body ?? null,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+          },
+          handler,
+        );
+      } catch (err) {
+        done();
+        reject(asSdkNetworkError(err as Error));
+      }
+    });
+  }
+
+  updateHttpClientConfig(key: keyof HandlerConfig, value: HandlerConfig[typeof key]): void {
+    this.config = { ...this.config, [key]: value };
+    const old = this.agent;
+    this.agent = this.makeAgent();
+    void old.close().catch(() => {});
+  }
+
+  httpHandlerConfigs(): HandlerConfig {
+    return this.config;
+  }
+
+  /** Closes every connection at once (the client's destroy()); a request still in flight fails. */
+  destroy(): void {
+    void this.agent.destroy().catch(() => {});
+  }
+
+  private makeAgent(): Agent {
+    return new Agent({ connections: this.config.maxConnections ?? null, connect: { timeout: this.config.connectionTimeoutMs } });
+  }
+}
+
+function pathOf(request: HttpRequest): string {
+  let path = request.path;
+  const query = queryString(request.query);
+  if (query) path += `?${query}`;
+  if (request.fragment) path += `#${request.fragment}`;
+  return path;
+}
+
+/** RFC 3986 encoding, the form SigV4 signs. */
+const encode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function queryString(query: QueryParameterBag | undefined): string {
+  if (!query) return '';
+  const parts: string[] = [];
+  for (const key of Object.keys(query).sort()) {
+    const value = query[key];
+    if (value === null || value === undefined) parts.push(encode(key));
+    else for (const v of Array.isArray(value) ? value : [value]) parts.push(`${encode(key)}=${encode(v)}`);
+  }
+  return parts.join('&');
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): HeaderBag {
+  const out: HeaderBag = {};
+  for (const name in raw) {
+    const value = raw[name];
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function abortError(): Error {
+  const err = new Error('the request was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+function asSdkNetworkError(err: Error): Error {
+  const code = (err as { code?: string }).code ?? '';
+  if (err.name === 'AbortError') return err;
+  if (TIMEOUT_CODES.has(code)) return Object.assign(new Error(err.message, { cause: err }), { name: 'TimeoutError', code });
+  if (RESET_CODES.has(code)) return Object.assign(new Error(err.message, { cause: err }), { name: err.name, code: 'ECONNRESET' });
+  return err;
+}
