@@ -14,6 +14,8 @@ export interface RunResult {
   completed: { read: number; write: number; incr: number; failed: number; aborted: number };
   floor?: Floor;
   burst?: { expected: number; stored: number };
+  /** Requests per second of each round, in round order, when several were combined. */
+  roundRates?: number[];
 }
 
 export const httpRequests = (r: RunResult): number => r.completed.read + r.completed.write + r.completed.incr + r.completed.failed + r.completed.aborted;
@@ -51,7 +53,7 @@ export function workloadTable(workload: Workload, runs: RunResult[]): string {
     const lost = lostUpdates(r);
     const last = burst ? `${lost ?? '–'} of ${r.burst?.expected ?? '–'}` : String(r.completed.failed + r.load.timeouts);
     lines.push(
-      `| ${r.store.label} | ${n(r.load.requestsPerSecond, 0)} | ${n(r.load.p50, 0)} | ${n(r.load.p99, 0)} | ${callsByOperation(r)} | ${n(per1000(r, r.tally.rcu))} | ${n(per1000(r, r.tally.wcu))} | ${n(unitsPer1000(r))} | ${vsFloor(r)} | ${last} |`,
+      `| ${r.store.label} | ${n(r.load.requestsPerSecond, 0)}${r.roundRates ? ` (${r.roundRates.map((v) => n(v, 0)).join(' · ')})` : ''} | ${n(r.load.p50, 0)} | ${n(r.load.p99, 0)} | ${callsByOperation(r)} | ${n(per1000(r, r.tally.rcu))} | ${n(per1000(r, r.tally.wcu))} | ${n(unitsPer1000(r))} | ${vsFloor(r)} | ${last} |`,
     );
   }
   const floor = rows.find((r) => r.floor)?.floor;
@@ -115,5 +117,5 @@ export function combineRounds(rounds: RunResult[]): RunResult {
     p99: median(loads.map((l) => l.p99)),
     durationSeconds: loads.reduce((s, l) => s + l.durationSeconds, 0),
   };
-  return { store: first.store, workload: first.workload, load, tally, completed, ...(burst ? { burst } : {}) };
+  return { store: first.store, workload: first.workload, load, tally, completed, ...(burst ? { burst } : {}), roundRates: loads.map((l) => l.requestsPerSecond) };
 }
