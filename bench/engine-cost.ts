@@ -55,12 +55,33 @@ try {
     const v = version[i]!++;
     return new PutItemCommand({ TableName: 'engine_ours', Item: ours(i, v), ConditionExpression: 'version = :v AND expiresAt > :nowSec', ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ExpressionAttributeValues: { ':v': { N: String(v) }, ':nowSec': { N: '1796150000' } } });
   };
+  // The same save in the legacy parameters (AttributeUpdates + Expected), which DynamoDB Local
+  // evaluates without parsing an expression; measured for the record, not used (AWS calls them legacy).
+  const legacyUpdate = (i: number) => {
+    const input = saveAt(save, sid(i), version[i]!++, `w${writes++}`);
+    const values = input.ExpressionAttributeValues!;
+    return new UpdateItemCommand({
+      TableName: input.TableName,
+      Key: input.Key,
+      AttributeUpdates: {
+        data: { Action: 'PUT', Value: values[':data'] },
+        expiresAt: { Action: 'PUT', Value: values[':exp'] },
+        updatedAt: { Action: 'PUT', Value: values[':now'] },
+        writeId: { Action: 'PUT', Value: values[':wid'] },
+        version: { Action: 'PUT', Value: values[':nv'] },
+      },
+      Expected: { version: { ComparisonOperator: 'EQ', AttributeValueList: [values[':v']!] }, expiresAt: { ComparisonOperator: 'GT', AttributeValueList: [values[':nowSec']!] } },
+      ConditionalOperator: 'AND',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  };
   const shapes: Array<[string, (i: number) => PutItemCommand | UpdateItemCommand]> = [
     ['PutItem, no condition (connect-dynamodb)', (i) => new PutItemCommand({ TableName: 'engine_plain', Item: plain(i) })],
     ['PutItem of our item, no condition', (i) => new PutItemCommand({ TableName: 'engine_ours', Item: ours(i, version[i]!++) })],
     ['PutItem, version and expiry condition', conditionalPut],
     ['UpdateItem, version condition only', (i) => update(i, 'version = :v')],
     [`UpdateItem as the store sends it (${save.ConditionExpression})`, (i) => update(i)],
+    ['UpdateItem, legacy AttributeUpdates + Expected', legacyUpdate],
     [
       'UpdateItem as before this change (extra clauses)',
       (i) => {

@@ -33,8 +33,8 @@ class FakeEndpoint {
     });
   }
 
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async start(host = '127.0.0.1'): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
   }
 
   get port(): number {
@@ -198,6 +198,27 @@ describe('the HTTP handler of the store\'s own client', () => {
       });
     } finally {
       client.destroy();
+    }
+  });
+
+  it('reaches an endpoint given as an IPv6 literal', async () => {
+    const v6 = new FakeEndpoint();
+    await v6.start('::1');
+    v6.answer = (_req, res) => res.end(ITEM);
+    const client = new DynamoDBClient({
+      endpoint: `http://[::1]:${v6.port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+      requestHandler: new UndiciHttpHandler({ requestTimeoutMs: 2_000, connectionTimeoutMs: 2_000 }),
+    });
+    try {
+      const out = await client.send(new GetItemCommand({ TableName: 't', Key: { sessionId: { S: 'abc' } } }));
+      assert.equal(out.Item?.version?.N, '3');
+      assert.equal(v6.received.length, 1);
+    } finally {
+      client.destroy();
+      await v6.stop();
     }
   });
 

@@ -88,7 +88,7 @@ export class UndiciHttpHandler {
       try {
         this.agent.dispatch(
           {
-            origin: `${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}`,
+            origin: originOf(request),
             path: pathOf(request),
             method: request.method,
             headers: request.headers,
@@ -124,6 +124,12 @@ export class UndiciHttpHandler {
   private makeAgent(): Agent {
     return new Agent({ connections: this.config.maxConnections ?? null, connect: { timeout: this.config.connectionTimeoutMs } });
   }
+}
+
+function originOf(request: HttpRequest): string {
+  // An IPv6 literal needs its brackets in a URL; the SDK may hand it over without them.
+  const host = request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname;
+  return `${request.protocol}//${host}${request.port ? `:${request.port}` : ''}`;
 }
 
 function pathOf(request: HttpRequest): string {
