@@ -7,13 +7,17 @@
  * --rounds <n> (1: more rounds, run in rotated order, report the median speed),
  * --warmup <s> (20: seconds of writes per kind of store before anything is measured; 0: none),
  * --only <store,…>, --workload <name,…>, --scale (also bench/scale.ts),
- * --docs (write docs/benchmarks.md and .svg even for a partial run; a full
- * run always writes them), --no-docs.
+ * --pin (DynamoDB Local on a CPU of its own, the apps, the proxy and the load
+ * generator on the others, as in production, where DynamoDB's CPU is not the
+ * app server's; Linux, needs taskset), --docs (write docs/benchmarks.md and
+ * .svg even for a partial run; a full run always writes them; with --pin the
+ * results go to their own section and the chart is left alone), --no-docs.
  */
 import { parseArgs } from 'node:util';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDBLocal, type EmbeddedDynamoDB } from '../src/embedded/dynamodb-local.js';
 import { ConfigError } from '../src/errors.js';
@@ -38,6 +42,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     workload: { type: 'string' },
     scale: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
     docs: { type: 'boolean' },
     'no-docs': { type: 'boolean', default: false },
   },
@@ -141,6 +146,25 @@ async function runOne(db: EmbeddedDynamoDB, proxy: CountingProxy, store: StoreSp
   }
 }
 
+/**
+ * --pin: DynamoDB Local's JVM (every thread) on the last CPU; this process
+ * (counting proxy, autocannon) on the others, and with it every app it
+ * starts from now on (a child inherits its parent's CPUs). Returns how the
+ * CPUs were split, for the report.
+ */
+function pinCpus(dbPid: number): string {
+  const last = cpus().length - 1;
+  if (last < 1) throw new ConfigError('bench: --pin needs at least 2 CPUs (one for DynamoDB Local, the rest for the apps)');
+  const rest = last === 1 ? '0' : `0-${last - 1}`;
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(last), String(dbPid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-cp', rest, String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    throw new ConfigError(`bench: --pin could not set CPU affinity with taskset (${(err as Error).message}): install util-linux, or run without --pin`, { cause: err });
+  }
+  return `DynamoDB Local on CPU ${last}, the apps, the counting proxy and autocannon on CPU ${rest}`;
+}
+
 function machine(): string {
   const cpu = cpus();
   return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, Node ${process.version} (${process.platform}/${process.arch}), load average ${loadavg()[0]!.toFixed(2)} at start`;
@@ -216,12 +240,14 @@ const started = Date.now();
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 console.log(`bench: ${machine()}`);
 const db = await startDynamoDBLocal();
+let pinned: string | undefined;
 let proxy: CountingProxy | undefined;
 const runs: RunResult[] = [];
 const unitsByStore = new Map<string, ItemUnits>();
 try {
+  if (flags.pin) pinned = pinCpus(db.pid);
   proxy = await startCountingProxy(db.endpoint);
-  console.log(`bench: DynamoDB Local pid ${db.pid} at ${db.endpoint}, counting proxy at ${proxy.endpoint}`);
+  console.log(`bench: DynamoDB Local pid ${db.pid} at ${db.endpoint}, counting proxy at ${proxy.endpoint}${pinned ? `; ${pinned}` : ''}`);
   if (warmupSeconds > 0) {
     process.stdout.write(`bench: warming up DynamoDB Local, ${warmupSeconds} s per kind of store … `);
     await warmUp(proxy, stores);
@@ -281,7 +307,7 @@ const eventual =
 
 const results = [
   `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${command}\` in ${n((Date.now() - started) / 1000, 0)} s.`,
-  `Machine: ${machine().replace(/load average .*$/, '')}shared with other jobs, so throughput and latency are noisy (capacity and call counts are not).`,
+  `Machine: ${machine().replace(/load average .*$/, '')}shared with other jobs, so throughput and latency are noisy (capacity and call counts are not).${pinned ? ` CPUs split: ${pinned}.` : ''}`,
   `Each run${rounds > 1 ? ` (${rounds} rounds, stores in rotated order; speed is the median round, each round's in brackets, counts and units are totals)` : ''}: ${connections} connections for ${durationSeconds} s over ${poolSize} signed-in clients (each with its own session cookie); the burst: ${WORKLOADS.find((w) => w.burst)?.burst?.requests} requests over ${connections} connections on one session. DynamoDB Local was warmed up first with ${warmupSeconds} s of writes per kind of store.`,
   '',
   ...tables.flatMap((t) => [t, '']),
@@ -289,7 +315,7 @@ const results = [
   '',
   ...targets(runs, cpu, compression[1]!.ratio),
   '',
-  `Store CPU (\`bench/store-cpu.ts\`) is the express adapter and SessionStore doing a whole request (load, decode, cookie reshaping, change detection, checked serialization, brotli framing and the write's request when the session changed, stats) with the DynamoDB client replaced by an in-process table, so that neither the network, DynamoDB, the AWS SDK nor express-session's middleware (which every store pays alike) is in it; express-session's Session construction, which the adapter's createSession calls, is. Median of 7 rounds of 2,000 requests.`,
+  `Store CPU (\`bench/store-cpu.ts\`) is the express adapter and SessionStore doing a whole request (load, decode, cookie reshaping, change detection, checked serialization, brotli framing and the write's request when the session changed, stats) with the DynamoDB client replaced by an in-process table, so that neither the network, DynamoDB, the AWS SDK nor express-session's middleware (which every store pays alike) is in it; express-session's Session construction, which the adapter's createSession calls, is. The four kinds of request take turns, 7 rounds of 2,000 each after 2 untimed rounds of each (a server's steady state); the median round.`,
   '',
   '| realistic session JSON | stored (brotli) | ratio |',
   '|---:|---:|---:|',
@@ -300,7 +326,8 @@ const results = [
 
 console.log(`\n${results}`);
 if (writeDocs) {
-  writeSection(DOC, 'results', results);
-  if (runs.some((r) => r.workload.name === 'read-heavy')) writeFileSync(SVG, chart(runs));
-  console.log(`\nbench: wrote ${DOC}${runs.some((r) => r.workload.name === 'read-heavy') ? ` and ${SVG}` : ''}`);
+  writeSection(DOC, pinned ? 'pinned' : 'results', results);
+  const drawn = !pinned && runs.some((r) => r.workload.name === 'read-heavy');
+  if (drawn) writeFileSync(SVG, chart(runs));
+  console.log(`\nbench: wrote ${DOC}${drawn ? ` and ${SVG}` : ''}`);
 }

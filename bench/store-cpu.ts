@@ -56,17 +56,34 @@ function cpuMicros(): number {
   return u.user + u.system;
 }
 
-/** Median µs per request over 7 rounds, after a warm-up round; each round runs `count` requests one after another. */
-async function measure(count: number, request: (i: number) => Promise<void>): Promise<number> {
-  const round = async () => {
+interface Kind {
+  /** Run before each round of this kind, outside the timing. */
+  prepare(): Promise<void>;
+  request(i: number): Promise<void>;
+}
+
+/**
+ * Median µs per request of each kind, over 7 rounds of `count` requests one
+ * after another. The kinds take turns, in alternating order, after two
+ * untimed rounds of each: a server's steady state, in which every path has
+ * been compiled with the type feedback of all the others (one kind measured
+ * alone first would run on code that the next kinds then deoptimize).
+ */
+async function measureKinds(count: number, kinds: Kind[]): Promise<number[]> {
+  const round = async (kind: Kind) => {
+    await kind.prepare();
     const start = cpuMicros();
-    for (let i = 0; i < count; i++) await request(i);
+    for (let i = 0; i < count; i++) await kind.request(i);
     return (cpuMicros() - start) / count;
   };
-  await round();
-  const rounds: number[] = [];
-  for (let r = 0; r < 7; r++) rounds.push(await round());
-  return rounds.sort((a, b) => a - b)[3]!;
+  for (let warm = 0; warm < 2; warm++) for (const kind of kinds) await round(kind);
+  const rounds: number[][] = kinds.map(() => []);
+  for (let r = 0; r < 7; r++) {
+    const order = kinds.map((_, k) => k);
+    if (r % 2) order.reverse();
+    for (const k of order) rounds[k]!.push(await round(kinds[k]!));
+  }
+  return rounds.map((list) => list.sort((a, b) => a - b)[3]!);
 }
 
 export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
@@ -94,14 +111,20 @@ export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
     (req as unknown as { res: EventEmitter }).res.emit('close');
   };
   const count = 2000;
-  table.foreign = true;
-  const readUs = await measure(count, request(false));
-  const writeUs = await measure(count, request(true));
-  table.foreign = false;
-  // Prime the decode cache: this process reads the bytes once, as a previous request would have.
-  for (const id of ids) await store.get(id);
-  const readCachedUs = await measure(count, request(false));
-  const writeCachedUs = await measure(count, request(true));
+  const cold = async () => {
+    table.foreign = true;
+  };
+  // This process reads the bytes once, as a previous request would have, so the decode cache holds them.
+  const warm = async () => {
+    table.foreign = false;
+    for (const id of ids) await store.get(id);
+  };
+  const [readUs, writeUs, readCachedUs, writeCachedUs] = (await measureKinds(count, [
+    { prepare: cold, request: request(false) },
+    { prepare: cold, request: request(true) },
+    { prepare: warm, request: request(false) },
+    { prepare: warm, request: request(true) },
+  ])) as [number, number, number, number];
   const sessionBytes = Buffer.byteLength(JSON.stringify(toStored({ ...data, visits: 0, cookie: cookie.toJSON() })));
   await store.store.close();
   return {
