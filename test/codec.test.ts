@@ -363,6 +363,20 @@ describe('compression', () => {
     assert.deepStrictEqual(createCodec(options()).decode(clearFrame(gzipSync(JSON.stringify(session)), 0b10)), session);
   });
 
+  test('sessions that inflate to many times their stored size, small or large, come back whole', () => {
+    // The inflate buffer is sized from the stored bytes; these outgrow it and take several pieces.
+    const codec = createCodec(options({ compression: true, compressionThreshold: 0 }));
+    for (const repeat of [40, 400, 4_000, 40_000]) {
+      const session = { cart: Array.from({ length: repeat }, () => ({ sku: 'A-100', qty: 1 })), note: 'x'.repeat(repeat) };
+      const bytes = codec.encode(session);
+      assert.equal(describeFormat(bytes).compression, 'brotli');
+      assert.ok(bytes.length * 3 < Buffer.byteLength(JSON.stringify(session)), `ratio over 3× at ${repeat}`);
+      assert.deepStrictEqual(codec.decode(bytes), session);
+    }
+    const gzipped = { note: 'y'.repeat(50_000) };
+    assert.deepStrictEqual(codec.decode(clearFrame(gzipSync(JSON.stringify(gzipped)), 0b10)), gzipped);
+  });
+
   const bomb = (bytes: number) => `{"a":"${'a'.repeat(bytes - 8)}"}`;
   test('a brotli or gzip bomb is refused at the 4 MB cap', () => {
     const codec = createCodec(options());

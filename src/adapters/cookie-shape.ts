@@ -39,12 +39,18 @@ export function toStored(sess: object): SessionData {
   return out;
 }
 
+/**
+ * The session data a framework gets from a load, with the cookie's `expires` put back from the
+ * item's expiry. `data` is the load's own freshly parsed object: changed in place, not copied.
+ */
 export function fromStored(data: SessionData, expiresAt: number): SessionData {
   const cookie = data.cookie as CookieJson | undefined;
   if (cookie && typeof cookie === 'object') {
-    const expires = typeof cookie.originalMaxAge === 'number' ? new Date(expiresAt * 1000).toISOString() : null;
-    return { ...data, cookie: { ...cookie, expires } };
+    // A Date, as the frameworks keep it (express-session would parse a string back into one).
+    cookie.expires = typeof cookie.originalMaxAge === 'number' ? new Date(expiresAt * 1000) : null;
+    return data;
   }
   // The frameworks need a cookie on every stored session; one written by another tool may lack it.
-  return { ...data, cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' } };
+  data.cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
+  return data;
 }

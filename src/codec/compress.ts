@@ -52,13 +52,29 @@ export function compress(raw: Buffer): Buffer | undefined {
   return packed.length < raw.length ? packed : undefined;
 }
 
+/**
+ * Output buffer size for inflating a payload of `payloadBytes`. zlib's
+ * default, 16 KB, is a fresh allocation outside the JavaScript heap on every
+ * call, and with one per read that memory is what makes the collector run. A
+ * small session gets a buffer three times its compressed size (its JSON fits,
+ * at the ratios of small sessions), small enough for Buffer's shared pool; a
+ * large one gets five times, so that it inflates in one piece, not in 16 KB
+ * pieces concatenated. Either way a larger output only takes more pieces
+ * (at least 1 KB each, so that a bomb's few bytes cost no more than a few
+ * thousand of them before the cap stops it).
+ */
+export function inflateChunkBytes(payloadBytes: number): number {
+  const small = Math.max(1024, payloadBytes * 3);
+  if (small < Buffer.poolSize >>> 1) return small;
+  return Math.min(MAX_DECODED_BYTES, Math.max(constants.Z_DEFAULT_CHUNK, payloadBytes * 5));
+}
+
 /** Inflates a payload; gzip is read so that items written by other tools or older builds stay readable. */
 export function decompress(payload: Buffer, compression: Compression): Buffer {
   if (compression === 'none') return payload;
+  const options = { maxOutputLength: MAX_DECODED_BYTES, chunkSize: inflateChunkBytes(payload.length) };
   try {
-    return compression === 'brotli'
-      ? brotliDecompressSync(payload, { maxOutputLength: MAX_DECODED_BYTES })
-      : gunzipSync(payload, { maxOutputLength: MAX_DECODED_BYTES });
+    return compression === 'brotli' ? brotliDecompressSync(payload, options) : gunzipSync(payload, options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new CorruptSessionError(
