@@ -18,6 +18,12 @@
  * - change, cold and decoded before: the same loads, then a changed field, a
  *   conditional write, and the written JSON kept for the next load.
  *
+ * And a fleet: the read-heavy mix (95 % reads) served by 1, 3 or 10 servers
+ * behind a balancer that picks one at random for each request, every server a
+ * store of its own (its own decode cache) on one shared table. A server reads
+ * an item cold when another one wrote it since this server last saw it, which
+ * is the share of cold reads a real deployment of that size has.
+ *
  * `node --import tsx bench/store-cpu.ts` prints the figures; run.ts imports it.
  */
 import { EventEmitter } from 'node:events';
@@ -26,7 +32,7 @@ import session from 'express-session';
 import { DynamoDBStore } from '../src/adapters/express.js';
 import { createCodec } from '../src/codec/codec.js';
 import { toStored } from '../src/adapters/cookie-shape.js';
-import { realisticSession } from '../test/helpers/session-fixtures.js';
+import { random, realisticSession } from '../test/helpers/session-fixtures.js';
 import { TableInMemory } from './table-in-memory.js';
 
 export interface StoreCpu {
@@ -43,6 +49,14 @@ export interface StoreCpu {
   readHeavyColdUs: number;
   /** The same mix when this server wrote or read every item before (one server, or sticky balancing). */
   readHeavyWarmUs: number;
+}
+
+export interface FleetCpu {
+  servers: number;
+  /** µs per request of the read-heavy mix (95 % reads, 5 % changes) across the fleet. */
+  us: number;
+  /** Share of the reads that found their bytes new to the server that served them (measured: loads minus decode-cache hits). */
+  coldReadShare: number;
 }
 
 export interface Compression {
@@ -86,30 +100,46 @@ async function measureKinds(count: number, kinds: Kind[]): Promise<number[]> {
   return rounds.map((list) => list.sort((a, b) => a - b)[3]!);
 }
 
+type Store = DynamoDBStore;
+
+// As express-session's sessions look when they reach the store: the Cookie class, a one-hour maxAge.
+function benchCookie() {
+  return new (session.Cookie as unknown as new (options: object) => session.Cookie & { toJSON(): object })({ maxAge: 3_600_000 });
+}
+
+function benchStore(table: TableInMemory): Store {
+  return new DynamoDBStore({ client: table as unknown as DynamoDBClient, skipTableCheck: true, table: 'cpu_bench', reapIntervalMs: 0 });
+}
+
+const SESSIONS = 200;
+const ids = Array.from({ length: SESSIONS }, (_, i) => `bench-session-${String(i).padStart(4, '0')}-${'x'.repeat(16)}`);
+
+async function fillTable(store: Store, data: Record<string, unknown>, cookie: session.Cookie): Promise<void> {
+  for (const id of ids) await store.set(id, { ...data, visits: 0, cookie } as unknown as session.SessionData);
+}
+
+/** One request, as express-session drives a Store: get, createSession, then set when changed, else touch. */
+async function serve(store: Store, sid: string, change: boolean): Promise<void> {
+  const loaded = await store.get(sid);
+  const req = { sessionID: sid, sessionStore: store, res: new EventEmitter() } as unknown as Parameters<DynamoDBStore['createSession']>[0];
+  const sess = store.createSession(req, loaded!) as unknown as session.Session & { visits: number };
+  if (change) sess.visits += 1;
+  // As dynamoSession() ends a request: one serialization decides whether to save, and the save reuses it.
+  const json = store.changedJson(sess);
+  if (json === undefined) await store.touch(sid, sess);
+  else await new Promise<void>((resolve, reject) => store.saveWith(sess, json, (err) => (err ? reject(err) : resolve())));
+  (req as unknown as { res: EventEmitter }).res.emit('close');
+}
+
 export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
   const table = new TableInMemory();
-  const store = new DynamoDBStore({ client: table as unknown as DynamoDBClient, skipTableCheck: true, table: 'cpu_bench', reapIntervalMs: 0 });
+  const store = benchStore(table);
   await store.ready();
-  // As express-session's sessions look when they reach the store: the Cookie class, a one-hour maxAge.
-  const cookie = new (session.Cookie as unknown as new (options: object) => session.Cookie & { toJSON(): object })({ maxAge: 3_600_000 });
+  const cookie = benchCookie();
   const { cookie: _fixtureCookie, ...data } = realisticSession(targetBytes, 3);
-  const sessions = 200;
-  const ids = Array.from({ length: sessions }, (_, i) => `bench-session-${String(i).padStart(4, '0')}-${'x'.repeat(16)}`);
-  for (const id of ids) await store.set(id, { ...data, visits: 0, cookie } as unknown as session.SessionData);
+  await fillTable(store, data, cookie);
 
-  // One request, as express-session drives a Store: get, createSession, then set when changed, else touch.
-  const request = (change: boolean) => async (i: number) => {
-    const sid = ids[i % sessions]!;
-    const loaded = await store.get(sid);
-    const req = { sessionID: sid, sessionStore: store, res: new EventEmitter() } as unknown as Parameters<DynamoDBStore['createSession']>[0];
-    const sess = store.createSession(req, loaded!) as unknown as session.Session & { visits: number };
-    if (change) sess.visits += 1;
-    // As dynamoSession() ends a request: one serialization decides whether to save, and the save reuses it.
-    const json = store.changedJson(sess);
-    if (json === undefined) await store.touch(sid, sess);
-    else await new Promise<void>((resolve, reject) => store.saveWith(sess, json, (err) => (err ? reject(err) : resolve())));
-    (req as unknown as { res: EventEmitter }).res.emit('close');
-  };
+  const request = (change: boolean) => (i: number) => serve(store, ids[i % SESSIONS]!, change);
   const count = 2000;
   const cold = async () => {
     table.foreign = true;
@@ -138,6 +168,51 @@ export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
   };
 }
 
+/**
+ * The read-heavy mix on fleets of each size: per fleet, a table of its own and
+ * one store per server; each request picks a session, a server and whether it
+ * changes (1 in 20) from a seeded generator, so every run serves the same
+ * sequence. The fleets take turns as measureKinds does.
+ */
+export async function measureFleets(sizes: number[] = [1, 3, 10], targetBytes = 2048): Promise<FleetCpu[]> {
+  const cookie = benchCookie();
+  const { cookie: _fixtureCookie, ...data } = realisticSession(targetBytes, 3);
+  const fleets = await Promise.all(
+    sizes.map(async (servers, f) => {
+      const table = new TableInMemory();
+      const stores = Array.from({ length: servers }, () => benchStore(table));
+      for (const store of stores) await store.ready();
+      await fillTable(stores[0]!, data, cookie);
+      const next = random(1000 + f);
+      let changes = 0;
+      const kind: Kind = {
+        prepare: async () => undefined,
+        request: async () => {
+          const sid = ids[Math.floor(next() * SESSIONS)]!;
+          const store = stores[Math.floor(next() * servers)]!;
+          const change = next() < 0.05;
+          if (change) changes += 1;
+          await serve(store, sid, change);
+        },
+      };
+      const loads = () => stores.reduce((sum, s) => sum + (s.store.stats().calls.GetItem ?? 0), 0);
+      const hits = () => stores.reduce((sum, s) => sum + s.store.stats().decodeCacheHits, 0);
+      return { servers, stores, kind, loads, hits, changes: () => changes };
+    }),
+  );
+  // Past the first read of every session by its first server (the table was filled without one), before counting.
+  for (const f of fleets) for (let i = 0; i < 2000; i++) await f.kind.request(i);
+  const before = fleets.map((f) => ({ loads: f.loads(), hits: f.hits() }));
+  const us = await measureKinds(2000, fleets.map((f) => f.kind));
+  const out = fleets.map((f, i) => {
+    const loads = f.loads() - before[i]!.loads;
+    // A change loads too; the share is of every load, reads and changes alike.
+    return { servers: f.servers, us: us[i]!, coldReadShare: 1 - (f.hits() - before[i]!.hits) / loads };
+  });
+  for (const f of fleets) for (const store of f.stores) await store.store.close();
+  return out;
+}
+
 /** Mean brotli ratio over five realistic sessions of about `targetBytes` JSON. */
 export function measureCompression(targetBytes: number): Compression {
   const codec = createCodec({ compression: true, compressionThreshold: 1024, encryptionKeys: [] });
@@ -158,6 +233,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`  read:   ${f(cpu.readUs)} µs cold, ${f(cpu.readCachedUs)} µs decoded before`);
   console.log(`  change: ${f(cpu.writeUs)} µs cold, ${f(cpu.writeCachedUs)} µs decoded before`);
   console.log(`  read-heavy mix (95 % reads): ${f(cpu.readHeavyColdUs)} µs all cold, ${f(cpu.readHeavyWarmUs)} µs all decoded before`);
+  for (const fleet of await measureFleets()) {
+    console.log(`  read-heavy mix on ${fleet.servers} server${fleet.servers > 1 ? 's' : ''}, random balancing: ${f(fleet.us)} µs (${(fleet.coldReadShare * 100).toFixed(0)} % of loads cold)`);
+  }
   for (const size of [2048, 10 * 1024, 50 * 1024]) {
     const c = measureCompression(size);
     console.log(`brotli on ${(c.jsonBytes / 1024).toFixed(1)} KB JSON: ${(c.storedBytes / 1024).toFixed(1)} KB stored, ${c.ratio.toFixed(2)}×`);

@@ -9,7 +9,7 @@
  */
 
 /** mulberry32: tiny, fast, and good enough to vary fixture data. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
