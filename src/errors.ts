@@ -73,6 +73,16 @@ export class CorruptSessionError extends SessionStoreError {
   }
 }
 
+/**
+ * A stored session is in a form this server has no decoder for (LZ4 without the `lz4-napi`
+ * binary for this platform). Not corrupt: the item is left alone and the request fails.
+ */
+export class CodecUnavailableError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_CODEC_UNAVAILABLE', message, options);
+  }
+}
+
 /** A session id is empty, too long or not a string; refused without a DynamoDB call. */
 export class InvalidSessionIdError extends SessionStoreError {
   constructor(message: string) {

@@ -19,6 +19,7 @@ export {
   TableSchemaError,
   SessionTooLargeError,
   SessionSerializationError,
+  CodecUnavailableError,
   CorruptSessionError,
   InvalidSessionIdError,
   LockTimeoutError,

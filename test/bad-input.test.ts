@@ -2,7 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
-import { InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { CodecUnavailableError, InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { describeFormat } from '../src/codec/codec.js';
+import { setLz4ForTests } from '../src/codec/compress.js';
+import { realisticSession } from './helpers/session-fixtures.js';
 import { idTag } from '../src/core/session-id.js';
 import { localOptions, quietLogger, type CapturedLogger } from './helpers/dynamo.js';
 
@@ -52,6 +55,30 @@ describe('bad input', () => {
     assert.equal(await deleting.get('corrupt-delete'), null);
     assert.equal(await exists('corrupt-delete'), false);
     await deleting.close();
+  });
+
+  it('an LZ4 session on a server without the LZ4 binary fails the load and stays stored, even with deleteCorruptSessions', async () => {
+    const session = realisticSession(2_048, 3);
+    await store.set('lz4-elsewhere', session);
+    const item = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: 'lz4-elsewhere' } }, ConsistentRead: true }));
+    assert.equal(describeFormat(item.Item!.data!.B!).compression, 'lz4');
+    const logger = quietLogger();
+    const other = new SessionStore({ ...localOptions({ logger }), table: store.config.table, deleteCorruptSessions: true });
+    setLz4ForTests(null);
+    try {
+      await assert.rejects(other.get('lz4-elsewhere'), (err: unknown) => err instanceof CodecUnavailableError && err.code === 'DSM_CODEC_UNAVAILABLE');
+      assert.equal(other.stats().corruptItems, 0);
+      // What it writes meanwhile, others read.
+      await other.set('brotli-here', session);
+    } finally {
+      setLz4ForTests(undefined);
+      await other.close();
+    }
+    assert.ok(await exists('lz4-elsewhere'), 'not deleted');
+    assert.deepEqual(await store.get('lz4-elsewhere'), session);
+    const written = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: 'brotli-here' } }, ConsistentRead: true }));
+    assert.equal(describeFormat(written.Item!.data!.B!).compression, 'brotli');
+    assert.deepEqual(await store.get('brotli-here'), session);
   });
 
   it('a corrupt session is replaced by a fresh save instead of failing the request', async () => {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createCodec, describeFormat, MAX_DECODED_BYTES, type Codec, type CodecOptions } from '../src/codec/codec.js';
-import { ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { brotli, lz4, pack, setLz4ForTests } from '../src/codec/compress.js';
+import { itemBytesBesideData } from '../src/core/item.js';
+import { CodecUnavailableError, ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
 import { realisticSession } from './helpers/session-fixtures.js';
 
 // Keys in each form keyBytes accepts: hex, base64, Buffer.
@@ -170,9 +172,15 @@ describe('malformed input', () => {
     );
   });
 
-  test('random damage to a compressed clear frame decodes to an object or throws only CorruptSessionError', () => {
+  const lz4Frame = clearFrame(lz4()!.compressSync(Buffer.from(JSON.stringify(realisticSession(2_000, 4)))), 0b11);
+  for (const [kind, frameOf] of [
+    ['brotli', () => clearFrame(brotli(Buffer.from(JSON.stringify(realisticSession(3_000, 4)))), 0b01)],
+    ['lz4', () => lz4Frame],
+  ] as const) {
+  test(`random damage to a ${kind} clear frame decodes to an object or throws only CorruptSessionError`, () => {
     const codec = createCodec(VARIANTS.compressed as CodecOptions);
-    const frame = codec.encode(realisticSession(3_000, 4));
+    const frame = frameOf();
+    assert.equal(describeFormat(frame).compression, kind);
     const damage = fc.array(fc.tuple(fc.nat(frame.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 });
     fc.assert(
       fc.property(damage, (edits) => {
@@ -188,6 +196,7 @@ describe('malformed input', () => {
       { numRuns: 2000 },
     );
   });
+  }
 
   test('a value that is not bytes at all is a CorruptSessionError', () => {
     for (const codec of codecs) {
@@ -205,7 +214,7 @@ describe('malformed input', () => {
 
   test('unknown format flags ask to upgrade', () => {
     throwsCorrupt(createCodec(options()), clearFrame('{}', 0x10), /newer version of dynamodb-session-manager\? upgrade/);
-    throwsCorrupt(createCodec(options()), clearFrame('{}', 0x03), /newer version of dynamodb-session-manager\? upgrade/);
+    throwsCorrupt(createCodec(options()), clearFrame('{}', 0x08), /newer version of dynamodb-session-manager\? upgrade/);
   });
 
   test('JSON that is not an object is a CorruptSessionError', () => {
@@ -241,7 +250,7 @@ describe('encryption', () => {
     test(`flipping any bit pattern of any single byte of an encrypted ${compression ? 'compressed ' : ''}frame is detected`, () => {
       const codec = createCodec(options({ compression, compressionThreshold: 0, encryptionKeys: [KEY_A, KEY_B] }));
       const frame = codec.encode(session);
-      assert.equal(describeFormat(frame).compression, compression ? 'brotli' : 'none');
+      assert.equal(describeFormat(frame).compression === 'none', !compression);
       for (let at = 0; at < frame.length; at++) {
         for (const mask of [0x01, 0x02, 0x04, 0x10, 0x80, 0xff]) {
           const bytes = Buffer.from(frame);
@@ -346,7 +355,7 @@ describe('compression', () => {
     const session = realisticSession(2_000, 1);
     const json = Buffer.byteLength(JSON.stringify(session));
     assert.equal(describeFormat(createCodec(options({ compression: true, compressionThreshold: json + 1 })).encode(session)).compression, 'none');
-    assert.equal(describeFormat(createCodec(options({ compression: true, compressionThreshold: json })).encode(session)).compression, 'brotli');
+    assert.notEqual(describeFormat(createCodec(options({ compression: true, compressionThreshold: json })).encode(session)).compression, 'none');
     assert.equal(describeFormat(createCodec(options({ compression: false, compressionThreshold: 0 })).encode(session)).compression, 'none');
   });
 
@@ -356,6 +365,94 @@ describe('compression', () => {
     const bytes = createCodec(options({ compression: true, compressionThreshold: 0 })).encode(tiny);
     assert.equal(describeFormat(bytes).compression, 'none');
     assert.equal(bytes.length, 2 + JSON.stringify(tiny).length);
+  });
+
+  // What DynamoDB bills an item of `frame` bytes beside `beside` more: writes per started KB, strong reads per started 4 KB.
+  const units = (bytes: number, beside: number) => [Math.ceil((bytes + beside) / 1024), Math.ceil((bytes + beside) / 4096)] as const;
+  const beside = itemBytesBesideData('s'.repeat(43), undefined);
+
+  test('of the forms that bill the fewest units, the one cheapest to read is stored', () => {
+    const codec = createCodec(options({ compression: true, compressionThreshold: 0 }));
+    const kinds = new Set<string>();
+    for (let size = 600; size <= 12_000; size += 150) {
+      for (const seed of [1, 2, 3]) {
+        const json = JSON.stringify(realisticSession(size, seed));
+        const raw = Buffer.from(json);
+        const frame = codec.frame(json, beside);
+        const kind = describeFormat(frame).compression;
+        kinds.add(kind);
+        const [writes, reads] = units(frame.length, beside);
+        // Never dearer than brotli alone or no compression, in write units, then read units.
+        for (const other of [Math.min(brotli(raw).length, raw.length) + 2, raw.length + 2]) {
+          const [w, r] = units(other, beside);
+          assert.ok(writes < w || (writes === w && reads <= r), `${size} B, seed ${seed}: ${kind} bills ${writes}/${reads}, another form ${w}/${r}`);
+        }
+        // A faster form was passed over only when it would bill more.
+        if (kind === 'brotli') {
+          const quick = lz4()!.compressSync(raw).length + 2;
+          assert.ok(units(quick + 32, beside)[0] > writes || units(quick + 32, beside)[1] > reads, `${size} B: brotli kept where lz4 bills the same`);
+        }
+        if (kind !== 'none') assert.ok(units(raw.length + 2 + 32, beside)[0] > writes || units(raw.length + 2 + 32, beside)[1] > reads, `${size} B: compressed where raw bills the same`);
+        assert.deepStrictEqual(codec.decode(frame), JSON.parse(json));
+      }
+    }
+    assert.deepStrictEqual([...kinds].sort(), ['brotli', 'lz4', 'none']);
+  });
+
+  test('a 2 KB session is stored as LZ4 at brotli\'s write units; 10 KB and 50 KB ones as brotli', () => {
+    const codec = createCodec(options({ compression: true, compressionThreshold: 1024 }));
+    const two = JSON.stringify(realisticSession(2_048, 3));
+    const frame = codec.frame(two, beside);
+    assert.equal(describeFormat(frame).compression, 'lz4');
+    assert.equal(units(frame.length, beside)[0], units(brotli(Buffer.from(two)).length + 2, beside)[0]);
+    for (const size of [10 * 1024, 50 * 1024]) assert.equal(describeFormat(codec.frame(JSON.stringify(realisticSession(size, 3)), beside)).compression, 'brotli');
+  });
+
+  test('encrypted LZ4 frames round-trip, the seal counted in the choice', () => {
+    const codec = createCodec(options({ compression: true, compressionThreshold: 1024, encryptionKeys: [KEY_A] }));
+    const session = realisticSession(2_048, 3);
+    const frame = codec.frame(JSON.stringify(session), beside);
+    assert.equal(describeFormat(frame).compression, 'lz4');
+    assert.equal(describeFormat(frame).keyId, 'key-a');
+    assert.deepStrictEqual(codec.decode(frame), session);
+  });
+
+  test('pack keeps the raw bytes when nothing bills less, and an item at one unit each is not compressed further', () => {
+    // Compressible, but already one write unit and one read unit as it is.
+    const raw = Buffer.from(JSON.stringify({ note: 'abc '.repeat(200) }));
+    assert.ok(raw.length + 50 + 32 <= 1024, `${raw.length} B`);
+    assert.equal(pack(raw, 50).compression, 'none');
+    assert.equal(pack(Buffer.from('x'.repeat(5_000)), 50).compression, 'lz4');
+  });
+
+  test('an LZ4 payload claiming more than the 4 MB cap is refused before it is decoded', () => {
+    const codec = createCodec(options());
+    const body = lz4()!.compressSync(Buffer.from(JSON.stringify(realisticSession(2_000, 1))));
+    const lying = Buffer.from(body);
+    lying.writeUInt32LE(MAX_DECODED_BYTES + 1, 0);
+    throwsCorrupt(codec, clearFrame(lying, 0b11), /inflates to more than/);
+    const short = Buffer.from(body);
+    short.writeUInt32LE(body.readUInt32LE(0) + 10, 0);
+    throwsCorrupt(codec, clearFrame(short, 0b11), /not valid lz4/);
+    throwsCorrupt(codec, clearFrame(Buffer.from([1, 2]), 0b11), /not valid lz4/);
+  });
+
+  test('without the LZ4 binary: brotli is written, and an LZ4 frame is refused as unreadable here, not as corrupt', () => {
+    const codec = createCodec(options({ compression: true, compressionThreshold: 1024 }));
+    const json = JSON.stringify(realisticSession(2_048, 3));
+    const written = codec.frame(json, beside);
+    assert.equal(describeFormat(written).compression, 'lz4');
+    setLz4ForTests(null);
+    try {
+      assert.equal(describeFormat(codec.frame(json, beside)).compression, 'brotli');
+      assert.throws(
+        () => codec.decode(written),
+        (err: unknown) => err instanceof CodecUnavailableError && err.code === 'DSM_CODEC_UNAVAILABLE' && /lz4-napi/.test(err.message),
+      );
+    } finally {
+      setLz4ForTests(undefined);
+    }
+    assert.deepStrictEqual(codec.decode(written), JSON.parse(json));
   });
 
   test('gzip frames are read', () => {
@@ -368,10 +465,10 @@ describe('compression', () => {
     const codec = createCodec(options({ compression: true, compressionThreshold: 0 }));
     for (const repeat of [40, 400, 4_000, 40_000]) {
       const session = { cart: Array.from({ length: repeat }, () => ({ sku: 'A-100', qty: 1 })), note: 'x'.repeat(repeat) };
-      const bytes = codec.encode(session);
-      assert.equal(describeFormat(bytes).compression, 'brotli');
+      const bytes = clearFrame(brotli(Buffer.from(JSON.stringify(session))), 0b01);
       assert.ok(bytes.length * 3 < Buffer.byteLength(JSON.stringify(session)), `ratio over 3× at ${repeat}`);
       assert.deepStrictEqual(codec.decode(bytes), session);
+      assert.deepStrictEqual(codec.decode(codec.encode(session)), session);
     }
     const gzipped = { note: 'y'.repeat(50_000) };
     assert.deepStrictEqual(codec.decode(clearFrame(gzipSync(JSON.stringify(gzipped)), 0b10)), gzipped);

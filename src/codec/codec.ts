@@ -1,7 +1,7 @@
 import type { EncryptionKey } from '../config/options.js';
-import { CorruptSessionError, SessionTooLargeError } from '../errors.js';
-import { compress, decompress, MAX_DECODED_BYTES } from './compress.js';
-import { createKeyring, missingKeyring } from './encrypt.js';
+import { CodecUnavailableError, CorruptSessionError, SessionTooLargeError } from '../errors.js';
+import { decompress, MAX_DECODED_BYTES, pack } from './compress.js';
+import { createKeyring, missingKeyring, SEAL_OVERHEAD_BYTES } from './encrypt.js';
 import { readHeader, writeHeader, type Compression } from './format.js';
 import { checkSession, parseSession, stringifySession, utf8 } from './json.js';
 
@@ -10,7 +10,10 @@ export { MAX_DECODED_BYTES } from './compress.js';
 export { MAX_DEPTH } from './json.js';
 
 export interface CodecOptions {
-  /** Brotli-compress session JSON of at least `compressionThreshold` bytes, when that makes it smaller. */
+  /**
+   * Compress session JSON of at least `compressionThreshold` bytes, with LZ4 or brotli, when that
+   * makes the item bill fewer capacity units; of the forms that bill the fewest, the cheapest to read.
+   */
   compression: boolean;
   compressionThreshold: number;
   /** Empty: frames are written in clear. Else sealed with the first key; any listed key reads. */
@@ -22,8 +25,11 @@ export interface Codec {
    * JSON-encodes a session object and frames it; throws SessionSerializationError (nothing else) on values JSON cannot carry,
    * and SessionTooLargeError when the JSON is over MAX_DECODED_BYTES (decode would refuse to inflate it).
    */
-  encode(data: Record<string, unknown>): Buffer;
-  /** Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes. */
+  encode(data: Record<string, unknown>, itemBytesBeside?: number): Buffer;
+  /**
+   * Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes,
+   * and CodecUnavailableError on an LZ4 frame where lz4-napi cannot load.
+   */
   decode(bytes: Uint8Array): Record<string, unknown>;
   /**
    * The JSON half of `encode`. The store keeps the JSON a request loaded and
@@ -33,8 +39,11 @@ export interface Codec {
   stringify(data: Record<string, unknown>): string;
   /** The checks of `stringify` without the serializing, for JSON.stringify text already at hand: when it passes, that text is what `stringify` returns. */
   check(data: Record<string, unknown>): void;
-  /** The framing half of `encode`: header, compression, encryption. */
-  frame(json: string): Buffer;
+  /**
+   * The framing half of `encode`: header, compression, encryption. `itemBytesBeside`: the bytes
+   * of the item's other attributes (names included), which the choice of compression bills with it.
+   */
+  frame(json: string, itemBytesBeside?: number): Buffer;
   /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError only. */
   unframe(bytes: Uint8Array): string;
   /** The JSON half of `decode`. CorruptSessionError only. */
@@ -47,10 +56,11 @@ export function createCodec(options: CodecOptions): Codec {
     none: writeHeader('none', keyring?.writeId),
     brotli: writeHeader('brotli', keyring?.writeId),
     gzip: writeHeader('gzip', keyring?.writeId),
+    lz4: writeHeader('lz4', keyring?.writeId),
   };
   const threshold = options.compressionThreshold;
 
-  function frame(json: string): Buffer {
+  function frame(json: string, itemBytesBeside = 0): Buffer {
     const raw = Buffer.from(json, 'utf8');
     if (raw.length > MAX_DECODED_BYTES) {
       // It might still compress under DynamoDB's 400 KB, but decode refuses to
@@ -64,11 +74,8 @@ export function createCodec(options: CodecOptions): Codec {
     let payload: Buffer = raw;
     let compression: Compression = 'none';
     if (options.compression && raw.length >= threshold) {
-      const packed = compress(raw);
-      if (packed) {
-        payload = packed;
-        compression = 'brotli';
-      }
+      // Every header is as long as the 'none' one: the payload is all that differs between the forms.
+      ({ payload, compression } = pack(raw, itemBytesBeside + headers.none.length + (keyring ? SEAL_OVERHEAD_BYTES : 0)));
     }
     const header = headers[compression];
     if (keyring) return keyring.seal(header, payload);
@@ -105,7 +112,7 @@ export function createCodec(options: CodecOptions): Codec {
     try {
       return work();
     } catch (err) {
-      if (err instanceof CorruptSessionError) throw err;
+      if (err instanceof CorruptSessionError || err instanceof CodecUnavailableError) throw err;
       throw new CorruptSessionError(`session data could not be decoded (${(err as Error)?.message ?? String(err)}): the item is damaged`, {
         cause: err,
       });
@@ -113,7 +120,7 @@ export function createCodec(options: CodecOptions): Codec {
   }
 
   return {
-    encode: (data) => frame(stringifySession(data)),
+    encode: (data, itemBytesBeside) => frame(stringifySession(data), itemBytesBeside),
     decode: (bytes) => guarded(() => parseSession(unframe(bytes))),
     stringify: stringifySession,
     check: checkSession,

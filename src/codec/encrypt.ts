@@ -7,6 +7,8 @@ const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 /** The full 128-bit tag; decryption insists on it, so a truncated tag cannot lower the forgery bar. */
 const TAG_BYTES = 16;
+/** What sealing adds to a payload: the IV and the tag. */
+export const SEAL_OVERHEAD_BYTES = IV_BYTES + TAG_BYTES;
 
 export interface Keyring {
   /** The id new frames are sealed with: the first key of `encryptionKeys`. */

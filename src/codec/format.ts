@@ -5,7 +5,7 @@ import { CorruptSessionError } from '../errors.js';
  *
  * ```
  * byte 0      format version (1)
- * byte 1      flags: bits 0-1 compression (0 none, 1 brotli, 2 gzip), bit 2 encrypted; other bits 0
+ * byte 1      flags: bits 0-1 compression (0 none, 1 brotli, 2 gzip, 3 lz4), bit 2 encrypted; other bits 0
  * byte 2      when encrypted: key id length n (1-32)
  * 3 … 3+n     when encrypted: key id, printable ASCII
  * then        the payload: JSON, maybe compressed, maybe AES-256-GCM sealed (IV ‖ ciphertext ‖ tag)
@@ -19,7 +19,7 @@ import { CorruptSessionError } from '../errors.js';
  */
 export const FORMAT_VERSION = 1;
 
-export type Compression = 'none' | 'brotli' | 'gzip';
+export type Compression = 'none' | 'brotli' | 'gzip' | 'lz4';
 
 export interface FormatInfo {
   version: number;
@@ -36,8 +36,8 @@ export interface Header extends FormatInfo {
 const COMPRESSION_MASK = 0b011;
 const ENCRYPTED = 0b100;
 const KNOWN_FLAGS = COMPRESSION_MASK | ENCRYPTED;
-const COMPRESSION_CODES: Record<Compression, number> = { none: 0, brotli: 1, gzip: 2 };
-const COMPRESSIONS: ReadonlyArray<Compression | undefined> = ['none', 'brotli', 'gzip', undefined];
+const COMPRESSION_CODES: Record<Compression, number> = { none: 0, brotli: 1, gzip: 2, lz4: 3 };
+const COMPRESSIONS: ReadonlyArray<Compression> = ['none', 'brotli', 'gzip', 'lz4'];
 const MAX_KEY_ID_LENGTH = 32;
 const KEY_ID = /^[\x21-\x7e]{1,32}$/;
 

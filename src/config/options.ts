@@ -67,7 +67,10 @@ export interface SessionStoreOptions {
   maxSaveAttempts?: number;
   /** Decides true conflicts of the optimistic merge; default: the later write wins for that path. */
   onConflict?: ConflictResolver;
-  /** Compress encoded sessions above `compressionThreshold` bytes when it pays. Default true. */
+  /**
+   * Compress encoded sessions above `compressionThreshold` bytes when it pays: of uncompressed, LZ4 and
+   * brotli, the form the item bills the fewest capacity units with, and of those the fastest to read. Default true.
+   */
   compression?: boolean;
   /** Smallest JSON size in bytes worth compressing. Default 1024. */
   compressionThreshold?: number;

@@ -64,5 +64,25 @@ export function itemSize(key: string, dataBytes: number, userId: string | undefi
   return fixed + Buffer.byteLength(key) + dataBytes + (userId ? 6 + Buffer.byteLength(userId) : 0);
 }
 
+/**
+ * Bytes of a session item beside its `data` value, as DynamoDB bills them
+ * (attribute names in UTF-8, a number at one byte per two digits plus one), for
+ * the attributes a save writes: what the codec weighs its compression choice
+ * with. itemSize above is the guard's generous bound; this is the estimate.
+ */
+export function itemBytesBesideData(key: string, userId: string | undefined): number {
+  const number = (digits: number) => Math.ceil(digits / 2) + 1;
+  return (
+    'sessionId'.length + Buffer.byteLength(key) +
+    'data'.length +
+    'expiresAt'.length + number(10) +
+    'updatedAt'.length + number(13) +
+    'createdAt'.length + number(13) +
+    'writeId'.length + 20 +
+    'version'.length + number(4) +
+    (userId ? 'userId'.length + Buffer.byteLength(userId) : 0)
+  );
+}
+
 /** DynamoDB's item size limit. */
 export const MAX_ITEM_BYTES = 400 * 1024;

@@ -14,10 +14,10 @@ import { createCodec, type Codec } from '../codec/codec.js';
 import { mergeSessions } from '../concurrency/merge.js';
 import { acquireLease, startRenewal, stopRenewal, type Lease } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
-import { CorruptSessionError, LockTimeoutError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { CodecUnavailableError, CorruptSessionError, LockTimeoutError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { Gateway, isConditionalFailure } from './gateway.js';
-import { isExpired, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, type StoredSession } from './item.js';
+import { isExpired, itemBytesBesideData, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, type StoredSession } from './item.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
@@ -305,6 +305,8 @@ export class SessionStore extends EventEmitter {
       else this.statsData.decodeCacheHits += 1;
       data = this.codec.parse(json);
     } catch (err) {
+      // Not damage: this server lacks a decoder the item needs; the item is kept for those that have it.
+      if (err instanceof CodecUnavailableError) throw err;
       this.statsData.corruptItems += 1;
       const reason = err instanceof CorruptSessionError ? err.message : String(err);
       this.logger.warn(
@@ -353,7 +355,7 @@ export class SessionStore extends EventEmitter {
       this.statsData.writesSkipped += 1;
       return this.refresh(handle, expiresAt);
     }
-    const bytes = this.codec.frame(json);
+    const bytes = this.codec.frame(json, itemBytesBesideData(key, options.userId ?? handle?.userId ?? undefined));
     this.guardSize(id, key, bytes.length, options.userId ?? handle?.userId);
     await this.ready();
     const release = await this.writeQueue.acquire(key);
@@ -437,7 +439,7 @@ export class SessionStore extends EventEmitter {
       merged = true;
       base = theirs;
       mineJson = this.codec.stringify(result.value);
-      mineBytes = this.codec.frame(mineJson);
+      mineBytes = this.codec.frame(mineJson, itemBytesBesideData(key, userId ?? base.userId ?? undefined));
       this.guardSize(id, key, mineBytes.length, userId ?? base.userId);
       return mineJson !== base.json || fenced;
     };
@@ -682,7 +684,8 @@ export class SessionStore extends EventEmitter {
       try {
         const stored = readItem(item);
         out[key] = this.codec.parse(this.codec.unframe(stored.data));
-      } catch {
+      } catch (err) {
+        if (err instanceof CodecUnavailableError) throw err;
         this.statsData.corruptItems += 1;
       }
     }
