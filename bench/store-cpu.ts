@@ -24,6 +24,11 @@
  * an item cold when another one wrote it since this server last saw it, which
  * is the share of cold reads a real deployment of that size has.
  *
+ * Beside them, in the same rounds, express-session's MemoryStore driven the
+ * same way: it parses on every get and serializes on every touch and set, and
+ * nothing else, so the ratio to it holds across machines of different speed
+ * (and across the minutes of a shared one) where the µs do not.
+ *
  * `node --import tsx bench/store-cpu.ts` prints the figures; run.ts imports it.
  */
 import { EventEmitter } from 'node:events';
@@ -50,6 +55,13 @@ export interface StoreCpu {
   readHeavyColdUs: number;
   /** The same mix when this server wrote or read every item before (one server, or sticky balancing). */
   readHeavyWarmUs: number;
+  /**
+   * express-session's MemoryStore in the same harness and rounds, as express-session drives it
+   * (get, createSession, then touch or set): a store that only parses and serializes, the
+   * reference that makes figures of runs on machines of different speed comparable.
+   */
+  memoryReadUs: number;
+  memoryWriteUs: number;
 }
 
 export interface FleetCpu {
@@ -152,12 +164,25 @@ export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
     table.foreign = false;
     for (const id of ids) await store.get(id);
   };
-  const [readUs, writeUs, readCachedUs, writeCachedUs] = (await measureKinds(count, [
+  const memory = new session.MemoryStore();
+  for (const id of ids) await new Promise<void>((resolve) => memory.set(id, { ...data, visits: 0, cookie } as unknown as session.SessionData, () => resolve()));
+  const memoryRequest = (change: boolean) => async (i: number) => {
+    const sid = ids[i % SESSIONS]!;
+    const loaded = await new Promise<session.SessionData>((resolve) => memory.get(sid, (_err, sess) => resolve(sess!)));
+    const req = { sessionID: sid, sessionStore: memory } as unknown as Parameters<session.Store['createSession']>[0];
+    const sess = memory.createSession(req, loaded) as unknown as session.Session & { visits: number };
+    if (change) sess.visits += 1;
+    await new Promise<void>((resolve) => (change ? memory.set(sid, sess, () => resolve()) : memory.touch(sid, sess, () => resolve())));
+  };
+  const nothing = async () => undefined;
+  const [readUs, writeUs, readCachedUs, writeCachedUs, memoryReadUs, memoryWriteUs] = (await measureKinds(count, [
     { prepare: cold, request: request(false) },
     { prepare: cold, request: request(true) },
     { prepare: warm, request: request(false) },
     { prepare: warm, request: request(true) },
-  ])) as [number, number, number, number];
+    { prepare: nothing, request: memoryRequest(false) },
+    { prepare: nothing, request: memoryRequest(true) },
+  ])) as [number, number, number, number, number, number];
   const sessionBytes = Buffer.byteLength(JSON.stringify(toStored({ ...data, visits: 0, cookie: cookie.toJSON() })));
   await store.store.close();
   return {
@@ -168,6 +193,8 @@ export async function measureStoreCpu(targetBytes = 2048): Promise<StoreCpu> {
     writeCachedUs,
     readHeavyColdUs: 0.95 * readUs + 0.05 * writeUs,
     readHeavyWarmUs: 0.95 * readCachedUs + 0.05 * writeCachedUs,
+    memoryReadUs,
+    memoryWriteUs,
   };
 }
 
@@ -244,6 +271,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`  read:   ${f(cpu.readUs)} µs cold, ${f(cpu.readCachedUs)} µs decoded before`);
   console.log(`  change: ${f(cpu.writeUs)} µs cold, ${f(cpu.writeCachedUs)} µs decoded before`);
   console.log(`  read-heavy mix (95 % reads): ${f(cpu.readHeavyColdUs)} µs all cold, ${f(cpu.readHeavyWarmUs)} µs all decoded before`);
+  console.log(`  express-session's MemoryStore, same rounds: read ${f(cpu.memoryReadUs)} µs, change ${f(cpu.memoryWriteUs)} µs (a cold read is ${(cpu.readUs / cpu.memoryReadUs).toFixed(2)}× its read)`);
   for (const fleet of await measureFleets()) {
     console.log(`  read-heavy mix on ${fleet.servers} server${fleet.servers > 1 ? 's' : ''}, random balancing: ${f(fleet.us)} µs (${(fleet.coldReadShare * 100).toFixed(0)} % of loads cold)`);
   }

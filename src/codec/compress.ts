@@ -42,6 +42,8 @@ const SMALL_SESSION_BYTES = 8 * 1024;
 /** The brotli form of `raw`. */
 export function brotli(raw: Buffer): Buffer {
   return brotliCompressSync(raw, {
+    // Room for a result as large as the input (larger ones are not kept), in Buffer's pool when that is small: see inflateChunkBytes.
+    chunkSize: Math.max(constants.Z_MIN_CHUNK, raw.length),
     params: {
       [constants.BROTLI_PARAM_QUALITY]: raw.length < SMALL_SESSION_BYTES ? 1 : BROTLI_QUALITY,
       // A window no larger than the data: the reader allocates what the header announces.
