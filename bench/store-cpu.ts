@@ -264,7 +264,12 @@ export function measureCompression(targetBytes: number): Compression {
   return { jsonBytes: json / 5, storedBytes: storedBytes / 5, ratio: json / storedBytes, forms: [...forms].sort() };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--json')) {
+  // For run.ts: one pass in a process of its own, whose heap holds nothing but the stores measured.
+  const cpu = await measureStoreCpu();
+  const fleets = await measureFleets();
+  process.stdout.write(`${JSON.stringify({ cpu, fleets })}\n`);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const cpu = await measureStoreCpu();
   const f = (v: number) => v.toFixed(1);
   console.log(`store CPU per request, ${cpu.sessionBytes} B session (express adapter + SessionStore, network and SDK excluded):`);
