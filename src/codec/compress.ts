@@ -116,20 +116,20 @@ const ESTIMATE_MARGIN_BYTES = 32;
  */
 export function pack(raw: Buffer, besidePayload: number): Packed {
   const cost = (bytes: number) => writeUnits(bytes + besidePayload) * 1e6 + readUnits(bytes + besidePayload);
-  const costIfFaster = (bytes: number) => cost(bytes + ESTIMATE_MARGIN_BYTES);
+  const costIfFaster = (form: Packed) => cost(form.payload.length + ESTIMATE_MARGIN_BYTES);
   // One write unit and one read unit is as cheap as an item gets: nothing can beat a form that bills it.
   const floor = cost(0);
-  if (costIfFaster(raw.length) === floor) return { compression: 'none', payload: raw };
-  const fast = raw.length < LZ4_BELOW_BYTES ? lz4() : null;
-  const quick = fast ? fast.compressSync(raw) : undefined;
-  const quickFits = quick !== undefined && quick.length < raw.length;
-  if (quickFits && costIfFaster(quick.length) === floor) return { compression: 'lz4', payload: quick };
+  const none: Packed = { compression: 'none', payload: raw };
+  if (costIfFaster(none) === floor) return none;
+  const quick = raw.length < LZ4_BELOW_BYTES ? lz4()?.compressSync(raw) : undefined;
+  const lz4Form: Packed | undefined = quick !== undefined && quick.length < raw.length ? { compression: 'lz4', payload: quick } : undefined;
+  if (lz4Form && costIfFaster(lz4Form) === floor) return lz4Form;
   const small = brotli(raw);
-  const smallFits = small.length < raw.length;
-  const best = smallFits ? cost(small.length) : cost(raw.length);
-  if (costIfFaster(raw.length) <= best) return { compression: 'none', payload: raw };
-  if (quickFits && costIfFaster(quick.length) <= best) return { compression: 'lz4', payload: quick };
-  return smallFits ? { compression: 'brotli', payload: small } : quickFits ? { compression: 'lz4', payload: quick } : { compression: 'none', payload: raw };
+  const brotliForm: Packed | undefined = small.length < raw.length ? { compression: 'brotli', payload: small } : undefined;
+  const best = cost((brotliForm ?? none).payload.length);
+  // The faster forms first, each kept when it bills no more than the smallest.
+  for (const form of [none, lz4Form]) if (form && costIfFaster(form) <= best) return form;
+  return brotliForm ?? lz4Form ?? none;
 }
 
 /**

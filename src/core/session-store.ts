@@ -355,8 +355,9 @@ export class SessionStore extends EventEmitter {
       this.statsData.writesSkipped += 1;
       return this.refresh(handle, expiresAt);
     }
-    const bytes = this.codec.frame(json, itemBytesBesideData(key, options.userId ?? handle?.userId ?? undefined));
-    this.guardSize(id, key, bytes.length, options.userId ?? handle?.userId);
+    const userId = options.userId ?? handle?.userId ?? undefined;
+    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId));
+    this.guardSize(id, key, bytes.length, userId);
     await this.ready();
     const release = await this.writeQueue.acquire(key);
     try {
@@ -439,8 +440,9 @@ export class SessionStore extends EventEmitter {
       merged = true;
       base = theirs;
       mineJson = this.codec.stringify(result.value);
-      mineBytes = this.codec.frame(mineJson, itemBytesBesideData(key, userId ?? base.userId ?? undefined));
-      this.guardSize(id, key, mineBytes.length, userId ?? base.userId);
+      const itemUserId = userId ?? base.userId ?? undefined;
+      mineBytes = this.codec.frame(mineJson, itemBytesBesideData(key, itemUserId));
+      this.guardSize(id, key, mineBytes.length, itemUserId);
       return mineJson !== base.json || fenced;
     };
     const known = this.config.locking === 'optimistic' && !fenced ? this.latest.get(key) : undefined;
