@@ -9,18 +9,19 @@
  *
  * `node --import tsx bench/engine-cost.ts` (or `npm run bench:engine`).
  */
-import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { processCpuMs } from './process-cpu.js';
 import { captureStoreRequests, saveAt } from './store-requests.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-/** CPU µs a process has used, user + system, from /proc (clock ticks of 10 ms). */
+/** CPU µs DynamoDB Local has used; this benchmark needs /proc (Linux). */
 function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  const ms = processCpuMs(pid);
+  if (ms === undefined) throw new Error(`bench:engine reads DynamoDB Local's CPU time from /proc/${pid}/stat, which this system does not have (Linux only)`);
+  return ms * 1000;
 }
 
 const SESSIONS = 200;

@@ -16,12 +16,22 @@ export interface RunResult {
   burst?: { expected: number; stored: number };
   /** Requests per second of each round, in round order, when several were combined. */
   roundRates?: number[];
+  /**
+   * CPU ms spent during the measured run (rounds added up) by the app's process and, where /proc
+   * tells (Linux), by DynamoDB Local's JVM: what one request costs each, beside a throughput that
+   * the machine's other tenants move.
+   */
+  cpu: { appMs: number; dynamoMs?: number };
 }
 
 export const httpRequests = (r: RunResult): number => r.completed.read + r.completed.write + r.completed.incr + r.completed.failed + r.completed.aborted;
 export const per1000 = (r: RunResult, v: number): number => (v * 1000) / Math.max(httpRequests(r), 1);
 export const unitsPer1000 = (r: RunResult): number => per1000(r, r.tally.rcu + r.tally.wcu);
 export const callsPerRequest = (r: RunResult): number => r.tally.calls / Math.max(httpRequests(r), 1);
+/** The app's CPU ms per HTTP request of the measured run. */
+export const appCpuPerRequest = (r: RunResult): number => r.cpu.appMs / Math.max(httpRequests(r), 1);
+/** DynamoDB Local's CPU ms per HTTP request of the measured run, when known. */
+export const dynamoCpuPerRequest = (r: RunResult): number | undefined => (r.cpu.dynamoMs === undefined ? undefined : r.cpu.dynamoMs / Math.max(httpRequests(r), 1));
 export const lostUpdates = (r: RunResult): number | undefined => (r.burst ? r.burst.expected - r.burst.stored : undefined);
 
 const n = (v: number, digits = 1): string => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -39,6 +49,11 @@ function vsFloor(r: RunResult): string {
   return `${diff >= 0 ? '+' : ''}${n(diff, 0)} %`;
 }
 
+function cpuCell(r: RunResult): string {
+  const dynamo = dynamoCpuPerRequest(r);
+  return `${n(appCpuPerRequest(r), 2)} · ${r.store.dynamo && dynamo !== undefined ? n(dynamo, 2) : '–'}`;
+}
+
 export function workloadTable(workload: Workload, runs: RunResult[]): string {
   const rows = runs.filter((r) => r.workload.name === workload.name);
   if (rows.length === 0) return '';
@@ -46,14 +61,14 @@ export function workloadTable(workload: Workload, runs: RunResult[]): string {
   const lines = [
     `### ${workload.name}: ${workload.description}`,
     '',
-    `| store | req/s | p50 ms | p99 ms | DynamoDB calls per request | RCU / 1k req | WCU / 1k req | units / 1k req | vs floor | ${burst ? 'updates lost' : 'failed'} |`,
-    '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+    `| store | req/s | p50 ms | p99 ms | CPU ms per request: app · DynamoDB Local | DynamoDB calls per request | RCU / 1k req | WCU / 1k req | units / 1k req | vs floor | ${burst ? 'updates lost' : 'failed'} |`,
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const lost = lostUpdates(r);
     const last = burst ? `${lost ?? '–'} of ${r.burst?.expected ?? '–'}` : String(r.completed.failed + r.load.timeouts);
     lines.push(
-      `| ${r.store.label} | ${n(r.load.requestsPerSecond, 0)}${r.roundRates ? ` (${r.roundRates.map((v) => n(v, 0)).join(' · ')})` : ''} | ${n(r.load.p50, 0)} | ${n(r.load.p99, 0)} | ${callsByOperation(r)} | ${n(per1000(r, r.tally.rcu))} | ${n(per1000(r, r.tally.wcu))} | ${n(unitsPer1000(r))} | ${vsFloor(r)} | ${last} |`,
+      `| ${r.store.label} | ${n(r.load.requestsPerSecond, 0)}${r.roundRates ? ` (${r.roundRates.map((v) => n(v, 0)).join(' · ')})` : ''} | ${n(r.load.p50, 0)} | ${n(r.load.p99, 0)} | ${cpuCell(r)} | ${callsByOperation(r)} | ${n(per1000(r, r.tally.rcu))} | ${n(per1000(r, r.tally.wcu))} | ${n(unitsPer1000(r))} | ${vsFloor(r)} | ${last} |`,
     );
   }
   const floor = rows.find((r) => r.floor)?.floor;
@@ -90,6 +105,7 @@ export function combineRounds(rounds: RunResult[]): RunResult {
   if (rounds.length === 1) return first;
   const tally: CapacityTally = { calls: 0, rcu: 0, wcu: 0, errors: 0, byOperation: {} };
   const completed = { read: 0, write: 0, incr: 0, failed: 0, aborted: 0 };
+  const cpu: RunResult['cpu'] = { appMs: 0, ...(rounds.every((r) => r.cpu.dynamoMs !== undefined) ? { dynamoMs: 0 } : {}) };
   let burst: RunResult['burst'];
   for (const r of rounds) {
     tally.calls += r.tally.calls;
@@ -104,6 +120,8 @@ export function combineRounds(rounds: RunResult[]): RunResult {
       into.errors += t.errors;
     }
     for (const k of Object.keys(completed) as Array<keyof typeof completed>) completed[k] += r.completed[k];
+    cpu.appMs += r.cpu.appMs;
+    if (cpu.dynamoMs !== undefined) cpu.dynamoMs += r.cpu.dynamoMs!;
     if (r.burst) burst = { expected: (burst?.expected ?? 0) + r.burst.expected, stored: (burst?.stored ?? 0) + r.burst.stored };
   }
   const loads = rounds.map((r) => r.load);
@@ -117,5 +135,5 @@ export function combineRounds(rounds: RunResult[]): RunResult {
     p99: median(loads.map((l) => l.p99)),
     durationSeconds: loads.reduce((s, l) => s + l.durationSeconds, 0),
   };
-  return { store: first.store, workload: first.workload, load, tally, completed, ...(burst ? { burst } : {}), roundRates: loads.map((l) => l.requestsPerSecond) };
+  return { store: first.store, workload: first.workload, load, tally, completed, cpu, ...(burst ? { burst } : {}), roundRates: loads.map((l) => l.requestsPerSecond) };
 }

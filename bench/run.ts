@@ -27,8 +27,9 @@ import { STORES, storeSpec, type StoreSpec } from './stores.js';
 import { WORKLOADS, drive, signIn, type Workload } from './load.js';
 import { floorFor, measureItemUnits, type ItemUnits } from './floor.js';
 import { measureCompression, type FleetCpu, type StoreCpu } from './store-cpu.js';
-import { callsPerRequest, combineRounds, httpRequests, lostUpdates, per1000, unitsPer1000, workloadTable, writeSection, type RunResult } from './report.js';
+import { appCpuPerRequest, callsPerRequest, combineRounds, dynamoCpuPerRequest, httpRequests, lostUpdates, per1000, unitsPer1000, workloadTable, writeSection, type RunResult } from './report.js';
 import { barChart } from './chart.js';
+import { processCpuMs } from './process-cpu.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -74,9 +75,9 @@ const DOC = here('../docs/benchmarks.md');
 const SVG = here('../docs/benchmarks.svg');
 const APP = here('./app-server.ts');
 
-async function counts(app: ServerProcess): Promise<RunResult['completed'] & { login: number }> {
+async function counts(app: ServerProcess): Promise<RunResult['completed'] & { login: number; cpuMs: number }> {
   const res = await fetch(`${app.url}/_counts`);
-  return (await res.json()) as RunResult['completed'] & { login: number };
+  return (await res.json()) as RunResult['completed'] & { login: number; cpuMs: number };
 }
 
 /** Waits until no DynamoDB call has passed the proxy for a while: the last responses' writes have landed. */
@@ -121,11 +122,18 @@ async function runOne(db: EmbeddedDynamoDB, proxy: CountingProxy, store: StoreSp
     if (!workload.burst) await drive(app.url, workload, cookies, { durationSeconds: Math.min(2, durationSeconds), connections });
     await quiet(proxy);
     const before = await counts(app);
+    const dynamoBefore = processCpuMs(db.pid);
     proxy.reset();
     const load = await drive(app.url, workload, cookies, { durationSeconds, connections });
     await quiet(proxy);
     const tally = proxy.snapshot();
+    const dynamoAfter = processCpuMs(db.pid);
     const after = await counts(app);
+    // Both windows also hold the quiet wait after the load, in which neither side has work left.
+    const cpu: RunResult['cpu'] = {
+      appMs: after.cpuMs - before.cpuMs,
+      ...(dynamoBefore !== undefined && dynamoAfter !== undefined ? { dynamoMs: dynamoAfter - dynamoBefore } : {}),
+    };
     const completed = {
       read: after.read - before.read,
       write: after.write - before.write,
@@ -140,7 +148,7 @@ async function runOne(db: EmbeddedDynamoDB, proxy: CountingProxy, store: StoreSp
       burst = { expected: completed.incr, stored: counter ?? 0 };
     }
     const units = store.dynamo ? await measureItemUnits(db.endpoint, table) : undefined;
-    return { result: { store, workload, load, tally, completed, ...(burst ? { burst } : {}) }, ...(units ? { units } : {}) };
+    return { result: { store, workload, load, tally, completed, cpu, ...(burst ? { burst } : {}) }, ...(units ? { units } : {}) };
   } finally {
     await app.stop();
   }
@@ -191,7 +199,12 @@ function targets(runs: RunResult[], cpu: StoreCpu & { passes?: number[] }, fleet
       const peerRates = fastestPeer.roundRates ?? [];
       const ahead = (ours.roundRates ?? []).filter((v, i) => i < peerRates.length && v >= peerRates[i]!).length;
       const rounds = peerRates.length > 1 ? `; ours ahead of it in ${ahead} of ${peerRates.length} rounds` : '';
-      lines.push(`| ${w}: throughput ≥ every DynamoDB-backed peer | ours ${n(ours.load.requestsPerSecond, 0)} vs fastest peer ${n(fastest, 0)} req/s (median round${rounds}) | ${mark(ours.load.requestsPerSecond >= fastest)} |`);
+      const dynamoOurs = dynamoCpuPerRequest(ours);
+      const dynamoPeer = dynamoCpuPerRequest(fastestPeer);
+      const cpuText =
+        `; CPU per request, ours vs that peer: the app ${n(appCpuPerRequest(ours), 2)} vs ${n(appCpuPerRequest(fastestPeer), 2)} ms` +
+        (dynamoOurs !== undefined && dynamoPeer !== undefined ? `, DynamoDB Local ${n(dynamoOurs, 2)} vs ${n(dynamoPeer, 2)} ms` : '');
+      lines.push(`| ${w}: throughput ≥ every DynamoDB-backed peer | ours ${n(ours.load.requestsPerSecond, 0)} vs fastest peer ${n(fastest, 0)} req/s (median round${rounds})${cpuText} | ${mark(ours.load.requestsPerSecond >= fastest)} |`);
     }
     if (ours.floor) {
       const d = ((unitsPer1000(ours) - ours.floor.unitsPer1000) / ours.floor.unitsPer1000) * 100;
