@@ -90,7 +90,8 @@ export function writeSection(file: string, name: string, content: string): void 
   writeFileSync(file, next);
 }
 
-const median = (values: number[]): number => {
+/** The middle value, or the mean of the two middle ones. */
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

@@ -27,7 +27,7 @@ import { STORES, storeSpec, type StoreSpec } from './stores.js';
 import { WORKLOADS, drive, signIn, type Workload } from './load.js';
 import { floorFor, measureItemUnits, type ItemUnits } from './floor.js';
 import { measureCompression, type FleetCpu, type StoreCpu } from './store-cpu.js';
-import { appCpuPerRequest, callsPerRequest, combineRounds, dynamoCpuPerRequest, httpRequests, lostUpdates, per1000, unitsPer1000, workloadTable, writeSection, type RunResult } from './report.js';
+import { appCpuPerRequest, callsPerRequest, combineRounds, dynamoCpuPerRequest, httpRequests, lostUpdates, median, per1000, unitsPer1000, workloadTable, writeSection, type RunResult } from './report.js';
 import { barChart } from './chart.js';
 import { processCpuMs } from './process-cpu.js';
 
@@ -312,11 +312,6 @@ try {
 
 // As many passes as load rounds, each figure the median of its passes: a single pass lands on
 // whatever minute of a shared machine it gets (the same code has measured 41 and 55 µs per request).
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const cpuPasses: StoreCpu[] = [];
 const fleetPasses: FleetCpu[][] = [];
 // Each pass in a fresh process, as a server is: this one's heap, after the load runs, makes every
