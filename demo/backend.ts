@@ -3,9 +3,8 @@
  * DYNAMODB_ENDPOINT → real AWS configuration in the environment → Amazon
  * DynamoDB Local (embedded, needs Java) → dynalite (pure Node, when Java is missing).
  */
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import { startDynamoDBLocal, freePort } from '../src/embedded/dynamodb-local.js';
+import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { startDynalite as startEmbeddedDynalite } from '../src/embedded/dynalite.js';
 import { EmbeddedDynamoDBError } from '../src/errors.js';
 import type { DemoTarget } from './target.js';
 
@@ -83,31 +82,14 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
   };
 }
 
-type DynaliteFactory = (options: { createTableMs?: number; updateTableMs?: number; deleteTableMs?: number }) => Server;
-
 async function startDynalite(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  let dynalite: DynaliteFactory;
   try {
-    dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+    return await startEmbeddedDynalite();
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_JAVA_NOT_FOUND',
-      'Java was not found and the fallback "dynalite" is not installed: install Java 17 (Debian: apt-get install openjdk-17-jre-headless), run `npm install`, or set DYNAMODB_ENDPOINT to a running DynamoDB',
+      'Java was not found and the fallback "dynalite" could not start: install Java 17 (Debian: apt-get install openjdk-17-jre-headless), run `npm install`, or set DYNAMODB_ENDPOINT to a running DynamoDB',
       { cause },
     );
   }
-  const port = await freePort();
-  const server = dynalite({ createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) => reject(new EmbeddedDynamoDBError('DSM_EMBEDDED_START', `dynalite could not listen on 127.0.0.1:${port}: ${(cause as Error).message}; set PORT or DYNAMODB_ENDPOINT`, { cause })));
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections?.();
-      }),
-  };
 }

@@ -1,12 +1,14 @@
 /**
  * The test suite's entry point: starts Amazon DynamoDB Local on a free loopback
- * port, runs every test file with node's test runner against it, and stops it
- * by pid, whatever happened. `node --import tsx test/run.ts [files…]`.
+ * port, and dynalite (the second engine of the engine matrix) in this process,
+ * runs every test file with node's test runner against them, and stops both,
+ * DynamoDB Local by pid, whatever happened. `node --import tsx test/run.ts [files…]`.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { startDynalite } from '../src/embedded/dynalite.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -21,17 +23,20 @@ function testFiles(dir: string): string[] {
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles('test');
 
 let db;
+let dynalite;
 try {
   db = await startDynamoDBLocal();
+  dynalite = await startDynalite();
 } catch (err) {
   console.error(`test suite: ${(err as Error).message}`);
+  await db?.stop();
   process.exit(1);
 }
-console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid})`);
+console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid}), dynalite on ${dynalite.endpoint}`);
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint },
+  env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint, DSM_TEST_DYNALITE_ENDPOINT: dynalite.endpoint },
 });
 const stopAll = (signal: NodeJS.Signals) => {
   child.kill(signal);
@@ -39,5 +44,5 @@ const stopAll = (signal: NodeJS.Signals) => {
 process.once('SIGINT', stopAll);
 process.once('SIGTERM', stopAll);
 const code: number = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-await db.stop();
+await Promise.all([db.stop(), dynalite.stop()]);
 process.exit(code);

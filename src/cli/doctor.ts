@@ -4,7 +4,8 @@
  */
 import { describeCredentials } from '../aws/credentials.js';
 import type { SessionStore } from '../core/session-store.js';
-import { clockSkewMs, describeSessionTable, probePermissions, ttlState } from '../table/diagnose.js';
+import { clockSkewMs, describeSessionTable, probeConditionFailure, probePermissions, ttlState } from '../table/diagnose.js';
+import { isUnsupportedOperation } from '../table/ensure-table.js';
 import { schemaProblem, TTL_ATTRIBUTE, USER_ATTRIBUTE } from '../table/schema.js';
 import { describeError, EXIT } from './exit-codes.js';
 
@@ -66,7 +67,14 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       });
     }
   } catch (err) {
-    report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: 'allow dynamodb:DescribeTimeToLive (`dynamodb-session iam-policy`)' });
+    if (isUnsupportedOperation(err)) {
+      const engine = store.engine().name ?? 'this engine';
+      report(
+        store.config.reapIntervalMs > 0
+          ? { ok: true, what: `TTL: ${engine} has none; the store's reaper deletes expired sessions (reapIntervalMs ${store.config.reapIntervalMs})` }
+          : { ok: false, what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`, fix: 'set reapIntervalMs (e.g. 60000), or run `dynamodb-session purge-expired` on a schedule' },
+      );
+    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: 'allow dynamodb:DescribeTimeToLive (`dynamodb-session iam-policy`)' });
   }
 
   const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
@@ -94,6 +102,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
 
   for (const result of await probePermissions(store)) {
     if (result.outcome === 'allowed') report({ ok: true, what: `permission ${result.action}` });
+    else if (result.outcome === 'unsupported') report({ ok: true, what: `permission ${result.action}: not implemented by ${store.engine().name ?? 'this engine'} (no permission changes that)` });
     else {
       report({
         ok: false,
@@ -101,6 +110,18 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
         fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`dynamodb-session iam-policy --features admin\` prints a policy` : 'see docs/troubleshooting.md',
       });
     }
+  }
+
+  try {
+    const { engine, returnsItem } = await probeConditionFailure(store);
+    const name = engine ?? 'the engine';
+    report(
+      returnsItem === false
+        ? { ok: true, what: `engine: ${name} returns no item with a failed condition: the store reads the item with a strongly consistent GetItem instead (one more read per conflict)` }
+        : { ok: true, what: `engine: ${name} returns the item a failed condition found (no extra read on a conflict)` },
+    );
+  } catch (err) {
+    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: 'allow dynamodb:UpdateItem and dynamodb:DeleteItem (`dynamodb-session iam-policy`)' });
   }
 
   try {

@@ -70,8 +70,12 @@ export async function acquireLease(
       return { item: out.Attributes, lease: { owner, expiresAt: until, lost: false } };
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
-      const old = err.Item as Item | undefined;
-      if (!old || isExpired(old)) return {};
+      const old = await gateway.itemAfterConditionFailure(err, key);
+      // No session, an expired one, or an item with no expiry (not a session: the condition can never hold).
+      if (!old || old.expiresAt?.N === undefined || isExpired(old)) return {};
+      // Released between our attempt and the read (seen where the engine returns no item, which
+      // reads the item later): no reason to sleep before the next attempt.
+      const free = old.lockOwner === undefined || Number(old.lockExpiresAt?.N ?? 0) < Date.now();
       waited = true;
       const elapsed = Date.now() - waitStarted;
       if (elapsed >= options.maxWaitMs) {
@@ -84,6 +88,7 @@ export async function acquireLease(
           retryAfter,
         );
       }
+      if (free) continue;
       const wait = Math.random() * Math.min(delay, options.maxWaitMs - elapsed);
       delay = Math.min(delay * 2, 500);
       await sleep(wait);

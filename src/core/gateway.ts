@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { engineTraits, noteEngine, type EngineTraits } from '../aws/engine.js';
 import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
 import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
@@ -49,15 +50,48 @@ type Command = { input: object };
  */
 export class Gateway extends EventEmitter {
   connected = true;
+  /** What the engine behind this client was seen to do (shared by every gateway on the client). */
+  readonly engine: EngineTraits;
 
   constructor(
     readonly client: DynamoDBClient,
     private readonly stats: StoreStats,
-    private readonly where: { table: string; target: string },
+    private readonly where: { table: string; target: string; endpoint?: string | undefined },
     /** Ask for ReturnConsumedCapacity on every call and count it in the stats. */
     private readonly countCapacity = false,
   ) {
     super();
+    this.engine = engineTraits(client);
+  }
+
+  /**
+   * The item a failed conditional write found: the one the engine returned
+   * (ReturnValuesOnConditionCheckFailure: ALL_OLD), else, on engines that
+   * return none (dynalite, DynamoDB Local before 2.2, some LocalStack and
+   * Alternator releases), one strongly consistent GetItem. No item in the
+   * answer must never be read as "the session is gone" unless the engine has
+   * shown that it returns items: that guess loses writes and logouts.
+   * Emits `engine-omits-item` the first time an engine is caught omitting one.
+   */
+  async itemAfterConditionFailure(err: unknown, key: string): Promise<Item | undefined> {
+    const returned = (err as SdkError).Item as Item | undefined;
+    if (returned) {
+      if (this.engine.returnsItemOnConditionFailure === undefined) {
+        this.engine.returnsItemOnConditionFailure = true;
+        noteEngine(this.engine, err, this.where.endpoint !== undefined);
+      }
+      return returned;
+    }
+    if (this.engine.returnsItemOnConditionFailure === true) return undefined;
+    const out = await this.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true }));
+    if (out.Item && this.engine.returnsItemOnConditionFailure === undefined) {
+      // An item that failed the condition was there all along (the condition's own
+      // read and ours are both strongly consistent): the engine left it out.
+      this.engine.returnsItemOnConditionFailure = false;
+      noteEngine(this.engine, err, this.where.endpoint !== undefined);
+      this.emit('engine-omits-item', this.engine.name);
+    }
+    return out.Item;
   }
 
   /**

@@ -161,7 +161,13 @@ export class SessionStore extends EventEmitter {
     this.client = createDynamoDBClient(this.config);
     this.target = describeTarget(this.config);
     this.codec = createCodec(this.config);
-    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target }, this.config.returnConsumedCapacity);
+    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, endpoint: this.config.endpoint }, this.config.returnConsumedCapacity);
+    this.gateway.on('engine-omits-item', (engine: string | undefined) => {
+      this.logger.warn(
+        { table: this.config.table, target: this.target, engine },
+        `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): the store reads the session with a strongly consistent GetItem after each such failure instead, so nothing is lost; it costs one more read per conflict`,
+      );
+    });
     this.gateway.on('disconnect', (err: Error) => {
       this.logger.error({ table: this.config.table, target: this.target, reason: err?.name }, 'DynamoDB became unreachable: session requests fail with 503 until it answers again');
       this.emit('disconnect', err);
@@ -192,6 +198,15 @@ export class SessionStore extends EventEmitter {
       });
     }
     return this.readyPromise;
+  }
+
+  /**
+   * What this store's client has learned of the engine behind it: its name (as
+   * its answers tell) and whether a failed conditional write returns the item
+   * it found (undefined until one has been seen; `doctor` finds out at once).
+   */
+  engine(): { name?: string; returnsItemOnConditionFailure?: boolean } {
+    return { ...this.gateway.engine };
   }
 
   /** A copy of the store's counters: DynamoDB calls, capacity, conflicts, lock waits. */
@@ -485,7 +500,7 @@ export class SessionStore extends EventEmitter {
         return done(merged ? 'merged' : 'written', stored ?? base.version + 1, mineJson);
       } catch (err) {
         if (!isConditionalFailure(err)) throw err;
-        const old = err.Item as Item | undefined;
+        const old = await this.gateway.itemAfterConditionFailure(err, key);
         if (!old || isExpired(old)) {
           this.statsData.destroyedWhileInUse += 1;
           return 'destroyed';
@@ -596,7 +611,7 @@ export class SessionStore extends EventEmitter {
       return true;
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
-      const old = err.Item as Item | undefined;
+      const old = await this.gateway.itemAfterConditionFailure(err, key);
       if (!old || isExpired(old)) {
         this.statsData.destroyedWhileInUse += 1;
         return false;

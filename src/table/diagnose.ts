@@ -17,6 +17,7 @@ import {
 import { isConditionalFailure } from '../core/gateway.js';
 import type { SessionStore } from '../core/session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
+import { isUnsupportedOperation } from './ensure-table.js';
 
 /** A key no session has (ids come from cookies, which cannot hold spaces). */
 export const PROBE_KEY = 'dynamodb-session-manager doctor probe';
@@ -24,7 +25,8 @@ export const PROBE_KEY = 'dynamodb-session-manager doctor probe';
 export interface ProbeResult {
   /** The IAM action, e.g. `dynamodb:GetItem`. */
   action: string;
-  outcome: 'allowed' | 'denied' | 'error';
+  /** unsupported: the engine has no such operation (dynalite's TTL calls), which no permission changes. */
+  outcome: 'allowed' | 'denied' | 'error' | 'unsupported';
   /** DynamoDB's error, when not allowed. */
   reason?: string;
 }
@@ -66,7 +68,7 @@ async function probe(action: string, call: () => Promise<unknown>): Promise<Prob
     // The condition was evaluated, so the call itself was allowed.
     if (isConditionalFailure(err)) return { action, outcome: 'allowed' };
     const reason = err instanceof SessionStoreError ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-    return { action, outcome: denied(err) ? 'denied' : 'error', reason: reason.split('\n')[0] };
+    return { action, outcome: denied(err) ? 'denied' : isUnsupportedOperation(err) ? 'unsupported' : 'error', reason: reason.split('\n')[0] };
   }
 }
 
@@ -137,4 +139,38 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
   if (!Number.isFinite(server)) return undefined;
   // The header is whole seconds, stamped somewhere between send and receive: compare with the midpoint, half a second on.
   return server + 500 - (sent + received) / 2;
+}
+
+/**
+ * Whether the engine returns the item a failed conditional write found
+ * (ReturnValuesOnConditionCheckFailure), which the store otherwise reads with
+ * one more GetItem per conflict. Needs an item to fail on: writes the probe key
+ * with an expiry in the past (it never reads as a session), fails a condition
+ * on it, and deletes it. The store's client remembers the answer.
+ */
+export async function probeConditionFailure(store: SessionStore): Promise<{ engine: string | undefined; returnsItem: boolean | undefined }> {
+  const table = store.config.table;
+  const key = { sessionId: { S: PROBE_KEY } };
+  await store.gateway.send('UpdateItem', new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'SET expiresAt = :zero', ExpressionAttributeValues: { ':zero': { N: '0' } } }));
+  try {
+    await store.gateway.send(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET probe = :p',
+        ConditionExpression: 'attribute_not_exists(sessionId)',
+        ExpressionAttributeValues: { ':p': { S: 'x' } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+      { expectConditionFailure: true },
+    );
+  } catch (err) {
+    if (!isConditionalFailure(err)) throw err;
+    await store.gateway.itemAfterConditionFailure(err, PROBE_KEY);
+  } finally {
+    await store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key }));
+  }
+  const engine = store.engine();
+  return { engine: engine.name, returnsItem: engine.returnsItemOnConditionFailure };
 }

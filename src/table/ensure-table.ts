@@ -7,13 +7,21 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';
 import { TableNotFoundError, TableSchemaError } from '../errors.js';
+import { noteEngine } from '../aws/engine.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Logger } from '../core/logger.js';
 import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
 
 export interface EnsureTableResult {
   created: boolean;
-  ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN';
+  /** UNSUPPORTED: the engine has no TTL API (dynalite); UNKNOWN: enabling it failed otherwise. */
+  ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN' | 'UNSUPPORTED';
+}
+
+/** The engine answered that it has no such operation: not a permission problem. */
+export function isUnsupportedOperation(err: unknown): boolean {
+  const cause = (err as { cause?: { name?: string; message?: string } } | null)?.cause ?? (err as { name?: string; message?: string } | null);
+  return cause?.name === 'UnknownOperationException' || /unknown operation|not (yet )?(supported|implemented)/i.test(cause?.message ?? '');
 }
 
 const isNotFound = (err: unknown) => (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';
@@ -49,7 +57,7 @@ async function waitActive(gateway: Gateway, table: string, timeoutMs: number): P
  */
 export async function ensureTable(
   gateway: Gateway,
-  config: Pick<ResolvedConfig, 'table' | 'createIfNotExist' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex'>,
+  config: Pick<ResolvedConfig, 'table' | 'createIfNotExist' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex' | 'reapIntervalMs' | 'endpoint'>,
   target: string,
   logger: Logger,
 ): Promise<EnsureTableResult> {
@@ -87,10 +95,16 @@ export async function ensureTable(
       'the table has no user index: destroyUserSessions() will scan the table; add the index with `npx dynamodb-session create-table --user-index` on a new table',
     );
   }
-  return { created, ttl: await ensureTtl(gateway, config.table, logger) };
+  return { created, ttl: await ensureTtl(gateway, config, target, logger) };
 }
 
-async function ensureTtl(gateway: Gateway, table: string, logger: Logger): Promise<EnsureTableResult['ttl']> {
+async function ensureTtl(
+  gateway: Gateway,
+  config: Pick<ResolvedConfig, 'table' | 'reapIntervalMs' | 'endpoint'>,
+  target: string,
+  logger: Logger,
+): Promise<EnsureTableResult['ttl']> {
+  const table = config.table;
   try {
     const out = await gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
       'DescribeTimeToLive',
@@ -110,6 +124,17 @@ async function ensureTtl(gateway: Gateway, table: string, logger: Logger): Promi
     // expire on read; only the deleting is left to purge-expired or the reaper.
     const message = (err as Error).message ?? '';
     if (/already enabled|multiple times/i.test(message)) return 'ENABLED';
+    if (isUnsupportedOperation(err)) {
+      noteEngine(gateway.engine, (err as { cause?: unknown }).cause ?? err, config.endpoint !== undefined);
+      const engine = gateway.engine.name ?? 'the DynamoDB engine';
+      logger.warn(
+        { table, target, engine },
+        config.reapIntervalMs > 0
+          ? `${engine} at ${target} has no TTL: expired sessions read as absent, and this store's reaper deletes them every ${config.reapIntervalMs} ms (reapIntervalMs)`
+          : `${engine} at ${target} has no TTL: expired sessions read as absent but stay in the table; set reapIntervalMs (e.g. 60000) for the store to delete them, or run \`npx dynamodb-session purge-expired\` on a schedule`,
+      );
+      return 'UNSUPPORTED';
+    }
     logger.warn({ table, reason: message.slice(0, 200) }, 'could not enable TTL: expired sessions are ignored on read; delete them with `npx dynamodb-session purge-expired` or set reapIntervalMs');
     return 'UNKNOWN';
   }
