@@ -12,6 +12,7 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
+import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { readCookie } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
@@ -269,14 +270,8 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
     // As express-session does before its own save: the cookie's expiry restarts now, and the write stores it.
     sess.touch();
     store.saveWith(sess, json, (err?: unknown) => {
-      const status = unavailableStatus(err);
-      if (status && !res.headersSent) {
-        sendUnavailable(res, status.retryAfterSeconds);
-        return;
-      }
       if (err && !res.headersSent) {
-        res.statusCode = 500;
-        res.end('Internal Server Error\n');
+        answerFailedSave(store, req, res, err);
         return;
       }
       const version = res.headersSent ? undefined : store.versionCookie(sess, minVersion);
@@ -285,6 +280,51 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
     });
     return res;
   } as ServerResponse['end'];
+}
+
+/**
+ * The save of a response the app has ended failed: the response is replaced whole
+ * (replace-response.ts says what survives). An outage or a lock time-out is ours to answer,
+ * 503 with Retry-After. Any other failure (a session too large, a value JSON cannot carry) is
+ * the app's to learn of: it goes to the app's error-handling middleware, through `req.next`
+ * as a route's error would (router sets it on every request it dispatches); outside Express,
+ * to the store's logger and a 500 of our own.
+ */
+function answerFailedSave(store: DynamoDBStore, req: SessionRequest, res: ServerResponse, err: unknown): void {
+  clearForReplacement(res);
+  withoutSessionCookie(req, res);
+  const status = unavailableStatus(err);
+  if (status) {
+    sendUnavailable(res, status.retryAfterSeconds);
+    return;
+  }
+  // The status the error handler starts from: one that writes a body without setting a status must not send the route's 200.
+  res.statusCode = 500;
+  const next = (req as { next?: unknown }).next;
+  if (typeof next === 'function') {
+    (next as (err: unknown) => void)(err);
+    return;
+  }
+  logFailedSave(store.store.logger, err);
+  sendServerError(res);
+}
+
+/**
+ * express-session's on-headers hook sets the session cookie whenever `req.session` is there as
+ * the headers go out; this session was not stored. It is hidden from that hook only, so the
+ * app's error handler still sees the request's session.
+ */
+function withoutSessionCookie(req: SessionRequest, res: ServerResponse): void {
+  const writeHead = res.writeHead as (...a: unknown[]) => ServerResponse;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const sess = req.session;
+    req.session = undefined;
+    try {
+      return writeHead.apply(this, args);
+    } finally {
+      req.session = sess;
+    }
+  } as ServerResponse['writeHead'];
 }
 
 export { SessionStore };

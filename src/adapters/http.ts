@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
+import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
 
 export interface HttpSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
@@ -66,15 +67,15 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
         },
         (err: unknown) => {
           const status = unavailableStatus(err);
+          // Headers flushed early cannot be taken back: the response goes as the handler wrote it.
           if (res.headersSent) {
             originalEnd(...args);
-          } else if (status) {
-            sendUnavailable(res, status.retryAfterSeconds);
           } else {
-            res.statusCode = 500;
-            originalEnd('Internal Server Error\n');
+            clearForReplacement(res);
+            if (status) sendUnavailable(res, status.retryAfterSeconds);
+            else sendServerError(res);
           }
-          if (!status) sessions.store.logger.error({ err: (err as Error)?.message, code: (err as { code?: string })?.code }, 'session save failed: the stored session keeps its previous state');
+          if (!status) logFailedSave(sessions.store.logger, err);
         },
       );
       return res;

@@ -7,10 +7,14 @@ export function unavailableStatus(err: unknown): { retryAfterSeconds: number } |
   return undefined;
 }
 
+const UNAVAILABLE = 'Session store temporarily unavailable: please retry shortly.\n';
+
 export function sendUnavailable(res: ServerResponse, retryAfterSeconds: number): void {
   res.statusCode = 503;
   res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.end('Session store temporarily unavailable: please retry shortly.\n');
+  // Stated, not left to Node: once a route's Content-Length has been removed from a response, Node adds none of its own.
+  res.setHeader('Content-Length', Buffer.byteLength(UNAVAILABLE));
+  res.end(UNAVAILABLE);
 }
