@@ -9,11 +9,12 @@ import type Koa from 'koa';
 import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
-import { InvalidSessionIdError } from '../errors.js';
+import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { unavailableStatus } from './unavailable.js';
+import { clearForReplacement } from './replace-response.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
@@ -208,6 +209,10 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
       await external.finish(ctx);
     } catch (err) {
       await external.abandon(ctx);
+      // A session that could not be loaded or saved: the response the app built is not the one
+      // to send (replace-response.ts). Koa's own onerror clears every header; an error middleware
+      // of the app would keep the route's, and Koa's body setter keeps a Content-Type it finds.
+      if (err instanceof SessionStoreError) clearForReplacement(ctx.res);
       const status = unavailableStatus(err);
       if (!status) throw err;
       ctx.status = 503;
