@@ -305,7 +305,7 @@ function assertPlain(res: RawResponse): void {
 
 const isTooLarge = (err: unknown) => err instanceof SessionTooLargeError;
 
-for (const framework of ['express', 'koa', 'http'] as Framework[]) {
+for (const framework of ['express', 'koa', 'hono', 'http'] as Framework[]) {
   describe(`${framework}: a save that fails after the route answered`, { timeout: 60_000 }, () => {
     let app: Harness;
     before(async () => {

@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { unavailableStatus } from './unavailable.js';
+import { survivingHeaders } from './replace-response.js';
 
 export interface HonoSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
@@ -60,6 +61,15 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     try {
       for (const cookie of await sessions.finish(session)) c.header('Set-Cookie', cookie, { append: true });
     } catch (err) {
+      // The handler's response is replaced whole (replace-response.ts). Hono's `c.res =` copies the
+      // headers of the response it replaces into the new one, and c.text() starts from them: the
+      // handler's response goes first, and what follows (our 503, or app.onError's answer to
+      // the error rethrown) starts from the headers that survive.
+      const kept = survivingHeaders(c.res.headers);
+      // Its body is never read: a streaming one is told so, rather than left waiting on a reader.
+      c.res.body?.cancel().catch(() => undefined);
+      c.res = undefined;
+      c.res = new Response(null, { headers: kept });
       const status = unavailableStatus(err);
       if (!status) throw err;
       c.res = unavailable(c, status.retryAfterSeconds);
