@@ -305,7 +305,7 @@ function assertPlain(res: RawResponse): void {
 
 const isTooLarge = (err: unknown) => err instanceof SessionTooLargeError;
 
-for (const framework of ['express', 'koa', 'hono', 'http'] as Framework[]) {
+for (const framework of ['express', 'fastify', 'koa', 'hono', 'http'] as const) {
   describe(`${framework}: a save that fails after the route answered`, { timeout: 60_000 }, () => {
     let app: Harness;
     before(async () => {
@@ -432,6 +432,56 @@ describe('express: without an error handler of the app', { timeout: 60_000 }, ()
       server.closeAllConnections();
       server.close();
       await store.store.close();
+    }
+  });
+});
+
+describe("fastify: without an error handler of the app", { timeout: 60_000 }, () => {
+  it("Fastify's own error handler answers a failed save: 500 for a session too large, 503 with Retry-After for an outage", async () => {
+    const { default: Fastify } = await import('fastify');
+    const { fastifyDynamoSession } = await import('../src/adapters/fastify.js');
+    const proxy = await startFaultProxy(Number(new URL(ENDPOINT).port));
+    const store = new SessionStore(localOptions({ endpoint: proxy.endpoint, maxAttempts: 1, requestTimeoutMs: 2000 }));
+    await store.ready();
+    const app = Fastify();
+    await app.register(fastifyDynamoSession, { store, secret: SECRET, saveUninitialized: false, cookie: { secure: false } });
+    const data = (req: { session: unknown }) => req.session as Data;
+    app.get('/plain', async (_req, reply) => reply.type('text/plain').send('plain'));
+    app.get('/setup', async (req) => {
+      data(req).n = 1;
+      return { n: 1 };
+    });
+    app.get('/big', async (req, reply) => {
+      routeHeaders((k, v) => reply.header(k, v));
+      data(req).blob = tooLarge();
+      return reply.type('text/html').send('<p>stored</p>');
+    });
+    app.get('/outage', async (req, reply) => {
+      routeHeaders((k, v) => reply.header(k, v));
+      proxy.down();
+      data(req).n = (data(req).n ?? 0) + 1;
+      return reply.type('text/html').send('<p>stored</p>');
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    try {
+      const big = await pipelined(port, [get('/big'), get('/plain')]);
+      assertReplaced(big.responses[0]!, 500, /html/);
+      assert.equal(JSON.parse(big.responses[0]!.body.toString()).code, 'DSM_SESSION_TOO_LARGE');
+      assertPlain(big.responses[1]!);
+      assert.equal(big.leftover.length, 0);
+
+      const cookie = await sessionCookie(port);
+      const outage = await pipelined(port, [get('/outage', { Cookie: cookie }), get('/plain')]);
+      assertReplaced(outage.responses[0]!, 503, /html/);
+      assert.equal(header(outage.responses[0]!, 'cache-control'), 'no-store');
+      assertPlain(outage.responses[1]!);
+      assert.equal(outage.leftover.length, 0);
+    } finally {
+      proxy.up();
+      await app.close();
+      await store.close();
+      await proxy.close();
     }
   });
 });

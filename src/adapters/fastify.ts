@@ -16,6 +16,7 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { unavailableStatus } from './unavailable.js';
+import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
@@ -41,6 +42,10 @@ interface RequestContext {
   handles: Map<string, SessionHandle>;
   /** Per session id, the version floor the request's version cookie gave. */
   floors: Map<string, number>;
+  /** A save of this request that failed and became its response's error (see the plugin's onError hook). */
+  failedSave?: unknown;
+  /** request.session, hidden from @fastify/session while the error's response passes the onSend hooks. */
+  hiddenSession?: FastifyRequest['session'];
 }
 
 /** Outages and lock time-outs carry the status and header Fastify's error handler answers with. */
@@ -60,6 +65,8 @@ export class FastifySessionStore {
   private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
   /** @internal */
   readonly sessionCookie: { name: string } & SessionCookieOptions;
+  /** @internal Errors of failed saves and expiry refreshes, told apart from the route's own errors. */
+  readonly saveFailures = new WeakSet<object>();
 
   constructor(options: FastifyStoreOptions = {}) {
     const { store, lock, sessionCookie, ...storeOptions } = options;
@@ -90,8 +97,14 @@ export class FastifySessionStore {
     const expires = cookieExpiry(session);
     this.store.commit(handle, sid, toStored(session), expires ? { expires } : {}).then(
       () => cb(),
-      (err) => cb(forFastify(err)),
+      (err) => cb(this.saveFailed(err)),
     );
+  }
+
+  /** @internal */
+  saveFailed(err: unknown): unknown {
+    if (err && typeof err === 'object') this.saveFailures.add(err);
+    return forFastify(err);
   }
 
   destroy(sid: string, cb: Callback): void {
@@ -120,6 +133,18 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
   });
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie);
+  // Before @fastify/session's save: the response of a failed save's error passes the onSend hooks
+  // too, and @fastify/session would save (and fail) again, handing the error on to the next error
+  // handler, and set the session's cookie when a save succeeded. It does not see the session then;
+  // the onSend hook after it gives it back.
+  fastify.addHook('onSend', (_request, _reply, _payload, done) => {
+    const ctx = sessionStore.context.getStore();
+    if (ctx?.failedSave !== undefined && ctx.hiddenSession === undefined) {
+      ctx.hiddenSession = ctx.request.session;
+      (ctx.request as { session: unknown }).session = null;
+    }
+    done();
+  });
   await fastify.register(fastifySession, {
     secret,
     store: sessionStore,
@@ -135,13 +160,18 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   fastify.addHook('onSend', async (request, reply) => {
     const ctx = sessionStore.context.getStore();
     if (!ctx) return;
+    if (ctx.failedSave !== undefined) {
+      if (ctx.hiddenSession !== undefined) request.session = ctx.hiddenSession;
+      ctx.hiddenSession = undefined;
+      return;
+    }
     const expires = request.session && typeof request.session === 'object' ? cookieExpiry(request.session) : undefined;
     for (const [sid, handle] of ctx.handles) {
       if (!handle.settled) {
         try {
           await sessionStore.store.touch(handle, sid, expires ? { expires } : {});
         } catch (err) {
-          throw forFastify(err);
+          throw sessionStore.saveFailed(err);
         }
       }
       // A write this request made: the client's next reads must not be older (consistentRead: false).
@@ -152,6 +182,22 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
         reply.header('set-cookie', versionSetCookie(flags.name, sid, version, { ...flags, secure }, expires));
       }
     }
+  });
+  // A save that failed after the handler: its response is replaced whole (replace-response.ts).
+  // Fastify's error handling drops only the Content-Type and Content-Length: the handler's status,
+  // its ETag and cookies would go out with the error handler's body. The status and Retry-After
+  // set here are also what an error handler of the app that sets neither answers with.
+  fastify.addHook('onError', (_request, reply, error, done) => {
+    const ctx = sessionStore.context.getStore();
+    if (ctx && sessionStore.saveFailures.has(error)) {
+      ctx.failedSave = error;
+      for (const name of Object.keys(reply.getHeaders())) if (!survivesReplacement(name)) reply.removeHeader(name);
+      clearForReplacement(reply.raw);
+      const status = unavailableStatus(error);
+      reply.code(status ? 503 : 500);
+      if (status) reply.headers((error as { headers?: Record<string, string> }).headers ?? {});
+    }
+    done();
   });
   fastify.addHook('onResponse', async () => {
     const ctx = sessionStore.context.getStore();
