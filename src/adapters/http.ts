@@ -5,8 +5,9 @@
  *   createServer((req, res) => withSession(req, res, (session) => { … res.end() }));
  *
  * The session is saved when the handler calls `res.end()`, before the
- * response leaves, so a save that fails becomes a 503 rather than a 200 for a
- * change that was not kept (unless the handler flushed its headers early).
+ * response leaves, so a save that fails replaces the response (a 503 for an
+ * outage, else a 500, logged) rather than a 200 for a change that was not kept
+ * (unless the handler flushed its headers early).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
