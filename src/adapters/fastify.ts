@@ -133,10 +133,10 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
   });
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie);
-  // Before @fastify/session's save: the response of a failed save's error passes the onSend hooks
-  // too, and @fastify/session would save (and fail) again, handing the error on to the next error
-  // handler, and set the session's cookie when a save succeeded. It does not see the session then;
-  // the onSend hook after it gives it back.
+  // Before @fastify/session's save. The error response of a failed save passes the onSend hooks
+  // too: @fastify/session would try the save again and either fail again (the error then skips to
+  // the next error handler, past the app's) or put the session's cookie on the error. It does not
+  // see the session then; the onSend hook after it gives the session back.
   fastify.addHook('onSend', (_request, _reply, _payload, done) => {
     const ctx = sessionStore.context.getStore();
     if (ctx?.failedSave !== undefined && ctx.hiddenSession === undefined) {
