@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ErrorRequestHandler } from 'express';
 import { SessionStore } from '../src/core/session-store.js';
 import { SessionTooLargeError } from '../src/errors.js';
 import { ENDPOINT, localOptions, quietLogger, type CapturedLogger } from './helpers/dynamo.js';
@@ -90,10 +91,11 @@ const builders: Record<Framework, Build> = {
       data(req).blob = tooLarge();
       res.end('<stored/>');
     });
-    app.use((err: { code?: string }, _req: unknown, res: ServerResponse & { status(n: number): { type(t: string): { send(b: string): void } } }, _next: unknown) => {
+    const handler: ErrorRequestHandler = (err: { code?: string }, _req, res, _next) => {
       errors.push(err);
       res.status(500).type('text/plain').send(`handled: ${err.code}`);
-    });
+    };
+    app.use(handler);
     return { server: await listen(app.listen(0, '127.0.0.1')) };
   },
 
