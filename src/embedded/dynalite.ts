@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { EmbeddedDynamoDBError } from '../errors.js';
 import { freePort } from './dynamodb-local.js';
@@ -33,6 +33,22 @@ export async function startDynalite(port?: number): Promise<EmbeddedDynalite> {
   const listenPort = port ?? (await freePort());
   // Tables become ACTIVE at once, as in DynamoDB Local.
   const server = dynalite({ createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
+  // dynalite rethrows a request's 'error' (a client that resets mid-request, as the fault tests
+  // do and a killed server would), which ends the whole process it runs in. A reset request is
+  // the client's loss alone: its error listeners are kept from throwing.
+  server.prependListener('request', (req: IncomingMessage) => {
+    const on = req.on;
+    req.on = function (this: IncomingMessage, event: string | symbol, listener: (...args: any[]) => void) {
+      if (event !== 'error') return on.call(this, event, listener);
+      return on.call(this, event, (err: unknown) => {
+        try {
+          listener(err);
+        } catch {
+          // dropped: see above
+        }
+      });
+    } as IncomingMessage['on'];
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) =>
       reject(new EmbeddedDynamoDBError('DSM_EMBEDDED_START', `dynalite could not listen on 127.0.0.1:${listenPort}: ${(cause as Error).message}; pick another port`, { cause })),
