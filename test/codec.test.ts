@@ -2,11 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createCodec, describeFormat, MAX_DECODED_BYTES, type Codec, type CodecOptions } from '../src/codec/codec.js';
 import { brotli, lz4, pack, setLz4ForTests } from '../src/codec/compress.js';
+import { decodeLz4Block } from '../src/codec/lz4-block.js';
 import { itemBytesBesideData } from '../src/core/item.js';
-import { CodecUnavailableError, ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
-import { realisticSession } from './helpers/session-fixtures.js';
+import { SessionStore } from '../src/core/session-store.js';
+import { ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { localOptions } from './helpers/dynamo.js';
+import { random, realisticSession } from './helpers/session-fixtures.js';
 
 // Keys in each form keyBytes accepts: hex, base64, Buffer.
 const KEY_A = { id: 'key-a', key: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff' };
@@ -42,6 +46,16 @@ function throwsCorrupt(codec: Codec, bytes: Uint8Array, message?: RegExp): void 
     () => codec.decode(bytes),
     (err: unknown) => err instanceof CorruptSessionError && (message === undefined || message.test(err.message)),
   );
+}
+
+/** Runs `work` as a server where lz4-napi has no binary: it writes brotli, and reads LZ4 in JavaScript. */
+function withoutLz4Binary<T>(work: () => T): T {
+  setLz4ForTests(null);
+  try {
+    return work();
+  } finally {
+    setLz4ForTests(undefined);
+  }
 }
 
 const sessionArb = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 12 });
@@ -437,22 +451,21 @@ describe('compression', () => {
     throwsCorrupt(codec, clearFrame(Buffer.from([1, 2]), 0b11), /not valid lz4/);
   });
 
-  test('without the LZ4 binary: brotli is written, and an LZ4 frame is refused as unreadable here, not as corrupt', () => {
-    const codec = createCodec(options({ compression: true, compressionThreshold: 1024 }));
-    const json = JSON.stringify(realisticSession(2_048, 3));
-    const written = codec.frame(json, beside);
-    assert.equal(describeFormat(written).compression, 'lz4');
-    setLz4ForTests(null);
-    try {
-      assert.equal(describeFormat(codec.frame(json, beside)).compression, 'brotli');
-      assert.throws(
-        () => codec.decode(written),
-        (err: unknown) => err instanceof CodecUnavailableError && err.code === 'DSM_CODEC_UNAVAILABLE' && /lz4-napi/.test(err.message),
-      );
-    } finally {
-      setLz4ForTests(undefined);
+  test('without the LZ4 binary: brotli is written, and an LZ4 frame written where it loads reads back byte for byte', () => {
+    for (const keys of [[], [KEY_A]]) {
+      const codec = createCodec(options({ compression: true, compressionThreshold: 1024, encryptionKeys: keys }));
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const json = JSON.stringify(realisticSession(2_048, seed));
+        const written = codec.frame(json, beside);
+        assert.equal(describeFormat(written).compression, 'lz4');
+        withoutLz4Binary(() => {
+          assert.equal(lz4(), null);
+          assert.equal(describeFormat(codec.frame(json, beside)).compression, 'brotli');
+          assert.equal(codec.unframe(written), json);
+          assert.deepStrictEqual(codec.decode(written), JSON.parse(json));
+        });
+      }
     }
-    assert.deepStrictEqual(codec.decode(written), JSON.parse(json));
   });
 
   test('gzip frames are read', () => {
@@ -486,6 +499,189 @@ describe('compression', () => {
     const json = bomb(MAX_DECODED_BYTES - 1024);
     const decoded = createCodec(options()).decode(clearFrame(brotliCompressSync(json), 0b01));
     assert.equal((decoded.a as string).length, MAX_DECODED_BYTES - 1024 - 8);
+  });
+});
+
+describe('LZ4 without the lz4-napi binary', () => {
+  test('a 2 KB session saved as LZ4 by a server with the binary is read whole by one without it, and what that one saves is read back', async () => {
+    const session = realisticSession(2_048, 3);
+    const withBinary = new SessionStore(localOptions());
+    await withBinary.ready();
+    const without = new SessionStore({ ...localOptions(), table: withBinary.config.table });
+    const storedForm = async (id: string) => {
+      const got = await withBinary.client.send(new GetItemCommand({ TableName: withBinary.config.table, Key: { sessionId: { S: id } }, ConsistentRead: true }));
+      return describeFormat(got.Item!.data!.B!).compression;
+    };
+    try {
+      await withBinary.set('lz4-there', session);
+      assert.equal(await storedForm('lz4-there'), 'lz4');
+      setLz4ForTests(null);
+      try {
+        assert.deepStrictEqual(await without.get('lz4-there'), session);
+        assert.equal(without.stats().corruptItems, 0);
+        await without.set('brotli-here', session);
+      } finally {
+        setLz4ForTests(undefined);
+      }
+      assert.equal(await storedForm('brotli-here'), 'brotli');
+      assert.deepStrictEqual(await withBinary.get('brotli-here'), session);
+    } finally {
+      await without.close();
+      await withBinary.close();
+    }
+  });
+
+  /** lz4-napi's payload for `raw`: the stated length (u32, little-endian), then the block. */
+  const native = (raw: Uint8Array): Buffer => lz4()!.compressSync(Buffer.from(raw));
+  const inJs = (payload: Buffer): Buffer => decodeLz4Block(payload.subarray(4), payload.readUInt32LE(0));
+  /** What the store makes of a payload where the binary loads: lz4-napi's bytes when their length is the stated one. */
+  const inNative = (payload: Buffer): Buffer | undefined => {
+    try {
+      const out = lz4()!.uncompressSync(payload);
+      return out.length === payload.readUInt32LE(0) ? out : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const refusedAsLz4 = (err: unknown) => err instanceof CorruptSessionError && err.code === 'DSM_CORRUPT_SESSION' && /not valid lz4/.test(err.message);
+
+  /** The (offset, length) of every match in a block, read without checks: only to show which copies a test went through. */
+  function matchesOf(block: Uint8Array): Array<[number, number]> {
+    const found: Array<[number, number]> = [];
+    let i = 0;
+    const extended = (n: number) => {
+      if (n === 15) for (let more = 255; more === 255; n += more) more = block[i++] as number;
+      return n;
+    };
+    for (;;) {
+      const token = block[i++] as number;
+      // Not `i += extended(…)`: that reads i before extended moves it past the length bytes.
+      const literals = extended(token >>> 4);
+      i += literals;
+      if (i >= block.length) return found;
+      const offset = (block[i] as number) | ((block[i + 1] as number) << 8);
+      i += 2;
+      found.push([offset, extended(token & 15) + 4]);
+    }
+  }
+
+  const sessionJson = Buffer.from(JSON.stringify(realisticSession(20_000, 9)));
+  /** Pieces inputs are made of: random bytes (incompressible), short patterns repeated (matches that overlap themselves, offsets 1 to 4 and more), slices of session JSON, a piece said twice. */
+  const piece = fc.oneof(
+    fc.uint8Array({ maxLength: 400 }),
+    fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 3_000 }))
+      .map(([pattern, times]) => Buffer.concat(Array.from({ length: times }, () => pattern))),
+    fc.tuple(fc.uint8Array({ minLength: 5, maxLength: 40 }), fc.integer({ min: 2, max: 60 })).map(([word, times]) => Buffer.concat(Array.from({ length: times }, () => word))),
+    fc.tuple(fc.nat(sessionJson.length - 1), fc.nat(6_000)).map(([at, bytes]) => sessionJson.subarray(at, at + bytes)),
+  );
+  const input = fc.array(piece, { maxLength: 12 }).map((pieces) => Buffer.concat(pieces.flatMap((p, k) => (k % 3 === 2 ? [p, p] : [p]))));
+
+  test('the JavaScript decoder returns what lz4-napi returns, on random, repetitive and session data of 0 bytes to 1 MB', () => {
+    const seen: Array<[number, number]> = [];
+    const agree = (raw: Uint8Array) => {
+      const payload = native(raw);
+      const decoded = inJs(payload);
+      assert.ok(decoded.equals(raw), `${raw.length} bytes`);
+      assert.ok(decoded.equals(lz4()!.uncompressSync(payload)));
+      seen.push(...matchesOf(payload.subarray(4)));
+    };
+    fc.assert(fc.property(input, (raw) => agree(raw)), { numRuns: 400 });
+    const noise = random(11);
+    const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(noise() * 256)));
+    for (const bytes of [0, 1, 4, 5, 12, 13, 15, 16, 19, 270, 65_535, 65_536, 65_537, 1_000_000]) {
+      agree(randomBytes(bytes));
+      // Buffer.alloc repeats its fill: one pattern of 1 to 7 random bytes, over and over.
+      for (const period of [1, 2, 3, 4, 7]) agree(Buffer.alloc(bytes, randomBytes(period)));
+    }
+    for (const size of [2_048, 10_240, 51_200, 1_000_000]) agree(Buffer.from(JSON.stringify(realisticSession(size, 5))));
+    // The copies that byte-by-byte semantics matter for were all exercised: a match longer than its offset, for offsets 1 to 4, and long far ones.
+    for (const offset of [1, 2, 3, 4]) assert.ok(seen.some(([o, length]) => o === offset && length > offset + 15), `an overlapping match at offset ${offset}`);
+    assert.ok(seen.some(([o, length]) => o > 60_000 && length >= 4));
+    assert.ok(seen.some(([, length]) => length > 270));
+  });
+
+  test('on damaged LZ4 payloads the JavaScript decoder accepts exactly what lz4-napi accepts, with the same bytes, and otherwise throws CorruptSessionError', () => {
+    const payloads = [
+      native(Buffer.from(JSON.stringify(realisticSession(2_048, 4)))),
+      native(Buffer.from('ab'.repeat(300) + 'x'.repeat(200) + 'abcd'.repeat(100))),
+      native(Buffer.alloc(0)),
+    ];
+    let accepted = 0;
+    const damage = fc.tuple(
+      fc.nat(payloads.length - 1),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }),
+      fc.option(fc.nat(), { freq: 4 }),
+    );
+    fc.assert(
+      fc.property(damage, ([which, edits, cut]) => {
+        const bytes = Buffer.from(payloads[which] as Buffer);
+        // The stated length too, now and then: the damage of interest is in the block.
+        for (const [at, mask] of edits) if (bytes.length > 4) bytes[at % 16 === 0 ? at % bytes.length : 4 + (at % (bytes.length - 4))]! ^= mask;
+        const payload = cut === null ? bytes : bytes.subarray(0, 4 + (cut % (bytes.length - 3)));
+        const expected = payload.readUInt32LE(0) <= MAX_DECODED_BYTES ? inNative(payload) : undefined;
+        if (expected === undefined) {
+          if (payload.readUInt32LE(0) <= MAX_DECODED_BYTES) assert.throws(() => inJs(payload), refusedAsLz4);
+          return;
+        }
+        accepted += 1;
+        assert.ok(inJs(payload).equals(expected));
+      }),
+      { numRuns: 5_000 },
+    );
+    assert.ok(accepted > 100, `only ${accepted} damaged payloads still decoded: the test compares little`);
+  });
+
+  test('hostile LZ4 blocks are refused with CorruptSessionError: truncated, offset 0, offset before the output, literals past the end, output shorter or longer than stated', () => {
+    const refused = (block: number[] | Buffer, stated: number, why: RegExp) =>
+      assert.throws(() => decodeLz4Block(Uint8Array.from(block), stated), (err: unknown) => refusedAsLz4(err) && why.test((err as Error).message), why.source);
+    // Four literals, then a match of four at offset 4: "abcdabcd".
+    const good = [0x40, 0x61, 0x62, 0x63, 0x64, 0x04, 0x00, 0x00];
+    assert.equal(decodeLz4Block(Uint8Array.from(good), 8).toString(), 'abcdabcd');
+    for (let cut = 0; cut < good.length; cut++) assert.throws(() => decodeLz4Block(Uint8Array.from(good.slice(0, cut)), 8), refusedAsLz4, `cut at ${cut}`);
+    const session = native(Buffer.from(JSON.stringify(realisticSession(2_048, 6))));
+    for (let cut = 4; cut < session.length; cut += 7) assert.throws(() => inJs(session.subarray(0, cut)), refusedAsLz4, `session cut at ${cut}`);
+    refused([0x40, 0x61, 0x62, 0x63, 0x64, 0x00, 0x00, 0x00], 8, /0 bytes back/);
+    refused([0x40, 0x61, 0x62, 0x63, 0x64, 0x05, 0x00, 0x00], 9, /5 bytes back from byte 4/);
+    refused([0x0f, 0x01, 0x00, 0x00, 0x00], 24, /1 bytes back from byte 0/);
+    refused([0x40, 0x61, 0x62, 0x63, 0x64, 0xff, 0xff, 0x00], 8, /65535 bytes back/);
+    refused([0xa0, 0x61, 0x62], 10, /literal run goes past its end/);
+    refused([0xf0, 0x20, ...Buffer.alloc(40, 0x61)], 47, /literal run goes past its end/);
+    refused([0xf0], 15, /literal length runs past its end/);
+    refused([0xf0, 0xff, 0xff], 600, /literal length runs past its end/);
+    refused([0x4f, 0x61, 0x62, 0x63, 0x64, 0x01, 0x00], 30, /match length runs past its end/);
+    refused([0x40, 0x61, 0x62, 0x63, 0x64, 0x01], 8, /offset is cut off/);
+    refused([0x40, 0x61, 0x62, 0x63, 0x64, 0x04, 0x00], 8, /ends before its last literals/);
+    refused([], 0, /ends before its last literals/);
+    refused(good, 9, /decodes to 8 bytes, not its stated 9/);
+    refused(good, 7, /more bytes than its stated length/);
+    refused(good, 3, /more bytes than its stated length/);
+    refused([0x20, 0x61, 0x62], 1, /more bytes than its stated length/);
+    // A length that would take gigabytes, in a few kilobytes of 255s: refused at the stated length, not allocated.
+    refused([0x1f, 0x61, 0x01, 0x00, ...Buffer.alloc(20_000, 0xff), 0x00, 0x00], 100, /more bytes than its stated length/);
+    refused([0xf0, ...Buffer.alloc(20_000, 0xff), 0x00], 100, /literal run goes past its end/);
+    // Through the codec on a server without the binary: the same error, and the 4 MB cap still read first.
+    const codec = createCodec(options());
+    withoutLz4Binary(() => {
+      throwsCorrupt(codec, clearFrame(Buffer.from([8, 0, 0, 0, 0x40, 0x61, 0x62, 0x63, 0x64, 0x00, 0x00, 0x00]), 0b11), /not valid lz4 \(a match points 0 bytes back/);
+      const bomb = Buffer.from([0, 0, 0, 0, 0x1f, 0x61, 0x01, 0x00, ...Buffer.alloc(100, 0xff), 0x00, 0x00]);
+      bomb.writeUInt32LE(MAX_DECODED_BYTES + 1, 0);
+      throwsCorrupt(codec, clearFrame(bomb, 0b11), /inflates to more than/);
+      throwsCorrupt(codec, clearFrame(Buffer.from([1, 2]), 0b11), /not valid lz4/);
+    });
+  });
+
+  test('random bytes as an LZ4 block, of any stated length up to 64 KB, throw only CorruptSessionError or decode to exactly that length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(65_536), (block, stated) => {
+        try {
+          return decodeLz4Block(block, stated).length === stated;
+        } catch (err) {
+          return refusedAsLz4(err);
+        }
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 

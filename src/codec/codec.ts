@@ -1,5 +1,5 @@
 import type { EncryptionKey } from '../config/options.js';
-import { CodecUnavailableError, CorruptSessionError, SessionTooLargeError } from '../errors.js';
+import { CorruptSessionError, SessionTooLargeError } from '../errors.js';
 import { decompress, MAX_DECODED_BYTES, pack } from './compress.js';
 import { createKeyring, missingKeyring, SEAL_OVERHEAD_BYTES } from './encrypt.js';
 import { readHeader, writeHeader, type Compression } from './format.js';
@@ -27,8 +27,8 @@ export interface Codec {
    */
   encode(data: Record<string, unknown>, itemBytesBeside?: number): Buffer;
   /**
-   * Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes,
-   * and CodecUnavailableError on an LZ4 frame where lz4-napi cannot load.
+   * Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes.
+   * LZ4 frames decode with lz4-napi, or in JavaScript where its binary cannot load.
    */
   decode(bytes: Uint8Array): Record<string, unknown>;
   /**
@@ -112,7 +112,7 @@ export function createCodec(options: CodecOptions): Codec {
     try {
       return work();
     } catch (err) {
-      if (err instanceof CorruptSessionError || err instanceof CodecUnavailableError) throw err;
+      if (err instanceof CorruptSessionError) throw err;
       throw new CorruptSessionError(`session data could not be decoded (${(err as Error)?.message ?? String(err)}): the item is damaged`, {
         cause: err,
       });

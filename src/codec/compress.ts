@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
-import { CodecUnavailableError, CorruptSessionError } from '../errors.js';
+import { CorruptSessionError } from '../errors.js';
 import type { Compression } from './format.js';
+import { decodeLz4Block } from './lz4-block.js';
 
 /**
  * Largest session JSON, in bytes, that the codec writes or inflates. A
@@ -64,7 +65,8 @@ let lz4Module: Lz4 | null | undefined;
 /**
  * `lz4-napi`, loaded on first use: a native module, shipped as one prebuilt
  * package per platform. Null where none fits this platform: this server then
- * writes brotli only, and refuses (without deleting) the LZ4 sessions others wrote.
+ * writes brotli only, and reads the LZ4 sessions others wrote with the
+ * plain-JavaScript decoder (lz4-block.ts).
  */
 export function lz4(): Lz4 | null {
   if (lz4Module === undefined) {
@@ -151,24 +153,22 @@ export function inflateChunkBytes(payloadBytes: number): number {
 
 /** The bytes of an LZ4 payload: lz4-napi's block, the JSON's length (4 bytes, little-endian) in front. */
 function unlz4(payload: Buffer): Buffer {
-  const codec = lz4();
-  if (!codec) {
-    throw new CodecUnavailableError(
-      'session data is LZ4-compressed, and lz4-napi has no binary for this platform here: the session is left as it is; install the package of lz4-napi for this platform, or run this server where one exists',
-    );
-  }
   if (payload.length < 4) throw new CorruptSessionError('session data is not valid lz4: the item is damaged');
   const length = payload.readUInt32LE(0);
-  // Checked before decoding: the decoder would allocate what the length claims.
+  // Checked before decoding: either decoder allocates what the length claims.
   if (length > MAX_DECODED_BYTES) {
     throw new CorruptSessionError(`session data inflates to more than ${MAX_DECODED_BYTES} bytes (a decompression bomb?): refused; delete the item`);
   }
+  const codec = lz4();
+  // Without the binary, the JavaScript decoder: a fleet that mixes platforms must read every session any of its servers wrote.
+  if (!codec) return decodeLz4Block(payload.subarray(4), length);
   let out: Buffer;
   try {
     out = codec.uncompressSync(payload);
   } catch (err) {
     throw new CorruptSessionError('session data is not valid lz4: the item is damaged', { cause: err });
   }
+  // lz4_flex returns what it decoded when that is shorter than the stated length.
   if (out.length !== length) throw new CorruptSessionError('session data is not valid lz4 (its length does not match): the item is damaged');
   return out;
 }
