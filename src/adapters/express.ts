@@ -30,8 +30,13 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
+/**
+ * Promise first, with an optional Node callback. The callback runs on a tick of
+ * its own, outside the promise chain: an exception it throws is an uncaught
+ * exception, as with express-session's MemoryStore, not a rejection nobody handles.
+ */
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> {
-  if (cb) promise.then((v) => cb(null, v), (err) => cb(err));
+  if (cb) promise.then((v) => process.nextTick(cb, null, v), (err: unknown) => process.nextTick(cb, err));
   return promise;
 }
 
@@ -56,12 +61,17 @@ export class DynamoDBStore extends session.Store {
   loading: IncomingMessage | undefined;
   /** JSON of sessions being saved by saveBeforeResponding, computed by its change check: set() needs not serialize again. */
   private readonly saving = new WeakMap<object, string>();
+  /** The handle each request's session was loaded with: a reload() in that request builds on it and keeps its lease. */
+  private readonly requestHandles = new WeakMap<object, SessionHandle>();
+  private warnedPlainLocking = false;
+  private readonly hasLockRule: boolean;
 
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
     const { store, lock, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
     this.lockFor = lockRule(lock);
+    this.hasLockRule = lock !== undefined;
     this.store.on('disconnect', (err) => this.emit('disconnect', err));
     this.store.on('connect', () => this.emit('connect'));
   }
@@ -77,7 +87,10 @@ export class DynamoDBStore extends session.Store {
 
   private async loadSession(sid: string): Promise<ExpressSessionData | null> {
     const req = this.loading;
-    const lock = req ? this.lockFor(req) : undefined;
+    // Only a load dynamoSession() announces has a request whose end gives a lease back. Any other
+    // (an admin page or a job calling get(), a reload() inside a request, plain express-session)
+    // reads without one: a lease nothing releases would lock the session until the process exits.
+    const lock = req ? this.lockFor(req) : false;
     let loaded;
     try {
       const minVersion = req && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
@@ -96,24 +109,53 @@ export class DynamoDBStore extends session.Store {
 
   /** express-session turns loaded data into a Session here: remember which load it came from. */
   override createSession(req: Parameters<session.Store['createSession']>[0], sess: ExpressSessionData): session.Session & ExpressSessionData {
-    const handle = this.loadedHandles.get(sess);
+    let handle = this.loadedHandles.get(sess);
     const created = super.createSession(req, sess);
     if (handle) {
+      const holder = this.requestHandles.get(req);
+      if (holder && holder.id === handle.id && !holder.settled) {
+        // req.session.reload(): the fresh read becomes the base of the request's own handle, which keeps its lease.
+        handle = this.store.rebase(holder, handle);
+      } else {
+        if (!holder && !handle.lease) this.warnIfPlainLocking();
+        this.requestHandles.set(req, handle);
+        const loadedWith = handle;
+        const res = (req as { res?: ServerResponse }).res;
+        // A request that ends without saving (an error, a client gone) gives its lease back.
+        res?.once('close', () => void this.store.release(loadedWith).catch(() => undefined));
+      }
       this.handles.set(created, handle);
-      const res = (req as { res?: ServerResponse }).res;
-      // A request that ends without saving (an error, a client gone) gives its lease back.
-      res?.once('close', () => void this.store.release(handle).catch(() => undefined));
     }
     return created;
   }
 
-  override set(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
-    const handle = this.handles.get(sess);
-    const json = this.saving.get(sess);
-    return settle(
-      this.store.commit(handle, sid, toStored(sess), { expires: cookieExpiry(sess), ...(json === undefined ? {} : { json }) }).then(() => undefined),
-      cb,
+  /**
+   * Plain express-session (no dynamoSession()) never says which request is loading, so its loads
+   * take no lease: say so once when the options ask for locking.
+   */
+  private warnIfPlainLocking(): void {
+    if (this.warnedPlainLocking || this.loading) return;
+    if (this.store.config.locking !== 'pessimistic' && !this.hasLockRule) return;
+    this.warnedPlainLocking = true;
+    this.store.logger.warn(
+      { table: this.store.config.table },
+      'DynamoDBStore is used with plain express-session, which does not tell the store which request loads a session: no lease is taken (locking and lock rules need dynamoSession()); saves stay versioned and merge concurrent changes',
     );
+  }
+
+  override set(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
+    const json = this.saving.get(sess);
+    const save = async () => {
+      let handle = this.handles.get(sess);
+      if (!handle && sess instanceof session.Session) {
+        // A session express-session generated in this request: its handle makes a second save of it (an
+        // app's save(), then the one at the end) find nothing new, instead of writing it twice.
+        handle = this.store.newHandle(sid);
+        this.handles.set(sess, handle);
+      }
+      await this.store.commit(handle, sid, toStored(sess), { expires: cookieExpiry(sess), ...(json === undefined ? {} : { json }) });
+    };
+    return settle(save(), cb);
   }
 
   override touch(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
@@ -256,7 +298,10 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
   const end = res.end;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
     const sess = req.session;
-    const json = sess !== undefined && sess !== null ? store.changedJson(sess) : undefined;
+    // express-session refuses to save (or send a cookie for) a request whose sessionID an app
+    // replaced with something other than a string: nothing of it may be stored under sess.id either.
+    const bogus = typeof (req as { sessionID?: unknown }).sessionID !== 'string';
+    const json = sess !== undefined && sess !== null && !bogus ? store.changedJson(sess) : undefined;
     const minVersion = (req as { dsmMinVersion?: number }).dsmMinVersion;
     if (json === undefined || !sess || res.headersSent) {
       const version = sess && !res.headersSent ? store.versionCookie(sess, minVersion) : undefined;

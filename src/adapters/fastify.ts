@@ -57,6 +57,15 @@ function forFastify(err: unknown): unknown {
   return err;
 }
 
+/**
+ * Calls a store callback on a tick of its own, outside the promise chain: an
+ * exception it throws is an uncaught exception, as with @fastify/session's
+ * MemoryStore, not a rejection nobody handles.
+ */
+function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void {
+  process.nextTick(() => cb(...args));
+}
+
 /** A @fastify/session store backed by DynamoDB. */
 export class FastifySessionStore {
   readonly store: SessionStore;
@@ -77,18 +86,23 @@ export class FastifySessionStore {
 
   get(sid: string, cb: Callback<Record<string, unknown> | null>): void {
     const ctx = this.context.getStore();
-    const lock = ctx ? this.lockFor(ctx.request) : undefined;
+    // A reload() by the request that holds the session: read it again without a lease and keep the one it holds.
+    const holder = ctx?.handles.get(sid);
+    const reload = holder !== undefined && !holder.settled;
+    // Outside a request nothing would give a lease back.
+    const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
     const minVersion =
       ctx && !this.store.config.consistentRead ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
     if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
-    this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) }).then(
+    this.store.load(sid, { lock, ...(minVersion === undefined ? {} : { minVersion }) }).then(
       (loaded) => {
-        if (!loaded) return cb(null, null);
-        ctx?.handles.set(sid, loaded.handle);
+        if (!loaded) return later(cb, null, null);
+        if (reload) this.store.rebase(holder, loaded.handle);
+        else ctx?.handles.set(sid, loaded.handle);
         // No `expires` back: @fastify/session derives it from originalMaxAge, and one given would come back as originalExpires and make every save look like a change.
-        cb(null, loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAt));
+        later(cb, null, loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAt));
       },
-      (err) => (err instanceof InvalidSessionIdError ? cb(null, null) : cb(forFastify(err))),
+      (err) => (err instanceof InvalidSessionIdError ? later(cb, null, null) : later(cb, forFastify(err))),
     );
   }
 
@@ -96,8 +110,8 @@ export class FastifySessionStore {
     const handle = this.context.getStore()?.handles.get(sid);
     const expires = cookieExpiry(session);
     this.store.commit(handle, sid, toStored(session), expires ? { expires } : {}).then(
-      () => cb(),
-      (err) => cb(this.saveFailed(err)),
+      () => later(cb),
+      (err) => later(cb, this.saveFailed(err)),
     );
   }
 
@@ -110,8 +124,8 @@ export class FastifySessionStore {
   destroy(sid: string, cb: Callback): void {
     const handle = this.context.getStore()?.handles.get(sid);
     this.store.destroy(sid, handle).then(
-      () => cb(),
-      (err) => cb(forFastify(err)),
+      () => later(cb),
+      (err) => later(cb, forFastify(err)),
     );
   }
 }

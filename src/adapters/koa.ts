@@ -60,7 +60,8 @@ export class KoaSessionStore {
 
   async get(key: string, maxAge: number | 'session' | undefined, options: { ctx?: Koa.Context } = {}): Promise<SessionData | null> {
     const ctx = options.ctx;
-    const lock = ctx ? this.lockFor(ctx) : undefined;
+    // Without a request to end it, a lease would never be given back: only koa-session's own loads lock.
+    const lock = ctx ? this.lockFor(ctx) : false;
     const minVersion =
       ctx && !this.store.config.consistentRead ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
     let loaded;

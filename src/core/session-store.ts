@@ -246,6 +246,33 @@ export class SessionStore extends EventEmitter {
     return this.open(id, out.Item);
   }
 
+  /**
+   * The handle of a session a request is creating, not stored yet: its first
+   * save is conditional on no item existing, and a later save in the same
+   * request (an app's explicit save(), then the adapter's at the end) builds
+   * on it instead of writing the same data twice.
+   */
+  newHandle(id: string): SessionHandle {
+    // Version 0 never exists in the table: stored versions start at 1.
+    return { id, key: this.keyOf(id), version: 0, json: '', expiresAt: 0, createdAt: 0, settled: false, storedVersion: 0 };
+  }
+
+  /**
+   * A reload by the request that holds the session: `fresh` (read without a
+   * lease) becomes the holder's base, and the holder keeps its lease, so a
+   * reload never waits for the request's own lock.
+   */
+  rebase(holder: SessionHandle, fresh: SessionHandle): SessionHandle {
+    holder.version = fresh.version;
+    holder.storedVersion = fresh.storedVersion;
+    holder.json = fresh.json;
+    holder.expiresAt = fresh.expiresAt;
+    holder.createdAt = fresh.createdAt;
+    if (fresh.userId === undefined) delete holder.userId;
+    else holder.userId = fresh.userId;
+    return holder;
+  }
+
   private async loadLocked(id: string, key: string): Promise<LoadedSession | null> {
     const started = Date.now();
     const releaseLocal = await this.acquireLocal(key, id, started);
@@ -448,7 +475,9 @@ export class SessionStore extends EventEmitter {
     // Folds what is stored now (theirs) into this request's change; false when nothing is left to write.
     const absorb = (theirs: { version: number; json: string; userId?: string }, theirsData: SessionData): boolean => {
       this.statsData.versionConflicts += 1;
-      const result = mergeSessions(this.codec.parse(base.json), this.codec.parse(mineJson), theirsData, this.config.onConflict);
+      // A session this request created has no stored base: everything in it is its own change.
+      const baseData = base.version === 0 ? {} : this.codec.parse(base.json);
+      const result = mergeSessions(baseData, this.codec.parse(mineJson), theirsData, this.config.onConflict);
       this.statsData.merges += 1;
       this.statsData.conflicts += result.conflicts.length;
       for (const c of result.conflicts) this.emit('conflict', { session: idTag(id), path: c.path });
@@ -479,7 +508,10 @@ export class SessionStore extends EventEmitter {
       values[':nowSec'] = { N: String(nowSeconds()) };
       values[':v'] = { N: String(base.version) };
       let condition: string;
-      if (this.config.locking === 'none') {
+      if (base.version === 0) {
+        // Created by this request: no other request can know its id yet, unless the cookie left early.
+        condition = 'attribute_not_exists(sessionId)';
+      } else if (this.config.locking === 'none') {
         // The seed's behaviour: last writer wins, but a logout still sticks.
         condition = 'expiresAt > :nowSec';
       } else if (fenced) {
@@ -491,7 +523,7 @@ export class SessionStore extends EventEmitter {
         condition = 'version = :v AND expiresAt > :nowSec';
       }
       values[':nv'] = { N: String(base.version + 1) };
-      const versionExpr = this.config.locking === 'none' ? 'version = version + :one' : 'version = :nv';
+      const versionExpr = this.config.locking === 'none' && base.version !== 0 ? 'version = version + :one' : 'version = :nv';
       const remove = fenced ? ['lockOwner', 'lockExpiresAt', ...removeUser] : removeUser;
       try {
         const stored = await this.update(key, expression(versionExpr, remove), condition, values, this.config.locking === 'none');
