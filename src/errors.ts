@@ -74,8 +74,8 @@ export class CorruptSessionError extends SessionStoreError {
 }
 
 /**
- * A stored session is in a form this server has no decoder for (LZ4 without the `lz4-napi`
- * binary for this platform). Not corrupt: the item is left alone and the request fails.
+ * No longer thrown: a server without the `lz4-napi` binary decodes LZ4 sessions in
+ * JavaScript. Kept exported so that code which catches it still compiles.
  */
 export class CodecUnavailableError extends SessionStoreError {
   constructor(message: string, options?: { cause?: unknown }) {

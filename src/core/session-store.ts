@@ -14,7 +14,7 @@ import { createCodec, type Codec } from '../codec/codec.js';
 import { mergeSessions } from '../concurrency/merge.js';
 import { acquireLease, startRenewal, stopRenewal, type Lease } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
-import { CodecUnavailableError, CorruptSessionError, LockTimeoutError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { CorruptSessionError, LockTimeoutError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { Gateway, isConditionalFailure } from './gateway.js';
 import { isExpired, itemBytesBesideData, itemSize, MAX_ITEM_BYTES, nowSeconds, readItem, type Item, type StoredSession } from './item.js';
@@ -347,8 +347,6 @@ export class SessionStore extends EventEmitter {
       else this.statsData.decodeCacheHits += 1;
       data = this.codec.parse(json);
     } catch (err) {
-      // Not damage: this server lacks a decoder the item needs; the item is kept for those that have it.
-      if (err instanceof CodecUnavailableError) throw err;
       this.statsData.corruptItems += 1;
       const reason = err instanceof CorruptSessionError ? err.message : String(err);
       this.logger.warn(
@@ -733,8 +731,7 @@ export class SessionStore extends EventEmitter {
       try {
         const stored = readItem(item);
         out[key] = this.codec.parse(this.codec.unframe(stored.data));
-      } catch (err) {
-        if (err instanceof CodecUnavailableError) throw err;
+      } catch {
         this.statsData.corruptItems += 1;
       }
     }
