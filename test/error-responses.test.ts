@@ -15,13 +15,16 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ErrorRequestHandler } from 'express';
 import { SessionStore } from '../src/core/session-store.js';
-import { SessionTooLargeError } from '../src/errors.js';
+import { SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
 import { ENDPOINT, localOptions, quietLogger, type CapturedLogger } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { get, header, pipelined, type RawResponse } from './helpers/raw-http.js';
 
 const SECRET = 'a test secret that is at least thirty-two characters long';
 const ORIGIN = 'https://app.example';
+
+/** A value JSON.stringify would silently drop: a function, or a symbol. */
+const unstorable = (key: string): unknown => (key === 'fn' ? () => 1 : Symbol('not storable'));
 
 /** Random bytes in base64: ~600 KB that no codec squeezes under DynamoDB's 400 KB item limit. */
 const tooLarge = () => randomBytes(450 * 1024).toString('base64');
@@ -41,6 +44,7 @@ interface App {
  *   GET /setup   stores a session {n: 1}
  *   GET /big     puts ~600 KB in the session, answers JSON (with routeHeaders)
  *   GET /outage  cuts DynamoDB off, changes the session, answers JSON (with routeHeaders)
+ *   GET /unstorable?key=fn|sym  sets only a function or a symbol in the session, answers JSON (with routeHeaders)
  * and an error handler that records the error and answers 500 'handled: <code>'
  * (none for node:http, which has no error handling of its own).
  */
@@ -85,6 +89,11 @@ const builders: Record<Framework, Build> = {
       data(req).n = (data(req).n ?? 0) + 1;
       res.json({ n: data(req).n });
     });
+    app.get('/unstorable', (req, res) => {
+      routeHeaders((k, v) => res.setHeader(k, v));
+      data(req)[String(req.query.key)] = unstorable(String(req.query.key));
+      res.json({ set: true });
+    });
     app.get('/etag', (req, res) => {
       routeHeaders((k, v) => res.setHeader(k, v));
       res.type('application/xml');
@@ -120,6 +129,12 @@ const builders: Record<Framework, Build> = {
       proxy.down();
       data(req).n = (data(req).n ?? 0) + 1;
       return { n: data(req).n };
+    });
+    app.get('/unstorable', async (req, reply) => {
+      routeHeaders((k, v) => reply.header(k, v));
+      const key = String((req.query as { key: string }).key);
+      data(req)[key] = unstorable(key);
+      return { set: true };
     });
     // As Fastify's own handler does, the status an error carries is honoured.
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
@@ -167,6 +182,11 @@ const builders: Record<Framework, Build> = {
         proxy.down();
         session.n = (session.n ?? 0) + 1;
         ctx.body = { n: session.n };
+      } else if (ctx.path === '/unstorable') {
+        routeHeaders((k, v) => ctx.set(k, v));
+        const key = String(ctx.query.key);
+        session[key] = unstorable(key);
+        ctx.body = { set: true };
       }
     });
     return { server: await listen(createServer(app.callback())) };
@@ -195,6 +215,12 @@ const builders: Record<Framework, Build> = {
       const session = c.get('session');
       session.set('n', (session.get<number>('n') ?? 0) + 1);
       return c.json({ n: session.get('n') });
+    });
+    app.get('/unstorable', (c) => {
+      routeHeaders((k, v) => c.header(k, v));
+      const key = c.req.query('key')!;
+      c.get('session').set(key, unstorable(key));
+      return c.json({ set: true });
     });
     app.onError((err, c) => {
       errors.push(err);
@@ -230,6 +256,11 @@ const builders: Record<Framework, Build> = {
           proxy.down();
           session.set('n', (session.get<number>('n') ?? 0) + 1);
           json(res, { n: session.get('n') });
+        } else if (req.url?.startsWith('/unstorable')) {
+          routeHeaders((k, v) => res.setHeader(k, v));
+          const key = new URL(req.url, 'http://x').searchParams.get('key')!;
+          session.set(key, unstorable(key));
+          json(res, { set: true });
         }
       });
     });
@@ -337,6 +368,25 @@ for (const framework of ['express', 'fastify', 'koa', 'hono', 'http'] as const) 
         }
       },
     );
+
+    for (const key of ['fn', 'sym'] as const) {
+      it(`a ${key === 'fn' ? 'function' : 'symbol'} set alone on a loaded session is not dropped silently: SessionSerializationError and a clean 500`, async () => {
+        const cookie = await sessionCookie(app.port);
+        const { responses, leftover } = await pipelined(app.port, [get(`/unstorable?key=${key}`, { Cookie: cookie }), get('/plain')]);
+        assertReplaced(responses[0]!, 500, /json/);
+        assertPlain(responses[1]!);
+        assert.equal(leftover.length, 0);
+        if (framework === 'http') {
+          assert.ok(
+            app.logger.lines.some((l) => l.level === 'error' && (l.obj as { code?: string }).code === 'DSM_SESSION_SERIALIZATION'),
+            `the store's logger was told:\n${app.logger.text()}`,
+          );
+        } else {
+          assert.equal(responses[0]!.body.toString(), 'handled: DSM_SESSION_SERIALIZATION');
+          assert.ok(app.errors.some((e) => e instanceof SessionSerializationError && new RegExp(key).test(e.message)), `the app's error handler received ${app.errors.map(String).join(', ')}`);
+        }
+      });
+    }
 
     it('DynamoDB unreachable at save time becomes a clean 503 with Retry-After, and the next pipelined response is intact', async () => {
       const cookie = await sessionCookie(app.port);

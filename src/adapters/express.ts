@@ -162,7 +162,10 @@ export class DynamoDBStore extends session.Store {
     const handle = this.handles.get(sess);
     // Saved earlier in this request (dynamoSession saves before the response): the write set the expiry already.
     if (handle?.settled) return settle(Promise.resolve(), cb);
-    return settle(this.store.touch(handle, sid, { expires: cookieExpiry(sess) }).then(() => undefined), cb);
+    const touch = async () => {
+      await this.store.touch(handle, sid, { expires: cookieExpiry(sess), data: toStored(sess) });
+    };
+    return settle(touch(), cb);
   }
 
   override destroy(sid: string, cb?: Callback): Promise<void> {
@@ -209,8 +212,11 @@ export class DynamoDBStore extends session.Store {
     const handle = this.handles.get(sess);
     if (!handle) return Object.keys(sess).some((k) => k !== 'cookie') ? '' : undefined;
     let json: string;
+    const stored = toStored(sess);
     try {
-      json = JSON.stringify(toStored(sess));
+      json = JSON.stringify(stored);
+      // The same text can hide a function or symbol the request set (JSON.stringify skips them): the save then says which.
+      if (json === handle.json) this.store.codec.check(stored);
     } catch {
       return '';
     }

@@ -183,7 +183,8 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     for (const [sid, handle] of ctx.handles) {
       if (!handle.settled) {
         try {
-          await sessionStore.store.touch(handle, sid, expires ? { expires } : {});
+          const data = request.session?.sessionId === sid ? toStored(request.session) : undefined;
+          await sessionStore.store.touch(handle, sid, { ...(expires ? { expires } : {}), ...(data ? { data } : {}) });
         } catch (err) {
           throw sessionStore.saveFailed(err);
         }

@@ -44,6 +44,20 @@ interface Loaded {
 /** koa-session's bookkeeping keys: they live in the item's expiry and cookie metadata, not in the data. */
 const KOA_KEYS = new Set(['_expire', '_maxAge', '_session']);
 
+/**
+ * What the app put in the request's session, functions included: koa-session's
+ * toJSON() leaves functions out, so a function set on the session would be
+ * dropped without a word; the store refuses it (SessionSerializationError), as
+ * in every other adapter.
+ */
+function appData(ctx: Koa.Context): SessionData | undefined {
+  const session = ctx.session as unknown as Record<string, unknown> | null | undefined;
+  if (!session || typeof session !== 'object') return undefined;
+  const data: SessionData = {};
+  for (const key of Object.keys(session)) if (key !== 'isNew' && !key.startsWith('_')) data[key] = session[key];
+  return data;
+}
+
 /** A koa-session external store backed by DynamoDB. */
 export class KoaSessionStore {
   readonly store: SessionStore;
@@ -85,6 +99,8 @@ export class KoaSessionStore {
 
   async set(key: string, sess: SessionData, maxAge: number | 'session' | undefined, options: { changed?: boolean; ctx?: Koa.Context } = {}): Promise<void> {
     const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
+    const given = options.ctx ? appData(options.ctx) : undefined;
+    if (given) this.store.codec.check(given);
     const data: SessionData = {};
     for (const [k, v] of Object.entries(sess)) if (!KOA_KEYS.has(k)) data[k] = v;
     const sessionCookie = sess._session === true || maxAge === 'session';
@@ -118,8 +134,13 @@ export class KoaSessionStore {
     if (!map) return;
     for (const [key, { handle, maxAge }] of map) {
       if (handle.settled) continue;
-      if (ctx.status >= 500) await this.store.release(handle);
-      else await this.store.touch(handle, key, maxAge === 'session' ? {} : { expires: Date.now() + maxAge });
+      if (ctx.status >= 500) {
+        await this.store.release(handle);
+        continue;
+      }
+      // koa-session judged the session unchanged by its JSON text, which a function or symbol does not show up in.
+      const data = map.size === 1 ? appData(ctx) : undefined;
+      await this.store.touch(handle, key, { ...(maxAge === 'session' ? {} : { expires: Date.now() + maxAge }), ...(data ? { data } : {}) });
     }
   }
 
