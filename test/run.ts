@@ -34,6 +34,15 @@ try {
 }
 console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid}), dynalite on ${dynalite.endpoint}`);
 
+// Should this process die before its last line (an exception thrown in it), the java process must not outlive it.
+process.once('exit', () => {
+  try {
+    process.kill(db.pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+});
+
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint, DSM_TEST_DYNALITE_ENDPOINT: dynalite.endpoint },

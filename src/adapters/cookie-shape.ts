@@ -32,7 +32,12 @@ export function toStored(sess: object): SessionData {
   if (cookie && typeof cookie === 'object') {
     const json = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
     const kept: Record<string, unknown> = {};
-    for (const k of Object.keys(json)) if (k !== 'expires' && k !== '__proto__') kept[k] = json[k];
+    // An expiry derived from a max age moves on every request (the item's expiry holds it); an absolute one
+    // with no max age is the cookie's own setting, stable, and kept (@fastify/session would lose it).
+    const derived = typeof json.originalMaxAge === 'number' || json.expires === null || json.expires === undefined;
+    for (const k of Object.keys(json)) if ((k !== 'expires' || !derived) && k !== '__proto__') kept[k] = json[k];
+    // express-session's own field, NaN after an invalid `expires`: stored as JSON would store it, not refused.
+    if (typeof kept.originalMaxAge === 'number' && !Number.isFinite(kept.originalMaxAge)) kept.originalMaxAge = null;
     out.cookie = kept;
   }
   for (const k of keys) if (k !== 'cookie' && k !== '__proto__') out[k] = source[k];
@@ -43,11 +48,12 @@ export function toStored(sess: object): SessionData {
  * The session data a framework gets from a load, with the cookie's `expires` put back from the
  * item's expiry. `data` is the load's own freshly parsed object: changed in place, not copied.
  */
-export function fromStored(data: SessionData, expiresAt: number): SessionData {
+export function fromStored(data: SessionData, expiresAtMs: number): SessionData {
   const cookie = data.cookie as CookieJson | undefined;
   if (cookie && typeof cookie === 'object') {
     // A Date, as the frameworks keep it (express-session would parse a string back into one).
-    cookie.expires = typeof cookie.originalMaxAge === 'number' ? new Date(expiresAt * 1000) : null;
+    cookie.expires =
+      typeof cookie.originalMaxAge === 'number' ? new Date(expiresAtMs) : typeof cookie.expires === 'string' ? new Date(cookie.expires) : null;
     return data;
   }
   // The frameworks need a cookie on every stored session; one written by another tool may lack it.

@@ -102,7 +102,7 @@ export class DynamoDBStore extends session.Store {
       throw err;
     }
     if (!loaded) return null;
-    const data = fromStored(loaded.data, loaded.handle.expiresAt);
+    const data = fromStored(loaded.data, loaded.handle.expiresAtMs);
     this.loadedHandles.set(data, loaded.handle);
     return data as unknown as ExpressSessionData;
   }

@@ -7,10 +7,10 @@
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import fastifyCookie from '@fastify/cookie';
-import fastifySession, { type FastifySessionOptions } from '@fastify/session';
+import fastifySession, { type FastifySessionOptions, type SessionStore as FastifySessionStoreContract } from '@fastify/session';
 import { SessionStore, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
@@ -67,7 +67,7 @@ function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void 
 }
 
 /** A @fastify/session store backed by DynamoDB. */
-export class FastifySessionStore {
+export class FastifySessionStore implements FastifySessionStoreContract {
   readonly store: SessionStore;
   /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
   readonly context = new AsyncLocalStorage<RequestContext>();
@@ -84,7 +84,7 @@ export class FastifySessionStore {
     this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
   }
 
-  get(sid: string, cb: Callback<Record<string, unknown> | null>): void {
+  get(sid: string, cb: Parameters<FastifySessionStoreContract['get']>[1]): void {
     const ctx = this.context.getStore();
     // A reload() by the request that holds the session: read it again without a lease and keep the one it holds.
     const holder = ctx?.handles.get(sid);
@@ -99,14 +99,17 @@ export class FastifySessionStore {
         if (!loaded) return later(cb, null, null);
         if (reload) this.store.rebase(holder, loaded.handle);
         else ctx?.handles.set(sid, loaded.handle);
-        // No `expires` back: @fastify/session derives it from originalMaxAge, and one given would come back as originalExpires and make every save look like a change.
-        later(cb, null, loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAt));
+        // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
+        // given would come back as originalExpires and make every save look like a change. An absolute expiry
+        // with no max age is kept in the data (toStored) and comes back as it was.
+        const data = loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs);
+        later(cb, null, data as unknown as FastifySession);
       },
       (err) => (err instanceof InvalidSessionIdError ? later(cb, null, null) : later(cb, forFastify(err))),
     );
   }
 
-  set(sid: string, session: object, cb: Callback): void {
+  set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
     const handle = this.context.getStore()?.handles.get(sid);
     const expires = cookieExpiry(session);
     this.store.commit(handle, sid, toStored(session), expires ? { expires } : {}).then(

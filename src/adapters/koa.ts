@@ -93,7 +93,7 @@ export class KoaSessionStore {
       ...data,
       ...(originalMaxAge === null
         ? { _session: true }
-        : { _expire: loaded.handle.expiresAt * 1000, _maxAge: typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000 }),
+        : { _expire: loaded.handle.expiresAtMs, _maxAge: typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000 }),
     };
   }
 
@@ -105,7 +105,8 @@ export class KoaSessionStore {
     for (const [k, v] of Object.entries(sess)) if (!KOA_KEYS.has(k)) data[k] = v;
     const sessionCookie = sess._session === true || maxAge === 'session';
     const lifetime = typeof sess._maxAge === 'number' ? sess._maxAge : typeof maxAge === 'number' ? maxAge : this.store.config.ttl * 1000;
-    const expires = Date.now() + lifetime;
+    // koa-session stamps the expiry it will put in `_expire` on the data it saves: keep exactly that one.
+    const expires = typeof sess._expire === 'number' && Number.isFinite(sess._expire) ? sess._expire : Date.now() + lifetime;
     if (mine && options.changed === false) {
       // Rolling or renew with no change: a throttled expiry refresh, not a data write.
       await this.store.touch(mine.handle, key, { expires });

@@ -5,13 +5,13 @@
  */
 import { DeleteItemCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { REAPER_KEY } from './purge.js';
-import { isExpired, nowSeconds, readItem, type Item } from './item.js';
+import { isExpired, readItem, type Item } from './item.js';
 import type { SessionStore } from './session-store.js';
 
 export interface SessionSummary {
   key: string;
   version: number | undefined;
-  /** Epoch seconds. */
+  /** Epoch seconds: the TTL attribute (the exact expiry, rounded up to its second). */
   expiresAt: number | undefined;
   expired: boolean;
   /** Epoch ms. */
@@ -52,13 +52,13 @@ const num = (item: Item, name: string): number | undefined => {
   return item[name]?.N !== undefined && Number.isFinite(n) ? n : undefined;
 };
 
-function summary(item: Item, nowSec: number): SessionSummary {
+function summary(item: Item, nowMs: number): SessionSummary {
   const lockedUntil = item.lockOwner?.S !== undefined ? num(item, 'lockExpiresAt') : undefined;
   return {
     key: item.sessionId?.S ?? '',
     version: num(item, 'version'),
     expiresAt: num(item, 'expiresAt'),
-    expired: isExpired(item, nowSec),
+    expired: isExpired(item, nowMs),
     updatedAt: num(item, 'updatedAt'),
     userId: item.userId?.S,
     lockedUntil: lockedUntil !== undefined && lockedUntil >= Date.now() ? lockedUntil : undefined,
@@ -77,7 +77,7 @@ export async function listSessions(
 ): Promise<SessionPage> {
   await store.ready();
   const sessions: SessionSummary[] = [];
-  const nowSec = nowSeconds();
+  const nowMs = Date.now();
   const pages = store.gateway.pages<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
     'Scan',
     (start) =>
@@ -94,8 +94,8 @@ export async function listSessions(
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       if (item.sessionId?.S === undefined || item.sessionId.S === REAPER_KEY) continue;
-      if (!options.includeExpired && isExpired(item, nowSec)) continue;
-      sessions.push(summary(item, nowSec));
+      if (!options.includeExpired && isExpired(item, nowMs)) continue;
+      sessions.push(summary(item, nowMs));
       if (sessions.length === options.limit) {
         // Resume right after this item, even mid-page.
         const more = i < items.length - 1 || page.LastEvaluatedKey !== undefined;
@@ -122,7 +122,7 @@ export async function showSession(store: SessionStore, key: string): Promise<Ses
   } catch (err) {
     error = `${(err as { code?: string }).code ?? 'Error'}: ${(err as Error).message}`;
   }
-  return { ...summary(item, nowSeconds()), createdAt: num(item, 'createdAt'), lockOwner: item.lockOwner?.S, data, error };
+  return { ...summary(item, Date.now()), createdAt: num(item, 'createdAt'), lockOwner: item.lockOwner?.S, data, error };
 }
 
 /** Deletes one item by table key; false when there was none. */
@@ -140,12 +140,11 @@ export async function deleteSessionKey(store: SessionStore, key: string): Promis
 export async function countSessions(store: SessionStore): Promise<TableCounts> {
   await store.ready();
   const counts: TableCounts = { items: 0, live: 0, expired: 0, locked: 0 };
-  const nowSec = nowSeconds();
   const nowMs = Date.now();
   const pages = store.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
     new ScanCommand({
       TableName: store.config.table,
-      ProjectionExpression: 'sessionId, expiresAt, lockOwner, lockExpiresAt',
+      ProjectionExpression: 'sessionId, expiresAt, expiresAtMs, lockOwner, lockExpiresAt',
       ...(start ? { ExclusiveStartKey: start } : {}),
     }),
   );
@@ -153,7 +152,7 @@ export async function countSessions(store: SessionStore): Promise<TableCounts> {
     for (const item of page.Items ?? []) {
       if (item.sessionId?.S === REAPER_KEY) continue;
       counts.items += 1;
-      if (isExpired(item, nowSec)) counts.expired += 1;
+      if (isExpired(item, nowMs)) counts.expired += 1;
       else counts.live += 1;
       if (item.lockOwner?.S !== undefined && Number(item.lockExpiresAt?.N ?? 0) >= nowMs) counts.locked += 1;
     }

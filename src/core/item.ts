@@ -8,8 +8,10 @@ export interface StoredSession {
   key: string;
   data: Uint8Array;
   version: number;
-  /** Epoch seconds, the TTL attribute. */
+  /** Epoch seconds, the TTL attribute: the exact expiry rounded up. */
   expiresAt: number;
+  /** The exact expiry, epoch ms: what the store reports and checks (items written before it existed: expiresAt's second). */
+  expiresAtMs: number;
   createdAt: number;
   updatedAt: number;
   lockOwner?: string;
@@ -42,6 +44,7 @@ export function readItem(item: Item): StoredSession {
     data,
     version: num(item, 'version', true) as number,
     expiresAt: num(item, 'expiresAt', true) as number,
+    expiresAtMs: expiryMs(item),
     createdAt: num(item, 'createdAt', false) ?? 0,
     updatedAt: num(item, 'updatedAt', false) ?? 0,
     ...(lockOwner !== undefined ? { lockOwner, lockExpiresAt: num(item, 'lockExpiresAt', false) ?? 0 } : {}),
@@ -51,16 +54,26 @@ export function readItem(item: Item): StoredSession {
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-/** An item read before TTL got round to deleting it is still expired. */
-export function isExpired(item: Item, nowSec = nowSeconds()): boolean {
-  const n = Number(item.expiresAt?.N);
-  return Number.isFinite(n) && n <= nowSec;
+/**
+ * An item's exact expiry in epoch ms: `expiresAtMs`, or, for an item written
+ * without it, the TTL second. NaN when it has neither.
+ */
+export function expiryMs(item: Item): number {
+  const ms = Number(item.expiresAtMs?.N);
+  if (Number.isFinite(ms)) return ms;
+  return Number(item.expiresAt?.N) * 1000;
+}
+
+/** An item read before TTL got round to deleting it is still expired: to the millisecond. */
+export function isExpired(item: Item, nowMs = Date.now()): boolean {
+  const ms = expiryMs(item);
+  return Number.isFinite(ms) && ms <= nowMs;
 }
 
 /** Rough byte size of an item as DynamoDB counts it: attribute names plus values. */
 export function itemSize(key: string, dataBytes: number, userId: string | undefined): number {
-  // sessionId, version, expiresAt, createdAt, updatedAt, lockOwner, lockExpiresAt names and numbers
-  const fixed = 9 + 4 + 7 + 21 + 9 + 21 + 9 + 21 + 9 + 21 + 9 + 36 + 13 + 21;
+  // sessionId, version, expiresAt, expiresAtMs, createdAt, updatedAt, lockOwner, lockExpiresAt names and numbers
+  const fixed = 9 + 4 + 7 + 21 + 9 + 21 + 11 + 21 + 9 + 21 + 9 + 21 + 9 + 36 + 13 + 21;
   return fixed + Buffer.byteLength(key) + dataBytes + (userId ? 6 + Buffer.byteLength(userId) : 0);
 }
 
@@ -76,6 +89,7 @@ export function itemBytesBesideData(key: string, userId: string | undefined): nu
     'sessionId'.length + Buffer.byteLength(key) +
     'data'.length +
     'expiresAt'.length + number(10) +
+    'expiresAtMs'.length + number(13) +
     'updatedAt'.length + number(13) +
     'createdAt'.length + number(13) +
     'writeId'.length + 20 +

@@ -68,8 +68,8 @@ export interface SessionHandle {
   version: number;
   /** The JSON loaded: the merge base, and what "unchanged" is measured against. */
   json: string;
-  /** Stored expiry, epoch seconds. */
-  expiresAt: number;
+  /** Stored expiry, epoch ms, exact (the TTL attribute holds its second, rounded up). */
+  expiresAtMs: number;
   createdAt: number;
   userId?: string;
   lease?: Lease;
@@ -264,7 +264,7 @@ export class SessionStore extends EventEmitter {
    */
   newHandle(id: string): SessionHandle {
     // Version 0 never exists in the table: stored versions start at 1.
-    return { id, key: this.keyOf(id), version: 0, json: '', expiresAt: 0, createdAt: 0, settled: false, storedVersion: 0 };
+    return { id, key: this.keyOf(id), version: 0, json: '', expiresAtMs: 0, createdAt: 0, settled: false, storedVersion: 0 };
   }
 
   /**
@@ -276,7 +276,7 @@ export class SessionStore extends EventEmitter {
     holder.version = fresh.version;
     holder.storedVersion = fresh.storedVersion;
     holder.json = fresh.json;
-    holder.expiresAt = fresh.expiresAt;
+    holder.expiresAtMs = fresh.expiresAtMs;
     holder.createdAt = fresh.createdAt;
     if (fresh.userId === undefined) delete holder.userId;
     else holder.userId = fresh.userId;
@@ -298,7 +298,8 @@ export class SessionStore extends EventEmitter {
         releaseLocal();
         return null;
       }
-      const loaded = await this.open(id, item);
+      // The lease's condition checks the TTL second; the exact expiry may have passed within it.
+      const loaded = isExpired(item) ? null : await this.open(id, item);
       if (!loaded) {
         await this.releaseLease(key, lease);
         releaseLocal();
@@ -377,7 +378,7 @@ export class SessionStore extends EventEmitter {
         key: stored.key,
         version: stored.version,
         json,
-        expiresAt: stored.expiresAt,
+        expiresAtMs: stored.expiresAtMs,
         createdAt: stored.createdAt,
         ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
         settled: false,
@@ -396,14 +397,14 @@ export class SessionStore extends EventEmitter {
     const key = this.keyOf(id);
     if (handle && handle.id !== id) handle = undefined;
     const json = this.jsonOf(handle, data, options.json);
-    const expiresAt = this.expirySeconds(options.expires);
+    const expiresAtMs = this.expiryMs(options.expires);
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
     if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
     if (options.userId === undefined && this.config.userId) options = { ...options, userId: userIdOf(data, this.config.userId) };
     if (handle && json === handle.json && (options.userId === undefined || (options.userId ?? undefined) === handle.userId)) {
       this.statsData.writesSkipped += 1;
-      return this.refresh(handle, expiresAt);
+      return this.refresh(handle, expiresAtMs);
     }
     const userId = options.userId ?? handle?.userId ?? undefined;
     const bytes = this.codec.frame(json, itemBytesBesideData(key, userId));
@@ -411,7 +412,7 @@ export class SessionStore extends EventEmitter {
     await this.ready();
     const release = await this.writeQueue.acquire(key);
     try {
-      return await this.write(handle ?? undefined, id, key, json, bytes, expiresAt, options.userId);
+      return await this.write(handle ?? undefined, id, key, json, bytes, expiresAtMs, options.userId);
     } finally {
       release();
       if (this.writeQueue.idle(key)) this.latest.delete(key);
@@ -447,20 +448,22 @@ export class SessionStore extends EventEmitter {
     key: string,
     json: string,
     bytes: Buffer,
-    expiresAt: number,
+    expiresAtMs: number,
     userId: string | null | undefined,
   ): Promise<CommitOutcome> {
     const now = Date.now();
     const values: Record<string, AttributeValue> = {
       ':data': { B: bytes },
-      ':exp': { N: String(expiresAt) },
+      // The TTL attribute takes whole seconds: rounded up, so TTL never deletes a session before its exact expiry.
+      ':exp': { N: String(Math.ceil(expiresAtMs / 1000)) },
+      ':expMs': { N: String(expiresAtMs) },
       ':now': { N: String(now) },
       ':one': { N: '1' },
     };
     // Each clause of these expressions is parsed on every request by the engine (DynamoDB Local
     // measurably so): an item that was read has its createdAt already, and a comparison with a
     // missing attribute is false, so `version = :v` alone says the item exists.
-    const set = ['#data = :data', 'expiresAt = :exp', 'updatedAt = :now', 'writeId = :wid'];
+    const set = ['#data = :data', 'expiresAt = :exp', 'expiresAtMs = :expMs', 'updatedAt = :now', 'writeId = :wid'];
     if (!handle || !(handle.createdAt > 0)) set.push('createdAt = if_not_exists(createdAt, :now)');
     values[':wid'] = { S: nextWriteId() };
     const removeUser = userId === null ? ['userId'] : [];
@@ -613,40 +616,42 @@ export class SessionStore extends EventEmitter {
     const key = this.keyOf(id);
     // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
     if (options.data !== undefined) this.codec.check(options.data);
-    const expiresAt = this.expirySeconds(options.expires);
-    if (handle && handle.id === id && !handle.settled) return this.refresh(handle, expiresAt);
+    const expiresAtMs = this.expiryMs(options.expires);
+    if (handle && handle.id === id && !handle.settled) return this.refresh(handle, expiresAtMs);
     await this.ready();
-    return (await this.refreshWrite(key, expiresAt, undefined)) ? 'touched' : 'destroyed';
+    return (await this.refreshWrite(key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
   }
 
-  private async refresh(handle: SessionHandle, expiresAt: number): Promise<CommitOutcome> {
+  private async refresh(handle: SessionHandle, expiresAtMs: number): Promise<CommitOutcome> {
     try {
-      const lifetime = expiresAt - nowSeconds();
-      const touchAfter = this.config.touchAfter === 'auto' ? Math.floor(lifetime / 10) : this.config.touchAfter;
-      const due = expiresAt - handle.expiresAt >= Math.max(1, touchAfter);
+      const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
+      const touchAfter = this.config.touchAfter === 'auto' ? Math.floor(lifetimeSec / 10) : this.config.touchAfter;
+      const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, touchAfter) * 1000;
       const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
       if (!due) {
         this.statsData.touchesSkipped += 1;
         if (lease) await this.releaseLease(handle.key, lease);
         return 'unchanged';
       }
-      const ok = await this.refreshWrite(handle.key, expiresAt, lease);
-      if (ok) handle.expiresAt = expiresAt;
+      const ok = await this.refreshWrite(handle.key, expiresAtMs, lease);
+      if (ok) handle.expiresAtMs = expiresAtMs;
       return ok ? 'touched' : 'destroyed';
     } finally {
       this.settle(handle);
     }
   }
 
-  private async refreshWrite(key: string, expiresAt: number, lease: Lease | undefined): Promise<boolean> {
+  private async refreshWrite(key: string, expiresAtMs: number, lease: Lease | undefined): Promise<boolean> {
+    const expiresAt = Math.ceil(expiresAtMs / 1000);
     try {
       await this.update(
         key,
-        `SET expiresAt = :exp, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
+        `SET expiresAt = :exp, expiresAtMs = :expMs, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
         // A missing attribute compares false: neither can match a deleted session.
         lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND expiresAt < :exp',
         {
           ':exp': { N: String(expiresAt) },
+          ':expMs': { N: String(expiresAtMs) },
           ':now': { N: String(Date.now()) },
           ':nowSec': { N: String(nowSeconds()) },
           ...(lease ? { ':owner': { S: lease.owner } } : {}),
@@ -755,7 +760,7 @@ export class SessionStore extends EventEmitter {
   /** Table keys of live sessions (a paginated Scan reading keys and expiry only). */
   async ids(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const item of this.scan('sessionId, expiresAt')) {
+    for await (const item of this.scan('sessionId, expiresAt, expiresAtMs')) {
       if (item.sessionId?.S !== undefined) ids.push(item.sessionId.S);
     }
     return ids;
@@ -775,7 +780,7 @@ export class SessionStore extends EventEmitter {
 
   private async *scan(projection?: string, includeExpired = false): AsyncGenerator<Item> {
     await this.ready();
-    const nowSec = nowSeconds();
+    const nowMs = Date.now();
     const pages = this.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
       new ScanCommand({
         TableName: this.config.table,
@@ -784,7 +789,7 @@ export class SessionStore extends EventEmitter {
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
-    for await (const page of pages) for (const item of page.Items ?? []) if (includeExpired || !isExpired(item, nowSec)) yield item;
+    for await (const page of pages) for (const item of page.Items ?? []) if (includeExpired || !isExpired(item, nowMs)) yield item;
   }
 
   /**
@@ -817,10 +822,11 @@ export class SessionStore extends EventEmitter {
     if (this.ownsClient) this.client.destroy();
   }
 
-  private expirySeconds(expires: Date | number | null | undefined): number {
+  /** When a session given `expires` ends, in epoch ms: exact; without one, `ttl` seconds from now. */
+  private expiryMs(expires: Date | number | null | undefined): number {
     const ms = expires instanceof Date ? expires.getTime() : typeof expires === 'number' ? expires : Number.NaN;
-    if (Number.isFinite(ms)) return Math.ceil(ms / 1000);
-    return nowSeconds() + this.config.ttl;
+    if (Number.isFinite(ms)) return ms;
+    return Date.now() + this.config.ttl * 1000;
   }
 
   private guardSize(id: string, key: string, dataBytes: number, userId: string | null | undefined): void {
