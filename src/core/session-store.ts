@@ -179,6 +179,8 @@ export class SessionStore extends EventEmitter {
       );
     });
     this.gateway.on('disconnect', (err: Error) => {
+      // Calls still in flight when the store closed fail on its closed client: not an outage.
+      if (this.closed) return;
       this.logger.error({ table: this.config.table, target: this.target, reason: err?.name }, 'DynamoDB became unreachable: session requests fail with 503 until it answers again');
       this.emit('disconnect', err);
       this.startProbe();
