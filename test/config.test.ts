@@ -14,7 +14,7 @@ describe('configuration', () => {
     assert.equal(c.billingMode, 'PROVISIONED');
     assert.equal(c.consistentRead, true);
     assert.equal(c.ttl, 86_400);
-    assert.equal(c.locking, 'optimistic');
+    assert.equal(c.locking, 'auto');
     assert.equal(c.skipTableCheck, false);
   });
 
@@ -31,7 +31,7 @@ describe('configuration', () => {
     ['an access key without its secret', { accessKeyId: 'AKIAEXAMPLE' }, /"secretAccessKey" is missing: give both/],
     ['a secret without its access key', { secretAccessKey: 'shh' }, /"accessKeyId" is missing: give both/],
     ['capacity with on-demand billing', { billingMode: 'PAY_PER_REQUEST', readCapacityUnits: 5 }, /apply to billingMode "PROVISIONED" only/],
-    ['a bad locking mode', { locking: 'strict' }, /"locking" must be one of "optimistic", "pessimistic", "none"/],
+    ['a bad locking mode', { locking: 'strict' }, /"locking" must be one of "auto", "optimistic", "pessimistic", "none"/],
     ['a client that is no client', { client: {} }, /"client" must be a DynamoDBClient/],
     ['a ttl of zero', { ttl: 0 }, /"ttl" must be a positive integer/],
   ];

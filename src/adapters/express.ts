@@ -94,7 +94,7 @@ export class DynamoDBStore extends session.Store {
     let loaded;
     try {
       const minVersion = req && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
-      loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) });
+      loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(req?.method ? { method: req.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     } catch (err) {
       // A hostile or mangled cookie is no session, not a server error.

@@ -94,7 +94,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const minVersion =
       ctx && !this.store.config.consistentRead ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
     if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
-    this.store.load(sid, { lock, ...(minVersion === undefined ? {} : { minVersion }) }).then(
+    this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.request.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) }).then(
       (loaded) => {
         if (!loaded) return later(cb, null, null);
         if (reload) this.store.rebase(holder, loaded.handle);

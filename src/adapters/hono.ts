@@ -41,7 +41,7 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     let session: RequestSession;
     try {
       const locked = lockFor(c);
-      session = await sessions.open(c.req.header('cookie'), locked === undefined ? {} : { lock: locked });
+      session = await sessions.open(c.req.header('cookie'), { ...(locked === undefined ? {} : { lock: locked }), method: c.req.method });
     } catch (err) {
       const status = unavailableStatus(err);
       if (status) return unavailable(c, status.retryAfterSeconds);

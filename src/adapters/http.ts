@@ -37,7 +37,7 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     let session: RequestSession;
     try {
       const locked = lockFor(req);
-      session = await sessions.open(req.headers.cookie, locked === undefined ? {} : { lock: locked });
+      session = await sessions.open(req.headers.cookie, { ...(locked === undefined ? {} : { lock: locked }), ...(req.method ? { method: req.method } : {}) });
     } catch (err) {
       const status = unavailableStatus(err);
       if (!status) throw err;

@@ -80,7 +80,7 @@ export class KoaSessionStore {
       ctx && !this.store.config.consistentRead ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
     let loaded;
     try {
-      loaded = await this.store.load(key, { ...(lock === undefined ? {} : { lock }), ...(minVersion === undefined ? {} : { minVersion }) });
+      loaded = await this.store.load(key, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
     } catch (err) {
       if (err instanceof InvalidSessionIdError) return null;
       throw err;

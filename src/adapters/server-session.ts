@@ -171,14 +171,14 @@ export class ServerSessions {
    * session is live, else a new empty one. Throws StoreUnavailableError or
    * LockTimeoutError (adapters answer 503).
    */
-  async open(cookieHeader: string | null | undefined, options: { lock?: boolean } = {}): Promise<RequestSession> {
+  async open(cookieHeader: string | null | undefined, options: { lock?: boolean; method?: string } = {}): Promise<RequestSession> {
     const raw = readCookie(cookieHeader, this.name);
     const id = unsignSessionId(raw, this.secrets);
     if (id !== undefined) {
       let loaded;
       const minVersion = this.store.config.consistentRead ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
       try {
-        loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(minVersion === undefined ? {} : { minVersion }) });
+        loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(options.method ? { method: options.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       } catch (err) {
         // A validly signed but unusable id (e.g. over-long) is no session, not a server error.
         if (!(err instanceof InvalidSessionIdError)) throw err;

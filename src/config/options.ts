@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../core/logger.js';
 
-export type LockingMode = 'optimistic' | 'pessimistic' | 'none';
+export type LockingMode = 'auto' | 'optimistic' | 'pessimistic' | 'none';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
 
 /** A true conflict: both requests changed `path` differently. Return the value to keep. */
@@ -57,7 +57,12 @@ export interface SessionStoreOptions {
    * seconds. Default `'auto'`: a tenth of the session's lifetime.
    */
   touchAfter?: number | 'auto';
-  /** Concurrency control. Default `optimistic` (versioned merge); `pessimistic` = lease locks; `none` = last writer wins. */
+  /**
+   * Concurrency control. Default `auto`: requests with an unsafe method (POST, PUT, PATCH, DELETE, …)
+   * take a lease lock, safe ones (GET, HEAD, OPTIONS) load with one GetItem and merge if they write;
+   * `optimistic` = versioned merge for every request; `pessimistic` = a lease for every request;
+   * `none` = last writer wins (the Tomcat manager's behaviour).
+   */
   locking?: LockingMode;
   /** Lease of a pessimistic lock in ms, renewed while the request runs. Default 10 000. */
   lockLeaseMs?: number;
@@ -152,7 +157,7 @@ export const DEFAULTS = {
   consistentRead: true,
   ttl: 86_400,
   touchAfter: 'auto',
-  locking: 'optimistic',
+  locking: 'auto',
   lockLeaseMs: 10_000,
   maxLockWaitMs: 10_000,
   maxSaveAttempts: 100,
@@ -266,7 +271,7 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
       throw new ConfigError(`option "${name}" must be "auto" or a number of seconds, 0 or more (got ${got(value)})`);
     }
   },
-  locking: oneOf('optimistic', 'pessimistic', 'none'),
+  locking: oneOf('auto', 'optimistic', 'pessimistic', 'none'),
   lockLeaseMs: (value, name) => {
     positiveInt(value, name);
     if ((value as number) < 100) throw new ConfigError(`option "${name}" must be at least 100 ms (got ${got(value)})`);

@@ -28,6 +28,9 @@ import { deleteKeys, destroyUserSessions as destroyUser } from './user-sessions.
 
 export type SessionData = Record<string, unknown>;
 
+/** Methods that only read (RFC 9110, 9.2.1): under `locking: 'auto'` they take no lease. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
 /**
  * The `:value` placeholders an expression and condition use: DynamoDB refuses
  * values the expressions do not name. A store only ever builds a handful of
@@ -85,8 +88,13 @@ export interface LoadedSession {
 }
 
 export interface LoadOptions {
-  /** Take a pessimistic lease for this request; default: `locking === 'pessimistic'`. */
+  /**
+   * Take a pessimistic lease for this request. Default: the `locking` mode
+   * decides (`pessimistic`: yes; `auto`: when `method` is not a safe one; else no).
+   */
   lock?: boolean;
+  /** The request's HTTP method, for `locking: 'auto'`. A load without one (no request) takes no lease in `auto`. */
+  method?: string;
   /**
    * The version of this session's last write the client saw (from the
    * adapter's version cookie). With `consistentRead: false` it permits an
@@ -242,7 +250,7 @@ export class SessionStore extends EventEmitter {
   async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
     const key = this.keyOf(id);
     await this.ready();
-    const lock = options.lock ?? this.config.locking === 'pessimistic';
+    const lock = options.lock ?? this.locksByDefault(options.method);
     if (lock) return this.loadLocked(id, key);
     // An eventually consistent read may miss recent writes: only safe when the client says which
     // version it last saw, so that an older answer can be caught and read again.
@@ -256,6 +264,18 @@ export class SessionStore extends EventEmitter {
     }
     if (!out.Item || isExpired(out.Item)) return null;
     return this.open(id, out.Item);
+  }
+
+  /**
+   * Whether a request of this method takes a lease when no rule says: always
+   * in `pessimistic`; in `auto`, unless the method is safe (RFC 9110: GET,
+   * HEAD, OPTIONS, TRACE read and must not change state, so their rare writes
+   * merge), as memcached-session-manager's lockingMode="auto".
+   */
+  locksByDefault(method: string | undefined): boolean {
+    if (this.config.locking === 'pessimistic') return true;
+    if (this.config.locking !== 'auto' || method === undefined) return false;
+    return !SAFE_METHODS.has(method.toUpperCase());
   }
 
   /**
@@ -504,7 +524,7 @@ export class SessionStore extends EventEmitter {
       this.guardSize(id, key, mineBytes.length, itemUserId);
       return mineJson !== base.json || fenced;
     };
-    const known = this.config.locking === 'optimistic' && !fenced ? this.latest.get(key) : undefined;
+    const known = this.merges && !fenced ? this.latest.get(key) : undefined;
     // Keeps the handle in step, so a later save of the same request builds on this one. After a
     // merge the app's copy lacks what was merged in: its base is what it saved, and a version that
     // matches nothing makes its next change merge with the stored state instead of overwriting it.
@@ -543,7 +563,7 @@ export class SessionStore extends EventEmitter {
       try {
         const stored = await this.update(key, expression(versionExpr, remove), condition, values, this.config.locking === 'none');
         this.decoded.set(key, values[':wid']!.S, mineJson);
-        if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
+        if (this.merges) this.latest.set(key, { version: base.version + 1, json: mineJson });
         return done(merged ? 'merged' : 'written', stored ?? base.version + 1, mineJson);
       } catch (err) {
         if (!isConditionalFailure(err)) throw err;
@@ -554,7 +574,7 @@ export class SessionStore extends EventEmitter {
         }
         if (old.writeId?.S === values[':wid']!.S) {
           // Our write landed but its answer was lost, and the SDK retried it: done, once.
-          if (this.config.locking === 'optimistic') this.latest.set(key, { version: base.version + 1, json: mineJson });
+          if (this.merges) this.latest.set(key, { version: base.version + 1, json: mineJson });
           return done(merged ? 'merged' : 'written', base.version + 1, mineJson);
         }
         if (fenced && old.lockOwner?.S !== lease!.owner) {
@@ -580,6 +600,11 @@ export class SessionStore extends EventEmitter {
         if (attempt > 1) await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
       }
     }
+  }
+
+  /** Unlocked saves merge with what another request stored meanwhile (`optimistic`, and `auto`'s safe methods). */
+  private get merges(): boolean {
+    return this.config.locking === 'optimistic' || this.config.locking === 'auto';
   }
 
   private async update(
