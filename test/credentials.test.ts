@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentialsFor, describeCredentials } from '../src/aws/credentials.js';
+import { credentialsFor, describeCredentials, isLoopbackEndpoint } from '../src/aws/credentials.js';
 import { parseContextXml } from '../src/config/context-xml.js';
 import { resolveConfig, type SessionStoreOptions } from '../src/config/options.js';
 import { readCredentialsFile } from '../src/config/properties.js';
@@ -121,6 +121,11 @@ function sandbox(): { home: string; env: Record<string, string>; done(): void } 
 
 /** Runs the probe in a child process with exactly `env`; also checks that no secret reached its output. */
 async function probe(env: Record<string, string | undefined>, options: SessionStoreOptions = {}): Promise<ProbeResult> {
+  return (await probeWithOutput(env, options)).result;
+}
+
+/** probe(), with everything the child printed beside its result. */
+async function probeWithOutput(env: Record<string, string | undefined>, options: SessionStoreOptions = {}): Promise<{ result: ProbeResult; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', PROBE], {
     cwd: ROOT,
     env: { ...env, DSM_PROBE_OPTIONS: JSON.stringify(options) },
@@ -136,7 +141,7 @@ async function probe(env: Record<string, string | undefined>, options: SessionSt
   for (const secret of ALL_SECRETS) assert.ok(!output.includes(secret), `a secret appeared in the probe's output:\n${output}`);
   const line = output.split('\n').find((l) => l.startsWith('PROBE '));
   assert.ok(line, `no PROBE line in:\n${output}`);
-  return JSON.parse(line.slice('PROBE '.length)) as ProbeResult;
+  return { result: JSON.parse(line.slice('PROBE '.length)) as ProbeResult, output };
 }
 
 function writeProperties(dir: string, content: string, name = 'aws.properties'): string {
@@ -431,6 +436,60 @@ describe('credentials precedence: explicit keys → credentials file → default
     } finally {
       box.done();
     }
+  });
+});
+
+describe('an endpoint on this machine (DynamoDB Local) and no credentials anywhere', () => {
+  it('signs with placeholder keys, says so once, and describeCredentials names them', async () => {
+    const box = sandbox();
+    const dynamo = await fakeDynamoDB();
+    try {
+      const { result: r, output } = await probeWithOutput(box.env, { endpoint: dynamo.url, region: 'us-east-1' });
+      assert.equal(r.error, undefined, JSON.stringify(r.error));
+      assert.deepEqual(r.tables, ['probe']);
+      assert.equal(signedWith(dynamo.requests[0]!).accessKeyId, 'local');
+      assert.equal(r.description?.source, 'placeholder');
+      assert.match(r.description?.detail ?? '', /placeholder keys: no AWS credentials found, and endpoint http:\/\/127\.0\.0\.1:\d+ is on this machine/);
+      assert.equal(output.match(/^LOG warn no AWS credentials found: .*placeholder keys/gm)?.length, 1, output);
+    } finally {
+      await dynamo.close();
+      box.done();
+    }
+  });
+
+  it('a profile that does not exist falls back to the placeholder keys too; real credentials are used when there are some', async () => {
+    const box = sandbox();
+    const dynamo = await fakeDynamoDB();
+    try {
+      const missing = await probe({ ...box.env, AWS_PROFILE: 'nobody' }, { endpoint: dynamo.url.replace('127.0.0.1', 'localhost'), region: 'us-east-1' });
+      assert.equal(missing.error, undefined, JSON.stringify(missing.error));
+      assert.equal(missing.description?.source, 'placeholder');
+      const real = await probe({ ...box.env, AWS_ACCESS_KEY_ID: KEYS.env.id, AWS_SECRET_ACCESS_KEY: KEYS.env.secret }, { endpoint: dynamo.url, region: 'us-east-1' });
+      assert.equal(real.accessKeyId, KEYS.env.id);
+      assert.equal(real.description?.source, 'default-chain');
+    } finally {
+      await dynamo.close();
+      box.done();
+    }
+  });
+
+  it('any other endpoint, or none, still fails with the CredentialsError: placeholder keys are for this machine only', async () => {
+    const box = sandbox();
+    try {
+      // Credentials are resolved before a request is signed: these endpoints are never contacted.
+      for (const endpoint of ['https://dynamodb.eu-west-1.amazonaws.com', 'http://10.0.0.7:8000', 'http://127.0.0.1.example.com:8000', undefined]) {
+        const { result: r, output } = await probeWithOutput(box.env, { region: 'eu-west-1', ...(endpoint ? { endpoint } : {}) });
+        assert.equal(r.error?.name, 'CredentialsError', `${endpoint}: ${JSON.stringify(r)}`);
+        assert.doesNotMatch(output, /placeholder/, String(endpoint));
+      }
+    } finally {
+      box.done();
+    }
+  });
+
+  it('isLoopbackEndpoint knows localhost, 127.0.0.0/8 and [::1], and nothing else', () => {
+    for (const yes of ['http://localhost:8000', 'http://LOCALHOST:8000', 'http://127.0.0.1:8000', 'https://127.9.8.7', 'http://[::1]:8000', 'http://dynamodb.localhost:8000']) assert.equal(isLoopbackEndpoint(yes), true, yes);
+    for (const no of ['http://0.0.0.0:8000', 'http://10.0.0.1:8000', 'http://192.168.1.2:8000', 'https://dynamodb.us-east-1.amazonaws.com', 'http://127.0.0.1.example.com', 'http://localhost.example.com', 'not a url', undefined]) assert.equal(isLoopbackEndpoint(no), false, String(no));
   });
 });
 

@@ -1,6 +1,11 @@
-// Fastify + @fastify/session, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/fastify/app.ts
+// Fastify + @fastify/session, sessions in DynamoDB.
+// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/fastify/app.ts
+// (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import Fastify from 'fastify';
 import { fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
+
+// On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 declare module 'fastify' {
   interface Session {

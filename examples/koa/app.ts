@@ -1,6 +1,11 @@
-// Koa + koa-session, sessions in DynamoDB. Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/koa/app.ts
+// Koa + koa-session, sessions in DynamoDB.
+// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/koa/app.ts
+// (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import Koa from 'koa';
 import { dynamoSession } from 'dynamodb-session-manager/koa';
+
+// On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const app = new Koa();
 app.keys = [process.env.SESSION_SECRET ?? 'change me'];

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/config-resolver';
 import { loadConfig } from '@smithy/node-config-provider';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
+import type { Logger } from '../core/logger.js';
 import { credentialsFor } from './credentials.js';
 import { UndiciHttpHandler } from './http-handler.js';
 
@@ -34,10 +35,21 @@ function regionProvider(): () => Promise<string> {
   return () => (region ??= load().then((r) => r || FALLBACK_REGION, () => FALLBACK_REGION));
 }
 
-/** The client for `config`, or `config.client` when the application brings its own. */
-export function createDynamoDBClient(config: ResolvedConfig): DynamoDBClient {
+/**
+ * The client for `config`, or `config.client` when the application brings its own.
+ * `logger` hears, once, that an endpoint on this machine is signed for with placeholder keys.
+ */
+export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logger, 'warn'>): DynamoDBClient {
   if (config.client) return config.client;
-  const { credentials } = credentialsFor(config);
+  let told = false;
+  const { credentials } = credentialsFor(config, () => {
+    if (told) return;
+    told = true;
+    logger?.warn(
+      { endpoint: config.endpoint },
+      'no AWS credentials found: requests to this endpoint on this machine are signed with placeholder keys, which DynamoDB Local accepts (give credentials to use others)',
+    );
+  });
   return new DynamoDBClient({
     region: config.region ?? regionProvider(),
     // The endpoint replaces the region's URL only; the region still signs the requests.

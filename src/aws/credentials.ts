@@ -5,14 +5,16 @@
  * (environment, shared config/credentials files and profiles, web identity
  * token file, container credentials, EC2 instance metadata).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ResolvedConfig } from '../config/options.js';
 import { readCredentialsFile } from '../config/properties.js';
 import { CredentialsError } from '../errors.js';
 
-export type CredentialSource = 'explicit' | 'credentials-file' | 'default-chain';
+export type CredentialSource = 'explicit' | 'credentials-file' | 'default-chain' | 'placeholder';
 
 export interface CredentialsChoice {
   source: CredentialSource;
@@ -32,7 +34,7 @@ export interface CredentialsDescription {
  * so a missing file or key is a CredentialsError when the store is built, as
  * it was at Tomcat start-up, not on the first request.
  */
-export function credentialsFor(config: ResolvedConfig): CredentialsChoice {
+export function credentialsFor(config: ResolvedConfig, onPlaceholder?: () => void): CredentialsChoice {
   if (config.accessKeyId !== undefined && config.secretAccessKey !== undefined) {
     return {
       source: 'explicit',
@@ -46,7 +48,52 @@ export function credentialsFor(config: ResolvedConfig): CredentialsChoice {
   if (config.credentialsFile !== undefined) {
     return { source: 'credentials-file', credentials: readCredentialsFile(config.credentialsFile) };
   }
-  return { source: 'default-chain', credentials: defaultChain() };
+  return { source: 'default-chain', credentials: isLoopbackEndpoint(config.endpoint) ? orPlaceholder(defaultChain(), onPlaceholder) : defaultChain() };
+}
+
+/** True for an endpoint on this machine: localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return false;
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Signs requests to an engine on this machine when no AWS credentials exist: DynamoDB Local and dynalite check none. */
+const PLACEHOLDER: AwsCredentialIdentity = Object.freeze({ accessKeyId: 'local', secretAccessKey: 'local' });
+
+// Where the default chain would find credentials without asking the network.
+const LOCAL_INPUTS = ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
+const sharedFileExists = (): boolean => {
+  const home = process.env.HOME || homedir();
+  return existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials')) || existsSync(process.env.AWS_CONFIG_FILE || join(home, '.aws', 'config'));
+};
+
+/**
+ * For an endpoint on this machine (DynamoDB Local): the default chain when
+ * something could answer it, and placeholder keys when nothing does, rather
+ * than a CredentialsError. With no input at all the chain is not run: its last
+ * step asks the EC2 instance metadata service over the network, a second's
+ * stall off EC2 for keys the local engine ignores. Never used for any other endpoint.
+ */
+function orPlaceholder(chain: AwsCredentialIdentityProvider, onPlaceholder: (() => void) | undefined): AwsCredentialIdentityProvider {
+  const placeholder = () => {
+    onPlaceholder?.();
+    return PLACEHOLDER;
+  };
+  return async (properties) => {
+    if (!LOCAL_INPUTS.some((name) => process.env[name]) && !sharedFileExists()) return placeholder();
+    try {
+      return await chain(properties);
+    } catch (err) {
+      if (err instanceof CredentialsError) return placeholder();
+      throw err;
+    }
+  };
 }
 
 // Names only: which inputs of the chain this process has, so the message points at the one that failed.
@@ -146,5 +193,8 @@ export async function describeCredentials(config: ResolvedConfig): Promise<Crede
   const identity = await (credentials as AwsCredentialIdentityProvider)(
     region === undefined ? undefined : { callerClientConfig: { region: async () => region } },
   );
+  if (identity === PLACEHOLDER) {
+    return { source: 'placeholder', detail: `placeholder keys: no AWS credentials found, and endpoint ${config.endpoint} is on this machine (DynamoDB Local checks none)`, accessKeyIdHint: hint(identity.accessKeyId) };
+  }
   return { source, detail: chainStep(identity), accessKeyIdHint: hint(identity.accessKeyId) };
 }

@@ -176,7 +176,7 @@ export class SessionStore extends EventEmitter {
     this.config = resolveConfig(options);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
-    this.client = createDynamoDBClient(this.config);
+    this.client = createDynamoDBClient(this.config, this.logger);
     this.target = describeTarget(this.config);
     this.codec = createCodec(this.config);
     this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, endpoint: this.config.endpoint }, this.config.returnConsumedCapacity);
@@ -312,7 +312,7 @@ export class SessionStore extends EventEmitter {
       const { item, lease } = await acquireLease(
         this.gateway,
         key,
-        { table: this.config.table, leaseMs: this.config.lockLeaseMs, maxWaitMs: Math.max(0, this.config.maxLockWaitMs - (Date.now() - started)), idTag: idTag(id) },
+        { table: this.config.table, leaseMs: this.config.lockLeaseMs, maxWaitMs: this.config.maxLockWaitMs, idTag: idTag(id) },
         this.statsData,
         started,
       );
