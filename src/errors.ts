@@ -114,3 +114,17 @@ export class EmbeddedDynamoDBError extends SessionStoreError {
     super(code, message, options);
   }
 }
+
+/**
+ * A feature was called whose optional peer package is not installed (say
+ * `fastifyDynamoSession` without `@fastify/session`). Entries load their
+ * optional peers only where they are used, so this comes when the feature is
+ * first used, not when the entry is imported.
+ */
+export class MissingPeerError extends SessionStoreError {
+  readonly packageName: string;
+  constructor(packageName: string, feature: string, options?: { cause?: unknown }) {
+    super('DSM_MISSING_PEER', `${feature} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``, options);
+    this.packageName = packageName;
+  }
+}

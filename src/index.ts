@@ -25,6 +25,7 @@ export {
   LockTimeoutError,
   StoreUnavailableError,
   EmbeddedDynamoDBError,
+  MissingPeerError,
 } from './errors.js';
 export { purgeExpired } from './core/purge.js';
 export type { PurgeOptions, PurgeProgress } from './core/purge.js';

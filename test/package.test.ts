@@ -1,7 +1,9 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
+import { installPacked, packedTarball, type PackedInstall } from './helpers/packed.js';
 
 // `npm test` builds first; these check what a user installing the package gets.
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: { types: string; default: string }; require: { types: string; default: string } }> };
@@ -28,4 +30,144 @@ describe('the built package', () => {
       if (subpath === './express') assert.ok(cjs.split(',').includes('DynamoDBStore'));
     });
   }
+});
+
+/** Runs `code` in a fresh node process in `dir`, as ESM or CommonJS; its stdout, trimmed, or the error that ended it. */
+function runIn(dir: string, code: string, type: 'module' | 'commonjs' = 'module'): { ok: true; out: string } | { ok: false; err: string } {
+  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  try {
+    return { ok: true, out: execFileSync(process.execPath, [`--input-type=${type}`, '-e', code], { cwd: dir, env, stdio: 'pipe' }).toString().trim() };
+  } catch (err) {
+    return { ok: false, err: String((err as { stderr?: Buffer }).stderr ?? err) };
+  }
+}
+
+/** Imports (or requires) `specifier` in `dir`: its export names, or why it failed. */
+function load(dir: string, specifier: string, type: 'module' | 'commonjs') {
+  const code =
+    type === 'module'
+      ? `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).sort().join(','))`
+      : `console.log(Object.keys(require(${JSON.stringify(specifier)})).sort().join(','))`;
+  return runIn(dir, code, type);
+}
+
+const local = (table: string) => JSON.stringify({ endpoint: ENDPOINT, region: 'us-east-1', accessKeyId: 'local', secretAccessKey: 'local', table });
+
+describe('the packed package, installed with only the peers the README names for each entry', { timeout: 600_000 }, () => {
+  // What a user's `npm install dynamodb-session-manager <peers>` gives: npm installs no optional peer by itself.
+  const folders = {
+    none: [] as string[],
+    express: ['express-session'],
+    koa: ['koa', 'koa-session'],
+    fastify: ['fastify'],
+    fastifySession: ['fastify', '@fastify/session', '@fastify/cookie'],
+  };
+  const dirs = {} as Record<keyof typeof folders, PackedInstall>;
+  before(async () => {
+    await packedTarball();
+    // Two at a time: the machine has two cores.
+    const names = Object.keys(folders) as Array<keyof typeof folders>;
+    for (let i = 0; i < names.length; i += 2) {
+      await Promise.all(names.slice(i, i + 2).map(async (name) => (dirs[name] = await installPacked(folders[name]))));
+    }
+  });
+  after(() => {
+    for (const install of Object.values(dirs)) install.remove();
+  });
+
+  it('the folder without peers has none: a peer cannot be found there, and "/express" fails naming express-session', () => {
+    const peer = runIn(dirs.none.dir, `import('@fastify/session').then(() => console.log('found'), (e) => console.log(e.code))`);
+    assert.deepEqual(peer, { ok: true, out: 'ERR_MODULE_NOT_FOUND' });
+    const express = load(dirs.none.dir, 'dynamodb-session-manager/express', 'module');
+    assert.equal(express.ok, false);
+    assert.match((express as { err: string }).err, /express-session/);
+  });
+
+  for (const subpath of ['', '/http', '/hono', '/fastify']) {
+    const specifier = `dynamodb-session-manager${subpath}`;
+    it(`${specifier} loads by import and by require with no peer installed`, () => {
+      const esm = load(dirs.none.dir, specifier, 'module');
+      const cjs = load(dirs.none.dir, specifier, 'commonjs');
+      assert.ok(esm.ok, (esm as { err: string }).err);
+      assert.ok(cjs.ok, (cjs as { err: string }).err);
+      assert.equal(esm.out, cjs.out);
+    });
+  }
+
+  it('dynamodb-session-manager/express loads with express-session alone, and its store keeps a session in DynamoDB Local', () => {
+    const dir = dirs.express.dir;
+    for (const type of ['module', 'commonjs'] as const) {
+      const loaded = load(dir, 'dynamodb-session-manager/express', type);
+      assert.ok(loaded.ok && loaded.out.split(',').includes('DynamoDBStore'), JSON.stringify(loaded));
+    }
+    const kept = runIn(
+      dir,
+      `import { DynamoDBStore } from 'dynamodb-session-manager/express';
+       const store = new DynamoDBStore(${local(uniqueTable('packed_express'))});
+       await store.ready();
+       await store.set('a-session-id', { cookie: { originalMaxAge: 60000 }, views: 3 });
+       console.log(JSON.stringify((await store.get('a-session-id')).views));
+       await store.store.close();`,
+    );
+    assert.deepEqual(kept, { ok: true, out: '3' });
+  });
+
+  it('dynamodb-session-manager/koa loads with koa and koa-session', () => {
+    for (const type of ['module', 'commonjs'] as const) {
+      const loaded = load(dirs.koa.dir, 'dynamodb-session-manager/koa', type);
+      assert.ok(loaded.ok && loaded.out.split(',').includes('KoaSessionStore'), JSON.stringify(loaded));
+    }
+  });
+
+  it('fastifyDynamoSession without @fastify/session installed fails to register with a MissingPeerError naming it', () => {
+    for (const type of ['module', 'commonjs'] as const) {
+      const code = `
+        const Fastify = ${type === 'module' ? "(await import('fastify')).default" : "require('fastify')"};
+        const { fastifyDynamoSession } = ${type === 'module' ? "await import('dynamodb-session-manager/fastify')" : "require('dynamodb-session-manager/fastify')"};
+        const app = Fastify();
+        app.register(fastifyDynamoSession, { ...${local('unused')}, secret: 'a secret of at least thirty-two characters' });
+        app.ready().then(() => console.log('registered'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, packageName: e.packageName, message: e.message })));`;
+      const result = runIn(dirs.fastify.dir, type === 'module' ? code : `(async () => {${code}})()`, type);
+      assert.ok(result.ok, (result as { err: string }).err);
+      const err = JSON.parse(result.out) as { name: string; code: string; packageName: string; message: string };
+      assert.equal(err.name, 'MissingPeerError');
+      assert.equal(err.code, 'DSM_MISSING_PEER');
+      assert.equal(err.packageName, '@fastify/session');
+      assert.match(err.message, /npm install @fastify\/session/);
+    }
+  });
+
+  it("with fastify, @fastify/session and @fastify/cookie, a FastifySessionStore given to the app's own @fastify/session keeps a session, and so does fastifyDynamoSession", () => {
+    const result = runIn(
+      dirs.fastifySession.dir,
+      `import Fastify from 'fastify';
+       import fastifyCookie from '@fastify/cookie';
+       import fastifySession from '@fastify/session';
+       import { FastifySessionStore, fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
+       const secret = 'a secret of at least thirty-two characters';
+       async function visits(register) {
+         const app = Fastify();
+         await register(app);
+         app.get('/', async (request) => ({ views: (request.session.views = (request.session.views ?? 0) + 1) }));
+         const first = await app.inject('/');
+         const cookie = first.headers['set-cookie'].split(';')[0];
+         const second = await app.inject({ url: '/', headers: { cookie } });
+         await app.close();
+         return [first.json().views, second.json().views];
+       }
+       const own = new FastifySessionStore(${local(uniqueTable('packed_fastify'))});
+       await own.store.ready();
+       const viaOwn = await visits(async (app) => {
+         await app.register(fastifyCookie);
+         await app.register(fastifySession, { secret, store: own, cookie: { secure: false } });
+       });
+       await own.store.close();
+       const viaPlugin = await visits(async (app) => {
+         await app.register(fastifyDynamoSession, { ...${local(uniqueTable('packed_fastify'))}, secret, cookie: { secure: false } });
+         await app.dynamoSessionStore.store.ready();
+       });
+       console.log(JSON.stringify({ viaOwn, viaPlugin }));`,
+    );
+    assert.deepEqual(result, { ok: true, out: JSON.stringify({ viaOwn: [1, 2], viaPlugin: [1, 2] }) });
+  });
 });

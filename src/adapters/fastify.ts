@@ -9,8 +9,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
-import fastifyCookie from '@fastify/cookie';
-import fastifySession, { type FastifySessionOptions, type SessionStore as FastifySessionStoreContract } from '@fastify/session';
+import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
 import { SessionStore, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
@@ -20,6 +19,7 @@ import { clearForReplacement, survivesReplacement } from './replace-response.js'
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { optionalPeer } from './optional-peer.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -137,6 +137,11 @@ export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<F
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
   const { store, lock, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  // Loaded here, not when the entry is imported: an app that registers @fastify/session itself with a
+  // FastifySessionStore needs neither from us, and one that has its own cookie plugin needs no @fastify/cookie.
+  const needsCookie = !fastify.hasDecorator('parseCookie');
+  const fastifySession = (await optionalPeer('@fastify/session', 'fastifyDynamoSession', () => import('@fastify/session'))).default;
+  const fastifyCookie = needsCookie ? (await optionalPeer('@fastify/cookie', 'fastifyDynamoSession', () => import('@fastify/cookie'))).default : undefined;
   const sessionStore = new FastifySessionStore({
     ...storeOptions,
     ...(store ? { store } : {}),
@@ -149,7 +154,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   fastify.addHook('onRequest', (request, _reply, done) => {
     sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
   });
-  if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie);
+  if (fastifyCookie) await fastify.register(fastifyCookie);
   // Before @fastify/session's save. The error response of a failed save passes the onSend hooks
   // too: @fastify/session would try the save again and either fail again (the error then skips to
   // the next error handler, past the app's) or put the session's cookie on the error. It does not
