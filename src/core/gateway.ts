@@ -40,6 +40,22 @@ export function isOutage(err: unknown): boolean {
   return status >= 500;
 }
 
+/**
+ * What answered instead of DynamoDB, when the answer was not DynamoDB's JSON
+ * (an HTML 404 page, a proxy's text): `HTTP 404 (text/html)`. DynamoDB, Local
+ * or not, answers every call with JSON, and every error with a `__type` the
+ * SDK names it by; anything else is some other server at the endpoint.
+ */
+export function foreignAnswer(err: unknown): string | undefined {
+  const e = err as (SdkError & { $response?: { headers?: Record<string, string> } }) | null;
+  const status = e?.$metadata?.httpStatusCode;
+  if (!e || typeof e !== 'object' || status === undefined) return undefined;
+  // The SDK's JSON parse of the body failed, or the body named no error type.
+  if (e.name !== 'SyntaxError' && e.name !== 'Unknown') return undefined;
+  const type = e.$response?.headers?.['content-type'];
+  return `HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}`;
+}
+
 /** Any command of @aws-sdk/client-dynamodb. */
 type Command = { input: object };
 
@@ -170,10 +186,18 @@ export class Gateway extends EventEmitter {
         `table "${this.where.table}" does not exist at ${this.where.target} (${operation} failed): create it with \`npx dynamodb-session create-table --table ${this.where.table}\` or let ready() create it (createIfNotExist: true)`,
       );
     }
-    if (isOutage(err)) {
+    const foreign = foreignAnswer(err);
+    if (foreign || isOutage(err)) {
       if (this.connected) {
         this.connected = false;
         this.emit('disconnect', err);
+      }
+      // Outage-like for the application (503 and retry): nothing there serves its sessions.
+      if (foreign) {
+        return new StoreUnavailableError(
+          `${this.where.target} does not speak the DynamoDB API: it answered ${operation} for table "${this.where.table}" with ${foreign}, not DynamoDB's JSON; check the endpoint (DynamoDB Local's port, or no endpoint for the Region's DynamoDB)`,
+          { cause: err },
+        );
       }
       return new StoreUnavailableError(
         `DynamoDB at ${this.where.target} did not answer ${operation} for table "${this.where.table}" (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): the session is unchanged; retry shortly, and check the network, the endpoint and the table's capacity`,
