@@ -19,7 +19,7 @@ import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { KoaSessionStore } from '../src/adapters/koa.js';
 import { FastifySessionStore, fastifyDynamoSession } from '../src/adapters/fastify.js';
 import { SessionStore } from '../src/core/session-store.js';
-import { ENDPOINT, localOptions } from './helpers/dynamo.js';
+import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 
 const pessimistic = { locking: 'pessimistic' as const, maxLockWaitMs: 1500, lockLeaseMs: 10_000 };
@@ -50,16 +50,19 @@ describe('the store API outside a request takes no lease', () => {
   });
   after(() => core.close());
 
-  it('express-session Store: get() and load() outside a request leave the session unlocked, so the next request is not kept waiting', async () => {
+  it('express-session Store: get() outside a request takes no lease, and a callback-style load() gives its lease back with the call, so the next request is not kept waiting', async () => {
     const store = new DynamoDBStore({ store: core });
     await core.set('admin-read', { cookie: { originalMaxAge: 60_000 }, user: 'ada' });
     const data = (await store.get('admin-read')) as unknown as { user: string };
     assert.equal(data.user, 'ada');
+    // express-session's Store#load is callback-style, as plain express-session's own loads are: with
+    // locking 'pessimistic' it takes the lease, and as no request claims it, gives it back after the call.
     await new Promise<void>((resolve, reject) => store.load('admin-read', (err) => (err ? reject(err) : resolve())));
-    assert.equal((await rawItem(core, 'admin-read'))?.lockOwner, undefined, 'no lease left on the item');
     const next = await core.load('admin-read', { lock: true });
-    assert.ok(next?.handle.lease, 'a request right after gets the lease at once');
+    assert.ok(next?.handle.lease, 'a request right after gets the lease');
+    assert.equal(core.stats().lockTimeouts, 0);
     await core.release(next.handle);
+    assert.equal((await rawItem(core, 'admin-read'))?.lockOwner, undefined, 'no lease left on the item');
   });
 
   it('koa-session store: get() without a context takes no lease', async () => {
@@ -203,6 +206,69 @@ describe('plain express-session with DynamoDBStore (no dynamoSession)', () => {
       // express-session saves once more at the end if it thinks the session changed: that save must find nothing new.
       await new Promise((r) => setTimeout(r, 200));
       assert.equal((store.store.stats().calls.UpdateItem ?? 0) - writes, 1);
+    } finally {
+      server.close();
+      await store.store.close();
+    }
+  });
+});
+
+describe('plain express-session with DynamoDBStore and locking: pessimistic', () => {
+  it('reload() inside a request reads without waiting for the lease its own request holds; the lease is gone afterwards', async () => {
+    const store = new DynamoDBStore(localOptions(pessimistic));
+    await store.ready();
+    const app = express();
+    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    const s = (req: express.Request) => req.session as unknown as Record<string, unknown> & session.Session;
+    app.post('/count', (req, res) => {
+      s(req).n = Number(s(req).n ?? 0) + 1;
+      res.json({ n: s(req).n });
+    });
+    app.post('/reload', (req, res, next) => {
+      s(req).reload((err: unknown) => {
+        if (err) return next(err);
+        s(req).n = Number(s(req).n ?? 0) + 10;
+        res.json({ n: s(req).n });
+      });
+    });
+    const { server, url } = await listen(app);
+    try {
+      const client = new CookieClient();
+      await client.json(`${url}/count`, { method: 'POST' });
+      assert.deepEqual(await client.json(`${url}/count`, { method: 'POST' }), { n: 2 });
+      const res = await client.request(`${url}/reload`, { method: 'POST' });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { n: 12 });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await rawItem(store.store, sidOf(client)))?.lockOwner, undefined);
+      // A callback-style get outside any request takes the lease and gives it back with the call.
+      await new Promise<void>((resolve, reject) => store.get(sidOf(client), (err) => (err ? reject(err) : resolve())));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await rawItem(store.store, sidOf(client)))?.lockOwner, undefined);
+    } finally {
+      server.close();
+      await store.store.close();
+    }
+  });
+
+  it('with default options it says once that it cannot lock by method, naming dynamoSession()', async () => {
+    const logger = quietLogger();
+    const store = new DynamoDBStore(localOptions({ logger }));
+    await store.ready();
+    const app = express();
+    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.post('/count', (req, res) => {
+      const data = req.session as unknown as { n?: number };
+      data.n = (data.n ?? 0) + 1;
+      res.json({ n: data.n });
+    });
+    const { server, url } = await listen(app);
+    try {
+      const client = new CookieClient();
+      for (let i = 0; i < 3; i++) await client.json(`${url}/count`, { method: 'POST' });
+      const notices = logger.lines.filter((l) => /plain express-session/.test(l.msg ?? ''));
+      assert.equal(notices.length, 1, logger.text());
+      assert.match(notices[0]!.msg!, /dynamoSession\(\)/);
     } finally {
       server.close();
       await store.store.close();

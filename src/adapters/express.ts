@@ -63,15 +63,19 @@ export class DynamoDBStore extends session.Store {
   private readonly saving = new WeakMap<object, string>();
   /** The handle each request's session was loaded with: a reload() in that request builds on it and keeps its lease. */
   private readonly requestHandles = new WeakMap<object, SessionHandle>();
-  private warnedPlainLocking = false;
-  private readonly hasLockRule: boolean;
+  private noticedPlainUse = false;
+  /** Handles a request took for its own (createSession with a response): it gives their lease back when it ends. */
+  private readonly claimed = new WeakSet<SessionHandle>();
+  /** @internal Set by dynamoSession(): every request load is announced through `loading`. */
+  withMiddleware = false;
+  /** @internal Each request's response, from dynamoSession(), for servers where `req.res` is not set (plain node:http, connect). */
+  readonly responses = new WeakMap<object, ServerResponse>();
 
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
     const { store, lock, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
     this.lockFor = lockRule(lock);
-    this.hasLockRule = lock !== undefined;
     this.store.on('disconnect', (err) => this.emit('disconnect', err));
     this.store.on('connect', () => this.emit('connect'));
   }
@@ -82,15 +86,42 @@ export class DynamoDBStore extends session.Store {
   }
 
   override get(sid: string, cb?: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null> {
-    return settle(this.loadSession(sid), cb);
+    if (!cb || this.loading || this.withMiddleware || this.store.config.locking !== 'pessimistic') {
+      // Only a load dynamoSession() announces has a request whose end gives a lease back. Any other
+      // (an admin page or a job calling get(), a reload() inside a request) reads without one: a
+      // lease nothing releases would lock the session until the process exits.
+      if (!this.loading && !this.withMiddleware && cb) this.noticePlainUse();
+      return settle(this.loadSession(sid, this.loading, this.loading ? undefined : false), cb);
+    }
+    return this.loadForPlainRequest(sid, cb);
   }
 
-  private async loadSession(sid: string): Promise<ExpressSessionData | null> {
-    const req = this.loading;
-    // Only a load dynamoSession() announces has a request whose end gives a lease back. Any other
-    // (an admin page or a job calling get(), a reload() inside a request, plain express-session)
-    // reads without one: a lease nothing releases would lock the session until the process exits.
-    const lock = req ? this.lockFor(req) : false;
+  /**
+   * Plain express-session with `locking: 'pessimistic'`: its loads come through get(id, callback)
+   * and say nothing of the request. The lease is taken, and the request claims it in
+   * createSession(), which express-session calls inside the callback; a load nobody claims (a
+   * callback-style call outside any request, express-session's Store#load) gives it back as soon
+   * as the callback returns.
+   */
+  private loadForPlainRequest(sid: string, cb: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null> {
+    const loading = this.loadSession(sid, undefined, true);
+    loading.then(
+      (data) =>
+        process.nextTick(() => {
+          const handle = data ? this.loadedHandles.get(data) : undefined;
+          try {
+            cb(null, data);
+          } finally {
+            if (handle && !this.claimed.has(handle)) void this.store.release(handle).catch(() => undefined);
+          }
+        }),
+      (err: unknown) => process.nextTick(cb, err),
+    );
+    return loading;
+  }
+
+  private async loadSession(sid: string, req: IncomingMessage | undefined, lock: boolean | undefined): Promise<ExpressSessionData | null> {
+    lock ??= req ? this.lockFor(req) : false;
     let loaded;
     try {
       const minVersion = req && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
@@ -113,33 +144,34 @@ export class DynamoDBStore extends session.Store {
     const created = super.createSession(req, sess);
     if (handle) {
       const holder = this.requestHandles.get(req);
+      const res = (req as { res?: ServerResponse }).res ?? this.responses.get(req);
       if (holder && holder.id === handle.id && !holder.settled) {
         // req.session.reload(): the fresh read becomes the base of the request's own handle, which keeps its lease.
         handle = this.store.rebase(holder, handle);
-      } else {
-        if (!holder && !handle.lease) this.warnIfPlainLocking();
+      } else if (res) {
         this.requestHandles.set(req, handle);
+        this.claimed.add(handle);
         const loadedWith = handle;
-        const res = (req as { res?: ServerResponse }).res;
         // A request that ends without saving (an error, a client gone) gives its lease back.
-        res?.once('close', () => void this.store.release(loadedWith).catch(() => undefined));
+        res.once('close', () => void this.store.release(loadedWith).catch(() => undefined));
       }
+      // Plain express-session's reload() would ask get() for a lease its own request holds: read without one instead.
+      if (handle.lease && !this.withMiddleware) reloadWithoutLease(this, req, created);
       this.handles.set(created, handle);
     }
     return created;
   }
 
   /**
-   * Plain express-session (no dynamoSession()) never says which request is loading, so its loads
-   * take no lease: say so once when the options ask for locking.
+   * Plain express-session (no dynamoSession()) never says which request is loading, nor its
+   * method: `locking: 'auto'` cannot lock the unsafe ones there. Said once.
    */
-  private warnIfPlainLocking(): void {
-    if (this.warnedPlainLocking || this.loading) return;
-    if (this.store.config.locking !== 'pessimistic' && !this.hasLockRule) return;
-    this.warnedPlainLocking = true;
+  private noticePlainUse(): void {
+    if (this.noticedPlainUse || this.store.config.locking === 'optimistic' || this.store.config.locking === 'none') return;
+    this.noticedPlainUse = true;
     this.store.logger.warn(
       { table: this.store.config.table },
-      'DynamoDBStore is used with plain express-session, which does not tell the store which request loads a session: no lease is taken (locking and lock rules need dynamoSession()); saves stay versioned and merge concurrent changes',
+      "DynamoDBStore is used with plain express-session, which does not tell the store a request's method: no lease is taken (locking 'auto' and lock rules need dynamoSession()), so saves are versioned and merged; concurrent read-modify-writes of one value (a counter) can lose updates. Use dynamoSession(), or locking: 'pessimistic' to lock every request",
     );
   }
 
@@ -243,6 +275,26 @@ export class DynamoDBStore extends session.Store {
   }
 }
 
+/** Gives one Session a reload() that reads without a lease and keeps the one its request holds. */
+function reloadWithoutLease(store: DynamoDBStore, req: Parameters<session.Store['createSession']>[0], sess: session.Session): void {
+  Object.defineProperty(sess, 'reload', {
+    configurable: true,
+    writable: true,
+    enumerable: false,
+    value(fn: (err?: unknown) => void) {
+      store.get(sess.id).then(
+        (data) => {
+          if (!data) return fn(new Error('failed to load session'));
+          store.createSession(req, data);
+          fn();
+        },
+        (err: unknown) => fn(err),
+      );
+      return sess;
+    },
+  });
+}
+
 export interface DynamoSessionOptions extends SessionOptions {
   store: DynamoDBStore;
 }
@@ -257,6 +309,7 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 export function dynamoSession(options: DynamoSessionOptions): Middleware {
   const inner = session(options) as unknown as Middleware;
   options.store.cookieName = options.name ?? 'connect.sid';
+  options.store.withMiddleware = true;
   const store = options.store;
   let reachable = true;
   store.on('disconnect', () => {
@@ -272,6 +325,7 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
     }
     // res.end before express-session wraps it: once a changed session is saved, its wrapper has nothing left to do.
     const endOutsideSession = res.end;
+    store.responses.set(req, res);
     store.loading = req;
     try {
       inner(req, res, (err?: unknown) => {
