@@ -6,9 +6,13 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateTableCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { parse, type Tags } from 'yaml';
 import { SessionStore } from '../src/core/session-store.js';
@@ -22,7 +26,8 @@ interface Run {
   stderr: string;
 }
 
-const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', DSM_TABLE: '', DSM_ENDPOINT: '', DSM_CONTEXT_XML: '', DSM_USER_INDEX: '' };
+// AWS_EC2_METADATA_DISABLED: should a case leave the default chain without an answer, it must not ask the real 169.254.169.254.
+const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', DSM_TABLE: '', DSM_ENDPOINT: '', DSM_CONTEXT_XML: '', DSM_USER_INDEX: '' };
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
@@ -35,6 +40,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 
 /** The CLI on `table` at DynamoDB Local. */
 const on = (table: string, ...args: string[]) => cli([...args, '--table', table, '--endpoint', ENDPOINT]);
+
+const execAsync = promisify(execFile);
 
 const stores: SessionStore[] = [];
 after(() => Promise.all(stores.map((s) => s.close())));
@@ -136,7 +143,7 @@ describe('dynamodb-session doctor', () => {
     const port = await freePort();
     const down = await cli(['doctor', '--table', uniqueTable('cli'), '--endpoint', `http://127.0.0.1:${port}`]);
     assert.equal(down.code, 3, down.stdout + down.stderr);
-    assert.match(down.stdout, /✘ DynamoDB: StoreUnavailableError \[DSM_STORE_UNAVAILABLE\]/);
+    assert.match(down.stdout, new RegExp(`✘ DynamoDB at endpoint http://127\\.0\\.0\\.1:${port} did not answer`));
   });
 });
 
@@ -156,9 +163,11 @@ describe('dynamodb-session list, show, delete, stats', () => {
     assert.match(first.stdout, /^SESSION\s+EXPIRES\s+VERSION\s+BYTES\s+USER\s+LOCK/m);
     assert.doesNotMatch(first.stdout.split('more:')[0]!, /session-[a-c]{20}/);
     assert.equal((first.stdout.match(/^session-\S*…/gm) ?? []).length, 2, first.stdout);
-    const more = /more: dynamodb-session list --after '([^']+)'/.exec(first.stdout);
+    // The next page's command, run as printed: it keeps the table, the endpoint and the page size.
+    const more = /^more: dynamodb-session (list .*)$/m.exec(first.stdout);
     assert.ok(more, first.stdout);
-    const second = await on(table, 'list', '--limit', '2', '--after', more[1]!, '--full');
+    assert.match(more[1]!, new RegExp(`--table ${table} --endpoint ${ENDPOINT.replace(/\./g, '\\.')} --limit 2 --after \\S+$`));
+    const second = await cli([...more[1]!.split(' '), '--full']);
     assert.equal(second.code, 0);
     assert.equal((second.stdout.match(/^session-[a-c]{20}\b/gm) ?? []).length, 1, second.stdout);
     assert.doesNotMatch(second.stdout, /more:/);
@@ -308,6 +317,181 @@ describe('dynamodb-session iam-policy', () => {
     const broken = await cli(['iam-policy', '--context-xml', join(dir, 'missing.xml')]);
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /ConfigError \[DSM_CONFIG\]: context\.xml file .* does not exist/);
+  });
+});
+
+describe('dynamodb-session as a newcomer meets it', () => {
+  /** Words of a hint printed between backquotes, to run as printed (no quoted values in these cases). */
+  const hinted = (text: string, command: string) => {
+    const m = new RegExp('`dynamodb-session (' + command + ' [^`]*)`').exec(text);
+    assert.ok(m, `no \`dynamodb-session ${command} …\` hint in:\n${text}`);
+    return m[1]!.split(' ');
+  };
+  const noWebWords = (text: string) => {
+    assert.doesNotMatch(text, /503|the session is unchanged|session requests/, 'operator wording, not a web request\'s');
+    assert.doesNotMatch(text, /^dynamodb-session-manager (error|warn)/m, 'no library log line');
+  };
+
+  it('revoke-user --user-index alice: the word after a bare --user-index is the user; --user-index=<name> names the index', async () => {
+    const table = uniqueTable('cli');
+    assert.equal((await on(table, 'create-table', '--user-index=sessions-by-user')).code, 0);
+    const { Table } = await storeOn(table).client.send(new DescribeTableCommand({ TableName: table }));
+    assert.equal(Table?.GlobalSecondaryIndexes?.[0]?.IndexName, 'sessions-by-user');
+    const store = storeOn(table, { userIndex: 'sessions-by-user' });
+    await store.set('alice-1', {}, { userId: 'alice' });
+    await store.set('bob-1', {}, { userId: 'bob' });
+    const named = await on(table, 'revoke-user', '--user-index=sessions-by-user', 'alice');
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /deleted 1 session of user "alice" \(Query on index sessions-by-user\)/);
+
+    const other = uniqueTable('cli');
+    assert.equal((await on(other, 'create-table', '--user-index')).code, 0);
+    await storeOn(other, { userIndex: true }).set('alice-2', {}, { userId: 'alice' });
+    const bare = await on(other, 'revoke-user', '--user-index', 'alice');
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.match(bare.stdout, /deleted 1 session of user "alice" \(Query on index userId-index\)/);
+    const spaced = await on(other, 'create-table', '--user-index', 'some-index');
+    assert.equal(spaced.code, 2);
+    assert.match(spaced.stderr, /--user-index=<name>/);
+  });
+
+  it('revoke-user of a user with no session exits 1, as show of a missing key does', async () => {
+    const table = uniqueTable('cli');
+    assert.equal((await on(table, 'create-table')).code, 0);
+    await storeOn(table).set('carol-1', {}, { userId: 'carol' });
+    const run = await on(table, 'revoke-user', 'nobody');
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /no session of user "nobody" in table/);
+    assert.equal(run.stdout, '');
+    assert.deepEqual(await storeOn(table).get('carol-1'), {});
+  });
+
+  it('a missing table: list, show, stats, purge-expired, revoke-user and doctor say it in one wording, with a create-table command that repeats --endpoint and --region and works as printed', async () => {
+    const table = uniqueTable('cli');
+    const flags = ['--table', table, '--endpoint', ENDPOINT, '--region', 'eu-west-1'];
+    const said = new Set<string>();
+    for (const command of [['list'], ['show', 'x'], ['stats'], ['purge-expired'], ['revoke-user', 'u'], ['doctor']]) {
+      const run = await cli([...command, ...flags]);
+      assert.equal(run.code, 1, `${command[0]}: ${run.stdout}${run.stderr}`);
+      const text = command[0] === 'doctor' ? run.stdout : run.stderr;
+      const what = new RegExp(`table "${table}" does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')}`).exec(text);
+      assert.ok(what, `${command[0]}: ${text}`);
+      said.add(hinted(text, 'create-table').join(' '));
+      noWebWords(run.stdout + run.stderr);
+    }
+    assert.equal(said.size, 1, [...said].join('\n'));
+    const create = [...said][0]!.split(' ');
+    assert.deepEqual(create, ['create-table', ...flags]);
+    assert.equal((await cli(create)).code, 0, 'the hint, run as printed, creates the table where the command looked');
+    assert.equal((await cli(['stats', ...flags])).code, 0);
+  });
+
+  it('an unreachable endpoint: list, stats and doctor say it in one wording, exit 3, with no web-request words and no library log line', async () => {
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    for (const command of ['list', 'stats', 'doctor']) {
+      const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
+      assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
+      const text = command === 'doctor' ? run.stdout : run.stderr;
+      assert.match(text, new RegExp(`DynamoDB at endpoint ${endpoint.replace(/\./g, '\\.')} did not answer \\(.*ECONNREFUSED.*\\)`));
+      assert.match(text, /check --endpoint and --region, that DynamoDB \(Local\) is running there/);
+      noWebWords(run.stdout + run.stderr);
+    }
+  });
+
+  it('an endpoint that is an HTTP server but not DynamoDB (404 HTML): "does not speak the DynamoDB API" on one line, exit 3, in list, stats and doctor', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>404 Not Found</title><h1>Not Found</h1>');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const command of ['list', 'stats', 'doctor']) {
+        const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
+        assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
+        const text = command === 'doctor' ? run.stdout : run.stderr;
+        assert.match(text, new RegExp(`endpoint ${endpoint.replace(/\./g, '\\.')} does not speak the DynamoDB API \\(it answered with HTTP 404 \\(text/html\\)\\)`));
+        assert.doesNotMatch(text, /IAM|refused/);
+        if (command !== 'doctor') assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+        noWebWords(run.stdout + run.stderr);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  it('every fix that is a command repeats the --endpoint, --region and --profile in use (doctor on a table without TTL)', async () => {
+    const table = uniqueTable('cli');
+    const store = storeOn(table);
+    await store.client.send(new CreateTableCommand(createTableInput(store.config)));
+    const dir = mkdtempSync(join(tmpdir(), 'dsm-cli-profile-'));
+    writeFileSync(join(dir, 'credentials'), '[ops]\naws_access_key_id = local\naws_secret_access_key = local\n');
+    const run = await cli(['doctor', '--table', table, '--endpoint', ENDPOINT, '--region', 'eu-west-1', '--profile', 'ops'], {
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+      AWS_CONFIG_FILE: join(dir, 'config'),
+    });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /✔ credentials: .*profile "ops"/);
+    const fix = /✘ TTL is DISABLED.*\n\s+fix: (.*)/.exec(run.stdout)?.[1] ?? '';
+    assert.match(fix, new RegExp(`aws dynamodb update-time-to-live --table-name ${table} --endpoint-url ${ENDPOINT.replace(/\./g, '\\.')} --region eu-west-1 --profile ops `));
+    assert.deepEqual(hinted(fix, 'purge-expired'), ['purge-expired', '--table', table, '--endpoint', ENDPOINT, '--region', 'eu-west-1', '--profile', 'ops']);
+  });
+
+  it('show and delete take a key shortened as list prints it; a key that fits none or several says what to do', async () => {
+    const table = uniqueTable('cli');
+    assert.equal((await on(table, 'create-table')).code, 0);
+    const store = storeOn(table);
+    await store.set('f00dcafe0123456789abcdef-one', { n: 1 });
+    await store.set('f00dcafe0123456789abcdef-two', { n: 2 });
+    await store.set('f00dcafe0123-ambiguous-aaaa-x', { n: 3 });
+    await store.set('f00dcafe0123-ambiguous-bbbb-x', { n: 4 });
+    const listed = await on(table, 'list');
+    assert.match(listed.stdout, /show and delete take them as printed; --full prints them whole/);
+    const short = /^(f00dcafe0123…-one)\s/m.exec(listed.stdout)?.[1];
+    assert.ok(short, listed.stdout);
+    const shown = await on(table, 'show', short);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual(JSON.parse(shown.stdout).data, { n: 1 });
+    assert.equal(JSON.parse(shown.stdout).key, 'f00dcafe0123456789abcdef-one');
+    const typed = await on(table, 'show', 'f00dcafe0123...-two');
+    assert.deepEqual(JSON.parse(typed.stdout).data, { n: 2 }, 'three dots for the ellipsis work too');
+
+    const several = await on(table, 'show', 'f00dcafe0123…-x');
+    assert.equal(several.code, 1);
+    assert.match(several.stderr, /fits 2 sessions .*"f00dcafe0123-ambiguous-aaaa-x".*list --full/);
+    const none = await on(table, 'show', 'f00dcafe0123…zzzz');
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no session "f00dcafe0123…zzzz"/);
+    const whole = await on(table, 'show', 'f00dcafe0123');
+    assert.equal(whole.code, 1);
+    assert.match(whole.stderr, /no session "f00dcafe0123" .*`list` shortens long keys; give one as it prints it, or the whole key from `list --full`/);
+
+    const deleted = await on(table, 'delete', short);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /deleted session "f00dcafe0123456789abcdef-one"/);
+    assert.equal(await store.get('f00dcafe0123456789abcdef-one'), null);
+    assert.equal((await on(table, 'delete', 'f00dcafe0123…-x')).code, 1, 'an ambiguous key deletes nothing');
+    assert.equal((await store.ids()).length, 3);
+  });
+
+  it('--version of the built command prints the version of package.json', { timeout: 180_000 }, async () => {
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    const source = await cli(['--version']);
+    assert.equal(source.stdout.trim(), version);
+    // The build as npm packs it (tsup.config.ts), in a copy: dist/ of this tree is not rebuilt under other tests.
+    const work = mkdtempSync(join(tmpdir(), 'dsm-cli-build-'));
+    try {
+      for (const name of ['package.json', 'tsup.config.ts', 'tsconfig.json', 'src']) cpSync(name, join(work, name), { recursive: true });
+      symlinkSync(join(process.cwd(), 'node_modules'), join(work, 'node_modules'), 'dir');
+      await execAsync(process.execPath, [join(process.cwd(), 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--no-dts', '--silent'], { cwd: work, env: { ...process.env, NODE_ENV: 'production' } });
+      const bin = (JSON.parse(readFileSync(join(work, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['dynamodb-session']!;
+      const built = await execAsync(process.execPath, [join(work, bin), '--version'], { cwd: tmpdir() });
+      assert.equal(built.stdout.trim(), version);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

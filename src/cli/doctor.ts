@@ -8,6 +8,8 @@ import { clockSkewMs, describeSessionTable, probeConditionFailure, probePermissi
 import { isUnsupportedOperation } from '../table/ensure-table.js';
 import { schemaProblem, TTL_ATTRIBUTE, USER_ATTRIBUTE } from '../table/schema.js';
 import { describeError, EXIT } from './exit-codes.js';
+import { awsCliFlags, cliCommand, explain, missingTable } from './explain.js';
+import type { CommonFlags } from './settings.js';
 
 export interface Check {
   ok: boolean;
@@ -19,10 +21,10 @@ export interface Check {
 /** Beyond this, expiry decided here and TTL deletion decided by AWS disagree noticeably. */
 const MAX_SKEW_MS = 30_000;
 
-const isOutage = (err: unknown) => (err as { code?: string }).code === 'DSM_STORE_UNAVAILABLE';
-
-export async function runDoctor(store: SessionStore, print: (check: Check) => void): Promise<number> {
+/** `flags`: the command line's, repeated in every fix that is a command, so that it reaches the same table. */
+export async function runDoctor(store: SessionStore, print: (check: Check) => void, flags: CommonFlags = {}): Promise<number> {
   const table = store.config.table;
+  const command = (name: string, ...extra: string[]) => cliCommand(name, table, flags, ...extra);
   let failed = false;
   const report = (check: Check) => {
     if (!check.ok) failed = true;
@@ -41,17 +43,20 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
   try {
     desc = await describeSessionTable(store);
   } catch (err) {
-    report({ ok: false, what: `DynamoDB: ${describeError(err)}`, fix: isOutage(err) ? 'check --endpoint/--region, the network and proxies' : 'check the IAM policy: `dynamodb-session iam-policy`' });
-    return isOutage(err) ? EXIT.AWS : EXIT.FAILED;
+    // The words every other command uses for the same failure.
+    const explained = explain(err, store.config, flags);
+    report(explained ? { ok: false, what: explained.what, ...(explained.fix ? { fix: explained.fix } : {}) } : { ok: false, what: `DynamoDB: ${describeError(err)}` });
+    return explained?.exitCode ?? EXIT.FAILED;
   }
   if (!desc) {
-    report({ ok: false, what: `table "${table}" does not exist`, fix: `create it: \`dynamodb-session create-table --table ${table}\`` });
-    return EXIT.FAILED;
+    const missing = missingTable(store.config, flags);
+    report({ ok: false, what: missing.what, ...(missing.fix ? { fix: missing.fix } : {}) });
+    return missing.exitCode;
   }
   const problem = schemaProblem(desc);
   report(
     problem
-      ? { ok: false, what: `table "${table}" cannot hold sessions: ${problem}`, fix: `use another table (--table), or create one with \`dynamodb-session create-table --table <new name>\`` }
+      ? { ok: false, what: `table "${table}" cannot hold sessions: ${problem}`, fix: `use another table (--table), or create one with \`${cliCommand('create-table', '<new name>', flags)}\`` }
       : { ok: true, what: `table "${table}" is ${desc.TableStatus}, hash key sessionId (S), no range key` },
   );
 
@@ -63,7 +68,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report({
         ok: false,
         what: on ? `TTL is on attribute "${ttl.attribute}", not "${TTL_ATTRIBUTE}": expired sessions are never deleted` : `TTL is ${ttl.status}: expired sessions are never deleted (they still read as absent)`,
-        fix: `aws dynamodb update-time-to-live --table-name ${table} --time-to-live-specification "Enabled=true, AttributeName=${TTL_ATTRIBUTE}"; or run \`dynamodb-session purge-expired\` on a schedule, or set reapIntervalMs`,
+        fix: `${['aws dynamodb update-time-to-live --table-name', table, ...awsCliFlags(flags, store.config)].join(' ')} --time-to-live-specification "Enabled=true, AttributeName=${TTL_ATTRIBUTE}"; or run \`${command('purge-expired')}\` on a schedule, or set reapIntervalMs`,
       });
     }
   } catch (err) {
@@ -72,9 +77,9 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report(
         store.config.reapIntervalMs > 0
           ? { ok: true, what: `TTL: ${engine} has none; the store's reaper deletes expired sessions (reapIntervalMs ${store.config.reapIntervalMs})` }
-          : { ok: false, what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`, fix: 'set reapIntervalMs (e.g. 60000), or run `dynamodb-session purge-expired` on a schedule' },
+          : { ok: false, what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`, fix: `set reapIntervalMs (e.g. 60000), or run \`${command('purge-expired')}\` on a schedule` },
       );
-    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: 'allow dynamodb:DescribeTimeToLive (`dynamodb-session iam-policy`)' });
+    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: `allow dynamodb:DescribeTimeToLive (\`${command('iam-policy', '--features', 'admin')}\`)` });
   }
 
   const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
@@ -107,7 +112,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report({
         ok: false,
         what: `permission ${result.action}: ${result.outcome === 'denied' ? 'denied' : 'failed'} (${result.reason})`,
-        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`dynamodb-session iam-policy --features admin\` prints a policy` : 'see docs/troubleshooting.md',
+        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`${command('iam-policy', '--features', 'admin')}\` prints a policy` : 'see docs/troubleshooting.md',
       });
     }
   }
@@ -121,7 +126,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
         : { ok: true, what: `engine: ${name} returns the item a failed condition found (no extra read on a conflict)` },
     );
   } catch (err) {
-    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: 'allow dynamodb:UpdateItem and dynamodb:DeleteItem (`dynamodb-session iam-policy`)' });
+    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: `allow dynamodb:UpdateItem and dynamodb:DeleteItem (\`${command('iam-policy', '--features', 'admin')}\`)` });
   }
 
   try {

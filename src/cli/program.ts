@@ -3,10 +3,13 @@
  * a session table. Every command takes the common flags (settings.ts); the
  * exit codes are in exit-codes.ts.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig, type SessionStoreOptions } from '../config/options.js';
-import { countSessions, deleteSessionKey, listSessions, showSession, type SessionSummary } from '../core/inspect.js';
+import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
+import type { Logger } from '../core/logger.js';
+import { countSessions, deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../core/inspect.js';
 import { purgeExpired } from '../core/purge.js';
 import { SessionStore } from '../core/session-store.js';
 import { deleteKeys, listUserSessions } from '../core/user-sessions.js';
@@ -15,6 +18,8 @@ import { TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
 import { runDoctor } from './doctor.js';
 import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
+import { cliCommand, explain, missingTable, oneLine, shellWord } from './explain.js';
+import { keysFitting, shortenedParts, shortenKey } from './short-keys.js';
 import { progressReporter, summaryLine } from './progress.js';
 import { ENVIRONMENT, resolveSettings, type CommonFlags } from './settings.js';
 
@@ -23,13 +28,37 @@ export interface CliIo {
   stderr: NodeJS.WriteStream;
 }
 
+/** The package's version, from the package.json above this file wherever the build put it (a chunk of dist/, or src/cli/). */
 function version(): string {
-  try {
-    // src/cli/ and dist/cli/ are both two levels under the package root.
-    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dynamodb-session-manager' && pkg.version) return pkg.version;
+    } catch {
+      // none here: one folder up
+    }
+    if (dirname(dir) === dir) return 'unknown';
   }
+}
+
+/**
+ * `--user-index` takes its name attached (`--user-index=name`), as optional values do with getopt:
+ * a word after a bare `--user-index` is the command's argument (`revoke-user --user-index alice`).
+ */
+function attachOptionalValues(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => (arg === '--user-index' && (end === -1 || i < end) ? '--user-index=' : arg));
+}
+
+/**
+ * The library's log lines, as the CLI prints them: its errors are thrown too and said once, in
+ * the operator's words (explain.ts); its warnings and notices are worth a line.
+ */
+function cliLogger(err: (text: string) => void): Logger {
+  return {
+    warn: (obj, msg) => err(`dynamodb-session: note: ${typeof obj === 'string' ? obj : (msg ?? '')}`),
+    error: () => undefined,
+  };
 }
 
 const int =
@@ -43,7 +72,6 @@ const int =
 const iso = (epochSeconds: number | undefined) =>
   epochSeconds === undefined ? '-' : new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-const shorten = (key: string, full: boolean) => (full || key.length <= 20 ? key : `${key.slice(0, 12)}…${key.slice(-4)}`);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
@@ -57,7 +85,7 @@ function withCommon(cmd: Command): Command {
     .option('--endpoint <url>', 'DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local (env DSM_ENDPOINT)')
     .option('--profile <name>', 'AWS profile of the shared config/credentials files (env AWS_PROFILE)')
     .option('--context-xml <file>', "read the Tomcat manager's context.xml (env DSM_CONTEXT_XML)")
-    .option('--user-index [name]', 'the table has a userId index (default name userId-index; env DSM_USER_INDEX)');
+    .option('--user-index [name]', 'the table has a userId index, named userId-index, or as given attached: --user-index=<name> (env DSM_USER_INDEX)');
 }
 
 export async function run(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
@@ -65,14 +93,44 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
   const err = (text: string) => io.stderr.write(`${text}\n`);
   const stores: SessionStore[] = [];
   let code: number = EXIT.OK;
+  /** What the running command connects to, for the words and fixes of a failure. */
+  let using: { config: ResolvedConfig; flags: CommonFlags } | undefined;
+  const logger = cliLogger(err);
+
+  const storeFor = (flags: CommonFlags, options: SessionStoreOptions): SessionStore => {
+    const store = new SessionStore({ logger, ...options });
+    stores.push(store);
+    using = { config: store.config, flags };
+    return store;
+  };
 
   /** A store that never creates the table, and never checks it first unless asked: a read-only command must not change anything. */
   const open = (flags: CommonFlags, extra: SessionStoreOptions = {}): SessionStore => {
     const { options, ignored } = resolveSettings(flags);
     if (ignored.length > 0) err(`dynamodb-session: context.xml attributes not used here: ${ignored.join(', ')}`);
-    const store = new SessionStore({ ...options, createIfNotExist: false, skipTableCheck: true, ...extra });
-    stores.push(store);
-    return store;
+    return storeFor(flags, { ...options, createIfNotExist: false, skipTableCheck: true, ...extra });
+  };
+
+  /** The session stored under `key`, or under the one key its shortened form (as `list` prints it) fits. */
+  const findSession = async (store: SessionStore, key: string): Promise<{ key: string; detail?: SessionDetail } | undefined> => {
+    const detail = await showSession(store, key);
+    if (detail) return { key, detail };
+    const parts = shortenedParts(key);
+    if (!parts) return undefined;
+    const fitting = await keysFitting(store, parts);
+    if (fitting.length > 1) {
+      err(`dynamodb-session: "${key}" fits ${fitting.length} sessions of table "${store.config.table}": ${fitting.slice(0, 5).map((k) => `"${k}"`).join(', ')}${fitting.length > 5 ? ', …' : ''}; give the whole key (\`list --full\`)`);
+      return { key };
+    }
+    return fitting.length === 1 ? { key: fitting[0]!, ...(await showSession(store, fitting[0]!).then((d) => (d ? { detail: d } : {}))) } : undefined;
+  };
+
+  const noSession = (store: SessionStore, key: string) => {
+    err(
+      `dynamodb-session: no session "${key}" in table "${store.config.table}"` +
+        (shortenedParts(key) ? '' : ': `list` shortens long keys; give one as it prints it, or the whole key from `list --full`'),
+    );
+    code = EXIT.FAILED;
   };
 
   const program = new Command('dynamodb-session')
@@ -110,9 +168,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         delete merged.readCapacityUnits;
         delete merged.writeCapacityUnits;
       }
-      const store = new SessionStore(merged);
-      stores.push(store);
-      await created(store);
+      await created(storeFor(flags, merged));
     });
 
   async function created(store: SessionStore): Promise<void> {
@@ -127,10 +183,14 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .description('check credentials, table, key schema, TTL, capacity, every permission the store needs, and the clock; exit 1 on any ✘')
     .action(async (flags: CommonFlags) => {
       const store = open(flags);
-      code = await runDoctor(store, (check) => {
-        out(`${check.ok ? '✔' : '✘'} ${check.what}`);
-        if (!check.ok && check.fix) out(`    fix: ${check.fix}`);
-      });
+      code = await runDoctor(
+        store,
+        (check) => {
+          out(`${check.ok ? '✔' : '✘'} ${check.what}`);
+          if (!check.ok && check.fix) out(`    fix: ${check.fix}`);
+        },
+        flags,
+      );
     });
 
   withCommon(program.command('list'))
@@ -148,7 +208,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         return;
       }
       const row = (s: SessionSummary) => [
-        shorten(s.key, flags.full === true),
+        shortenKey(s.key, flags.full === true),
         `${iso(s.expiresAt)}${s.expired ? ' (expired)' : ''}`,
         String(s.version ?? '-'),
         String(s.dataBytes),
@@ -157,18 +217,23 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       ];
       if (page.sessions.length === 0) out('no sessions');
       else out(table([['SESSION', 'EXPIRES', 'VERSION', 'BYTES', 'USER', 'LOCK'], ...page.sessions.map(row)]));
-      if (page.next !== undefined) out(`more: dynamodb-session list --after '${page.next}'${flags.limit !== 20 ? ` --limit ${flags.limit}` : ''}`);
+      if (page.next !== undefined) {
+        const same = [...(flags.limit !== 20 ? ['--limit', String(flags.limit)] : []), ...(flags.expired ? ['--expired'] : []), ...(flags.full ? ['--full'] : [])];
+        out(`more: ${cliCommand('list', store.config.table, flags, ...same)} --after ${shellWord(page.next)}`);
+      }
+      if (!flags.full && page.sessions.some((s) => shortenKey(s.key, false) !== s.key)) out('(long keys shortened: show and delete take them as printed; --full prints them whole)');
     });
 
   withCommon(program.command('show'))
-    .argument('<key>', 'session key as stored (the session id, or its HMAC with hashSessionIds)')
+    .argument('<key>', 'session key as stored (the session id, or its HMAC with hashSessionIds), whole or shortened as list prints it')
     .description('print one session: decoded data, version, expiry, owner and lock')
     .action(async (key: string, flags: CommonFlags) => {
       const store = open(flags);
-      const detail = await showSession(store, key);
+      const found = await findSession(store, key);
+      const detail = found?.detail;
       if (!detail) {
-        err(`dynamodb-session: no session "${key}" in table "${store.config.table}"`);
-        code = EXIT.FAILED;
+        if (!found) noSession(store, key);
+        else code = EXIT.FAILED;
         return;
       }
       const { lockedUntil, lockOwner, expiresAt, updatedAt, createdAt, error, data, ...rest } = detail;
@@ -190,15 +255,18 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     });
 
   withCommon(program.command('delete'))
-    .argument('<key>', 'session key as stored')
+    .argument('<key>', 'session key as stored, whole or shortened as list prints it')
     .description('delete one session (its user is logged out on the next request)')
     .action(async (key: string, flags: CommonFlags) => {
       const store = open(flags);
-      if (await deleteSessionKey(store, key)) out(`deleted session "${key}"`);
-      else {
-        err(`dynamodb-session: no session "${key}" in table "${store.config.table}"`);
-        code = EXIT.FAILED;
+      if (await deleteSessionKey(store, key)) {
+        out(`deleted session "${key}"`);
+        return;
       }
+      const found = shortenedParts(key) ? await findSession(store, key) : undefined;
+      if (found?.detail && (await deleteSessionKey(store, found.key))) out(`deleted session "${found.key}"`);
+      else if (!found) noSession(store, key);
+      else code = EXIT.FAILED;
     });
 
   withCommon(program.command('revoke-user'))
@@ -207,8 +275,14 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .action(async (userId: string, flags: CommonFlags) => {
       const store = open(flags);
       const found = await listUserSessions(store, userId);
-      await deleteKeys(store, found.keys);
       const how = found.via === 'index' ? `Query on index ${store.config.userIndex}` : 'Scan of the whole table';
+      if (found.keys.length === 0) {
+        // Nothing found is exit 1, as for show and delete: a script learns that the user id matched nothing.
+        err(`dynamodb-session: no session of user "${userId}" in table "${store.config.table}" (${how}); sessions carry a user only when the app sets the userId option`);
+        code = EXIT.FAILED;
+        return;
+      }
+      await deleteKeys(store, found.keys);
       out(`deleted ${found.keys.length} session${found.keys.length === 1 ? '' : 's'} of user "${userId}" (${how})`);
     });
 
@@ -220,9 +294,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .action(async (flags: CommonFlags & { dryRun?: boolean; segments: number; concurrency: number }) => {
       const store = open(flags);
       const desc = await describeSessionTable(store);
-      if (!desc) {
-        throw new TableNotFoundError(store.config.table, `table "${store.config.table}" does not exist: nothing to purge; check --table and --endpoint/--region`);
-      }
+      if (!desc) throw new TableNotFoundError(store.config.table, `table "${store.config.table}" does not exist: nothing to purge`);
       const progress = progressReporter(io.stderr, desc.ItemCount ?? 0);
       let result;
       try {
@@ -241,7 +313,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       const store = open(flags);
       const desc = await describeSessionTable(store);
       if (!desc) {
-        err(`dynamodb-session: table "${store.config.table}" does not exist: create it with \`dynamodb-session create-table --table ${store.config.table}\``);
+        err(`dynamodb-session: ${oneLine(missingTable(store.config, flags), 'DSM_TABLE_NOT_FOUND')}`);
         code = EXIT.FAILED;
         return;
       }
@@ -288,7 +360,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     });
 
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(attachOptionalValues(argv));
   } catch (error) {
     // Thrown by an action (commander prints and wraps those of its own option parsers).
     if (error instanceof InvalidArgumentError) {
@@ -296,8 +368,14 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       return EXIT.USAGE;
     }
     if (error instanceof CommanderError) {
+      if (error.code === 'commander.excessArguments' && argv.includes('--user-index')) err('dynamodb-session: an index name goes with --user-index attached: --user-index=<name>');
       // Help and version are not failures; everything else commander refuses is a usage error it has already printed.
       return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    const explained = using ? explain(error, using.config, using.flags) : undefined;
+    if (explained) {
+      err(`dynamodb-session: ${oneLine(explained, (error as { code?: string }).code)}`);
+      return explained.exitCode;
     }
     err(`dynamodb-session: ${describeError(error)}`);
     return exitCodeOf(error);

@@ -49,7 +49,8 @@ export function resolveSettings(flags: CommonFlags): CliSettings {
   const table = flags.table ?? env('DSM_TABLE');
   const region = flags.region ?? env('DSM_REGION') ?? env('AWS_REGION') ?? env('AWS_DEFAULT_REGION');
   const endpoint = flags.endpoint ?? env('DSM_ENDPOINT');
-  const userIndex = flags.userIndex ?? env('DSM_USER_INDEX');
+  // A bare --user-index reaches here as '' (program.ts attaches its value): the default name.
+  const userIndex = flags.userIndex === '' ? true : (flags.userIndex ?? env('DSM_USER_INDEX'));
   if (table !== undefined) options.table = table;
   if (region !== undefined) options.region = region;
   if (endpoint !== undefined) options.endpoint = endpoint;

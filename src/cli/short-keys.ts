@@ -1,0 +1,36 @@
+/**
+ * `list` prints long session keys shortened (`abcdefghijkl…wxyz`); `show` and
+ * `delete` take them back as printed (with `…` or `...`), when exactly one
+ * key of the table fits.
+ */
+import { listSessions } from '../core/inspect.js';
+import type { SessionStore } from '../core/session-store.js';
+
+const HEAD = 12;
+const TAIL = 4;
+
+export const shortenKey = (key: string, full: boolean): string => (full || key.length <= HEAD + TAIL + 4 ? key : `${key.slice(0, HEAD)}…${key.slice(-TAIL)}`);
+
+/** The two ends of a key written shortened, or undefined for a whole key. */
+export function shortenedParts(written: string): { head: string; tail: string } | undefined {
+  const m = /^(.+?)(?:…|\.\.\.)(.*)$/s.exec(written);
+  return m ? { head: m[1]!, tail: m[2]! } : undefined;
+}
+
+/**
+ * Every key of the table that the shortened form fits. A Scan of the whole
+ * table (keys and small attributes read, the whole item paid for): an
+ * operator's command, never a request's.
+ */
+export async function keysFitting(store: SessionStore, parts: { head: string; tail: string }): Promise<string[]> {
+  const found: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await listSessions(store, { limit: 1000, includeExpired: true, ...(after !== undefined ? { after } : {}) });
+    for (const s of page.sessions) {
+      if (s.key.startsWith(parts.head) && s.key.endsWith(parts.tail) && s.key.length >= parts.head.length + parts.tail.length) found.push(s.key);
+    }
+    after = page.next;
+  } while (after !== undefined);
+  return found;
+}
