@@ -11,6 +11,7 @@ import { SessionStore, type SessionData, type SessionHandle } from '../core/sess
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
+import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
@@ -307,6 +308,8 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
  * DynamoDB is unreachable or a lock wait times out.
  */
 export function dynamoSession(options: DynamoSessionOptions): Middleware {
+  // By shape as well: a DynamoDBStore of the CommonJS build is another class than the ESM build's.
+  checkDynamoSessionOptions(options, (store) => store instanceof DynamoDBStore || (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'));
   const inner = session(options) as unknown as Middleware;
   options.store.cookieName = options.name ?? 'connect.sid';
   options.store.withMiddleware = true;

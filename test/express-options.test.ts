@@ -1,0 +1,62 @@
+/**
+ * dynamoSession()'s options are checked as the store's are: express-session
+ * ignores names it does not know, so a misplaced `lock` used to be dropped
+ * without a word.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
+import { ConfigError } from '../src/errors.js';
+import { localOptions } from './helpers/dynamo.js';
+
+const store = new DynamoDBStore(localOptions());
+after(() => store.store.close());
+
+const configError = (pattern: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof ConfigError, String(err));
+  assert.equal(err.code, 'DSM_CONFIG');
+  assert.match(err.message, pattern);
+  return true;
+};
+
+describe('dynamoSession() options', () => {
+  it('lock, given to dynamoSession() instead of the store, is a ConfigError saying where it goes', () => {
+    assert.throws(
+      () => dynamoSession({ store, secret: 's', lock: '/cart' } as never),
+      configError(/option "lock" of dynamoSession\(\) belongs to the store: new DynamoDBStore\(\{ lock, … \}\)/),
+    );
+  });
+
+  it("the store's options (table, locking) are ConfigErrors too, naming the store", () => {
+    for (const name of ['table', 'locking', 'endpoint']) {
+      assert.throws(() => dynamoSession({ store, secret: 's', [name]: 'x' } as never), configError(new RegExp(`option "${name}" of dynamoSession\\(\\) belongs to the store`)));
+    }
+  });
+
+  it('an unknown option is a ConfigError naming it, with the likely meant one', () => {
+    assert.throws(() => dynamoSession({ store, Secret: 's' } as never), configError(/unknown option "Secret" of dynamoSession\(\): did you mean "secret"\?/));
+    assert.throws(() => dynamoSession({ store, secret: 's', resaveUninitialized: false } as never), configError(/unknown option "resaveUninitialized".*express-session's options: cookie, genid/));
+  });
+
+  it('a store that is not a DynamoDBStore, or none, is a ConfigError', () => {
+    assert.throws(() => dynamoSession({ secret: 's' } as never), configError(/option "store" of dynamoSession\(\) must be a DynamoDBStore/));
+    assert.throws(() => dynamoSession({ store: {}, secret: 's' } as never), configError(/must be a DynamoDBStore/));
+    assert.throws(() => dynamoSession(null as never), configError(/takes an options object/));
+  });
+
+  it("every option of express-session's own passes", () => {
+    const middleware = dynamoSession({
+      store,
+      secret: ['new secret', 'old secret'],
+      name: 'app.sid',
+      cookie: { maxAge: 60_000, httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/' },
+      genid: () => 'an-id-of-the-apps-own',
+      proxy: true,
+      resave: false,
+      rolling: true,
+      saveUninitialized: false,
+      unset: 'destroy',
+    });
+    assert.equal(typeof middleware, 'function');
+  });
+});
