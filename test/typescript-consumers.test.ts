@@ -1,0 +1,67 @@
+/**
+ * An application in TypeScript imports every entry of the package, built as
+ * npm packs it (type declarations included), and type-checks under each
+ * `moduleResolution`: "bundler", "node16" and "nodenext" read `exports`,
+ * the older "node" (node10) reads `typesVersions` and cannot see subpaths without it.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = resolve('.');
+
+const APP = `import { SessionStore, loadContextXml } from 'dynamodb-session-manager';
+import { DynamoDBStore, dynamoSession } from 'dynamodb-session-manager/express';
+import { fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
+import { dynamoSession as koaSession } from 'dynamodb-session-manager/koa';
+import { dynamoSession as honoSession } from 'dynamodb-session-manager/hono';
+import { sessionHandler } from 'dynamodb-session-manager/http';
+
+const store: SessionStore = new DynamoDBStore({ table: 'sessions', lock: '/cart' }).store;
+// A wrong option type must be an error: the types are read, not taken as any.
+// @ts-expect-error ttl is a number of seconds
+new SessionStore({ ttl: 'one day' });
+export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession, honoSession, sessionHandler };
+`;
+
+describe('a TypeScript application type-checks against the built package', { timeout: 600_000 }, () => {
+  let work: string;
+  let app: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'dsm-types-'));
+    // The package's build, declarations included, in a copy: dist/ of this tree is not rebuilt under other tests.
+    const pkgDir = join(work, 'package');
+    mkdirSync(pkgDir);
+    for (const name of ['package.json', 'tsup.config.ts', 'tsconfig.json', 'src']) cpSync(join(ROOT, name), join(pkgDir, name), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(pkgDir, 'node_modules'), 'dir');
+    await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], { cwd: pkgDir });
+    app = join(work, 'app');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    symlinkSync(pkgDir, join(app, 'node_modules', 'dynamodb-session-manager'), 'dir');
+    writeFileSync(join(app, 'app.ts'), APP);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const [moduleResolution, module] of [
+    ['node10', 'commonjs'],
+    ['bundler', 'esnext'],
+    ['node16', 'node16'],
+    ['nodenext', 'nodenext'],
+  ] as const) {
+    it(`with "moduleResolution": "${moduleResolution}" (module ${module})`, async () => {
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--moduleResolution', moduleResolution, '--module', module, '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'app.ts'];
+      const result = await run(process.execPath, [tsc, ...args], { cwd: app }).then(
+        () => '',
+        (err: { stdout?: string }) => err.stdout ?? String(err),
+      );
+      assert.equal(result, '', result);
+    });
+  }
+});
