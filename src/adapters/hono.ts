@@ -61,6 +61,8 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     try {
       for (const cookie of await sessions.finish(session)) c.header('Set-Cookie', cookie, { append: true });
     } catch (err) {
+      // A save a retry may fix leaves the lease with the request: give it back.
+      await sessions.abandon(session).catch(() => undefined);
       // The handler's response is replaced whole (replace-response.ts). Hono's `c.res =` copies the
       // headers of the response it replaces into the new one, and c.text() starts from them: the
       // handler's response goes first, and what follows (our 503, or app.onError's answer to

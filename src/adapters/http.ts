@@ -67,6 +67,8 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
           originalEnd(...args);
         },
         (err: unknown) => {
+          // A save a retry may fix leaves the lease with the request: give it back.
+          void sessions.abandon(session).catch(() => undefined);
           const status = unavailableStatus(err);
           // Headers flushed early cannot be taken back: the response goes as the handler wrote it.
           if (res.headersSent) {

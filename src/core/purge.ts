@@ -2,7 +2,7 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import { isConditionalFailure } from './gateway.js';
 import { nowSeconds, type Item } from './item.js';
-import type { SessionStore } from './session-store.js';
+import type { StoreContext } from './store-context.js';
 
 export interface PurgeProgress {
   /** Items the Scan read (every item costs read capacity, expired or not). */
@@ -60,7 +60,7 @@ function limiter(max: number) {
  * number purged); each delete is conditional, so a session renewed since the
  * Scan, or held by a live pessimistic lease, is skipped, never lost.
  */
-export async function purgeExpired(store: SessionStore, options: PurgeOptions = {}): Promise<PurgeProgress> {
+export async function purgeExpired(store: StoreContext, options: PurgeOptions = {}): Promise<PurgeProgress> {
   const segments = positive(options.segments, 4, 'segments');
   const run = limiter(positive(options.concurrency, 16, 'concurrency'));
   await store.ready();

@@ -3,7 +3,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import { isConditionalFailure } from './gateway.js';
 import { purgeExpired, REAPER_KEY, type PurgeProgress } from './purge.js';
-import type { SessionStore } from './session-store.js';
+import type { StoreContext } from './store-context.js';
 
 export interface ReaperOptions {
   /** How often to try to purge, in ms. */
@@ -34,7 +34,7 @@ export interface Reaper {
  * tick and so stays the reaper; if it dies, another takes over once the lease
  * (1.5 intervals) runs out. Errors are logged, never thrown.
  */
-export function startReaper(store: SessionStore, options: ReaperOptions): Reaper {
+export function startReaper(store: StoreContext, options: ReaperOptions): Reaper {
   const intervalMs = options.intervalMs;
   if (!Number.isInteger(intervalMs) || intervalMs < 100) {
     throw new ConfigError(`reaper option "intervalMs" must be an integer of at least 100 ms (got ${String(intervalMs)})`);

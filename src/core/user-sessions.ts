@@ -1,7 +1,7 @@
 import { BatchWriteItemCommand, QueryCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { ConfigError, SessionStoreError } from '../errors.js';
 import type { Item } from './item.js';
-import type { SessionStore } from './session-store.js';
+import type { StoreContext } from './store-context.js';
 
 export interface UserSessionsResult {
   /** Table keys of the user's sessions (HMACs with `hashSessionIds`). */
@@ -24,7 +24,7 @@ function isMissingIndex(err: unknown): boolean {
   return err instanceof SessionStoreError && cause?.name === 'ValidationException' && /index/i.test(cause.message ?? '');
 }
 
-async function viaIndex(store: SessionStore, userId: string, index: string): Promise<string[]> {
+async function viaIndex(store: StoreContext, userId: string, index: string): Promise<string[]> {
   const pages = store.gateway.pages<{ Items?: Item[] }>('Query', (start) =>
     new QueryCommand({
       TableName: store.config.table,
@@ -37,7 +37,7 @@ async function viaIndex(store: SessionStore, userId: string, index: string): Pro
   return keysOf(pages);
 }
 
-async function viaScan(store: SessionStore, userId: string): Promise<string[]> {
+async function viaScan(store: StoreContext, userId: string): Promise<string[]> {
   const pages = store.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
     new ScanCommand({
       TableName: store.config.table,
@@ -64,7 +64,7 @@ async function keysOf(pages: AsyncIterable<{ Items?: Item[] }>): Promise<string[
  * within the last second may be missing. Without it (or when the table lacks
  * the index), a Scan of the whole table: its cost grows with the table.
  */
-export async function listUserSessions(store: SessionStore, userId: string): Promise<UserSessionsResult> {
+export async function listUserSessions(store: StoreContext, userId: string): Promise<UserSessionsResult> {
   checkUserId(userId);
   await store.ready();
   const index = store.config.userIndex;
@@ -83,7 +83,7 @@ export async function listUserSessions(store: SessionStore, userId: string): Pro
 }
 
 /** Deletes items by table key, 25 per BatchWriteItem, re-sending what DynamoDB leaves unprocessed. */
-export async function deleteKeys(store: SessionStore, keys: readonly string[]): Promise<void> {
+export async function deleteKeys(store: StoreContext, keys: readonly string[]): Promise<void> {
   const table = store.config.table;
   for (let i = 0; i < keys.length; i += 25) {
     let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { sessionId: { S: k } } } }));
@@ -104,7 +104,7 @@ export async function deleteKeys(store: SessionStore, keys: readonly string[]): 
  * returns how many. A request still working on one of them finds it gone when
  * it saves, and does not bring it back.
  */
-export async function destroyUserSessions(store: SessionStore, userId: string): Promise<number> {
+export async function destroyUserSessions(store: StoreContext, userId: string): Promise<number> {
   const { keys } = await listUserSessions(store, userId);
   await deleteKeys(store, keys);
   return keys.length;

@@ -1,0 +1,130 @@
+import { LockTimeoutError } from '../errors.js';
+import { isConditionalFailure } from '../core/gateway.js';
+import { isExpired } from '../core/item.js';
+import { openItem } from '../core/open-item.js';
+import { idTag } from '../core/session-id.js';
+import type { LoadedSession, SessionHandle } from '../core/session-handle.js';
+import type { RequestContext } from '../core/store-context.js';
+import { updateItem } from '../core/update-item.js';
+import { acquireLease, startRenewal, stopRenewal, type Lease } from './lease-lock.js';
+import { KeyedMutex } from './local-queue.js';
+
+/**
+ * The pessimistic leases of this process's requests. A locked load first
+ * queues behind this process's other requests for the same session (they wait
+ * here, not by polling DynamoDB), then takes the lease in DynamoDB with the
+ * read (one UpdateItem), and keeps it renewed while the request runs. The
+ * request gives both back when it ends: in its final write, or with `release`.
+ */
+export class RequestLocks {
+  private readonly queue = new KeyedMutex();
+  /** Handles holding this process's turn on a session key: a destroy must end them. */
+  private readonly held = new Map<string, SessionHandle>();
+
+  constructor(private readonly ctx: RequestContext) {}
+
+  /** A locked load: null (and nothing held) when the session is missing, expired or corrupt. */
+  async load(id: string, key: string): Promise<LoadedSession | null> {
+    const { config, gateway, statsData } = this.ctx;
+    // One budget, maxLockWaitMs, for both waits: in this process's queue and for another server's lease.
+    const started = Date.now();
+    const releaseLocal = await this.waitForTurn(key, id, started);
+    try {
+      const { item, lease } = await acquireLease(
+        gateway,
+        key,
+        { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) },
+        statsData,
+        started,
+      );
+      if (!item || !lease) {
+        releaseLocal();
+        return null;
+      }
+      // The lease's condition checks the TTL second; the exact expiry may have passed within it.
+      const loaded = isExpired(item) ? null : await openItem(this.ctx, id, item);
+      if (!loaded) {
+        await this.releaseLease(key, lease);
+        releaseLocal();
+        return null;
+      }
+      loaded.handle.lease = lease;
+      loaded.handle.releaseLocal = releaseLocal;
+      this.held.set(key, loaded.handle);
+      startRenewal(gateway, key, lease, { table: config.table, leaseMs: config.lockLeaseMs });
+      return loaded;
+    } catch (err) {
+      releaseLocal();
+      throw err;
+    }
+  }
+
+  /** Gives back a request's lease in DynamoDB (when it still holds one) and its turn here. */
+  async release(handle: SessionHandle): Promise<void> {
+    if (handle.settled) return;
+    try {
+      if (handle.lease && !handle.lease.lost) await this.releaseLease(handle.key, handle.lease);
+    } finally {
+      this.settle(handle);
+    }
+  }
+
+  /** Removes the lease from the item, if it is still ours (a condition, so a lease taken over is left alone). */
+  async releaseLease(key: string, lease: Lease): Promise<void> {
+    stopRenewal(lease);
+    try {
+      await updateItem(this.ctx, key, 'REMOVE lockOwner, lockExpiresAt', 'lockOwner = :owner', { ':owner': { S: lease.owner } });
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+    }
+  }
+
+  /** The request is done with the session here: no more renewals, the next request of this process may go. */
+  settle(handle: SessionHandle): void {
+    handle.settled = true;
+    if (this.held.get(handle.key) === handle) this.held.delete(handle.key);
+    if (handle.lease) stopRenewal(handle.lease);
+    handle.releaseLocal?.();
+    handle.releaseLocal = undefined;
+  }
+
+  /** A destroy ended the session: whichever request of this process holds it is done with it. */
+  settleHolder(key: string): void {
+    const holder = this.held.get(key);
+    if (holder) this.settle(holder);
+  }
+
+  /** The store is closing. */
+  settleAll(): void {
+    for (const handle of this.held.values()) this.settle(handle);
+  }
+
+  private async waitForTurn(key: string, id: string, started: number): Promise<() => void> {
+    const { config, statsData } = this.ctx;
+    const pending = this.queue.acquire(key);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        statsData.lockTimeouts += 1;
+        // The queue still hands us the turn later; give it straight back.
+        void pending.then((release) => release());
+        reject(
+          new LockTimeoutError(
+            `session ${idTag(id)} in table "${config.table}": earlier requests of this process held it for ${config.maxLockWaitMs} ms (maxLockWaitMs): answer 503 and let the client retry`,
+            1,
+          ),
+        );
+      }, config.maxLockWaitMs);
+    });
+    try {
+      const release = await Promise.race([pending, timeout]);
+      if (Date.now() - started > 1) {
+        statsData.lockWaits += 1;
+        statsData.lockWaitMs += Date.now() - started;
+      }
+      return release;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CorruptSessionError } from '../errors.js';
+import { isExpired, readItem, type Item, type StoredSession } from './item.js';
+import { idTag } from './session-id.js';
+import type { LoadedSession, SessionData } from './session-handle.js';
+import type { RequestContext } from './store-context.js';
+
+/**
+ * An unlocked load: one GetItem, strongly consistent unless the client said
+ * which version it last saw (`minVersion`, from the version cookie, with
+ * `consistentRead: false`): an eventually consistent answer older than that is
+ * caught and read again strongly. Expired, missing and corrupt sessions are null.
+ */
+export async function loadUnlocked(ctx: RequestContext, id: string, key: string, minVersion: number | undefined): Promise<LoadedSession | null> {
+  const eventual = !ctx.config.consistentRead && minVersion !== undefined;
+  const read = (consistent: boolean) =>
+    ctx.gateway.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: consistent }));
+  let out = await read(!eventual);
+  if (eventual && Number(out.Item?.version?.N ?? 0) < minVersion) {
+    ctx.statsData.staleReads += 1;
+    out = await read(true);
+  }
+  if (!out.Item || isExpired(out.Item)) return null;
+  return openItem(ctx, id, out.Item);
+}
+
+/**
+ * Decodes an item into the request's data and handle. An item this process
+ * decoded or wrote already (same writeId) is not inflated again. A corrupt one
+ * is logged (id hashed), deleted with `deleteCorruptSessions`, and reads as no
+ * session.
+ */
+export async function openItem(ctx: RequestContext, id: string, item: Item): Promise<LoadedSession | null> {
+  let stored: StoredSession;
+  let json: string;
+  let data: SessionData;
+  try {
+    stored = readItem(item);
+    const writeId = item.writeId?.S;
+    const cached = ctx.decoded.get(stored.key, writeId);
+    json = cached ?? ctx.codec.unframe(stored.data);
+    if (cached === undefined) ctx.decoded.set(stored.key, writeId, json);
+    else ctx.statsData.decodeCacheHits += 1;
+    data = ctx.codec.parse(json);
+  } catch (err) {
+    ctx.statsData.corruptItems += 1;
+    const reason = err instanceof CorruptSessionError ? err.message : String(err);
+    ctx.logger.warn(
+      { table: ctx.config.table, session: idTag(id), reason },
+      ctx.config.deleteCorruptSessions
+        ? 'corrupt session item deleted (deleteCorruptSessions); the client gets a new session'
+        : 'corrupt session item ignored; the client gets a new session (set deleteCorruptSessions: true to delete such items)',
+    );
+    if (ctx.config.deleteCorruptSessions) {
+      await ctx.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: ctx.keyOf(id) } } }));
+    }
+    return null;
+  }
+  return {
+    data,
+    handle: {
+      id,
+      key: stored.key,
+      version: stored.version,
+      json,
+      expiresAtMs: stored.expiresAtMs,
+      createdAt: stored.createdAt,
+      ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
+      settled: false,
+      storedVersion: stored.version,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Lease } from '../concurrency/lease-lock.js';
+import type { RequestLocks } from '../concurrency/request-locks.js';
+import { isConditionalFailure } from './gateway.js';
+import { isExpired, nowSeconds } from './item.js';
+import type { CommitOutcome, SessionHandle } from './session-handle.js';
+import type { RequestContext } from './store-context.js';
+import { updateItem } from './update-item.js';
+
+/**
+ * The end of a request that changed nothing. The stored expiry moves only once
+ * the move is worth a write (`touchAfter`, a tenth of the lifetime by default),
+ * so most such requests write nothing; a lease is given back, in the refresh's
+ * own write or alone.
+ */
+export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, handle: SessionHandle, expiresAtMs: number): Promise<CommitOutcome> {
+  const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
+  const touchAfter = ctx.config.touchAfter === 'auto' ? Math.floor(lifetimeSec / 10) : ctx.config.touchAfter;
+  const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, touchAfter) * 1000;
+  const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
+  if (!due) {
+    ctx.statsData.touchesSkipped += 1;
+    if (lease) await locks.releaseLease(handle.key, lease);
+    return 'unchanged';
+  }
+  const ok = await writeExpiry(ctx, handle.key, expiresAtMs, lease);
+  if (ok) handle.expiresAtMs = expiresAtMs;
+  return ok ? 'touched' : 'destroyed';
+}
+
+/**
+ * Moves a session's expiry later (and gives back `lease`). Conditional, so it
+ * can bring back neither a destroyed nor an expired session, nor shorten a
+ * later expiry. False when the session was gone.
+ */
+export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs: number, lease: Lease | undefined): Promise<boolean> {
+  try {
+    await updateItem(
+      ctx,
+      key,
+      `SET expiresAt = :exp, expiresAtMs = :expMs, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
+      // A missing attribute compares false: neither can match a deleted session.
+      lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND expiresAt < :exp',
+      {
+        ':exp': { N: String(Math.ceil(expiresAtMs / 1000)) },
+        ':expMs': { N: String(expiresAtMs) },
+        ':now': { N: String(Date.now()) },
+        ':nowSec': { N: String(nowSeconds()) },
+        ...(lease ? { ':owner': { S: lease.owner } } : {}),
+      },
+    );
+    return true;
+  } catch (err) {
+    if (!isConditionalFailure(err)) throw err;
+    const old = await ctx.gateway.itemAfterConditionFailure(err, key);
+    if (!old || isExpired(old)) {
+      ctx.statsData.destroyedWhileInUse += 1;
+      return false;
+    }
+    // A later expiry is stored already, or the lease was taken over: nothing to do.
+    return true;
+  }
+}
