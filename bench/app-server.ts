@@ -113,13 +113,14 @@ app.get('/read', counted('read'), (req, res) => {
   const s = req.session as unknown as Bag;
   res.json({ user: (s.user as { displayName?: string } | undefined)?.displayName ?? null, visits: s.visits ?? null });
 });
-app.get('/write', counted('write'), (req, res) => {
+// Changes come as POSTs, as a browser's AJAX calls and forms send them: under locking 'auto' they take the lease.
+app.post('/write', counted('write'), (req, res) => {
   const s = req.session as unknown as Bag;
   s.visits = (s.visits ?? 0) + 1;
   s.lastPage = `/products/${s.visits}`;
   res.json({ visits: s.visits });
 });
-app.get('/incr', counted('incr'), async (req, res) => {
+app.post('/incr', counted('incr'), async (req, res) => {
   const s = req.session as unknown as Bag;
   const next = (s.counter ?? 0) + 1;
   // A handler doing I/O between reading and writing: the window in which a concurrent request can slip in.

@@ -72,7 +72,9 @@ export async function drive(baseUrl: string, workload: Workload, cookies: string
         method: 'GET',
         setupRequest: (req) => {
           const i = n++;
-          return { ...req, path: workload.path(i), headers: { ...req.headers, cookie: cookies[i % cookies.length]! } };
+          const path = workload.path(i);
+          // Reads are GETs; changes POSTs, as an app's forms and AJAX calls send them.
+          return { ...req, method: path === '/read' ? 'GET' : 'POST', path, headers: { ...req.headers, cookie: cookies[i % cookies.length]! } };
         },
       },
     ],

@@ -8,7 +8,7 @@ export type StoreSpec =
       label: string;
       kind: 'ours';
       dynamo: true;
-      locking: 'none' | 'optimistic' | 'pessimistic';
+      locking: 'none' | 'auto' | 'optimistic' | 'pessimistic';
       consistentRead: boolean;
       /** Resolve a conflict on a number by adding both sides' changes (counters). */
       addDeltas?: boolean;
@@ -20,7 +20,8 @@ export type StoreSpec =
 export const STORES: readonly StoreSpec[] = [
   { name: 'memory', label: 'express-session MemoryStore (no DynamoDB)', kind: 'memory', dynamo: false },
   { name: 'ours-none', label: 'ours, locking: none', kind: 'ours', dynamo: true, locking: 'none', consistentRead: true },
-  { name: 'ours-optimistic', label: 'ours, locking: optimistic (default)', kind: 'ours', dynamo: true, locking: 'optimistic', consistentRead: true },
+  { name: 'ours-auto', label: 'ours, locking: auto (default)', kind: 'ours', dynamo: true, locking: 'auto', consistentRead: true },
+  { name: 'ours-optimistic', label: 'ours, locking: optimistic', kind: 'ours', dynamo: true, locking: 'optimistic', consistentRead: true },
   { name: 'ours-pessimistic', label: 'ours, locking: pessimistic', kind: 'ours', dynamo: true, locking: 'pessimistic', consistentRead: true },
   {
     name: 'ours-counter',
