@@ -251,6 +251,31 @@ describe('plain express-session with DynamoDBStore and locking: pessimistic', ()
     }
   });
 
+  it('with consistentRead: false it says once that reads stay strongly consistent there (no version cookie)', async () => {
+    const logger = quietLogger();
+    const store = new DynamoDBStore(localOptions({ logger, consistentRead: false, locking: 'optimistic' }));
+    await store.ready();
+    const app = express();
+    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.post('/count', (req, res) => {
+      const data = req.session as unknown as { n?: number };
+      data.n = (data.n ?? 0) + 1;
+      res.json({ n: data.n });
+    });
+    const { server, url } = await listen(app);
+    try {
+      const client = new CookieClient();
+      for (let i = 0; i < 3; i++) await client.json(`${url}/count`, { method: 'POST' });
+      const notices = logger.lines.filter((l) => /consistentRead: false/.test(l.msg ?? ''));
+      assert.equal(notices.length, 1, logger.text());
+      assert.match(notices[0]!.msg!, /dynamoSession\(\)/);
+      assert.equal(store.store.stats().staleReads, 0);
+    } finally {
+      server.close();
+      await store.store.close();
+    }
+  });
+
   it('with default options it says once that it cannot lock by method, naming dynamoSession()', async () => {
     const logger = quietLogger();
     const store = new DynamoDBStore(localOptions({ logger }));

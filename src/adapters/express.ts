@@ -168,8 +168,15 @@ export class DynamoDBStore extends session.Store {
    * method: `locking: 'auto'` cannot lock the unsafe ones there. Said once.
    */
   private noticePlainUse(): void {
-    if (this.noticedPlainUse || this.store.config.locking === 'optimistic' || this.store.config.locking === 'none') return;
+    if (this.noticedPlainUse) return;
     this.noticedPlainUse = true;
+    if (!this.store.config.consistentRead) {
+      this.store.logger.warn(
+        { table: this.store.config.table },
+        'consistentRead: false needs dynamoSession(): its version cookie is what makes an eventually consistent read safe, and plain express-session cannot set it, so every read here is strongly consistent',
+      );
+    }
+    if (this.store.config.locking === 'optimistic' || this.store.config.locking === 'none') return;
     this.store.logger.warn(
       { table: this.store.config.table },
       "DynamoDBStore is used with plain express-session, which does not tell the store a request's method: no lease is taken (locking 'auto' and lock rules need dynamoSession()), so saves are versioned and merged; concurrent read-modify-writes of one value (a counter) can lose updates. Use dynamoSession(), or locking: 'pessimistic' to lock every request",
