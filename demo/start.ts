@@ -16,7 +16,7 @@ import type { Logger } from '../src/core/logger.js';
 import { startBackend, type Backend } from './backend.js';
 import { storeOptions, targetToEnv } from './target.js';
 import { serveClusterStats } from './cluster-stats.js';
-import { EXIT_CANNOT_LISTEN } from './exit-codes.js';
+import { CANNOT_LISTEN, EXIT_PORT_DENIED, EXIT_PORT_IN_USE } from './exit-codes.js';
 
 const say = (line: string) => console.log(`demo: ${line}`);
 const WORKERS = Math.max(1, Number(process.env.DEMO_WORKERS ?? 3));
@@ -114,8 +114,12 @@ try {
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     listening.delete(worker.process.pid!);
-    // The worker said why (port in use): another worker would fail the same way.
-    if (code === EXIT_CANNOT_LISTEN) return void stopAll(1);
+    // Another worker would fail the same way: say why once, and stop.
+    if (code !== null && CANNOT_LISTEN.has(code)) {
+      if (code === EXIT_PORT_IN_USE) console.error(`demo: port ${port} on 127.0.0.1 is in use: set PORT to another port, or PORT=0 for any free one`);
+      if (code === EXIT_PORT_DENIED) console.error(`demo: listening on port ${port} is not permitted (ports below 1024 need privileges): set PORT to 1024 or above, or PORT=0 for any free one`);
+      return void stopAll(1);
+    }
     if (restarts >= MAX_RESTARTS) {
       console.error(`demo: worker pid ${worker.process.pid} exited (${signal ?? code}) and ${MAX_RESTARTS} restarts are used up: stopping`);
       void stopAll(1);

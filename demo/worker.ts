@@ -13,7 +13,7 @@ import { targetFromEnv, storeOptions } from './target.js';
 import { liveSessions } from './live-sessions.js';
 import { answerStatsRequests, clusterStats, sumStats } from './cluster-stats.js';
 import { renderAdmin, renderPage, type AdminView } from './page.js';
-import { EXIT_CANNOT_LISTEN } from './exit-codes.js';
+import { EXIT_CANNOT_LISTEN, EXIT_PORT_DENIED, EXIT_PORT_IN_USE } from './exit-codes.js';
 
 const target = targetFromEnv(process.env);
 const RACE_HOLD_MS = Number(process.env.DEMO_RACE_HOLD_MS ?? 30);
@@ -180,11 +180,10 @@ app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
 const port = Number(process.env.DEMO_PORT ?? 3000);
 const server: Server = app.listen(port, '127.0.0.1');
 server.on('error', (err: NodeJS.ErrnoException) => {
-  console.error(
-    err.code === 'EADDRINUSE'
-      ? `demo: port ${port} on 127.0.0.1 is in use: set PORT to another port, or PORT=0 for any free one`
-      : `demo: worker ${process.pid} cannot listen on 127.0.0.1:${port}: ${err.message}`,
-  );
+  // Every worker meets the same error: the primary says it once (demo/start.ts), knowing it by the exit code.
+  if (err.code === 'EADDRINUSE') process.exit(EXIT_PORT_IN_USE);
+  if (err.code === 'EACCES') process.exit(EXIT_PORT_DENIED);
+  console.error(`demo: worker ${process.pid} cannot listen on 127.0.0.1:${port}: ${err.message}`);
   process.exit(EXIT_CANNOT_LISTEN);
 });
 

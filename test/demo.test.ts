@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { showSession } from '../src/core/inspect.js';
+import { SessionStore } from '../src/core/session-store.js';
+import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 import { baseEnv, isAlive, startDemo, waitGone } from './e2e/demo-process.js';
 
@@ -69,6 +73,12 @@ describe('npm start (demo/start.ts)', () => {
       assert.ok(stored.none! < 50, `"none" stored ${stored.none} of 50: the race should lose increments`);
       assert.equal(stored.optimistic, 50);
       assert.equal(stored.pessimistic, 50);
+      // The optimistic run lost nothing: its true conflicts must not read as an alarm.
+      const admin = await (await client.request(`${demo.url}/admin`)).text();
+      const conflicts = Number(/data-testid="conflicts">(\d+)</.exec(admin)?.[1]);
+      assert.ok(conflicts > 0, `the optimistic run met true conflicts (${conflicts}): the note below is what is checked`);
+      assert.match(admin, /true conflicts: one value changed by two requests at once/);
+      assert.match(admin, /data-testid="conflicts-note">Each true conflict was settled by the demo's <code>onConflict<\/code>, which adds up both requests' increments: none was lost\./);
     } finally {
       await demo.stop('SIGINT');
     }
@@ -94,6 +104,41 @@ describe('npm start (demo/start.ts)', () => {
       startDemo(baseEnv({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', DEMO_TABLE: uniqueTable('demo') })),
       (err: Error) => /exited \(1\)/.test(err.message) && /DSM_STORE_UNAVAILABLE .*http:\/\/127\.0\.0\.1:9/.test(err.message) && !/session requests fail with 503/.test(err.message),
     );
+  });
+
+  it('a first visit writes its new session once: version 1, not 2', async () => {
+    const table = uniqueTable('demo');
+    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: table }));
+    const store = new SessionStore(localOptions({ table, skipTableCheck: true }));
+    try {
+      const client = new CookieClient();
+      assert.equal((await client.request(`${demo.url}/`)).status, 200);
+      const id = /^s%3A([^.]+)\./.exec(client.cookie('demo.sid') ?? '')?.[1];
+      assert.ok(id, `a session cookie: ${client.cookie('demo.sid')}`);
+      const detail = await showSession(store, id);
+      assert.equal(detail?.version, 1, 'one write for a new session');
+      assert.equal((detail?.data as { visits?: number } | undefined)?.visits, 1);
+    } finally {
+      await store.close();
+      await demo.stop('SIGTERM');
+    }
+  });
+
+  it('with its port taken says so once, not once per worker, and exits 1', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await assert.rejects(startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo'), PORT: String(port) })), (err: Error) => {
+        assert.match(err.message, /exited \(1\)/);
+        assert.equal(err.message.match(/is in use/g)?.length, 1, err.message);
+        assert.match(err.message, new RegExp(`demo: port ${port} on 127\\.0\\.0\\.1 is in use: set PORT to another port, or PORT=0 for any free one`));
+        return true;
+      });
+    } finally {
+      taken.close();
+    }
   });
 
   it('refuses a PORT that is not a port number, saying what to give', async () => {

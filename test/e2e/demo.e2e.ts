@@ -105,6 +105,27 @@ describe('the demo in a browser', () => {
     await shot('demo-4-admin');
   });
 
+  it('at a 390 px wide phone viewport nothing runs past its card or the page: the sessions table scrolls inside its card', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    try {
+      phone.on('pageerror', (err) => problems.push(`page error (phone): ${err.message}`));
+      // The session of the desktop page, so the admin table has this session's row and the stats are full.
+      await phone.context().addCookies(await page.context().cookies());
+      await phone.goto(`${demo.url}/`);
+      assert.ok((await phone.getByTestId('sessions').locator('tbody tr').count()) >= 1);
+      // Run in the page (a string: this project's types have no DOM).
+      const overflow = (await phone.evaluate(`({
+        page: { scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth },
+        cards: [...document.querySelectorAll('section, header')].map((el) => ({ what: el.querySelector('h2')?.textContent ?? el.tagName, scrollWidth: el.scrollWidth, width: el.clientWidth })),
+      })`)) as { page: { scrollWidth: number; width: number }; cards: Array<{ what: string; scrollWidth: number; width: number }> };
+      assert.ok(overflow.page.scrollWidth <= overflow.page.width, `the page scrolls sideways: ${JSON.stringify(overflow.page)}`);
+      for (const card of overflow.cards) assert.ok(card.scrollWidth <= card.width, `"${card.what}" runs past its card: ${JSON.stringify(card)}`);
+      await phone.screenshot({ path: `${RESULTS}demo-7-phone.png`, fullPage: true });
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('logging in gives the session a new id and keeps the cart; logging out ends it', async () => {
     const before = await text('session-id');
     await page.getByLabel('user name').fill('ada');
