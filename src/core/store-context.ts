@@ -21,6 +21,8 @@ export interface StoreContext {
   keyOf(id: string): string;
   /** The table check, done once. */
   ready(): Promise<unknown>;
+  /** The store's events (core/events.ts: `created`, `regenerated`, `destroyed`, `expired`; and `conflict`). */
+  emit(event: string, ...args: unknown[]): boolean;
 }
 
 /** What the request path adds: this process's memory of what it decoded and wrote. */
@@ -33,6 +35,4 @@ export interface RequestContext extends StoreContext {
    * instead of spending a write that is sure to fail its version condition.
    */
   readonly latest: Map<string, { version: number; json: string }>;
-  /** The store's events (`conflict`, …). */
-  emit(event: string, ...args: unknown[]): boolean;
 }
