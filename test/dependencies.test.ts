@@ -13,7 +13,15 @@ interface LockedPackage {
   dev?: boolean;
   optional?: boolean;
   engines?: { node?: string } | string[];
+  os?: string[];
+  cpu?: string[];
 }
+
+/** npm installs a package with `os` or `cpu` only on those (a native binary's build for another platform): only then does its engines count. */
+const installedHere = (p: LockedPackage): boolean => {
+  const fits = (list: string[] | undefined, value: string) => list === undefined || (list.some((v) => v === value) && !list.includes(`!${value}`)) || (list.every((v) => v.startsWith('!')) && !list.includes(`!${value}`));
+  return fits(p.os, process.platform) && fits(p.cpu, process.arch);
+};
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, LockedPackage> };
@@ -22,7 +30,7 @@ const ours = pkg.engines.node;
 /** Installed packages (not the project itself) whose engines.node leaves out some Node version ours admits. */
 function narrower(select: (p: LockedPackage) => boolean): string[] {
   return Object.entries(lock.packages)
-    .filter(([path, p]) => path !== '' && select(p))
+    .filter(([path, p]) => path !== '' && select(p) && installedHere(p))
     .flatMap(([path, p]) => {
       const node = Array.isArray(p.engines) ? undefined : p.engines?.node;
       if (node === undefined || semver.subset(ours, node)) return [];
