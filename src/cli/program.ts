@@ -291,10 +291,12 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .option('--dry-run', 'count, delete nothing')
     .option('--segments <n>', 'parallel Scan segments', int(1, 1000), 4)
     .option('--concurrency <n>', 'deletes in flight', int(1, 1000), 16)
-    .action(async (flags: CommonFlags & { dryRun?: boolean; segments: number; concurrency: number }) => {
+    .option('--events', "print one JSON line per session deleted: the store's expired event (source purge)")
+    .action(async (flags: CommonFlags & { dryRun?: boolean; segments: number; concurrency: number; events?: boolean }) => {
       const store = open(flags);
       const desc = await describeSessionTable(store);
       if (!desc) throw new TableNotFoundError(store.config.table, `table "${store.config.table}" does not exist: nothing to purge`);
+      if (flags.events) store.on('expired', (event: object) => out(JSON.stringify({ event: 'expired', ...event })));
       const progress = progressReporter(io.stderr, desc.ItemCount ?? 0);
       let result;
       try {

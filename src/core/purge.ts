@@ -1,5 +1,7 @@
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
+import type { ExpirySource } from './events.js';
+import { expiredEventOf, tellExpired } from './expired-event.js';
 import { isConditionalFailure } from './gateway.js';
 import { nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
@@ -24,6 +26,8 @@ export interface PurgeOptions {
   concurrency?: number;
   /** Called after every Scan page and at the end, with running totals. */
   onProgress?: (progress: PurgeProgress) => void;
+  /** @internal Who purges, as the `expired` events name it: the reaper says 'reaper'. Default 'purge'. */
+  source?: Extract<ExpirySource, 'purge' | 'reaper'>;
 }
 
 /** The reaper's lease item: never a session, never purged (see reaper.ts). */
@@ -68,7 +72,8 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
   const totals: PurgeProgress = { scanned: 0, expired: 0, deleted: 0, skipped: 0 };
   const report = () => options.onProgress?.({ ...totals });
 
-  const remove = async (key: string): Promise<void> => {
+  const source = options.source ?? 'purge';
+  const remove = async (key: string, item: Item): Promise<void> => {
     const nowMs = Date.now();
     try {
       await store.gateway.send(
@@ -82,11 +87,17 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
         }),
         { expectConditionFailure: true },
       );
-      totals.deleted += 1;
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       totals.skipped += 1;
+      return;
     }
+    totals.deleted += 1;
+    // Only here is a deletion known to have happened (its condition held): once per session
+    // deleted, none for one skipped. A delete whose answer was lost and that the SDK sent again
+    // finds the item gone and counts as skipped: at most once, never twice.
+    const event = expiredEventOf(item, source);
+    if (event) tellExpired(store, event);
   };
 
   let failed = false;
@@ -98,7 +109,8 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
         TotalSegments: segments,
         // A filter saves bandwidth, not capacity: DynamoDB charges for every item read.
         FilterExpression: 'expiresAt <= :now',
-        ProjectionExpression: 'sessionId, expiresAt, lockExpiresAt, lockOwner',
+        // userId and expiresAtMs: the payload of the `expired` event a delete sends.
+        ProjectionExpression: 'sessionId, expiresAt, expiresAtMs, userId, lockExpiresAt, lockOwner',
         ExpressionAttributeValues: { ':now': { N: String(nowSeconds()) } },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
@@ -118,7 +130,7 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
           totals.skipped += 1;
           continue;
         }
-        if (!options.dryRun) pending.push(run(() => remove(key)));
+        if (!options.dryRun) pending.push(run(() => remove(key, item)));
       }
       await Promise.all(pending);
       report();

@@ -83,7 +83,7 @@ export function startReaper(store: StoreContext, options: ReaperOptions): Reaper
     try {
       held = await takeLease();
       if (held && !stopped) {
-        const result = await purgeExpired(store, { segments: options.segments ?? 1 });
+        const result = await purgeExpired(store, { segments: options.segments ?? 1, source: 'reaper' });
         report = { leader: true, result };
         if (result.deleted > 0) store.logger.info?.({ table, ...result }, 'reaper deleted expired sessions');
       }
