@@ -7,6 +7,8 @@ export default defineConfig([
   {
     entry: {
       index: 'src/index.ts',
+      // The Streams consumer: its own entry, so that only it loads @aws-sdk/client-dynamodb-streams.
+      streams: 'src/streams/index.ts',
       ...Object.fromEntries(adapters.map((name) => [`adapters/${name}`, `src/adapters/${name}.ts`])),
     },
     format: ['esm', 'cjs'],

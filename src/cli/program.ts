@@ -16,6 +16,8 @@ import { deleteKeys, listUserSessions } from '../core/user-sessions.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';
 import { TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
+import { STREAM_VIEW_TYPE } from '../table/schema.js';
+import { enableStream } from '../table/streams.js';
 import { runDoctor } from './doctor.js';
 import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
 import { cliCommand, explain, missingTable, oneLine, shellWord } from './explain.js';
@@ -148,11 +150,12 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     );
 
   withCommon(program.command('create-table'))
-    .description('create the session table (hash key sessionId), wait until ACTIVE, turn TTL on expiresAt on; an existing table is checked, not changed')
+    .description('create the session table (hash key sessionId), wait until ACTIVE, turn TTL on expiresAt on; an existing table is checked, not changed (but for --streams)')
     .addOption(new Option('--billing-mode <mode>', 'billing of the new table').choices(['PROVISIONED', 'PAY_PER_REQUEST']))
     .option('--read-capacity <units>', 'read capacity units (PROVISIONED; default 10)', int(1, 40_000))
     .option('--write-capacity <units>', 'write capacity units (PROVISIONED; default 5)', int(1, 40_000))
-    .action(async (flags: CommonFlags & { billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST'; readCapacity?: number; writeCapacity?: number }) => {
+    .option('--streams', 'turn the table\'s stream on (OLD_IMAGE), new table or existing one: the expired events of TTL deletions (dynamodb-session-manager/streams)')
+    .action(async (flags: CommonFlags & { billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST'; readCapacity?: number; writeCapacity?: number; streams?: boolean }) => {
       const { options, ignored } = resolveSettings(flags);
       if (ignored.length > 0) err(`dynamodb-session: context.xml attributes not used here: ${ignored.join(', ')}`);
       const billingMode = flags.billingMode ?? options.billingMode ?? 'PROVISIONED';
@@ -168,15 +171,22 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         delete merged.readCapacityUnits;
         delete merged.writeCapacityUnits;
       }
-      await created(storeFor(flags, merged));
+      const store = storeFor(flags, merged);
+      await created(store, flags.streams === true);
+      if (flags.streams) {
+        // After the table is ACTIVE: one UpdateTable when it has no stream yet, none when a fitting one is on.
+        const stream = await enableStream(store.gateway, store.config.table);
+        out(stream.changed ? `turned its stream on (${STREAM_VIEW_TYPE}): ${stream.arn ?? ''}` : `stream ${STREAM_VIEW_TYPE} on already: ${stream.arn ?? ''}; nothing changed`);
+      }
     });
 
-  async function created(store: SessionStore): Promise<void> {
+  /** `streams`: a line about the stream follows, which says what changed. */
+  async function created(store: SessionStore, streams = false): Promise<void> {
     const result = await store.ready();
     const c = store.config;
     const billing = c.billingMode === 'PROVISIONED' ? `PROVISIONED ${c.readCapacityUnits} RCU / ${c.writeCapacityUnits} WCU` : 'PAY_PER_REQUEST';
     if (result?.created) out(`created table "${c.table}" (${billing}${c.userIndex ? `, user index ${c.userIndex}` : ''}), TTL ${result.ttl} on expiresAt`);
-    else out(`table "${c.table}" exists already: key schema accepted, TTL ${result?.ttl ?? 'unknown'}; nothing changed`);
+    else out(`table "${c.table}" exists already: key schema accepted, TTL ${result?.ttl ?? 'unknown'}${streams ? '' : '; nothing changed'}`);
   }
 
   withCommon(program.command('doctor'))

@@ -5,9 +5,20 @@ import type { ResolvedConfig } from '../config/options.js';
 export const HASH_KEY = 'sessionId';
 export const TTL_ATTRIBUTE = 'expiresAt';
 export const USER_ATTRIBUTE = 'userId';
+/**
+ * The cheapest stream view type that gives a TTL deletion's `expired` event its
+ * payload: the old image holds the key, `userId` and the expiry (KEYS_ONLY
+ * lacks the owner; NEW_AND_OLD_IMAGES would carry every write's new image too).
+ */
+export const STREAM_VIEW_TYPE = 'OLD_IMAGE';
 
-/** The CreateTable request for the configured table: the seed's key schema, billing and capacity. */
-export function createTableInput(config: Pick<ResolvedConfig, 'table' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex'>): CreateTableCommandInput {
+/**
+ * The CreateTable request for the configured table: the seed's key schema, billing and capacity;
+ * with `streams`, a stream (OLD_IMAGE) for the `expired` events of TTL deletions.
+ */
+export function createTableInput(
+  config: Pick<ResolvedConfig, 'table' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex'> & { streams?: boolean },
+): CreateTableCommandInput {
   const provisioned = config.billingMode === 'PROVISIONED';
   const throughput = provisioned
     ? { ProvisionedThroughput: { ReadCapacityUnits: config.readCapacityUnits, WriteCapacityUnits: config.writeCapacityUnits } }
@@ -21,6 +32,7 @@ export function createTableInput(config: Pick<ResolvedConfig, 'table' | 'billing
     ],
     BillingMode: config.billingMode,
     ...throughput,
+    ...(config.streams ? { StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW_TYPE } } : {}),
     ...(config.userIndex
       ? {
           GlobalSecondaryIndexes: [
