@@ -41,7 +41,7 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     let session: RequestSession;
     try {
       const locked = lockFor(c);
-      session = await sessions.open(c.req.header('cookie'), { ...(locked === undefined ? {} : { lock: locked }), method: c.req.method });
+      session = await sessions.open((name) => c.req.header(name), { ...(locked === undefined ? {} : { lock: locked }), method: c.req.method });
     } catch (err) {
       const status = unavailableStatus(err);
       if (status) return unavailable(c, status.retryAfterSeconds);
@@ -59,7 +59,7 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
       return;
     }
     try {
-      for (const cookie of await sessions.finish(session)) c.header('Set-Cookie', cookie, { append: true });
+      for (const [name, value] of await sessions.finish(session)) c.header(name, value, { append: true });
     } catch (err) {
       // A save a retry may fix leaves the lease with the request: give it back.
       await sessions.abandon(session).catch(() => undefined);

@@ -37,7 +37,7 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     let session: RequestSession;
     try {
       const locked = lockFor(req);
-      session = await sessions.open(req.headers.cookie, { ...(locked === undefined ? {} : { lock: locked }), ...(req.method ? { method: req.method } : {}) });
+      session = await sessions.open((name) => req.headers[name], { ...(locked === undefined ? {} : { lock: locked }), ...(req.method ? { method: req.method } : {}) });
     } catch (err) {
       const status = unavailableStatus(err);
       if (!status) throw err;
@@ -54,7 +54,7 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     };
     // Headers flushed before the save: send the cookie the save will most likely need.
     res.writeHead = ((...args: unknown[]) => {
-      if (!saved && !res.headersSent) for (const cookie of sessions.previewCookies(session)) res.appendHeader('Set-Cookie', cookie);
+      if (!saved && !res.headersSent) for (const [name, value] of sessions.previewHeaders(session)) res.appendHeader(name, value);
       return originalWriteHead(...args);
     }) as ServerResponse['writeHead'];
     res.end = ((...args: unknown[]) => {
@@ -62,8 +62,8 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
       restore();
       const previewed = res.headersSent;
       saved = sessions.finish(session).then(
-        (cookies) => {
-          if (!previewed && !res.headersSent) for (const cookie of cookies) res.appendHeader('Set-Cookie', cookie);
+        (headers) => {
+          if (!previewed && !res.headersSent) for (const [name, value] of headers) res.appendHeader(name, value);
           originalEnd(...args);
         },
         (err: unknown) => {

@@ -1,8 +1,9 @@
 /**
  * A server-side session for frameworks with no session middleware of their
- * own that fits a store (Hono, plain node:http): a signed cookie carries the
- * id, the data lives in DynamoDB. One request: `open` → the app reads and
- * changes `session` → `finish` (the Set-Cookie headers to send) or `abandon`.
+ * own that fits a store (Hono, plain node:http, the Web-standard ones): a
+ * signed cookie (or, with `header`, a request header) carries the id, the
+ * data lives in DynamoDB. One request: `open` → the app reads and changes
+ * `session` → `finish` (the response headers to send) or `abandon`.
  *
  * Stored data keeps express-session's shape (a `cookie` object beside the
  * app's keys), so a session written here reads in Express, and back.
@@ -13,6 +14,13 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import { clearSetCookie, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
+
+/** A request's headers by name (any case): `(name) => req.headers[name]`, or a fetch Request's `headers.get`. */
+export type HeaderLookup = (name: string) => string | string[] | null | undefined;
+
+/** Response headers to add, in order: `[name, value]`; Set-Cookie may come more than once. */
+export type ResponseHeaders = Array<[string, string]>;
 
 export interface ServerSessionOptions extends SessionStoreOptions {
   /** Share one core store instead of making one from the options. */
@@ -28,6 +36,12 @@ export interface ServerSessionOptions extends SessionStoreOptions {
   saveUninitialized?: boolean;
   /** New session ids; default 24 random bytes, base64url. */
   genid?: () => string;
+  /**
+   * Carry the signed id in a request header instead of a cookie, for API and
+   * mobile clients: `'X-Session-Id'`, or `{ name: 'Authorization', scheme: 'Bearer' }`.
+   * A new id goes back in a response header (see id-header.ts); no cookie is read or set.
+   */
+  header?: SessionIdHeader;
 }
 
 type State = 'new' | 'loaded' | 'regenerated' | 'destroyed';
@@ -41,7 +55,7 @@ export class RequestSession {
   /** express-session's cookie metadata from the stored item, carried through unchanged. */
   readonly #cookieMeta: unknown;
   readonly #manager: ServerSessions;
-  /** The request came with a session cookie (so a destroy must clear it). */
+  /** The request came with a session cookie or id header (so a destroy must clear it). */
   readonly hadCookie: boolean;
   /** @internal The version floor the request's version cookie gave, if any. */
   minVersion: number | undefined;
@@ -141,6 +155,8 @@ export class RequestSession {
 export class ServerSessions {
   readonly store: SessionStore;
   readonly name: string;
+  /** @internal Set when ids travel in a header instead of a cookie. */
+  readonly idHeader: ResolvedIdHeader | undefined;
   private readonly secrets: string[];
   private readonly cookie: SessionCookieOptions;
   private readonly rolling: boolean;
@@ -148,8 +164,9 @@ export class ServerSessions {
   private readonly genid: () => string;
 
   constructor(options: ServerSessionOptions) {
-    const { store, secret, name, cookie, rolling, saveUninitialized, genid, ...storeOptions } = options ?? ({} as ServerSessionOptions);
+    const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, ...storeOptions } = options ?? ({} as ServerSessionOptions);
     this.secrets = secretList(secret);
+    this.idHeader = resolveIdHeader(header);
     this.store = store ?? new SessionStore(storeOptions);
     this.name = name ?? 'sid';
     this.cookie = cookie ?? {};
@@ -167,16 +184,20 @@ export class ServerSessions {
   }
 
   /**
-   * The request's session: loaded when its cookie is validly signed and the
-   * session is live, else a new empty one. Throws StoreUnavailableError or
-   * LockTimeoutError (adapters answer 503).
+   * The request's session: loaded when its cookie (or id header) is validly
+   * signed and the session is live, else a new empty one. `source` is the
+   * request's Cookie header, or a lookup of its headers (needed for `header`).
+   * Throws StoreUnavailableError or LockTimeoutError (adapters answer 503).
    */
-  async open(cookieHeader: string | null | undefined, options: { lock?: boolean; method?: string } = {}): Promise<RequestSession> {
-    const raw = readCookie(cookieHeader, this.name);
+  async open(source: string | null | undefined | HeaderLookup, options: { lock?: boolean; method?: string } = {}): Promise<RequestSession> {
+    const lookup: HeaderLookup = typeof source === 'function' ? source : (name) => (name === 'cookie' ? source : undefined);
+    const cookieHeader = this.idHeader ? undefined : single(lookup('cookie'));
+    const raw = this.idHeader ? idFromHeader(single(lookup(this.idHeader.name)), this.idHeader) : readCookie(cookieHeader, this.name);
     const id = unsignSessionId(raw, this.secrets);
     if (id !== undefined) {
       let loaded;
-      const minVersion = this.store.config.consistentRead ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
+      // The version cookie makes eventually consistent reads safe; a header client has none, so its reads stay strong.
+      const minVersion = this.store.config.consistentRead || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
       try {
         loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(options.method ? { method: options.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       } catch (err) {
@@ -194,11 +215,12 @@ export class ServerSessions {
 
   /**
    * Saves what the request changed (nothing, or a throttled expiry refresh, when
-   * it changed nothing) and returns the Set-Cookie header values to send.
+   * it changed nothing) and returns the response headers to send: Set-Cookie,
+   * or with `header` the id header when the client's id changed.
    */
-  async finish(session: RequestSession): Promise<string[]> {
+  async finish(session: RequestSession): Promise<ResponseHeaders> {
     const state = session.state;
-    if (state === 'destroyed') return session.hadCookie ? [clearSetCookie(this.name, this.cookie)] : [];
+    if (state === 'destroyed') return session.hadCookie ? this.cleared() : [];
     const empty = Object.keys(session.data).length === 0;
     if (state === 'new' && empty && !this.saveUninitialized) {
       await this.store.release(session.handle);
@@ -207,27 +229,55 @@ export class ServerSessions {
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
     const expires = new Date(Date.now() + (maxAge ?? this.store.config.ttl * 1000));
     const outcome = await this.store.commit(session.handle, session.id, session.stored(() => this.cookieMeta(maxAge)), { expires });
-    if (outcome === 'destroyed') return [clearSetCookie(this.name, this.cookie)];
+    if (outcome === 'destroyed') return this.cleared();
+    if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const send = state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged');
-    const cookies = send ? [sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, maxAge === null ? undefined : expires)] : [];
+    const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
     const version = session.handle?.storedVersion;
     if (!this.store.config.consistentRead && version !== undefined && version !== session.minVersion) {
-      cookies.push(versionSetCookie(this.name, session.id, version, this.cookie, maxAge === null ? undefined : expires));
+      headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, this.cookie, maxAge === null ? undefined : expires)]);
     }
-    return cookies;
+    return headers;
   }
 
   /**
-   * The Set-Cookie values `finish` will most likely return, known before the
-   * save: for apps that send their headers before the session is saved.
+   * The headers `finish` will most likely return, known before the save: for
+   * apps that send their headers before the session is saved.
    */
-  previewCookies(session: RequestSession): string[] {
-    if (session.state === 'destroyed') return session.hadCookie ? [clearSetCookie(this.name, this.cookie)] : [];
+  previewHeaders(session: RequestSession): ResponseHeaders {
+    if (session.state === 'destroyed') return session.hadCookie ? this.cleared() : [];
     if (session.state === 'new' && Object.keys(session.data).length === 0 && !this.saveUninitialized) return [];
+    if (this.idHeader) return session.state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
     if (session.state === 'loaded' && !this.rolling && maxAge === null) return [];
-    return [sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, maxAge === null ? undefined : new Date(Date.now() + maxAge))];
+    return [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : new Date(Date.now() + maxAge))]];
+  }
+
+  /** @internal The session cookie naming this session, expiring at `expires` (none: a browser-session cookie). */
+  sessionCookie(session: RequestSession, expires: Date | undefined): string {
+    return sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, expires);
+  }
+
+  /** @internal The session cookie as a fresh save sets it now (its expiry from `cookie.maxAge` or `ttl`). */
+  currentCookie(session: RequestSession): string {
+    const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
+    return this.sessionCookie(session, maxAge === null ? undefined : new Date(Date.now() + maxAge));
+  }
+
+  /** @internal A Set-Cookie value that makes the browser drop the session cookie. */
+  clearCookie(): string {
+    return clearSetCookie(this.name, this.cookie);
+  }
+
+  /** @internal The cookie options, for adapters that set cookies through their framework's own API. */
+  get cookieOptions(): SessionCookieOptions {
+    return this.cookie;
+  }
+
+  /** What tells the client its session is gone: a cookie that expires now, or an empty id header (as Spring Session sends). */
+  private cleared(): ResponseHeaders {
+    return this.idHeader ? [[this.idHeader.response, '']] : [['Set-Cookie', this.clearCookie()]];
   }
 
   /** Ends a request that failed: gives back its lease, writes nothing. */
@@ -246,4 +296,10 @@ export class ServerSessions {
       sameSite: this.cookie.sameSite ?? 'lax',
     };
   }
+}
+
+/** One value of a header (Node gives an array for a repeated one; a session id header is not). */
+function single(value: string | string[] | null | undefined): string | undefined {
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : undefined;
+  return value ?? undefined;
 }

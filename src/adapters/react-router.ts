@@ -1,0 +1,136 @@
+/**
+ * React Router 7 (and Remix): a `SessionStorage` for the places an app uses
+ * `createCookieSessionStorage`, with React Router's `Session` API (`get`,
+ * `set`, `has`, `unset`, `flash`, `data`, `id`):
+ *
+ *   export const { getSession, commitSession, destroySession } = createDynamoSessionStorage({ secret, table });
+ *
+ * Only a signed id is in the cookie; the data is in DynamoDB. React Router
+ * runs a request's loaders in parallel, each with its own getSession and
+ * commitSession: a commit stores only what its loader changed, merged
+ * three-way with what the others stored meanwhile, so a flash one loader read
+ * (a removal) is not brought back by another that commits the session it
+ * loaded with the flash still in it (remix-run/remix#5647).
+ *
+ * React Router hands a storage only the Cookie header, and nothing tells it
+ * when a request ends: so loads take no lease (a lease nobody gives back
+ * would hold the session), and concurrent changes of one value are a merge
+ * conflict (`onConflict`, else the later commit wins).
+ */
+import type { SessionStorage, Session as RouterSession, SessionData as RouterSessionData, FlashSessionData } from 'react-router';
+import { ConfigError } from '../errors.js';
+import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+
+export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'header'> {
+  /** Cookie name. Default `__session`, as React Router's own storages. */
+  name?: string;
+}
+
+const flashKey = (name: string) => `__flash_${name}__`;
+
+/** React Router's Session over a plain map, as its own createSession keeps it: a flash is read once. */
+class DynamoRouterSession<Data = RouterSessionData, FlashData = Data> {
+  readonly #map: Map<string, unknown>;
+  /** @internal */
+  readonly request: RequestSession;
+
+  constructor(request: RequestSession) {
+    this.request = request;
+    this.#map = new Map(Object.entries(request.data));
+  }
+
+  /** The session id; the empty string for a session this request creates, as React Router's own storages say. */
+  get id(): string {
+    return this.request.isNew ? '' : this.request.id;
+  }
+
+  get data(): FlashSessionData<Data, FlashData> {
+    return Object.fromEntries(this.#map) as FlashSessionData<Data, FlashData>;
+  }
+
+  has(name: string): boolean {
+    return this.#map.has(name) || this.#map.has(flashKey(name));
+  }
+
+  get(name: string): any {
+    if (this.#map.has(name)) return this.#map.get(name);
+    const flash = flashKey(name);
+    if (!this.#map.has(flash)) return undefined;
+    // Read once: the removal is what this request commits, and it wins in the merge.
+    const value = this.#map.get(flash);
+    this.#map.delete(flash);
+    return value;
+  }
+
+  set(name: string, value: unknown): void {
+    if (name === 'cookie') throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
+    this.#map.set(name, value);
+  }
+
+  flash(name: string, value: unknown): void {
+    this.#map.set(flashKey(name), value);
+  }
+
+  unset(name: string): void {
+    this.#map.delete(name);
+  }
+
+  /** @internal The map's contents into the request's session, for the save. */
+  sync(): RequestSession {
+    const session = this.request;
+    session.clear();
+    for (const [key, value] of this.#map) session.set(key, value);
+    return session;
+  }
+}
+
+export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = SessionStorage<Data, FlashData> & {
+  /** The core of the storage: its store is `sessions.store`. */
+  readonly sessions: ServerSessions;
+};
+
+/**
+ * A React Router `SessionStorage` on DynamoDB. `commitSession` stores the
+ * session (a new one too, as React Router's storages do) and returns its
+ * Set-Cookie value; `destroySession` deletes it and returns a cookie that
+ * expires now. Failing to reach DynamoDB throws StoreUnavailableError:
+ * `unavailableResponse(err)` from `dynamodb-session-manager/web` makes the 503.
+ */
+export function createDynamoSessionStorage<Data = RouterSessionData, FlashData = Data>(options: ReactRouterSessionOptions): DynamoSessionStorage<Data, FlashData> {
+  if ((options as { header?: unknown })?.header !== undefined) {
+    throw new ConfigError('option "header" does not fit React Router\'s SessionStorage, which speaks Cookie and Set-Cookie: use webSessions({ header }) from dynamodb-session-manager/web in the loader or action');
+  }
+  const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? true });
+  const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
+    if (!(session instanceof DynamoRouterSession)) {
+      throw new ConfigError('commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)');
+    }
+    return session as DynamoRouterSession<Data, FlashData>;
+  };
+
+  return {
+    sessions,
+    async getSession(cookieHeader) {
+      // No lease, whatever `locking` says: nothing would give it back (see above).
+      const request = await sessions.open(cookieHeader ?? undefined, { lock: false });
+      return new DynamoRouterSession<Data, FlashData>(request) as unknown as RouterSession<Data, FlashData>;
+    },
+    async commitSession(session) {
+      const mine = own(session);
+      const request = mine.sync();
+      const headers = await sessions.finish(request);
+      const cleared = headers.find(([name, value]) => name === 'Set-Cookie' && value.startsWith(`${sessions.name}=;`));
+      if (cleared) return cleared[1];
+      // React Router wants one Set-Cookie on every commit: the session cookie, its expiry refreshed.
+      return sessions.currentCookie(request);
+    },
+    async destroySession(session) {
+      const request = own(session).request;
+      await request.destroy();
+      await sessions.finish(request);
+      return sessions.clearCookie();
+    },
+  } as DynamoSessionStorage<Data, FlashData>;
+}
+
+export type { ServerSessions };

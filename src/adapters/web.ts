@@ -1,0 +1,146 @@
+/**
+ * Sessions on Web standards (`Request`, `Response`, `Headers`), for any
+ * framework built on them (React Router, Next.js, SvelteKit, Astro, Nitro…)
+ * or none:
+ *
+ *   const sessions = webSessions({ secret, table });
+ *   export const handler = (request: Request) =>
+ *     sessions.handle(request, (session) => Response.json({ views: ... }));
+ *
+ * `handle` loads the session, runs the handler, saves before the response
+ * leaves and answers 503 with Retry-After when DynamoDB is away. The parts
+ * are there for frameworks that call them at their own points: every
+ * `getSession` is ended by `commitSession`, `destroySession` or
+ * `releaseSession` (a request with an unsafe method holds a lease on its
+ * session until then).
+ */
+import { ServerSessions, RequestSession, type ServerSessionOptions, type ResponseHeaders } from './server-session.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { unavailableStatus } from './unavailable.js';
+import { survivingHeaders } from './replace-response.js';
+
+export interface WebSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix. */
+  lock?: LockRule<Request>;
+}
+
+export interface WebSessions {
+  /** The core of the adapter: its store is `sessions.store`. */
+  readonly sessions: ServerSessions;
+  /**
+   * The request's session: loaded when its cookie (or id header) is validly
+   * signed and live, else a new empty one. Throws StoreUnavailableError or
+   * LockTimeoutError (`unavailableResponse` turns them into a 503).
+   */
+  getSession(request: Request): Promise<RequestSession>;
+  /** Saves what the request changed; the headers to add to the response (Set-Cookie, or the id header). */
+  commitSession(session: RequestSession): Promise<Headers>;
+  /** Deletes the session now; the headers that tell the client (an expired cookie, or an empty id header). */
+  destroySession(session: RequestSession): Promise<Headers>;
+  /** Ends a request that saves nothing (it failed, or it only read): gives back its lease. Safe to call twice. */
+  releaseSession(session: RequestSession): Promise<void>;
+  /** The whole request: load, run `handler`, save before the response leaves; 503 on outages. */
+  handle(request: Request, handler: (session: RequestSession) => Response | Promise<Response>): Promise<Response>;
+}
+
+const UNAVAILABLE = 'Session store temporarily unavailable: please retry shortly.\n';
+
+/**
+ * The 503 with Retry-After an outage or a lock time-out calls for, or
+ * undefined for any other error (rethrow it): `catch (err) { return unavailableResponse(err) ?? Promise.reject(err) }`.
+ */
+export function unavailableResponse(err: unknown, init: { headers?: ConstructorParameters<typeof Headers>[0] } = {}): Response | undefined {
+  const status = unavailableStatus(err);
+  if (!status) return undefined;
+  const headers = new Headers(init.headers);
+  headers.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
+  headers.set('Content-Type', 'text/plain; charset=utf-8');
+  headers.set('Cache-Control', 'no-store');
+  return new Response(UNAVAILABLE, { status: 503, headers });
+}
+
+/** Headers to send, as a Headers object (Set-Cookie kept apart, one per cookie). */
+export function toHeaders(pairs: ResponseHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of pairs) headers.append(name, value);
+  return headers;
+}
+
+/** `response` with `extra` added (Set-Cookie appended, others set); a response's own headers may be immutable, so it is copied. */
+export function withHeaders(response: Response, extra: Headers): Response {
+  let names = 0;
+  extra.forEach(() => names++);
+  if (names === 0) return response;
+  const out = new Response(response.body, response);
+  for (const cookie of extra.getSetCookie()) out.headers.append('Set-Cookie', cookie);
+  extra.forEach((value, name) => {
+    if (name !== 'set-cookie') out.headers.set(name, value);
+  });
+  return out;
+}
+
+export function webSessions(options: WebSessionOptions): WebSessions {
+  const { lock, ...rest } = options;
+  const sessions = new ServerSessions(rest);
+  const lockFor = lockRule<Request>(lock, (request) => {
+    const url = new URL(request.url);
+    return url.pathname + url.search;
+  });
+
+  const getSession = (request: Request): Promise<RequestSession> => {
+    const locked = lockFor(request);
+    return sessions.open((name) => request.headers.get(name), { ...(locked === undefined ? {} : { lock: locked }), method: request.method });
+  };
+
+  const commitSession = async (session: RequestSession): Promise<Headers> => {
+    try {
+      return toHeaders(await sessions.finish(session));
+    } catch (err) {
+      // A save a retry may fix leaves the lease with the request: give it back.
+      await sessions.abandon(session).catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const destroySession = async (session: RequestSession): Promise<Headers> => {
+    await session.destroy();
+    return commitSession(session);
+  };
+
+  const releaseSession = (session: RequestSession): Promise<void> => sessions.abandon(session);
+
+  const handle = async (request: Request, handler: (session: RequestSession) => Response | Promise<Response>): Promise<Response> => {
+    let session: RequestSession;
+    try {
+      session = await getSession(request);
+    } catch (err) {
+      const answer = unavailableResponse(err);
+      if (answer) return answer;
+      throw err;
+    }
+    let response: Response;
+    try {
+      response = await handler(session);
+    } catch (err) {
+      await releaseSession(session).catch(() => undefined);
+      throw err;
+    }
+    let headers: Headers;
+    try {
+      headers = await commitSession(session);
+    } catch (err) {
+      // The handler's response described a change that was not kept: it is replaced whole
+      // (replace-response.ts); its body is never read, so a streaming one is told so.
+      response.body?.cancel().catch(() => undefined);
+      const answer = unavailableResponse(err, { headers: survivingHeaders(response.headers) });
+      if (answer) return answer;
+      throw err;
+    }
+    return withHeaders(response, headers);
+  };
+
+  return { sessions, getSession, commitSession, destroySession, releaseSession, handle };
+}
+
+export { RequestSession, ServerSessions };
+export type { ServerSessionOptions, ResponseHeaders };
