@@ -184,6 +184,30 @@ describe('the HTTP handler of the store\'s own client', () => {
     }
   });
 
+  // undici is loaded at the first request (a cold start that makes no call does not pay for it): the agent is made then.
+  it('concurrent first requests of a new handler share one agent: with one connection allowed, one connection is opened', async () => {
+    endpoint.answer = (_req, res) => setTimeout(() => res.end('{}'), 20);
+    const acceptedBefore = endpoint.accepted;
+    const handler = new UndiciHttpHandler({ requestTimeoutMs: 2_000, connectionTimeoutMs: 2_000, maxConnections: 1 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => handler.handle(request(endpoint.port) as never)));
+      assert.deepEqual(answers.map((a) => a.response.statusCode), [200, 200, 200, 200]);
+      assert.equal(endpoint.accepted - acceptedBefore, 1);
+    } finally {
+      handler.destroy();
+    }
+  });
+
+  it('a handler destroyed before its first request refuses it without sending it, as when its agent was made up front', async () => {
+    endpoint.received.length = 0;
+    endpoint.answer = (_req, res) => res.end('{}');
+    const handler = new UndiciHttpHandler({ requestTimeoutMs: 2_000, connectionTimeoutMs: 2_000 });
+    handler.destroy();
+    await assert.rejects(handler.handle(request(endpoint.port) as never), { code: 'UND_ERR_DESTROYED' });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(endpoint.received.length, 0);
+  });
+
   it('a refused connection keeps its ECONNREFUSED code, which the SDK retries', async () => {
     const closed = new FakeEndpoint();
     await closed.start();

@@ -6,8 +6,6 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/config-resolver';
-import { loadConfig } from '@smithy/node-config-provider';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { credentialsFor } from './credentials.js';
@@ -20,8 +18,21 @@ import { UndiciHttpHandler } from './http-handler.js';
  * instance metadata service, is left out on purpose: off EC2 it stalls the
  * first request of every process for a second (DynamoDB Local set-ups included),
  * and the Tomcat manager never did it either.
+ *
+ * The config loaders are imported at the first request, which asks for the
+ * region to sign with, rather than at import (a Lambda cold start); they read
+ * the environment and files only when called anyway.
  */
 function regionProvider(): () => Promise<string> {
+  let region: Promise<string> | undefined;
+  return () => (region ??= loadRegion());
+}
+
+async function loadRegion(): Promise<string> {
+  const [{ NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS }, { loadConfig }] = await Promise.all([
+    import('@smithy/config-resolver'),
+    import('@smithy/node-config-provider'),
+  ]);
   const load = loadConfig(
     {
       ...NODE_REGION_CONFIG_OPTIONS,
@@ -30,9 +41,8 @@ function regionProvider(): () => Promise<string> {
     },
     NODE_REGION_CONFIG_FILE_OPTIONS,
   );
-  let region: Promise<string> | undefined;
   // A malformed shared config file is not worth failing every request over: fall back like a missing one.
-  return () => (region ??= load().then((r) => r || FALLBACK_REGION, () => FALLBACK_REGION));
+  return load().then((r) => r || FALLBACK_REGION, () => FALLBACK_REGION);
 }
 
 /**

@@ -8,7 +8,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ResolvedConfig } from '../config/options.js';
 import { readCredentialsFile } from '../config/properties.js';
@@ -114,8 +113,15 @@ const CHAIN_INPUTS = [
  */
 function defaultChain(): AwsCredentialIdentityProvider {
   // The chain memoizes what it finds and refreshes temporary credentials before they expire.
-  const chain = fromNodeProviderChain();
+  let chain: AwsCredentialIdentityProvider | undefined;
   return async (properties) => {
+    // The providers are loaded at the first call, not at import: a cold start (AWS Lambda) that never
+    // signs a request does not pay for them, and every input of the chain is read at call time anyway.
+    // A literal import(): bundlers still include them.
+    if (!chain) {
+      const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+      chain ??= fromNodeProviderChain();
+    }
     try {
       return await chain(properties);
     } catch (err) {

@@ -13,8 +13,14 @@
  * closed under a request carries the code `ECONNRESET`, an abort is an
  * `AbortError`; connection errors of node:net (ECONNREFUSED, ENOTFOUND...)
  * pass through as they are.
+ *
+ * undici is loaded at the first request, not when the package is imported: it
+ * takes longer to load than the SDK's DynamoDB client itself, a cost every
+ * AWS Lambda cold start would pay even when the instance never calls DynamoDB
+ * (`npm run bench:coldstart`). The first request waits for it once; the others
+ * find the agent made.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { HeaderBag, HttpHandlerOptions, HttpRequest, HttpResponse, QueryParameterBag } from '@smithy/types';
 
 export interface UndiciHandlerOptions {
@@ -26,6 +32,11 @@ export interface UndiciHandlerOptions {
   maxConnections?: number;
 }
 
+type AgentClass = typeof import('undici').Agent;
+let undici: Promise<AgentClass> | undefined;
+// A literal import(): bundlers (esbuild) still include undici, and evaluate it only when this runs.
+const loadAgentClass = () => (undici ??= import('undici').then((module) => module.Agent));
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 // undici's names for a connection that went away under the request; the SDK retries ECONNRESET.
 const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
@@ -33,14 +44,27 @@ const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 export class UndiciHttpHandler {
   readonly metadata = { handlerProtocol: 'http/1.1' };
   private config: UndiciHandlerOptions;
-  private agent: Agent;
+  /** Made at the first request (see above). */
+  private agent: Agent | undefined;
+  private destroyed = false;
 
   constructor(options: UndiciHandlerOptions) {
     this.config = { maxConnections: 50, ...options };
-    this.agent = this.makeAgent();
   }
 
-  handle(request: HttpRequest, { abortSignal, requestTimeout }: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+  handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    if (this.agent) return this.send(this.agent, request, options);
+    return loadAgentClass().then((Agent) => {
+      if (!this.agent) {
+        this.agent = this.makeAgent(Agent);
+        // Destroyed before its first request: the request fails as it would on a destroyed agent.
+        if (this.destroyed) void this.agent.destroy().catch(() => {});
+      }
+      return this.send(this.agent, request, options);
+    });
+  }
+
+  private send(agent: Agent, request: HttpRequest, { abortSignal, requestTimeout }: HttpHandlerOptions): Promise<{ response: HttpResponse }> {
     if (abortSignal?.aborted) return Promise.reject(abortError());
     const timeout = requestTimeout ?? this.config.requestTimeoutMs;
     return new Promise((resolve, reject) => {
@@ -84,7 +108,7 @@ export class UndiciHttpHandler {
         },
       };
       try {
-        this.agent.dispatch(
+        agent.dispatch(
           {
             origin: originOf(request),
             path: pathOf(request),
@@ -106,7 +130,8 @@ export class UndiciHttpHandler {
   updateHttpClientConfig(key: keyof UndiciHandlerOptions, value: UndiciHandlerOptions[typeof key]): void {
     this.config = { ...this.config, [key]: value };
     const old = this.agent;
-    this.agent = this.makeAgent();
+    if (!old) return; // the first request makes its agent with this config
+    this.agent = this.makeAgent(old.constructor as AgentClass);
     void old.close().catch(() => {});
   }
 
@@ -116,10 +141,11 @@ export class UndiciHttpHandler {
 
   /** Closes every connection at once (the client's destroy()); a request still in flight fails. */
   destroy(): void {
-    void this.agent.destroy().catch(() => {});
+    this.destroyed = true;
+    void this.agent?.destroy().catch(() => {});
   }
 
-  private makeAgent(): Agent {
+  private makeAgent(Agent: AgentClass): Agent {
     return new Agent({ connections: this.config.maxConnections ?? null, connect: { timeout: this.config.connectionTimeoutMs } });
   }
 }
