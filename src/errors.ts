@@ -91,6 +91,26 @@ export class InvalidSessionIdError extends SessionStoreError {
 }
 
 /** A pessimistic lock could not be taken within `maxLockWaitMs`. Answer 503 and retry. */
+/**
+ * A login would give a user more live sessions than `maxSessionsPerUser`, and
+ * `onSessionLimit` is `'refuse'`: nothing was written. Answer it as the app
+ * answers a refused login (e.g. 409 with a page listing the user's devices).
+ */
+export class SessionLimitError extends SessionStoreError {
+  readonly limit: number;
+  constructor(message: string, limit: number) {
+    super('DSM_SESSION_LIMIT', message);
+    this.limit = limit;
+  }
+}
+
+/** The DynamoDB engine lacks an operation a configured feature needs (dynalite has no transactions). */
+export class EngineFeatureError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_ENGINE_FEATURE', message, options);
+  }
+}
+
 export class LockTimeoutError extends SessionStoreError {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {

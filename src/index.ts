@@ -1,5 +1,6 @@
 export { SessionStore } from './core/session-store.js';
 export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome } from './core/session-store.js';
+export type { SessionEvents, CreatedEvent, RegeneratedEvent, DestroyedEvent, ExpiredEvent, DestroyReason, ExpirySource } from './core/events.js';
 export type { StoreStats } from './core/stats.js';
 export type { Logger } from './core/logger.js';
 export { resolveConfig, DEFAULTS } from './config/options.js';
@@ -26,6 +27,8 @@ export {
   StoreUnavailableError,
   EmbeddedDynamoDBError,
   MissingPeerError,
+  SessionLimitError,
+  EngineFeatureError,
 } from './errors.js';
 export { purgeExpired } from './core/purge.js';
 export type { PurgeOptions, PurgeProgress } from './core/purge.js';

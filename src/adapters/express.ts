@@ -10,6 +10,7 @@ import type { SessionData as ExpressSessionData, SessionOptions } from 'express-
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
@@ -277,6 +278,11 @@ export class DynamoDBStore extends session.Store {
     }
   }
 
+  /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
+  takeFlash(sess: object, name: string): Promise<unknown> {
+    return takeFlash(this.store, this.handles.get(sess), sess as SessionData, name);
+  }
+
   /** Table keys of live sessions (a paginated Scan). */
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
@@ -345,7 +351,10 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
-        if (!err) saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
+        if (!err) {
+          withFlash(store, req as SessionRequest);
+          saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
+        }
         next(err);
       });
     } finally {
@@ -355,6 +364,30 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
 }
 
 type SessionRequest = IncomingMessage & { session?: session.Session & Record<string, unknown> };
+
+/** `req.flash(name, value)` and `req.takeFlash(name)`, on the request's current session (a regenerate() replaces it). */
+function withFlash(store: DynamoDBStore, req: SessionRequest): void {
+  const flashing = req as SessionRequest & Pick<Express.Request, 'flash' | 'takeFlash'>;
+  flashing.flash = (name: string, value: unknown) => {
+    if (req.session) putFlash(req.session, name, value);
+  };
+  flashing.takeFlash = <T>(name: string) => (req.session ? (store.takeFlash(req.session, name) as Promise<T | undefined>) : Promise.resolve(undefined));
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. Needs dynamoSession(). */
+      flash(name: string, value: unknown): void;
+      /**
+       * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+       * gets it (a conditional write decides, before the value is shown). Needs dynamoSession().
+       */
+      takeFlash<T = unknown>(name: string): Promise<T | undefined>;
+    }
+  }
+}
 
 /**
  * express-session sends the response headers before its save completes, so a

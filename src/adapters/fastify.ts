@@ -10,7 +10,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { SessionStore, type SessionHandle } from '../core/session-store.js';
+import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -118,6 +119,15 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     );
   }
 
+  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
+  takeFlash(request: FastifyRequest, name: string): Promise<unknown> {
+    const session = request.session as unknown as (SessionData & { sessionId?: string }) | undefined;
+    if (!session) return Promise.resolve(undefined);
+    const ctx = this.context.getStore();
+    const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
+    return takeFlash(this.store, handle, session, name);
+  }
+
   /** @internal */
   saveFailed(err: unknown): unknown {
     if (err && typeof err === 'object') this.saveFailures.add(err);
@@ -149,6 +159,12 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
   });
   fastify.decorate('dynamoSessionStore', sessionStore);
+  fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
+    if (this.session) putFlash(this.session as unknown as SessionData, name, value);
+  });
+  fastify.decorateRequest('takeFlash', function (this: FastifyRequest, name: string) {
+    return sessionStore.takeFlash(this, name);
+  });
 
   // Before @fastify/session's own hook, so that its store calls run inside this request's context.
   fastify.addHook('onRequest', (request, _reply, done) => {
@@ -242,6 +258,15 @@ export const fastifyDynamoSession = fp(plugin, { fastify: '5.x', name: 'dynamodb
 declare module 'fastify' {
   interface FastifyInstance {
     dynamoSessionStore: FastifySessionStore;
+  }
+  interface FastifyRequest {
+    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
+    flash(name: string, value: unknown): void;
+    /**
+     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+     * gets it (a conditional write decides, before the value is shown).
+     */
+    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
   }
 }
 

@@ -10,6 +10,7 @@ import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
@@ -145,6 +146,14 @@ export class KoaSessionStore {
     }
   }
 
+  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
+  takeFlash(ctx: Koa.Context, name: string): Promise<unknown> {
+    const session = ctx.session as unknown as (SessionData & { externalKey?: string }) | null;
+    if (!session) return Promise.resolve(undefined);
+    const key = session.externalKey;
+    return takeFlash(this.store, key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
+  }
+
   /** Gives back leases of a request that failed. */
   async abandon(ctx: Koa.Context): Promise<void> {
     const map = this.loaded.get(ctx);
@@ -227,6 +236,10 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   };
   const inner = createSession(app, sessionOptions);
   const middleware: Koa.Middleware = async (ctx, next) => {
+    ctx.flash = (name: string, value: unknown) => {
+      if (ctx.session) putFlash(ctx.session as unknown as SessionData, name, value);
+    };
+    ctx.takeFlash = <T>(name: string) => external.takeFlash(ctx, name) as Promise<T | undefined>;
     try {
       await inner(ctx, next);
       await external.finish(ctx);
@@ -245,6 +258,18 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     }
   };
   return Object.assign(middleware, { store: external });
+}
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
+    flash(name: string, value: unknown): void;
+    /**
+     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+     * gets it (a conditional write decides, before the value is shown).
+     */
+    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
+  }
 }
 
 export { SessionStore };

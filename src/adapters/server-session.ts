@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import { clearSetCookie, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
@@ -114,6 +115,21 @@ export class RequestSession {
   /** Empties the data, keeping the id. */
   clear(): void {
     this.#data = {};
+  }
+
+  /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
+  flash(name: string, value: unknown): this {
+    putFlash(this.#data, name, value);
+    return this;
+  }
+
+  /**
+   * The flash message `name`, taken out of the session: of all requests that
+   * loaded it, only one gets it (a conditional write decides, before the value
+   * is shown); the others, and later ones, get undefined.
+   */
+  takeFlash<T = unknown>(name: string): Promise<T | undefined> {
+    return takeFlash(this.#manager.store, this.#handle, this.#data, name) as Promise<T | undefined>;
   }
 
   /**

@@ -36,7 +36,7 @@ export async function acquireLease(
   options: LeaseOptions,
   stats: StoreStats,
   waitStarted = Date.now(),
-): Promise<{ item?: Item; lease?: Lease }> {
+): Promise<{ item?: Item; lease?: Lease; expired?: Item }> {
   const owner = randomUUID();
   let delay = 10;
   let waited = false;
@@ -72,7 +72,8 @@ export async function acquireLease(
       if (!isConditionalFailure(err)) throw err;
       const old = await gateway.itemAfterConditionFailure(err, key);
       // No session, an expired one, or an item with no expiry (not a session: the condition can never hold).
-      if (!old || old.expiresAt?.N === undefined || isExpired(old)) return {};
+      if (!old || old.expiresAt?.N === undefined) return {};
+      if (isExpired(old)) return { expired: old };
       // Released between our attempt and the read (seen where the engine returns no item, which
       // reads the item later): no reason to sleep before the next attempt.
       const free = old.lockOwner === undefined || Number(old.lockExpiresAt?.N ?? 0) < Date.now();

@@ -30,7 +30,7 @@ export class RequestLocks {
     const started = Date.now();
     const releaseLocal = await this.waitForTurn(key, id, started);
     try {
-      const { item, lease } = await acquireLease(
+      const { item, lease, expired } = await acquireLease(
         gateway,
         key,
         { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) },
@@ -38,10 +38,12 @@ export class RequestLocks {
         started,
       );
       if (!item || !lease) {
+        if (expired) this.ctx.ends.report(this.ctx, expired);
         releaseLocal();
         return null;
       }
       // The lease's condition checks the TTL second; the exact expiry may have passed within it.
+      if (isExpired(item)) this.ctx.ends.report(this.ctx, item);
       const loaded = isExpired(item) ? null : await openItem(this.ctx, id, item);
       if (!loaded) {
         await this.releaseLease(key, lease);

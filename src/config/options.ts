@@ -94,6 +94,26 @@ export interface SessionStoreOptions {
    * a field name (dots for nesting, e.g. `"user.id"`) or a function of the session data.
    */
   userId?: string | ((data: Record<string, unknown>) => unknown);
+  /**
+   * The absolute timeout, in seconds: a session ends this long after it was created, however
+   * active it is (OWASP's absolute timeout). A regenerated id (a login) keeps the creation time.
+   * Default none.
+   */
+  maxLifetime?: number;
+  /**
+   * With `userId`: how many live sessions one user may have. A login past it ends the user's
+   * oldest session (or, with `onSessionLimit: 'refuse'`, is refused with SessionLimitError).
+   * Enforced with one DynamoDB transaction per login, correct under concurrent logins on many
+   * servers. Default none.
+   */
+  maxSessionsPerUser?: number;
+  /** What a login past `maxSessionsPerUser` does: `'evict-oldest'` (default) or `'refuse'`. */
+  onSessionLimit?: 'evict-oldest' | 'refuse';
+  /**
+   * Keep a device's description on each session: the user agent and IP address the session was
+   * created from (creation and last-seen times are kept anyway), for `listUserSessions`. Default false.
+   */
+  trackDevices?: boolean;
   /** Attempts of each DynamoDB call, including the first (SDK retry strategy). Default 3. */
   maxAttempts?: number;
   /** Time-out of one DynamoDB HTTP request in ms. Default 3 000. */
@@ -140,6 +160,10 @@ export interface ResolvedConfig {
   readonly reapIntervalMs: number;
   readonly userIndex: string | undefined;
   readonly userId: string | ((data: Record<string, unknown>) => unknown) | undefined;
+  readonly maxLifetime: number | undefined;
+  readonly maxSessionsPerUser: number | undefined;
+  readonly onSessionLimit: 'evict-oldest' | 'refuse';
+  readonly trackDevices: boolean;
   readonly maxAttempts: number;
   readonly requestTimeoutMs: number;
   readonly skipTableCheck: boolean;
@@ -319,6 +343,10 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
     if (typeof value === 'function') return;
     string(value, name);
   },
+  maxLifetime: positiveInt,
+  maxSessionsPerUser: positiveInt,
+  onSessionLimit: oneOf('evict-oldest', 'refuse'),
+  trackDevices: boolean,
   maxAttempts: positiveInt,
   requestTimeoutMs: positiveInt,
   skipTableCheck: boolean,
@@ -392,6 +420,11 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
       `option "${missing}" is missing: give both accessKeyId and secretAccessKey (context.xml AwsAccessKey and AwsSecretKey), or neither to use the credentials file or the default chain`,
     );
   }
+  if ((options.maxSessionsPerUser !== undefined || options.onSessionLimit !== undefined) && options.userId === undefined) {
+    throw new ConfigError(
+      'option "maxSessionsPerUser" needs "userId" (where a session names its user, e.g. userId: "user.id"): without it the store cannot tell whose sessions to count',
+    );
+  }
   if (options.sessionToken !== undefined && options.accessKeyId === undefined) {
     throw new ConfigError('option "sessionToken" needs accessKeyId and secretAccessKey beside it');
   }
@@ -429,6 +462,10 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     reapIntervalMs: options.reapIntervalMs ?? DEFAULTS.reapIntervalMs,
     userIndex,
     userId: options.userId,
+    maxLifetime: options.maxLifetime,
+    maxSessionsPerUser: options.maxSessionsPerUser,
+    onSessionLimit: options.onSessionLimit ?? 'evict-oldest',
+    trackDevices: options.trackDevices ?? false,
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,

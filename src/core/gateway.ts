@@ -30,6 +30,11 @@ export function isConditionalFailure(err: unknown): err is SdkError {
   return (err as SdkError | null)?.name === 'ConditionalCheckFailedException';
 }
 
+/** A transaction one of whose conditions failed (or that met another transaction): CancellationReasons say which. */
+export function isTransactionCanceled(err: unknown): err is SdkError & { CancellationReasons?: Array<{ Code?: string; Item?: Record<string, unknown> }> } {
+  return (err as SdkError | null)?.name === 'TransactionCanceledException';
+}
+
 /** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
 export function isOutage(err: unknown): boolean {
   const e = err as SdkError | null;
@@ -146,7 +151,7 @@ export class Gateway extends EventEmitter {
       this.reachable();
       return out;
     } catch (err) {
-      if (isConditionalFailure(err)) {
+      if (isConditionalFailure(err) || isTransactionCanceled(err)) {
         this.reachable();
         if (opts.expectConditionFailure) throw err;
       }

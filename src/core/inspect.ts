@@ -4,8 +4,7 @@
  * `hashSessionIds` the table holds HMACs and no id can be recovered from them.
  */
 import { DeleteItemCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { REAPER_KEY } from './purge.js';
-import { isExpired, readItem, type Item } from './item.js';
+import { isExpired, isStoreKey, readItem, type Item } from './item.js';
 import type { SessionStore } from './session-store.js';
 
 export interface SessionSummary {
@@ -93,7 +92,7 @@ export async function listSessions(
     const items = page.Items ?? [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      if (item.sessionId?.S === undefined || item.sessionId.S === REAPER_KEY) continue;
+      if (item.sessionId?.S === undefined || isStoreKey(item.sessionId.S)) continue;
       if (!options.includeExpired && isExpired(item, nowMs)) continue;
       sessions.push(summary(item, nowMs));
       if (sessions.length === options.limit) {
@@ -150,7 +149,7 @@ export async function countSessions(store: SessionStore): Promise<TableCounts> {
   );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      if (item.sessionId?.S === REAPER_KEY) continue;
+      if (isStoreKey(item.sessionId?.S)) continue;
       counts.items += 1;
       if (isExpired(item, nowMs)) counts.expired += 1;
       else counts.live += 1;

@@ -5,7 +5,7 @@ import { isConditionalFailure } from './gateway.js';
 import { isExpired, itemBytesBesideData, itemSize, MAX_ITEM_BYTES, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
-import { updateItem } from './update-item.js';
+import { updateItem, usedValues } from './update-item.js';
 
 /**
  * Write ids: a random prefix drawn once per process, then a counter. As
@@ -77,8 +77,10 @@ export class ItemWrite {
     expiresAtMs: number,
     /** The session's owner to store: a string, null to remove it, undefined to leave it. */
     private readonly userId: string | null | undefined,
-    /** The item's createdAt is known to be stored (a session loaded from the table). */
-    createdKnown: boolean,
+    /** The creation time to store if the item has none yet; undefined for a session loaded from the table (it has one). */
+    createdAt: number | undefined,
+    /** Where the session was created from (`trackDevices`), written with its first save. */
+    device?: { userAgent?: string | undefined; ip?: string | undefined },
   ) {
     this.json = json;
     this.bytes = bytes;
@@ -93,7 +95,19 @@ export class ItemWrite {
     // measurably so): an item that was read has its createdAt already, and a comparison with a
     // missing attribute is false, so `version = :v` alone says the item exists.
     this.set = ['#data = :data', 'expiresAt = :exp', 'expiresAtMs = :expMs', 'updatedAt = :now', 'writeId = :wid'];
-    if (!createdKnown) this.set.push('createdAt = if_not_exists(createdAt, :now)');
+    if (createdAt !== undefined) {
+      this.set.push('createdAt = if_not_exists(createdAt, :created)');
+      this.values[':created'] = { N: String(createdAt) };
+    }
+    // Only the first 512 characters of each: enough to tell devices apart, too little to bloat an item billed per KB.
+    if (device?.userAgent) {
+      this.set.push('userAgent = :ua');
+      this.values[':ua'] = { S: device.userAgent.slice(0, 512) };
+    }
+    if (device?.ip) {
+      this.set.push('ip = :ip');
+      this.values[':ip'] = { S: device.ip.slice(0, 64) };
+    }
     this.removeUser = userId === null ? ['userId'] : [];
     if (typeof userId === 'string') {
       this.set.push('userId = :user');
@@ -125,6 +139,54 @@ export class ItemWrite {
    * fences the write with a lease, which the same write gives back.
    */
   async attempt(condition: string, base: number, options: { increment?: boolean; owner?: string } = {}): Promise<Attempt> {
+    const { expression, values, increment } = this.prepare(base, options);
+    try {
+      const stored = await updateItem(this.ctx, this.key, expression, condition, values, increment);
+      this.landed(base);
+      return { kind: 'stored', version: stored ?? base + 1 };
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      return this.failed(await this.ctx.gateway.itemAfterConditionFailure(err, this.key), base);
+    }
+  }
+
+  /**
+   * The attempt's UpdateItem as a TransactWriteItems entry (a login that must
+   * count the user's sessions in the same transaction: save-user-limit.ts).
+   */
+  transactUpdate(condition: string, base: number, options: { owner?: string } = {}) {
+    const { expression, values } = this.prepare(base, options);
+    return {
+      TableName: this.ctx.config.table,
+      Key: { sessionId: { S: this.key } },
+      UpdateExpression: expression,
+      ConditionExpression: condition,
+      ...(expression.includes('#data') ? { ExpressionAttributeNames: { '#data': 'data' } } : {}),
+      ExpressionAttributeValues: usedValues(values, expression, condition),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+  }
+
+  /** How an attempt whose condition failed ended, from the item it found (`old`). */
+  failed(old: Item | undefined, base: number): Attempt {
+    if (!old || isExpired(old)) {
+      this.ctx.statsData.destroyedWhileInUse += 1;
+      return { kind: 'gone' };
+    }
+    if (old.writeId?.S === this.values[':wid']!.S) {
+      this.landed(base);
+      return { kind: 'own' };
+    }
+    return { kind: 'newer', old };
+  }
+
+  /** The transaction that carried `transactUpdate` landed. */
+  landed(base: number): void {
+    this.ctx.decoded.set(this.key, this.values[':wid']!.S, this.json);
+    if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json });
+  }
+
+  private prepare(base: number, options: { increment?: boolean; owner?: string }): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
     const values = this.values;
     values[':data'] = { B: this.bytes };
     values[':wid'] = { S: nextWriteId() };
@@ -134,28 +196,7 @@ export class ItemWrite {
     if (options.owner !== undefined) values[':owner'] = { S: options.owner };
     const increment = options.increment === true && base !== 0;
     const remove = options.owner !== undefined ? ['lockOwner', 'lockExpiresAt'] : [];
-    try {
-      const stored = await updateItem(this.ctx, this.key, this.expression(increment ? 'version = version + :one' : 'version = :nv', remove), condition, values, increment);
-      this.landed(base);
-      return { kind: 'stored', version: stored ?? base + 1 };
-    } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
-      const old = await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
-      if (!old || isExpired(old)) {
-        this.ctx.statsData.destroyedWhileInUse += 1;
-        return { kind: 'gone' };
-      }
-      if (old.writeId?.S === values[':wid'].S) {
-        this.landed(base);
-        return { kind: 'own' };
-      }
-      return { kind: 'newer', old };
-    }
-  }
-
-  private landed(base: number): void {
-    this.ctx.decoded.set(this.key, this.values[':wid']!.S, this.json);
-    if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json });
+    return { expression: this.expression(increment ? 'version = version + :one' : 'version = :nv', remove), values, increment };
   }
 
   private expression(versionExpr: string, remove: string[]): string {

@@ -55,6 +55,13 @@ export function readItem(item: Item): StoredSession {
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /**
+ * The store's own bookkeeping items (the reaper's lease, a user's session
+ * slots) share the table under this prefix: never sessions, never purged.
+ */
+export const STORE_KEY_PREFIX = 'dynamodb-session-manager:';
+export const isStoreKey = (key: string | undefined): boolean => key !== undefined && key.startsWith(STORE_KEY_PREFIX);
+
+/**
  * An item's exact expiry in epoch ms: `expiresAtMs`, or, for an item written
  * without it, the TTL second. NaN when it has neither.
  */

@@ -2,6 +2,7 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError } from '../errors.js';
 import { isExpired, readItem, type Item, type StoredSession } from './item.js';
 import { idTag } from './session-id.js';
+import { pastLifetime } from './lifecycle.js';
 import type { LoadedSession, SessionData } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 
@@ -20,7 +21,11 @@ export async function loadUnlocked(ctx: RequestContext, id: string, key: string,
     ctx.statsData.staleReads += 1;
     out = await read(true);
   }
-  if (!out.Item || isExpired(out.Item)) return null;
+  if (!out.Item) return null;
+  if (isExpired(out.Item)) {
+    ctx.ends.report(ctx, out.Item);
+    return null;
+  }
   return openItem(ctx, id, out.Item);
 }
 
@@ -31,6 +36,11 @@ export async function loadUnlocked(ctx: RequestContext, id: string, key: string,
  * session.
  */
 export async function openItem(ctx: RequestContext, id: string, item: Item): Promise<LoadedSession | null> {
+  // Past the absolute timeout, however recently used (an item written before maxLifetime was set has a later expiry).
+  if (pastLifetime(ctx.config, item)) {
+    ctx.ends.report(ctx, item);
+    return null;
+  }
   let stored: StoredSession;
   let json: string;
   let data: SessionData;

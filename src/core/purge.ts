@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import type { ExpirySource } from './events.js';
 import { expiredEventOf, tellExpired } from './expired-event.js';
 import { isConditionalFailure } from './gateway.js';
-import { nowSeconds, type Item } from './item.js';
+import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
 
 export interface PurgeProgress {
@@ -122,7 +122,7 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
       const pending: Array<Promise<void>> = [];
       for (const item of out.Items ?? []) {
         const key = item.sessionId?.S;
-        if (key === undefined || key === REAPER_KEY) continue;
+        if (key === undefined || isStoreKey(key)) continue;
         totals.expired += 1;
         const lockedUntil = item.lockOwner?.S !== undefined ? Number(item.lockExpiresAt?.N ?? 0) : 0;
         // A live lease means a request is still working on it; a delete would only fail its condition.

@@ -2,6 +2,7 @@ import type { Lease } from '../concurrency/lease-lock.js';
 import type { RequestLocks } from '../concurrency/request-locks.js';
 import { isConditionalFailure } from './gateway.js';
 import { isExpired, nowSeconds } from './item.js';
+import { clampExpiry } from './lifecycle.js';
 import type { CommitOutcome, SessionHandle } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 import { updateItem } from './update-item.js';
@@ -13,6 +14,7 @@ import { updateItem } from './update-item.js';
  * own write or alone.
  */
 export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, handle: SessionHandle, expiresAtMs: number): Promise<CommitOutcome> {
+  expiresAtMs = clampExpiry(ctx.config, expiresAtMs, handle.createdAt);
   const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
   const touchAfter = ctx.config.touchAfter === 'auto' ? Math.floor(lifetimeSec / 10) : ctx.config.touchAfter;
   const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, touchAfter) * 1000;

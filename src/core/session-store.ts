@@ -11,6 +11,7 @@ import { saveLastWriter } from '../concurrency/save-last-writer.js';
 import { saveLeased } from '../concurrency/save-leased.js';
 import { saveUpsert } from '../concurrency/save-upsert.js';
 import { saveVersioned } from '../concurrency/save-versioned.js';
+import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
 import { SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { DecodedCache } from './decoded-cache.js';
@@ -23,10 +24,12 @@ import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './
 import { startReaper, type Reaper } from './reaper.js';
 import { refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
-import { checkSessionId, keyFor } from './session-id.js';
+import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
-import { deleteKeys, destroyUserSessions as destroyUser } from './user-sessions.js';
+import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
+import { clampExpiry, EndNotices } from './lifecycle.js';
+import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 
@@ -50,10 +53,20 @@ export interface LoadOptions {
 }
 
 export interface CommitOptions {
-  /** When the session expires: a Date or epoch ms; default now + `ttl`. */
+  /** When the session expires: a Date or epoch ms; default now + `ttl`. No later than `maxLifetime` allows. */
   expires?: Date | number | null;
   /** Owner of the session for the user index (`destroyUserSessions`); null removes it. */
   userId?: string | null;
+  /**
+   * The session this new one replaces (a regenerated id, on login; the old one
+   * destroyed with reason 'regenerate'): it keeps that one's creation time, so
+   * `maxLifetime` counts from the first, and `regenerated` is emitted instead of `created`.
+   */
+  replaces?: SessionHandle | null;
+  /** With `replaces`: count `maxLifetime` from now instead (a fresh start). */
+  freshStart?: boolean;
+  /** Where a new session comes from, kept with `trackDevices` (first 512 / 64 characters). */
+  device?: { userAgent?: string | undefined; ip?: string | undefined };
   /** @internal `JSON.stringify(data)`, when an adapter's change check computed it already. */
   json?: string;
 }
@@ -101,6 +114,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
   readonly decoded = new DecodedCache(16 * 1024 * 1024);
   /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
   readonly latest = new Map<string, { version: number; json: string }>();
+  /** @internal */
+  readonly ends = new EndNotices();
   /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
   private readonly writeQueue = new KeyedMutex();
   private readonly locks: RequestLocks;
@@ -252,30 +267,58 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const bytes = this.codec.frame(json, itemBytesBesideData(key, userId));
     guardSize(this, id, key, bytes.length, userId);
     await this.ready();
-    const write = new ItemWrite(this, id, key, json, bytes, expiresAtMs, userIdGiven, handle !== undefined && handle.createdAt > 0);
+    const creating = handle !== undefined && handle.version === 0;
+    // A regenerated id keeps the first session's creation time: maxLifetime counts from the first login.
+    const replaced = options.replaces && !options.freshStart && options.replaces.createdAt > 0 ? options.replaces.createdAt : undefined;
+    const createdAt = handle && handle.createdAt > 0 ? undefined : (replaced ?? Date.now());
+    if (creating && createdAt !== undefined) handle!.createdAt = createdAt;
+    const write = new ItemWrite(
+      this,
+      id,
+      key,
+      json,
+      bytes,
+      handle ? clampExpiry(this.config, expiresAtMs, handle.createdAt) : expiresAtMs,
+      userIdGiven,
+      createdAt,
+      this.config.trackDevices && (creating || !handle) ? options.device : undefined,
+    );
     const turn = await this.writeQueue.acquire(key);
     try {
       if (!handle) return await saveUpsert(write);
       const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
       const base = { version: handle.version, json: handle.json, ...(handle.userId !== undefined ? { userId: handle.userId } : {}) };
-      const result: SaveResult =
-        this.config.locking === 'none'
+      // A login (the session gets an owner it did not have) under maxSessionsPerUser counts the user's sessions in the same transaction.
+      const login = this.config.maxSessionsPerUser !== undefined && typeof userIdGiven === 'string' && userIdGiven !== handle.userId;
+      const result: SaveResult = login
+        ? await saveWithUserLimit(this, write, base, lease, userIdGiven)
+        : this.config.locking === 'none'
           ? await saveLastWriter(write, base, handle.lease)
           : lease
             ? await saveLeased(this, write, base, lease)
             : await saveVersioned(this, write, base);
       if (result.outcome === 'destroyed') return 'destroyed';
+      if (creating) this.announceNew(handle, key, userId, options.replaces);
       // Keeps the handle in step, so a later save of the same request builds on this one. After a
       // merge the app's copy lacks what was merged in: its base is what it saved, and a version that
       // matches nothing makes its next change merge with the stored state instead of overwriting it.
       handle.storedVersion = result.version;
       handle.version = result.outcome === 'merged' ? -1 : result.version;
       handle.json = result.outcome === 'merged' ? json : result.json;
+      if (typeof userIdGiven === 'string') handle.userId = userIdGiven;
+      else if (userIdGiven === null) delete handle.userId;
       return result.outcome;
     } finally {
       turn();
       if (this.writeQueue.idle(key)) this.latest.delete(key);
     }
+  }
+
+  /** `created`, or `regenerated` for a session that replaces another (a new id on login). */
+  private announceNew(handle: SessionHandle, key: string, userId: string | undefined, replaces: SessionHandle | null | undefined): void {
+    const base = { key, session: idTag(handle.id), ...(userId !== undefined ? { userId } : {}) };
+    if (replaces) this.emit('regenerated', { ...base, previousKey: replaces.key } satisfies RegeneratedEvent);
+    else this.emit('created', base satisfies CreatedEvent);
   }
 
   /**
@@ -350,17 +393,58 @@ export class SessionStore extends EventEmitter implements RequestContext {
     if (handle) await this.locks.release(handle);
   }
 
-  /** Deletes a session. Any request still holding it finds it gone and does not bring it back. */
-  async destroy(id: string, handle?: SessionHandle | null): Promise<void> {
+  /**
+   * Deletes a session. Any request still holding it finds it gone and does not
+   * bring it back. Emits `destroyed` with `reason` (default 'logout') when
+   * there was a session to delete; 'regenerate' (the old id of a login, whose
+   * successor is saved with `replaces`) emits nothing here: `regenerated` follows.
+   */
+  async destroy(id: string, handle?: SessionHandle | null, reason: DestroyReason | 'regenerate' = 'logout'): Promise<void> {
     const key = this.keyOf(id);
     await this.ready();
-    this.decoded.delete(key);
     try {
-      await this.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } } }));
+      await this.deleteKey(key, reason, idTag(id));
     } finally {
       if (handle && handle.id === id) this.locks.settle(handle);
       this.locks.settleHolder(key);
     }
+  }
+
+  /**
+   * Ends one session by its table key ("log out that device"), as
+   * `listUserSessions` gives it: the id itself, or its HMAC with
+   * `hashSessionIds`. Emits `destroyed` with reason 'revoked'. Resolves to
+   * whether there was one.
+   */
+  async destroySession(key: string): Promise<boolean> {
+    await this.ready();
+    const deleted = await this.deleteKey(key, 'revoked', idTag(key));
+    this.locks.settleHolder(key);
+    return deleted;
+  }
+
+  private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string): Promise<boolean> {
+    this.decoded.delete(key);
+    // The old item comes back at no extra cost: it says whether there was a session to end, and whose.
+    const out = await this.gateway.send<{ Attributes?: Item }>(
+      'DeleteItem',
+      new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } }, ReturnValues: 'ALL_OLD' }),
+    );
+    const old = out.Attributes;
+    if (!old || reason === 'regenerate') return old !== undefined;
+    this.emit('destroyed', { key, session, reason, ...(old.userId?.S !== undefined ? { userId: old.userId.S } : {}) } satisfies DestroyedEvent);
+    return true;
+  }
+
+  /**
+   * A user's live sessions, oldest first, with what is known of each device:
+   * created, last seen (the last write or expiry refresh, so it costs no
+   * extra write), expiry, and with `trackDevices` the user agent and IP. Found
+   * through `userIndex` (a Query, eventually consistent) or a Scan, then read
+   * with one strongly consistent BatchGetItem per 100.
+   */
+  listUserSessions(userId: string): Promise<UserSessionList> {
+    return describeUserSessions(this, userId);
   }
 
   // ---- stateless API (express-session's Store contract and tools) ----

@@ -4,6 +4,7 @@ import type { Gateway } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { StoreStats } from './stats.js';
 import type { DecodedCache } from './decoded-cache.js';
+import type { EndNotices } from './lifecycle.js';
 
 /**
  * What the store's parts share: the resolved options, the gateway every
@@ -35,4 +36,6 @@ export interface RequestContext extends StoreContext {
    * instead of spending a write that is sure to fail its version condition.
    */
   readonly latest: Map<string, { version: number; json: string }>;
+  /** Tells listeners, once each, of sessions a read found ended (lifecycle.ts). */
+  readonly ends: EndNotices;
 }

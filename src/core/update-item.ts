@@ -18,6 +18,13 @@ function placeholders(expression: string, condition: string | undefined): readon
   return names;
 }
 
+/** The values an expression and condition name: DynamoDB refuses any other. */
+export function usedValues(values: Record<string, AttributeValue>, expression: string, condition: string | undefined): Record<string, AttributeValue> {
+  const used: Record<string, AttributeValue> = {};
+  for (const name of placeholders(expression, condition)) used[name] = values[name]!;
+  return used;
+}
+
 /**
  * One UpdateItem on a session item: `values` may hold more than the
  * expressions name (only the named ones are sent). A conditional one asks for
@@ -34,8 +41,7 @@ export async function updateItem(
   values: Record<string, AttributeValue>,
   returnVersion = false,
 ): Promise<number | undefined> {
-  const used: Record<string, AttributeValue> = {};
-  for (const name of placeholders(expression, condition)) used[name] = values[name]!;
+  const used = usedValues(values, expression, condition);
   const out = await ctx.gateway.send<{ Attributes?: Item }>(
     'UpdateItem',
     new UpdateItemCommand({

@@ -1,7 +1,31 @@
-import { BatchWriteItemCommand, QueryCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, QueryCommand, ScanCommand, type KeysAndAttributes, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { ConfigError, SessionStoreError } from '../errors.js';
-import type { Item } from './item.js';
+import type { DestroyedEvent } from './events.js';
+import { expiryMs, isExpired, type Item } from './item.js';
+import { pastLifetime } from './lifecycle.js';
+import { idTag } from './session-id.js';
 import type { StoreContext } from './store-context.js';
+
+/** One of a user's sessions, as an account page lists it ("your devices"). */
+export interface UserSession {
+  /** Table key: what `store.destroySession(key)` takes (the id itself, or its HMAC with `hashSessionIds`). */
+  key: string;
+  /** Epoch ms. */
+  createdAt: number | undefined;
+  /** Epoch ms of its last write or expiry refresh: as fresh as the expiry (touchAfter), at no extra write. */
+  lastSeen: number | undefined;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** With `trackDevices`: where it was created from. */
+  userAgent?: string;
+  ip?: string;
+}
+
+export interface UserSessionList {
+  sessions: UserSession[];
+  /** How the sessions were found: a Query on the user index, or a Scan of the whole table. */
+  via: 'index' | 'scan';
+}
 
 export interface UserSessionsResult {
   /** Table keys of the user's sessions (HMACs with `hashSessionIds`). */
@@ -107,5 +131,45 @@ export async function deleteKeys(store: StoreContext, keys: readonly string[]): 
 export async function destroyUserSessions(store: StoreContext, userId: string): Promise<number> {
   const { keys } = await listUserSessions(store, userId);
   await deleteKeys(store, keys);
+  for (const key of keys) store.emit('destroyed', { key, session: idTag(key), userId, reason: 'revoked' } satisfies DestroyedEvent);
   return keys.length;
+}
+
+/** Reads items by table key, strongly consistent, 100 per BatchGetItem, re-asking for what DynamoDB leaves unprocessed. */
+async function readKeys(store: StoreContext, keys: readonly string[], projection: string): Promise<Item[]> {
+  const table = store.config.table;
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let request: KeysAndAttributes | undefined = { Keys: keys.slice(i, i + 100).map((k) => ({ sessionId: { S: k } })), ConsistentRead: true, ProjectionExpression: projection };
+    for (let attempt = 0; request && (request.Keys?.length ?? 0) > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+      const out: { Responses?: Record<string, Item[]>; UnprocessedKeys?: Record<string, KeysAndAttributes> } = await store.gateway.send(
+        'BatchGetItem',
+        new BatchGetItemCommand({ RequestItems: { [table]: request } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      request = out.UnprocessedKeys?.[table];
+    }
+  }
+  return items;
+}
+
+/** A user's live sessions with their devices' description, oldest first (see SessionStore#listUserSessions). */
+export async function describeUserSessions(store: StoreContext, userId: string): Promise<UserSessionList> {
+  const { keys, via } = await listUserSessions(store, userId);
+  const items = await readKeys(store, keys, 'sessionId, userId, createdAt, updatedAt, expiresAt, expiresAtMs, userAgent, ip');
+  const now = Date.now();
+  const sessions = items
+    // The index may lag: an item another user has taken since, or one ended, is not this user's session.
+    .filter((item) => item.userId?.S === userId && !isExpired(item, now) && !pastLifetime(store.config, item, now))
+    .map((item): UserSession => ({
+      key: item.sessionId!.S!,
+      createdAt: item.createdAt?.N !== undefined ? Number(item.createdAt.N) : undefined,
+      lastSeen: item.updatedAt?.N !== undefined ? Number(item.updatedAt.N) : undefined,
+      expiresAt: expiryMs(item),
+      ...(item.userAgent?.S !== undefined ? { userAgent: item.userAgent.S } : {}),
+      ...(item.ip?.S !== undefined ? { ip: item.ip.S } : {}),
+    }))
+    .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+  return { sessions, via };
 }

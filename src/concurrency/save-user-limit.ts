@@ -1,0 +1,160 @@
+import { BatchGetItemCommand, GetItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { EngineFeatureError, SessionLimitError, StoreUnavailableError } from '../errors.js';
+import { isTransactionCanceled } from '../core/gateway.js';
+import type { Base, ItemWrite } from '../core/item-write.js';
+import { isExpired, type Item } from '../core/item.js';
+import { pastLifetime } from '../core/lifecycle.js';
+import { openItem } from '../core/open-item.js';
+import { idTag } from '../core/session-id.js';
+import type { RequestContext } from '../core/store-context.js';
+import type { DestroyedEvent } from '../core/events.js';
+import { isUnsupportedOperation } from '../table/ensure-table.js';
+import { foldIn } from './fold-in.js';
+import type { Lease } from './lease-lock.js';
+import type { SaveResult } from './save-outcome.js';
+import { CREATING } from './save-versioned.js';
+
+/** The item that keeps count of a user's sessions. `expiresAt` 0: it never reads as a session, and TTL leaves it alone. */
+export const userSlotsKey = (userId: string): string => `dynamodb-session-manager:user:${userId}`;
+
+interface Slots {
+  version: number;
+  /** Table key → creation time (epoch ms) of each session the user holds. */
+  sessions: Map<string, number>;
+}
+
+async function readSlots(ctx: RequestContext, userId: string): Promise<Slots> {
+  const out = await ctx.gateway.send<{ Item?: Item }>(
+    'GetItem',
+    new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: userSlotsKey(userId) } }, ConsistentRead: true }),
+  );
+  const sessions = new Map<string, number>();
+  for (const [key, value] of Object.entries(out.Item?.sessions?.M ?? {})) sessions.set(key, Number(value.N ?? 0));
+  return { version: Number(out.Item?.version?.N ?? 0), sessions };
+}
+
+/** Of the user's recorded sessions, those still live and still the user's (one strongly consistent read each, batched). */
+async function liveOf(ctx: RequestContext, userId: string, keys: string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  if (keys.length === 0) return live;
+  const out = await ctx.gateway.send<{ Responses?: Record<string, Item[]> }>(
+    'BatchGetItem',
+    new BatchGetItemCommand({
+      RequestItems: {
+        [ctx.config.table]: { Keys: keys.map((k) => ({ sessionId: { S: k } })), ConsistentRead: true, ProjectionExpression: 'sessionId, userId, expiresAt, expiresAtMs, createdAt' },
+      },
+    }),
+  );
+  for (const item of out.Responses?.[ctx.config.table] ?? []) {
+    if (item.userId?.S === userId && !isExpired(item) && !pastLifetime(ctx.config, item)) live.add(item.sessionId!.S!);
+  }
+  return live;
+}
+
+/**
+ * A login under `maxSessionsPerUser`: the save that makes `userId` the
+ * session's owner. One DynamoDB transaction writes the session, records it in
+ * the user's slots item (conditional on the version read, so two logins on
+ * two servers cannot both take the last slot), and, past the limit, deletes the
+ * user's oldest live session (conditional on it still being the user's). A
+ * transaction that meets a concurrent login is read again and retried: no
+ * overrun, and no session ended twice. With `onSessionLimit: 'refuse'` a login
+ * past the limit is a SessionLimitError instead, nothing written. The session's
+ * own condition is the locking mode's, and a newer version of it is merged as
+ * in any save. Costs, per login: a strongly consistent GetItem of the slots
+ * item, a BatchGetItem of the recorded sessions once at the limit, and a
+ * transaction (twice the write units of its three writes).
+ */
+export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, base: Base, lease: Lease | undefined, userId: string): Promise<SaveResult> {
+  const limit = ctx.config.maxSessionsPerUser!;
+  let merged = false;
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > ctx.config.maxSaveAttempts) {
+      throw new StoreUnavailableError(`login of session ${idTag(write.id)} in table "${ctx.config.table}": ${attempt - 1} attempts all met a concurrent login of the same user: retry the request`);
+    }
+    const slots = await readSlots(ctx, userId);
+    const others = [...slots.sessions.keys()].filter((k) => k !== write.key);
+    const recorded = new Map(slots.sessions);
+    recorded.delete(write.key);
+    const evicted: string[] = [];
+    if (others.length >= limit) {
+      const live = await liveOf(ctx, userId, others);
+      for (const key of others) if (!live.has(key)) recorded.delete(key);
+      const oldestFirst = [...live].sort((a, b) => (recorded.get(a) ?? 0) - (recorded.get(b) ?? 0));
+      while (oldestFirst.length >= limit) {
+        if (ctx.config.onSessionLimit === 'refuse') {
+          throw new SessionLimitError(
+            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): this login was refused and nothing was written; end one of them (store.listUserSessions, store.destroySession) or set onSessionLimit: 'evict-oldest'`,
+            limit,
+          );
+        }
+        const oldest = oldestFirst.shift()!;
+        evicted.push(oldest);
+        recorded.delete(oldest);
+      }
+    }
+    recorded.set(write.key, Date.now());
+    const owner = lease && !lease.lost ? lease.owner : undefined;
+    const condition = base.version === 0 ? CREATING : owner ? 'lockOwner = :owner AND version = :v' : 'version = :v AND expiresAt > :nowSec';
+    const sessions: Record<string, AttributeValue> = {};
+    for (const [key, created] of recorded) sessions[key] = { N: String(created) };
+    const items = [
+      {
+        Update: {
+          TableName: ctx.config.table,
+          Key: { sessionId: { S: userSlotsKey(userId) } },
+          UpdateExpression: 'SET sessions = :sessions, version = :nv, expiresAt = :zero',
+          ConditionExpression: slots.version === 0 ? 'attribute_not_exists(sessionId)' : 'version = :v',
+          ExpressionAttributeValues: {
+            ':sessions': { M: sessions },
+            ':nv': { N: String(slots.version + 1) },
+            ':zero': { N: '0' },
+            ...(slots.version === 0 ? {} : { ':v': { N: String(slots.version) } }),
+          },
+        },
+      },
+      ...evicted.map((key) => ({
+        Delete: {
+          TableName: ctx.config.table,
+          Key: { sessionId: { S: key } },
+          ConditionExpression: 'userId = :u',
+          ExpressionAttributeValues: { ':u': { S: userId } },
+        },
+      })),
+      { Update: write.transactUpdate(condition, base.version, owner ? { owner } : {}) },
+    ];
+    try {
+      await ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items }), { expectConditionFailure: true });
+    } catch (err) {
+      if (isUnsupportedOperation(err)) {
+        throw new EngineFeatureError(
+          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local`,
+          { cause: err },
+        );
+      }
+      if (!isTransactionCanceled(err)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const mine = reasons[reasons.length - 1];
+      if (mine?.Code !== 'ConditionalCheckFailed') continue; // the user's slots or an eviction met a concurrent login: read again
+      const result = write.failed(mine.Item as Item | undefined, base.version);
+      if (result.kind === 'gone') return { outcome: 'destroyed', version: base.version, json: base.json };
+      if (result.kind === 'own') return { outcome: merged ? 'merged' : 'written', version: base.version + 1, json: write.json };
+      if (result.kind !== 'newer') continue;
+      if (owner && result.old.lockOwner?.S !== owner) {
+        lease!.lost = true;
+        continue;
+      }
+      const theirs = await openItem(ctx, write.id, result.old);
+      if (!theirs) {
+        ctx.statsData.destroyedWhileInUse += 1;
+        return { outcome: 'destroyed', version: base.version, json: base.json };
+      }
+      base = foldIn(ctx, write, base, theirs.handle, theirs.data).base;
+      merged = true;
+      continue;
+    }
+    write.landed(base.version);
+    for (const key of evicted) ctx.emit('destroyed', { key, session: idTag(key), userId, reason: 'limit' } satisfies DestroyedEvent);
+    return { outcome: merged ? 'merged' : 'written', version: base.version + 1, json: write.json };
+  }
+}
