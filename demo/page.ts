@@ -172,9 +172,9 @@ export function renderPage(v: PageView): string {
     <h2>50 concurrent increments</h2>
     <p class="muted">Fifty AJAX calls at once, each reading a counter from the session, waiting a moment, and writing it back plus one.</p>
     <select id="race-mode" aria-label="locking mode">
-      <option value="none">none (last writer wins)</option>
-      <option value="optimistic">optimistic (merge)</option>
-      <option value="pessimistic">pessimistic (lock)</option>
+      <option value="default">default options (a POST takes the lease)</option>
+      <option value="none">none (last writer wins, the Tomcat manager's race)</option>
+      <option value="optimistic">optimistic (merge, onConflict adding the counts)</option>
     </select>
     <button id="race" data-testid="race">Fire 50</button>
     <div class="result" id="race-result" data-state="idle" aria-live="polite"></div>

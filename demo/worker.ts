@@ -25,11 +25,13 @@ const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: u
 
 // returnConsumedCapacity: the admin panel shows the capacity units the workers spent.
 const common = { ...storeOptions(target), skipTableCheck: true, userId: 'user', returnConsumedCapacity: true } as const;
-// One table, one session: the route decides how its save meets a concurrent one.
-const store = new DynamoDBStore({ ...common, locking: 'optimistic', onConflict: addDeltas, lock: '/api/race/pessimistic/' });
+// One table, one session: the route decides how its save meets a concurrent one. The page and
+// the "default" race run on the default options, which a user who never read the options table gets.
+const store = new DynamoDBStore({ ...common });
 const lastWriterWins = new DynamoDBStore({ ...common, locking: 'none' });
+const mergeOnly = new DynamoDBStore({ ...common, locking: 'optimistic', onConflict: addDeltas });
 
-const localStats = () => sumStats([store.store.stats(), lastWriterWins.store.stats()]);
+const localStats = () => sumStats([store.store.stats(), lastWriterWins.store.stats(), mergeOnly.store.stats()]);
 answerStatsRequests(localStats);
 
 type Bag = { visits?: number; cart?: string[]; user?: string; race?: number };
@@ -51,8 +53,9 @@ const sessionOptions = (s: DynamoDBStore): SessionOptions & { store: DynamoDBSto
   saveUninitialized: false,
   cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax' },
 });
-const withOptimistic = dynamoSession(sessionOptions(store));
+const withDefaults = dynamoSession(sessionOptions(store));
 const withNone = dynamoSession(sessionOptions(lastWriterWins));
+const withMerge = dynamoSession(sessionOptions(mergeOnly));
 
 const app = express();
 app.disable('x-powered-by');
@@ -63,7 +66,9 @@ app.use((_req, res, next) => {
   next();
 });
 app.use(express.urlencoded({ extended: false, limit: '4kb' }));
-app.use((req, res, next) => (req.path.startsWith('/api/race/none/') ? withNone : withOptimistic)(req, res, next));
+app.use((req, res, next) =>
+  (req.path.startsWith('/api/race/none/') ? withNone : req.path.startsWith('/api/race/optimistic/') ? withMerge : withDefaults)(req, res, next),
+);
 
 async function adminView(req: Request): Promise<AdminView> {
   const [listing, workers] = await Promise.all([liveSessions(store.store), clusterStats(localStats)]);
@@ -152,6 +157,9 @@ app.post('/logout', (req, res, next) => {
   });
 });
 
+/** default: the store's default options (locking 'auto': a POST takes the lease); none: the seed's last writer wins; optimistic: merges, with an onConflict adding counter deltas. */
+const RACE_MODES: readonly string[] = ['default', 'none', 'optimistic'];
+
 app.post('/api/race/reset', async (req, res) => {
   bag(req).race = 0;
   await saved(req);
@@ -159,8 +167,8 @@ app.post('/api/race/reset', async (req, res) => {
 });
 
 app.post('/api/race/:mode/incr', async (req, res) => {
-  if (!['none', 'optimistic', 'pessimistic'].includes(String(req.params.mode))) {
-    res.status(404).json({ error: 'mode is one of none, optimistic, pessimistic' });
+  if (!RACE_MODES.includes(String(req.params.mode))) {
+    res.status(404).json({ error: `mode is one of ${RACE_MODES.join(', ')}` });
     return;
   }
   const s = bag(req);
@@ -192,7 +200,7 @@ const stop = () => {
   if (stopping) return;
   stopping = true;
   server.close(() => {
-    void Promise.all([store.store.close(), lastWriterWins.store.close()]).finally(() => process.exit(0));
+    void Promise.all([store.store.close(), lastWriterWins.store.close(), mergeOnly.store.close()]).finally(() => process.exit(0));
   });
   server.closeIdleConnections();
   // Requests still running get a moment to finish; then the worker goes regardless.

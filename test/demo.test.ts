@@ -57,22 +57,22 @@ describe('npm start (demo/start.ts)', () => {
     for (const pid of demo.workerPids) assert.ok(await waitGone(pid), `worker pid ${pid} is still alive`);
   });
 
-  it('50 concurrent increments: "none" loses some (the seed\'s race), "optimistic" and "pessimistic" keep all 50', async () => {
+  it('50 concurrent increments: with the default options all 50 are kept, "none" loses some (the seed\'s race), "optimistic" with its onConflict keeps all 50', async () => {
     const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
     try {
       const client = new CookieClient();
       await client.json(`${demo.url}/api/race/reset`, { method: 'POST' });
       const stored: Record<string, number> = {};
-      for (const mode of ['none', 'optimistic', 'pessimistic']) {
+      for (const mode of ['default', 'none', 'optimistic']) {
         await client.json(`${demo.url}/api/race/reset`, { method: 'POST' });
         const answers = await Promise.all(Array.from({ length: 50 }, () => client.request(`${demo.url}/api/race/${mode}/incr`, { method: 'POST' })));
         for (const res of answers) await res.arrayBuffer();
         assert.deepEqual(answers.map((r) => r.status).filter((s) => s !== 200), [], `every ${mode} increment is answered 200`);
         stored[mode] = (await client.json<Session>(`${demo.url}/api/session`)).race;
       }
+      assert.equal(stored.default, 50, 'the default options lose nothing');
       assert.ok(stored.none! < 50, `"none" stored ${stored.none} of 50: the race should lose increments`);
       assert.equal(stored.optimistic, 50);
-      assert.equal(stored.pessimistic, 50);
       // The optimistic run lost nothing: its true conflicts must not read as an alarm.
       const admin = await (await client.request(`${demo.url}/admin`)).text();
       const conflicts = Number(/data-testid="conflicts">(\d+)</.exec(admin)?.[1]);

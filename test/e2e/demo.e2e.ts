@@ -81,7 +81,7 @@ describe('the demo in a browser', () => {
     await shot('demo-2-after-reloads');
   });
 
-  for (const mode of ['none', 'optimistic', 'pessimistic'] as const) {
+  for (const mode of ['default', 'none', 'optimistic'] as const) {
     it(`50 concurrent increments in "${mode}" mode ${mode === 'none' ? 'lose some (the seed\'s race)' : 'are all stored'}`, async () => {
       await page.getByLabel('locking mode').selectOption(mode);
       await page.getByTestId('race').click();
