@@ -75,6 +75,16 @@ describe('the packed package, installed with only the peers the README names for
     for (const install of Object.values(dirs)) install.remove();
   });
 
+  it('every entry of package.json "exports" is loaded by a test here and listed in the README\'s table of peers', () => {
+    const tested = ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/streams', '/express', '/koa'];
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf('### What each entry needs installed'), readme.indexOf('### One session across frameworks'));
+    for (const subpath of Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => k.slice(1))) {
+      assert.ok(tested.includes(subpath), `entry ".${subpath}" is not tried in a packed install`);
+      assert.ok(table.includes(subpath === '' ? '| `dynamodb-session-manager` |' : `| \`…${subpath}\` |`), `entry ".${subpath}" has no row in the README's table of peers`);
+    }
+  });
+
   it('the folder without peers has none: a peer cannot be found there, and "/express" fails naming express-session', () => {
     const peer = runIn(dirs.none.dir, `import('@fastify/session').then(() => console.log('found'), (e) => console.log(e.code))`);
     assert.deepEqual(peer, { ok: true, out: 'ERR_MODULE_NOT_FOUND' });
@@ -83,7 +93,7 @@ describe('the packed package, installed with only the peers the README names for
     assert.match((express as { err: string }).err, /express-session/);
   });
 
-  for (const subpath of ['', '/http', '/hono', '/fastify']) {
+  for (const subpath of ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/streams']) {
     const specifier = `dynamodb-session-manager${subpath}`;
     it(`${specifier} loads by import and by require with no peer installed`, () => {
       const esm = load(dirs.none.dir, specifier, 'module');

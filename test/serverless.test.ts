@@ -68,7 +68,7 @@ describe('serverless: cold start and bundling', { timeout: 600_000 }, () => {
     assert.ok(packages.has('@aws-sdk/client-dynamodb') && packages.has('undici'), [...packages].join(' '));
   });
 
-  for (const subpath of ['', '/express', '/fastify', '/koa', '/hono', '/http']) {
+  for (const subpath of ['', '/express', '/fastify', '/koa', '/hono', '/http', '/web', '/react-router', '/streams']) {
     const specifier = `dynamodb-session-manager${subpath}`;
     it(`importing ${specifier} loads none of ${LAZY.join(', ')}`, () => {
       const { packages } = runTracing(install.dir, `await import(${JSON.stringify(specifier)});`);
