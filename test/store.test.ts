@@ -86,6 +86,10 @@ describe('SessionStore core', () => {
     const loaded = await eager.load('s-touch0');
     assert.ok(loaded);
     assert.equal(await eager.touch(loaded.handle, 's-touch0', { expires: expires + 2000 }), 'touched');
+    // 0 writes any later expiry, as express-session's MemoryStore keeps every one: 100 ms later is a write too.
+    const again = await eager.load('s-touch0');
+    assert.equal(await eager.touch(again!.handle, 's-touch0', { expires: expires + 2100 }), 'touched');
+    assert.equal((await eager.load('s-touch0'))!.handle.expiresAtMs, expires + 2100);
     await eager.close();
   });
 

@@ -16,8 +16,9 @@ import { updateItem } from './update-item.js';
 export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, handle: SessionHandle, expiresAtMs: number): Promise<CommitOutcome> {
   expiresAtMs = clampExpiry(ctx.config, expiresAtMs, handle.createdAt);
   const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
-  const touchAfter = ctx.config.touchAfter === 'auto' ? Math.floor(lifetimeSec / 10) : ctx.config.touchAfter;
-  const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, touchAfter) * 1000;
+  // 'auto': a tenth of the lifetime, a second at least; 0: every later expiry is written (express-session's MemoryStore does so, at a write per request).
+  const threshold = ctx.config.touchAfter === 'auto' ? Math.max(1, Math.floor(lifetimeSec / 10)) * 1000 : ctx.config.touchAfter * 1000;
+  const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, threshold);
   const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
   if (!due) {
     ctx.statsData.touchesSkipped += 1;
