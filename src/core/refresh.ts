@@ -42,7 +42,8 @@ export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs:
       key,
       `SET expiresAt = :exp, expiresAtMs = :expMs, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
       // A missing attribute compares false: neither can match a deleted session.
-      lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND expiresAt < :exp',
+      // Never shorter: compared to the millisecond (an item written before expiresAtMs existed, by its second).
+      lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND (expiresAtMs < :expMs OR (attribute_not_exists(expiresAtMs) AND expiresAt < :exp))',
       {
         ':exp': { N: String(Math.ceil(expiresAtMs / 1000)) },
         ':expMs': { N: String(expiresAtMs) },
