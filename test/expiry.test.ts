@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the clock is early in a second, so that a few hundred ms later it is still the same second. */
 async function earlyInASecond(): Promise<number> {
-  while (Date.now() % 1000 > 300) await sleep(10);
+  while (Date.now() % 1000 > 80) await sleep(5);
   return Date.now();
 }
 
@@ -46,11 +46,21 @@ for (const engine of ENGINES) {
     });
 
     it('a session read a few ms after its exact expiry is gone, though its TTL second has not passed', async () => {
-      const now = await earlyInASecond();
-      await core.set('just-expired', { a: 1 }, { expires: now + 150 });
-      assert.ok(await core.get('just-expired'), 'alive before its expiry');
-      while (Date.now() <= now + 200) await sleep(10);
-      assert.ok(Math.floor(Date.now() / 1000) < Math.ceil((now + 150) / 1000), 'still inside the TTL second');
+      // The scenario needs the save and the first read done within 800 ms of the start: on a busy
+      // machine (or a cold engine) they may not be, and then the attempt says nothing; try again.
+      let now = 0;
+      for (let attempt = 0; ; attempt++) {
+        now = await earlyInASecond();
+        await core.set('just-expired', { a: 1 }, { expires: now + 800 });
+        const alive = await core.get('just-expired');
+        if (Date.now() < now + 800) {
+          assert.ok(alive, 'alive before its expiry');
+          break;
+        }
+        assert.ok(attempt < 5, 'the machine never managed a save and a read within 800 ms');
+      }
+      while (Date.now() <= now + 830) await sleep(5);
+      assert.ok(Math.floor(Date.now() / 1000) < Math.ceil((now + 800) / 1000), 'still inside the TTL second');
       assert.equal(await core.get('just-expired'), null);
     });
 
