@@ -9,6 +9,9 @@ import { OPTION_NAMES } from '../config/options.js';
 /** express-session's own options (1.x), and `store`. */
 const EXPRESS_SESSION_OPTIONS = ['cookie', 'genid', 'name', 'proxy', 'resave', 'rolling', 'saveUninitialized', 'secret', 'store', 'unset'] as const;
 
+/** dynamoSession()'s own, beside express-session's. */
+const OWN_OPTIONS = ['header'] as const;
+
 /** The store's options, and its adapter's `lock`: they go to `new DynamoDBStore({ … })`. */
 const STORE_OPTIONS = new Set<string>([...OPTION_NAMES, 'lock']);
 
@@ -18,7 +21,7 @@ export function checkDynamoSessionOptions(options: unknown, isStore: (value: unk
     throw new ConfigError('dynamoSession() takes an options object: dynamoSession({ store: new DynamoDBStore({ … }), secret, … })');
   }
   for (const name of Object.keys(options)) {
-    if ((EXPRESS_SESSION_OPTIONS as readonly string[]).includes(name)) continue;
+    if ((EXPRESS_SESSION_OPTIONS as readonly string[]).includes(name) || (OWN_OPTIONS as readonly string[]).includes(name)) continue;
     if (STORE_OPTIONS.has(name)) {
       throw new ConfigError(`option "${name}" of dynamoSession() belongs to the store: new DynamoDBStore({ ${name}, … }), given to dynamoSession({ store })`);
     }

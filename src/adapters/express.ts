@@ -10,7 +10,6 @@ import type { SessionData as ExpressSessionData, SessionOptions } from 'express-
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
-import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
@@ -18,6 +17,7 @@ import { clearForReplacement, logFailedSave, sendServerError } from './replace-r
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { readCookie } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options. */
@@ -278,11 +278,6 @@ export class DynamoDBStore extends session.Store {
     }
   }
 
-  /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
-  takeFlash(sess: object, name: string): Promise<unknown> {
-    return takeFlash(this.store, this.handles.get(sess), sess as SessionData, name);
-  }
-
   /** Table keys of live sessions (a paginated Scan). */
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
@@ -311,6 +306,13 @@ function reloadWithoutLease(store: DynamoDBStore, req: Parameters<session.Store[
 
 export interface DynamoSessionOptions extends SessionOptions {
   store: DynamoDBStore;
+  /**
+   * Carry the signed id in a request header instead of the cookie, for API and
+   * mobile clients: `'X-Session-Id'`, or `{ name: 'Authorization', scheme: 'Bearer' }`
+   * (see id-header.ts). express-session still does the work: it finds the
+   * header's value where it reads its cookie, and the cookie it sets leaves as the header.
+   */
+  header?: SessionIdHeader;
 }
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -323,7 +325,9 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 export function dynamoSession(options: DynamoSessionOptions): Middleware {
   // By shape as well: a DynamoDBStore of the CommonJS build is another class than the ESM build's.
   checkDynamoSessionOptions(options, (store) => store instanceof DynamoDBStore || (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'));
-  const inner = session(options) as unknown as Middleware;
+  const { header, ...sessionOptions } = options;
+  const idHeader = resolveIdHeader(header);
+  const inner = session(sessionOptions) as unknown as Middleware;
   options.store.cookieName = options.name ?? 'connect.sid';
   options.store.withMiddleware = true;
   const store = options.store;
@@ -339,6 +343,8 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
       sendUnavailable(res, 1);
       return;
     }
+    // Before express-session's own hooks: it reads the rewritten Cookie header, and its cookie is turned into the header last.
+    if (idHeader) bridgeIdHeader(req, res, idHeader, options.name ?? 'connect.sid', () => (req as SessionRequest).session === undefined);
     // res.end before express-session wraps it: once a changed session is saved, its wrapper has nothing left to do.
     const endOutsideSession = res.end;
     store.responses.set(req, res);
@@ -351,10 +357,7 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
-        if (!err) {
-          withFlash(store, req as SessionRequest);
-          saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
-        }
+        if (!err) saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
         next(err);
       });
     } finally {
@@ -364,30 +367,6 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
 }
 
 type SessionRequest = IncomingMessage & { session?: session.Session & Record<string, unknown> };
-
-/** `req.flash(name, value)` and `req.takeFlash(name)`, on the request's current session (a regenerate() replaces it). */
-function withFlash(store: DynamoDBStore, req: SessionRequest): void {
-  const flashing = req as SessionRequest & Pick<Express.Request, 'flash' | 'takeFlash'>;
-  flashing.flash = (name: string, value: unknown) => {
-    if (req.session) putFlash(req.session, name, value);
-  };
-  flashing.takeFlash = <T>(name: string) => (req.session ? (store.takeFlash(req.session, name) as Promise<T | undefined>) : Promise.resolve(undefined));
-}
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. Needs dynamoSession(). */
-      flash(name: string, value: unknown): void;
-      /**
-       * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-       * gets it (a conditional write decides, before the value is shown). Needs dynamoSession().
-       */
-      takeFlash<T = unknown>(name: string): Promise<T | undefined>;
-    }
-  }
-}
 
 /**
  * express-session sends the response headers before its save completes, so a

@@ -10,8 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import { putFlash, takeFlash } from '../core/flash.js';
+import { SessionStore, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -21,6 +20,7 @@ import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
+import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -119,15 +119,6 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     );
   }
 
-  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
-  takeFlash(request: FastifyRequest, name: string): Promise<unknown> {
-    const session = request.session as unknown as (SessionData & { sessionId?: string }) | undefined;
-    if (!session) return Promise.resolve(undefined);
-    const ctx = this.context.getStore();
-    const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
-    return takeFlash(this.store, handle, session, name);
-  }
-
   /** @internal */
   saveFailed(err: unknown): unknown {
     if (err && typeof err === 'object') this.saveFailures.add(err);
@@ -143,10 +134,23 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   }
 }
 
-export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<FastifySessionOptions, 'store'> {}
+export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<FastifySessionOptions, 'store'> {
+  /**
+   * Carry the signed id in a request header instead of the cookie, for API and
+   * mobile clients: `'X-Session-Id'`, or `{ name: 'Authorization', scheme: 'Bearer' }`
+   * (see id-header.ts). The header holds the cookie's value (`cookiePrefix` and
+   * signature included); @fastify/session reads it where it reads its cookie,
+   * and the cookie it sets leaves as the header.
+   */
+  header?: SessionIdHeader;
+}
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
-  const { store, lock, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  const { header, store, lock, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  const idHeader = resolveIdHeader(header);
+  const sessionCookieName = cookieName ?? 'sessionId';
+  // With `header`: each request's id as its header gave it, to tell a new id from the one the client has.
+  const incomingIds = new WeakMap<object, string | undefined>();
   // Loaded here, not when the entry is imported: an app that registers @fastify/session itself with a
   // FastifySessionStore needs neither from us, and one that has its own cookie plugin needs no @fastify/cookie.
   const needsCookie = !fastify.hasDecorator('parseCookie');
@@ -159,15 +163,18 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
   });
   fastify.decorate('dynamoSessionStore', sessionStore);
-  fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
-    if (this.session) putFlash(this.session as unknown as SessionData, name, value);
-  });
-  fastify.decorateRequest('takeFlash', function (this: FastifyRequest, name: string) {
-    return sessionStore.takeFlash(this, name);
-  });
 
   // Before @fastify/session's own hook, so that its store calls run inside this request's context.
   fastify.addHook('onRequest', (request, _reply, done) => {
+    if (idHeader) {
+      // Before @fastify/cookie parses the Cookie header, in which @fastify/session then finds the id.
+      const given = request.headers[idHeader.name];
+      const incoming = idFromHeader(Array.isArray(given) ? undefined : given, idHeader);
+      incomingIds.set(request, incoming);
+      const cookieHeader = cookieHeaderWithId(request.headers.cookie, incoming, sessionCookieName);
+      if (cookieHeader === undefined) delete request.raw.headers.cookie;
+      else request.raw.headers.cookie = cookieHeader;
+    }
     sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
   });
   if (fastifyCookie) await fastify.register(fastifyCookie);
@@ -222,6 +229,17 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
       }
     }
   });
+  // With `header`: the session cookie @fastify/session set (it has by now) leaves as the id header.
+  if (idHeader) {
+    fastify.addHook('onSend', async (request, reply) => {
+      const incoming = incomingIds.get(request);
+      const { kept, value } = idHeaderFromSetCookies(setCookieList(reply.getHeader('set-cookie') as string | string[] | undefined), sessionCookieName, incoming);
+      reply.removeHeader('set-cookie');
+      if (kept.length > 0) reply.header('set-cookie', kept);
+      const id = value ?? (incoming !== undefined && reply.statusCode < 500 && !request.session ? '' : undefined);
+      if (id !== undefined) reply.header(idHeader.response, id);
+    });
+  }
   // A save that failed after the handler: its response is replaced whole (replace-response.ts).
   // Fastify's error handling drops only the Content-Type and Content-Length: the handler's status,
   // its ETag and cookies would go out with the error handler's body. The status and Retry-After
@@ -258,15 +276,6 @@ export const fastifyDynamoSession = fp(plugin, { fastify: '5.x', name: 'dynamodb
 declare module 'fastify' {
   interface FastifyInstance {
     dynamoSessionStore: FastifySessionStore;
-  }
-  interface FastifyRequest {
-    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
-    flash(name: string, value: unknown): void;
-    /**
-     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-     * gets it (a conditional write decides, before the value is shown).
-     */
-    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
   }
 }
 

@@ -10,12 +10,13 @@ import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
-import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
+import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
+import { ConfigError } from '../errors.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
@@ -146,14 +147,6 @@ export class KoaSessionStore {
     }
   }
 
-  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
-  takeFlash(ctx: Koa.Context, name: string): Promise<unknown> {
-    const session = ctx.session as unknown as (SessionData & { externalKey?: string }) | null;
-    if (!session) return Promise.resolve(undefined);
-    const key = session.externalKey;
-    return takeFlash(this.store, key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
-  }
-
   /** Gives back leases of a request that failed. */
   async abandon(ctx: Koa.Context): Promise<void> {
     const map = this.loaded.get(ctx);
@@ -175,6 +168,12 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
    * (e.g. `connect.sid`) and secret, Express and Koa apps share sessions.
    */
   secret?: string | string[];
+  /**
+   * Carry the signed id in a request header instead of the cookie, for API and
+   * mobile clients: `'X-Session-Id'`, or `{ name: 'Authorization', scheme: 'Bearer' }`
+   * (see id-header.ts). Needs `secret`: the header carries the id signed as that cookie is.
+   */
+  header?: SessionIdHeader;
 }
 
 /**
@@ -182,8 +181,10 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
  * Without `secret`, cookies are signed with `app.keys` as koa-session does.
  */
 export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
-  const { store, lock, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
+  const { header, store, lock, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
   const secrets = secret === undefined ? undefined : secretList(secret);
+  const idHeader = resolveIdHeader(header);
+  if (idHeader && !secrets) throw new ConfigError('option "header" of dynamoSession() needs "secret": the header carries the id signed as the cookie of `secret` is (app.keys sign koa\'s own two-cookie format, which no header holds)');
   const cookieName = key ?? 'koa.sess';
   const cookieOptions = { httpOnly: httpOnly ?? true, ...(secure !== undefined ? { secure } : {}), sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none', path: '/' };
   const external = new KoaSessionStore({
@@ -236,10 +237,8 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   };
   const inner = createSession(app, sessionOptions);
   const middleware: Koa.Middleware = async (ctx, next) => {
-    ctx.flash = (name: string, value: unknown) => {
-      if (ctx.session) putFlash(ctx.session as unknown as SessionData, name, value);
-    };
-    ctx.takeFlash = <T>(name: string) => external.takeFlash(ctx, name) as Promise<T | undefined>;
+    // koa-session reads the session cookie through externalKey.get and sets it (or clears it) through Koa's cookies.
+    if (idHeader) bridgeIdHeader(ctx.req, ctx.res, idHeader, cookieName);
     try {
       await inner(ctx, next);
       await external.finish(ctx);
@@ -258,18 +257,6 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     }
   };
   return Object.assign(middleware, { store: external });
-}
-
-declare module 'koa' {
-  interface DefaultContext {
-    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
-    flash(name: string, value: unknown): void;
-    /**
-     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-     * gets it (a conditional write decides, before the value is shown).
-     */
-    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
-  }
 }
 
 export { SessionStore };
