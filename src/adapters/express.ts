@@ -10,6 +10,7 @@ import type { SessionData as ExpressSessionData, SessionOptions } from 'express-
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
@@ -28,6 +29,12 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
    * a path prefix. Others use the store's `locking` mode.
    */
   lock?: LockRule;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of
+   * `lock` (needs `dynamoSession()`); others (a background poll) read and write it under the
+   * expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule;
 }
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
@@ -55,6 +62,7 @@ export class DynamoDBStore extends session.Store {
   /** @internal express-session's cookie name, set by dynamoSession(): the version cookie is named after it. */
   cookieName = 'connect.sid';
   private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
+  private readonly keepAliveFor: (req: IncomingMessage) => boolean | undefined;
   /**
    * @internal The request whose session express-session is fetching: dynamoSession() sets it
    * around the middleware call, inside which express-session calls get() synchronously. (An
@@ -75,9 +83,10 @@ export class DynamoDBStore extends session.Store {
 
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
-    const { store, lock, ...storeOptions } = options;
+    const { store, lock, keepAlive, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
     this.lockFor = lockRule(lock);
+    this.keepAliveFor = lockRule(keepAlive);
     this.store.on('disconnect', (err) => this.emit('disconnect', err));
     this.store.on('connect', () => this.emit('connect'));
   }
@@ -278,10 +287,30 @@ export class DynamoDBStore extends session.Store {
     }
   }
 
+  /**
+   * @internal keepAlive: a request its rule leaves out (a background poll) keeps the expiry its session was
+   * loaded with. That session's touch(), which express-session and the save before the response call to
+   * restart the cookie's max age, does nothing: its write, its expiry refresh and any Set-Cookie all carry
+   * the stored expiry. A session the request creates or regenerates gets its full lifetime, as always.
+   */
+  holdExpiry(req: IncomingMessage, sess: object | undefined): void {
+    if (!sess || this.keepAliveFor(req) !== false || !this.handles.has(sess)) return;
+    Object.defineProperty(sess, 'touch', { configurable: true, enumerable: false, writable: true, value: returnThis });
+  }
+
+  /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
+  takeFlash(sess: object, name: string): Promise<unknown> {
+    return takeFlash(this.store, this.handles.get(sess), sess as SessionData, name);
+  }
+
   /** Table keys of live sessions (a paginated Scan). */
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
   }
+}
+
+function returnThis<T>(this: T): T {
+  return this;
 }
 
 /** Gives one Session a reload() that reads without a lease and keeps the one its request holds. */
@@ -357,7 +386,11 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
           sendUnavailable(res, status.retryAfterSeconds);
           return;
         }
-        if (!err) saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
+        if (!err) {
+          withFlash(store, req as SessionRequest);
+          store.holdExpiry(req, (req as SessionRequest).session);
+          saveBeforeResponding(store, req as SessionRequest, res, endOutsideSession);
+        }
         next(err);
       });
     } finally {
@@ -367,6 +400,30 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
 }
 
 type SessionRequest = IncomingMessage & { session?: session.Session & Record<string, unknown> };
+
+/** `req.flash(name, value)` and `req.takeFlash(name)`, on the request's current session (a regenerate() replaces it). */
+function withFlash(store: DynamoDBStore, req: SessionRequest): void {
+  const flashing = req as SessionRequest & Pick<Express.Request, 'flash' | 'takeFlash'>;
+  flashing.flash = (name: string, value: unknown) => {
+    if (req.session) putFlash(req.session, name, value);
+  };
+  flashing.takeFlash = <T>(name: string) => (req.session ? (store.takeFlash(req.session, name) as Promise<T | undefined>) : Promise.resolve(undefined));
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. Needs dynamoSession(). */
+      flash(name: string, value: unknown): void;
+      /**
+       * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+       * gets it (a conditional write decides, before the value is shown). Needs dynamoSession().
+       */
+      takeFlash<T = unknown>(name: string): Promise<T | undefined>;
+    }
+  }
+}
 
 /**
  * express-session sends the response headers before its save completes, so a

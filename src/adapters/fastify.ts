@@ -10,7 +10,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { SessionStore, type SessionHandle } from '../core/session-store.js';
+import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -29,6 +30,11 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the request, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<FastifyRequest>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<FastifyRequest>;
   /**
    * The session cookie's name and flags (@fastify/session's `cookieName`,
    * default `sessionId`). With `consistentRead: false` the plugin sets a
@@ -74,15 +80,18 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   readonly context = new AsyncLocalStorage<RequestContext>();
   private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
   /** @internal */
+  readonly keepAliveFor: (req: FastifyRequest) => boolean | undefined;
+  /** @internal */
   readonly sessionCookie: { name: string } & SessionCookieOptions;
   /** @internal Errors of failed saves and expiry refreshes, told apart from the route's own errors. */
   readonly saveFailures = new WeakSet<object>();
 
   constructor(options: FastifyStoreOptions = {}) {
-    const { store, lock, sessionCookie, ...storeOptions } = options;
+    const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
     this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
+    this.keepAliveFor = lockRule<FastifyRequest>(keepAlive, (req) => req.url);
   }
 
   get(sid: string, cb: Parameters<FastifySessionStoreContract['get']>[1]): void {
@@ -119,6 +128,15 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     );
   }
 
+  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
+  takeFlash(request: FastifyRequest, name: string): Promise<unknown> {
+    const session = request.session as unknown as (SessionData & { sessionId?: string }) | undefined;
+    if (!session) return Promise.resolve(undefined);
+    const ctx = this.context.getStore();
+    const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
+    return takeFlash(this.store, handle, session, name);
+  }
+
   /** @internal */
   saveFailed(err: unknown): unknown {
     if (err && typeof err === 'object') this.saveFailures.add(err);
@@ -146,7 +164,7 @@ export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<F
 }
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
-  const { header, store, lock, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  const { header, store, lock, keepAlive, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
   const idHeader = resolveIdHeader(header);
   const sessionCookieName = cookieName ?? 'sessionId';
   // With `header`: each request's id as its header gave it, to tell a new id from the one the client has.
@@ -160,9 +178,16 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     ...storeOptions,
     ...(store ? { store } : {}),
     ...(lock !== undefined ? { lock } : {}),
+    ...(keepAlive !== undefined ? { keepAlive } : {}),
     sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
   });
   fastify.decorate('dynamoSessionStore', sessionStore);
+  fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
+    if (this.session) putFlash(this.session as unknown as SessionData, name, value);
+  });
+  fastify.decorateRequest('takeFlash', function (this: FastifyRequest, name: string) {
+    return sessionStore.takeFlash(this, name);
+  });
 
   // Before @fastify/session's own hook, so that its store calls run inside this request's context.
   fastify.addHook('onRequest', (request, _reply, done) => {
@@ -200,6 +225,19 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     ...(rolling !== undefined ? { rolling } : {}),
     ...(idGenerator !== undefined ? { idGenerator } : {}),
   } as FastifySessionOptions);
+
+  // keepAlive: a request its rule leaves out (a background poll) keeps the expiry its session was loaded
+  // with. @fastify/session restarts a loaded cookie's max age; the stored expiry put back, its save
+  // (rolling: on every request), the refresh after it and the cookie all carry that one.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const session = request.session as FastifyRequest['session'] | undefined;
+    const handle = session?.sessionId ? sessionStore.context.getStore()?.handles.get(session.sessionId) : undefined;
+    const cookie = session?.cookie as { originalMaxAge?: number | null; expires?: Date | null } | undefined;
+    if (handle && cookie && typeof cookie.originalMaxAge === 'number' && sessionStore.keepAliveFor(request) === false) {
+      cookie.expires = new Date(handle.expiresAtMs);
+    }
+    done();
+  });
 
   // After @fastify/session's save: a session it did not save still gets its expiry refresh (when due) and gives back its lease.
   fastify.addHook('onSend', async (request, reply) => {
@@ -276,6 +314,15 @@ export const fastifyDynamoSession = fp(plugin, { fastify: '5.x', name: 'dynamodb
 declare module 'fastify' {
   interface FastifyInstance {
     dynamoSessionStore: FastifySessionStore;
+  }
+  interface FastifyRequest {
+    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
+    flash(name: string, value: unknown): void;
+    /**
+     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+     * gets it (a conditional write decides, before the value is shown).
+     */
+    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
   }
 }
 

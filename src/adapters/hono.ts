@@ -13,6 +13,11 @@ import { survivingHeaders } from './replace-response.js';
 export interface HonoSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
   lock?: LockRule<Context>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<Context>;
 }
 
 /** Declare it on your app (`new Hono<SessionEnv>()`) so `c.get('session')` is typed. */
@@ -31,12 +36,14 @@ function unavailable(c: Context, retryAfterSeconds: number): Response {
  * client never believes a change was kept when it was not.
  */
 export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<SessionEnv> & { sessions: ServerSessions } {
-  const { lock, ...rest } = options;
+  const { lock, keepAlive, ...rest } = options;
   const sessions = new ServerSessions(rest);
-  const lockFor = lockRule<Context>(lock, (c) => {
+  const pathOf = (c: Context) => {
     const url = new URL(c.req.url);
     return url.pathname + url.search;
-  });
+  };
+  const lockFor = lockRule<Context>(lock, pathOf);
+  const keepAliveFor = lockRule<Context>(keepAlive, pathOf);
   const middleware: MiddlewareHandler<SessionEnv> = async (c, next) => {
     let session: RequestSession;
     try {
@@ -47,6 +54,7 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
       if (status) return unavailable(c, status.retryAfterSeconds);
       throw err;
     }
+    session.keepAlive = keepAliveFor(c) !== false;
     c.set('session', session);
     try {
       await next();

@@ -18,6 +18,11 @@ import { clearForReplacement, logFailedSave, sendServerError } from './replace-r
 export interface HttpSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
   lock?: LockRule;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule;
 }
 
 export type SessionRequestHandler = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => unknown;
@@ -29,9 +34,10 @@ export type WithSession = ((req: IncomingMessage, res: ServerResponse, handler: 
 type End = ServerResponse['end'];
 
 export function sessionHandler(options: HttpSessionOptions): WithSession {
-  const { lock, ...rest } = options;
+  const { lock, keepAlive, ...rest } = options;
   const sessions = new ServerSessions(rest);
   const lockFor = lockRule(lock);
+  const keepAliveFor = lockRule(keepAlive);
 
   async function withSession(req: IncomingMessage, res: ServerResponse, handler: SessionRequestHandler): Promise<void> {
     let session: RequestSession;
@@ -45,6 +51,7 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
       return;
     }
 
+    session.keepAlive = keepAliveFor(req) !== false;
     const originalEnd = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     const originalWriteHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
     let saved: Promise<void> | undefined;

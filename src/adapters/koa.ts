@@ -10,6 +10,7 @@ import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
+import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
@@ -26,6 +27,11 @@ export interface KoaStoreOptions extends SessionStoreOptions {
   /** Which requests take a pessimistic lease: a predicate of the context, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<Koa.Context>;
   /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<Koa.Context>;
+  /**
    * The session cookie's name and flags (koa-session's `key`, default
    * `koa.sess`). With `consistentRead: false` the store sets a companion
    * cookie `<name>.v` with the same flags, so that a client's reads never
@@ -41,6 +47,8 @@ interface Loaded {
   maxAge: number | 'session';
   /** The version floor the request's version cookie gave, if any. */
   minVersion: number | undefined;
+  /** keepAlive left this request out: it keeps the expiry loaded. */
+  hold?: boolean;
 }
 
 /** koa-session's bookkeeping keys: they live in the item's expiry and cookie metadata, not in the data. */
@@ -64,14 +72,16 @@ function appData(ctx: Koa.Context): SessionData | undefined {
 export class KoaSessionStore {
   readonly store: SessionStore;
   private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
+  private readonly keepAliveFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly loaded = new WeakMap<object, Map<string, Loaded>>();
   private readonly sessionCookie: { name: string } & SessionCookieOptions;
 
   constructor(options: KoaStoreOptions = {}) {
-    const { store, lock, sessionCookie, ...storeOptions } = options;
+    const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
     this.store = store ?? new SessionStore(storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'koa.sess' };
     this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
+    this.keepAliveFor = lockRule<Koa.Context>(keepAlive, (ctx) => ctx.url);
   }
 
   async get(key: string, maxAge: number | 'session' | undefined, options: { ctx?: Koa.Context } = {}): Promise<SessionData | null> {
@@ -90,12 +100,16 @@ export class KoaSessionStore {
     if (!loaded) return null;
     const { cookie, ...data } = loaded.data;
     const originalMaxAge = (cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;
-    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion });
+    // keepAlive: a request its rule leaves out (a background poll) keeps the expiry loaded. Given what is
+    // left of it as `_maxAge`, koa-session saves and sets the cookie with that expiry, not a later one.
+    const hold = ctx !== undefined && this.keepAliveFor(ctx) === false;
+    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion, hold });
+    const lifetime = typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000;
     return {
       ...data,
       ...(originalMaxAge === null
         ? { _session: true }
-        : { _expire: loaded.handle.expiresAtMs, _maxAge: typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000 }),
+        : { _expire: loaded.handle.expiresAtMs, _maxAge: hold ? Math.max(1, loaded.handle.expiresAtMs - Date.now()) : lifetime }),
     };
   }
 
@@ -108,7 +122,7 @@ export class KoaSessionStore {
     const sessionCookie = sess._session === true || maxAge === 'session';
     const lifetime = typeof sess._maxAge === 'number' ? sess._maxAge : typeof maxAge === 'number' ? maxAge : this.store.config.ttl * 1000;
     // koa-session stamps the expiry it will put in `_expire` on the data it saves: keep exactly that one.
-    const expires = typeof sess._expire === 'number' && Number.isFinite(sess._expire) ? sess._expire : Date.now() + lifetime;
+    const expires = mine?.hold ? mine.handle.expiresAtMs : typeof sess._expire === 'number' && Number.isFinite(sess._expire) ? sess._expire : Date.now() + lifetime;
     if (mine && options.changed === false) {
       // Rolling or renew with no change: a throttled expiry refresh, not a data write.
       await this.store.touch(mine.handle, key, { expires });
@@ -135,7 +149,7 @@ export class KoaSessionStore {
   async finish(ctx: Koa.Context): Promise<void> {
     const map = this.loaded.get(ctx);
     if (!map) return;
-    for (const [key, { handle, maxAge }] of map) {
+    for (const [key, { handle, maxAge, hold }] of map) {
       if (handle.settled) continue;
       if (ctx.status >= 500) {
         await this.store.release(handle);
@@ -143,8 +157,22 @@ export class KoaSessionStore {
       }
       // koa-session judged the session unchanged by its JSON text, which a function or symbol does not show up in.
       const data = map.size === 1 ? appData(ctx) : undefined;
-      await this.store.touch(handle, key, { ...(maxAge === 'session' ? {} : { expires: Date.now() + maxAge }), ...(data ? { data } : {}) });
+      await this.store.touch(handle, key, { ...(maxAge === 'session' ? {} : { expires: hold ? handle.expiresAtMs : Date.now() + maxAge }), ...(data ? { data } : {}) });
     }
+  }
+
+  /** @internal The expiry a request keepAlive leaves out keeps for session `key`, if it is one. */
+  heldExpiry(ctx: Koa.Context, key: string): number | undefined {
+    const mine = this.loaded.get(ctx)?.get(key);
+    return mine?.hold ? mine.handle.expiresAtMs : undefined;
+  }
+
+  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
+  takeFlash(ctx: Koa.Context, name: string): Promise<unknown> {
+    const session = ctx.session as unknown as (SessionData & { externalKey?: string }) | null;
+    if (!session) return Promise.resolve(undefined);
+    const key = session.externalKey;
+    return takeFlash(this.store, key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
   }
 
   /** Gives back leases of a request that failed. */
@@ -181,7 +209,7 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
  * Without `secret`, cookies are signed with `app.keys` as koa-session does.
  */
 export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
-  const { header, store, lock, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
+  const { header, store, lock, keepAlive, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
   const secrets = secret === undefined ? undefined : secretList(secret);
   const idHeader = resolveIdHeader(header);
   if (idHeader && !secrets) throw new ConfigError('option "header" of dynamoSession() needs "secret": the header carries the id signed as the cookie of `secret` is (app.keys sign koa\'s own two-cookie format, which no header holds)');
@@ -191,6 +219,7 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     ...storeOptions,
     ...(store ? { store } : {}),
     ...(lock !== undefined ? { lock } : {}),
+    ...(keepAlive !== undefined ? { keepAlive } : {}),
     sessionCookie: { name: cookieName, ...cookieOptions },
   });
   const sessionOptions: KoaSessionOptions = {
@@ -223,7 +252,8 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
               return unsignSessionId(value, secrets) as string;
             },
             set: (ctx: Koa.Context, id: string) => {
-              const lifetime = typeof maxAge === 'number' ? maxAge : maxAge === 'session' ? undefined : external.store.config.ttl * 1000;
+              const held = external.heldExpiry(ctx, id);
+              const lifetime = held !== undefined ? held - Date.now() : typeof maxAge === 'number' ? maxAge : maxAge === 'session' ? undefined : external.store.config.ttl * 1000;
               ctx.cookies.set(cookieName, encodeURIComponent(signSessionId(id, secrets)), {
                 ...cookieOptions,
                 signed: false,
@@ -239,6 +269,10 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   const middleware: Koa.Middleware = async (ctx, next) => {
     // koa-session reads the session cookie through externalKey.get and sets it (or clears it) through Koa's cookies.
     if (idHeader) bridgeIdHeader(ctx.req, ctx.res, idHeader, cookieName);
+    ctx.flash = (name: string, value: unknown) => {
+      if (ctx.session) putFlash(ctx.session as unknown as SessionData, name, value);
+    };
+    ctx.takeFlash = <T>(name: string) => external.takeFlash(ctx, name) as Promise<T | undefined>;
     try {
       await inner(ctx, next);
       await external.finish(ctx);
@@ -257,6 +291,18 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     }
   };
   return Object.assign(middleware, { store: external });
+}
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
+    flash(name: string, value: unknown): void;
+    /**
+     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
+     * gets it (a conditional write decides, before the value is shown).
+     */
+    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
+  }
 }
 
 export { SessionStore };

@@ -60,6 +60,8 @@ export class RequestSession {
   readonly hadCookie: boolean;
   /** @internal The version floor the request's version cookie gave, if any. */
   minVersion: number | undefined;
+  /** @internal False when the adapter's `keepAlive` rule leaves this request out: it does not extend the session. Set by the adapter after open(). */
+  keepAlive = true;
 
   /** @internal */
   constructor(manager: ServerSessions, id: string, loaded: { data: SessionData; handle: SessionHandle } | undefined, hadCookie: boolean) {
@@ -243,11 +245,13 @@ export class ServerSessions {
       return [];
     }
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
-    const expires = new Date(Date.now() + (maxAge ?? this.store.config.ttl * 1000));
+    // keepAlive: a request its rule leaves out (a background poll) stores the expiry it loaded, whatever it writes, and sends no cookie.
+    const held = state === 'loaded' && !session.keepAlive ? session.handle?.expiresAtMs : undefined;
+    const expires = new Date(held ?? Date.now() + (maxAge ?? this.store.config.ttl * 1000));
     const outcome = await this.store.commit(session.handle, session.id, session.stored(() => this.cookieMeta(maxAge)), { expires });
     if (outcome === 'destroyed') return this.cleared();
     if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
-    const send = state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged');
+    const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
     const version = session.handle?.storedVersion;
@@ -266,7 +270,7 @@ export class ServerSessions {
     if (session.state === 'new' && Object.keys(session.data).length === 0 && !this.saveUninitialized) return [];
     if (this.idHeader) return session.state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
-    if (session.state === 'loaded' && !this.rolling && maxAge === null) return [];
+    if (session.state === 'loaded' && ((!this.rolling && maxAge === null) || !session.keepAlive)) return [];
     return [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : new Date(Date.now() + maxAge))]];
   }
 
