@@ -297,6 +297,7 @@ describe('dynamodb-session iam-policy', () => {
       'dynamodb:GetItem',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
+      'dynamodb:UpdateTable',
       'dynamodb:UpdateTimeToLive',
     ]);
     assert.deepEqual(admin[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:*:table/Sessions/index/userId-index'] });

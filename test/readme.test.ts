@@ -67,9 +67,9 @@ describe('README', () => {
     }
   });
 
-  it('the options tables list every store option, and the adapters\' lock', () => {
+  it('the options tables list every store option, and the adapters\' lock and keepAlive', () => {
     const listed = new Set(firstColumn(section('## Options')));
-    for (const name of [...OPTION_NAMES, 'lock']) assert.ok(listed.has(name), `README's options tables lack "${name}"`);
+    for (const name of [...OPTION_NAMES, 'lock', 'keepAlive']) assert.ok(listed.has(name), `README's options tables lack "${name}"`);
   });
 
   it('the attribute it cites as one loadContextXmlDetailed reports is reported, and className, which it says is not, is not', () => {

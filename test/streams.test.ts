@@ -251,3 +251,21 @@ describe('the streams poller, on the real stream of DynamoDB Local', () => {
     await assert.rejects(startStreamsPoller(keysOnly), /KEYS_ONLY.*lack the deleted session's owner and expiry/);
   });
 });
+
+describe('the IAM policy for the consumer', () => {
+  it("iamPolicy with the 'streams' feature allows reading the table's stream (DescribeStream, GetShardIterator, GetRecords) and finding it (DescribeTable); admin may turn it on (UpdateTable)", async () => {
+    const { iamPolicy } = await import('../src/table/iam-policy.js');
+    const { resolveConfig } = await import('../src/config/options.js');
+    const config = resolveConfig({ table: 'Sessions', region: 'eu-west-1', skipTableCheck: true });
+    const policy = iamPolicy(config, { account: '123456789012', features: ['streams'] });
+    assert.ok(policy.Statement[0]!.Action.includes('dynamodb:DescribeTable'));
+    assert.deepEqual(policy.Statement.find((s) => s.Sid === 'SessionStream'), {
+      Sid: 'SessionStream',
+      Effect: 'Allow',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      Resource: ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions/stream/*'],
+    });
+    assert.equal(iamPolicy(config).Statement.find((s) => s.Sid === 'SessionStream'), undefined);
+    assert.ok(iamPolicy(config, { features: ['admin'] }).Statement[0]!.Action.includes('dynamodb:UpdateTable'));
+  });
+});

@@ -7,10 +7,11 @@ import { ConfigError } from '../errors.js';
  * - `list`: ids(), length(), all(), `dynamodb-session list` and `stats` (Scan);
  * - `clear`: clear() (Scan, BatchWriteItem);
  * - `revoke`: destroyUserSessions() / `revoke-user` (Query on the user index, else Scan; BatchWriteItem);
- * - `admin`: all of the above plus creating the table: what every CLI command needs.
+ * - `streams`: startStreamsPoller, the `expired` events of TTL deletions (DescribeTable to find the stream; reading it);
+ * - `admin`: all of the above but `streams`, plus creating the table and turning its stream on: what every CLI command needs.
  */
-export type PolicyFeature = 'purge' | 'list' | 'clear' | 'revoke' | 'admin';
-export const POLICY_FEATURES: readonly PolicyFeature[] = ['purge', 'list', 'clear', 'revoke', 'admin'];
+export type PolicyFeature = 'purge' | 'list' | 'clear' | 'revoke' | 'streams' | 'admin';
+export const POLICY_FEATURES: readonly PolicyFeature[] = ['purge', 'list', 'clear', 'revoke', 'streams', 'admin'];
 
 export interface IamPolicyOptions {
   /** Region of the table ARN; default the config's region, else `*`. */
@@ -64,7 +65,9 @@ export function iamPolicy(
   const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${config.table}`;
 
   const actions = new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
-  if (!config.skipTableCheck || admin) actions.add('dynamodb:DescribeTable');
+  if (!config.skipTableCheck || admin || features.has('streams')) actions.add('dynamodb:DescribeTable');
+  // create-table --streams
+  if (admin) actions.add('dynamodb:UpdateTable');
   if ((config.createIfNotExist && !config.skipTableCheck) || admin) {
     for (const a of ['CreateTable', 'DescribeTimeToLive', 'UpdateTimeToLive']) actions.add(`dynamodb:${a}`);
   }
@@ -81,6 +84,10 @@ export function iamPolicy(
   ];
   if (config.userIndex) {
     statements.push({ Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: [`${tableArn}/index/${config.userIndex}`] });
+  }
+  if (features.has('streams')) {
+    // A Lambda event source mapping's role needs these and dynamodb:ListStreams (AWS's AWSLambdaDynamoDBExecutionRole grants them).
+    statements.push({ Sid: 'SessionStream', Effect: 'Allow', Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Resource: [`${tableArn}/stream/*`] });
   }
   return { Version: '2012-10-17', Statement: statements };
 }
