@@ -15,6 +15,7 @@ import { putFlash, takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
+import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
@@ -44,7 +45,7 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
   sessionCookie?: { name: string } & SessionCookieOptions;
 }
 
-interface RequestContext {
+interface RequestContext extends PendingEnd {
   request: FastifyRequest;
   handles: Map<string, SessionHandle>;
   /** Per session id, the version floor the request's version cookie gave. */
@@ -122,7 +123,13 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
     const handle = this.context.getStore()?.handles.get(sid);
     const expires = cookieExpiry(session);
-    this.store.commit(handle, sid, toStored(session), expires ? { expires } : {}).then(
+    const ctx = this.context.getStore();
+    // In a request, a session with no handle is one this request creates (after a regenerate, it replaces the old one).
+    const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
+    if (own && !handle) ctx!.handles.set(sid, own);
+    const replaces = own && !handle ? takeReplaced(ctx) : undefined;
+    const device = own?.version === 0 && ctx ? { userAgent: ctx.request.headers['user-agent'], ip: ctx.request.ip } : undefined;
+    this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
       () => later(cb),
       (err) => later(cb, this.saveFailed(err)),
     );
@@ -144,8 +151,9 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   }
 
   destroy(sid: string, cb: Callback): void {
-    const handle = this.context.getStore()?.handles.get(sid);
-    this.store.destroy(sid, handle).then(
+    const ctx = this.context.getStore();
+    const handle = ctx?.handles.get(sid);
+    destroyPending(this.store, ctx, sid, handle).then(
       () => later(cb),
       (err) => later(cb, forFastify(err)),
     );
@@ -297,6 +305,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   fastify.addHook('onResponse', async () => {
     const ctx = sessionStore.context.getStore();
     if (!ctx) return;
+    settlePending(sessionStore.store, ctx);
     for (const handle of ctx.handles.values()) if (!handle.settled) await sessionStore.store.release(handle).catch(() => undefined);
   });
   fastify.addHook('onClose', async () => {

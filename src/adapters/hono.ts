@@ -48,7 +48,14 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     let session: RequestSession;
     try {
       const locked = lockFor(c);
-      session = await sessions.open((name) => c.req.header(name), { ...(locked === undefined ? {} : { lock: locked }), method: c.req.method });
+      const userAgent = c.req.header('user-agent');
+      // @hono/node-server keeps the Node request in c.env.incoming; other runtimes give no address.
+      const ip = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+      session = await sessions.open((name) => c.req.header(name), {
+        ...(locked === undefined ? {} : { lock: locked }),
+        method: c.req.method,
+        device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+      });
     } catch (err) {
       const status = unavailableStatus(err);
       if (status) return unavailable(c, status.retryAfterSeconds);

@@ -43,7 +43,13 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     let session: RequestSession;
     try {
       const locked = lockFor(req);
-      session = await sessions.open((name) => req.headers[name], { ...(locked === undefined ? {} : { lock: locked }), ...(req.method ? { method: req.method } : {}) });
+      const userAgent = req.headers['user-agent'];
+      const ip = req.socket?.remoteAddress;
+      session = await sessions.open((name) => req.headers[name], {
+        ...(locked === undefined ? {} : { lock: locked }),
+        ...(req.method ? { method: req.method } : {}),
+        device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+      });
     } catch (err) {
       const status = unavailableStatus(err);
       if (!status) throw err;

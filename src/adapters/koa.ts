@@ -12,6 +12,7 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
+import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { unavailableStatus } from './unavailable.js';
@@ -129,7 +130,14 @@ export class KoaSessionStore {
       return;
     }
     const cookie = mine?.cookie ?? { originalMaxAge: sessionCookie ? null : lifetime, path: '/', httpOnly: true };
-    await this.store.commit(mine?.handle, key, { cookie, ...data }, { expires });
+    // In a request, a session nothing loaded is one this request creates (after a regenerate, it replaces the old one).
+    const ctx = options.ctx;
+    const handle = mine?.handle ?? (ctx ? this.store.newHandle(key) : undefined);
+    const replaces = ctx && !mine ? takeReplaced(this.pending(ctx)) : undefined;
+    const device = ctx && !mine ? { userAgent: ctx.get('User-Agent') || undefined, ip: ctx.ip || undefined } : undefined;
+    await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
+    // A second save of it in this request builds on the first.
+    if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     const version = mine?.handle.storedVersion;
     if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
       options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, this.sessionCookie, sessionCookie ? undefined : new Date(expires)));
@@ -138,7 +146,15 @@ export class KoaSessionStore {
 
   async destroy(key: string, options: { ctx?: Koa.Context } = {}): Promise<void> {
     const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
-    await this.store.destroy(key, mine?.handle);
+    await destroyPending(this.store, options.ctx ? this.pending(options.ctx) : undefined, key, mine?.handle);
+  }
+
+  /** Each request's destroy whose meaning (a logout, or a regenerate's old id) its end tells (pending-end.ts). */
+  private readonly ends = new WeakMap<object, PendingEnd>();
+  private pending(ctx: Koa.Context): PendingEnd {
+    let holder = this.ends.get(ctx);
+    if (!holder) this.ends.set(ctx, (holder = {}));
+    return holder;
   }
 
   /**
@@ -147,6 +163,7 @@ export class KoaSessionStore {
    * gives back any lease.
    */
   async finish(ctx: Koa.Context): Promise<void> {
+    settlePending(this.store, this.ends.get(ctx));
     const map = this.loaded.get(ctx);
     if (!map) return;
     for (const [key, { handle, maxAge, hold }] of map) {
@@ -177,6 +194,7 @@ export class KoaSessionStore {
 
   /** Gives back leases of a request that failed. */
   async abandon(ctx: Koa.Context): Promise<void> {
+    settlePending(this.store, this.ends.get(ctx));
     const map = this.loaded.get(ctx);
     if (!map) return;
     for (const { handle } of map.values()) await this.store.release(handle).catch(() => undefined);

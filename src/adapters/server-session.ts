@@ -138,12 +138,24 @@ export class RequestSession {
    * A new id for the same data (do it on login, against session fixation): the
    * old item is deleted now, the new one written when the request ends.
    */
-  async regenerate(): Promise<void> {
-    if (this.#state === 'loaded') await this.#manager.store.destroy(this.#id, this.#handle);
+  async regenerate(options: { freshStart?: boolean } = {}): Promise<void> {
+    if (this.#state === 'loaded') {
+      await this.#manager.store.destroy(this.#id, this.#handle, 'regenerate');
+      // The new id keeps the first session's creation time (maxLifetime counts from it), unless a fresh start is asked for.
+      this.replaces = this.#handle;
+      this.freshStart = options.freshStart === true;
+    }
     this.#handle = undefined;
     this.#id = this.#manager.newId();
     this.#state = 'regenerated';
   }
+
+  /** @internal The session a regenerated one replaces. */
+  replaces: SessionHandle | undefined;
+  /** @internal */
+  freshStart = false;
+  /** @internal Where the request came from, for `trackDevices`. */
+  device: { userAgent?: string; ip?: string } | undefined;
 
   /** Deletes the session now; the response clears the cookie. Another request holding it cannot bring it back. */
   async destroy(): Promise<void> {
@@ -207,7 +219,10 @@ export class ServerSessions {
    * request's Cookie header, or a lookup of its headers (needed for `header`).
    * Throws StoreUnavailableError or LockTimeoutError (adapters answer 503).
    */
-  async open(source: string | null | undefined | HeaderLookup, options: { lock?: boolean; method?: string } = {}): Promise<RequestSession> {
+  async open(
+    source: string | null | undefined | HeaderLookup,
+    options: { lock?: boolean; method?: string; device?: { userAgent?: string; ip?: string } } = {},
+  ): Promise<RequestSession> {
     const lookup: HeaderLookup = typeof source === 'function' ? source : (name) => (name === 'cookie' ? source : undefined);
     const cookieHeader = this.idHeader ? undefined : single(lookup('cookie'));
     const raw = this.idHeader ? idFromHeader(single(lookup(this.idHeader.name)), this.idHeader) : readCookie(cookieHeader, this.name);
@@ -225,10 +240,13 @@ export class ServerSessions {
       if (loaded) {
         const session = new RequestSession(this, id, loaded, true);
         session.minVersion = minVersion;
+        session.device = options.device;
         return session;
       }
     }
-    return new RequestSession(this, this.genid(), undefined, raw !== undefined);
+    const created = new RequestSession(this, this.genid(), undefined, raw !== undefined);
+    created.device = options.device;
+    return created;
   }
 
   /**
@@ -248,7 +266,13 @@ export class ServerSessions {
     // keepAlive: a request its rule leaves out (a background poll) stores the expiry it loaded, whatever it writes, and sends no cookie.
     const held = state === 'loaded' && !session.keepAlive ? session.handle?.expiresAtMs : undefined;
     const expires = new Date(held ?? Date.now() + (maxAge ?? this.store.config.ttl * 1000));
-    const outcome = await this.store.commit(session.handle, session.id, session.stored(() => this.cookieMeta(maxAge)), { expires });
+    // A new session is created, not upserted: its first write is conditional on the id being free, and is announced.
+    const handle = session.handle ?? this.store.newHandle(session.id);
+    const outcome = await this.store.commit(handle, session.id, session.stored(() => this.cookieMeta(maxAge)), {
+      expires,
+      ...(session.replaces ? { replaces: session.replaces, freshStart: session.freshStart } : {}),
+      ...(session.device ? { device: session.device } : {}),
+    });
     if (outcome === 'destroyed') return this.cleared();
     if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
