@@ -39,6 +39,8 @@ interface Target {
   name: string;
   /** What is imported: a package specifier, or a bundle's path (loaded with require(), as Lambda loads a .js handler). */
   specifier: string;
+  /** Imported first, in the timed span: the peer an entry imports, for a row that shows the entry's own floor. */
+  alsoImports?: string[];
   /** The first DynamoDB call, made with what was imported; absent where there is none to time alone. */
   firstCall?: string;
 }
@@ -49,6 +51,9 @@ const clientCall = `await new m.DynamoDBClient({ endpoint: process.env.ENDPOINT 
 const PACKED: Target[] = [
   { name: '@aws-sdk/client-dynamodb alone', specifier: '@aws-sdk/client-dynamodb', firstCall: clientCall },
   { name: 'dynamodb-session-manager', specifier: 'dynamodb-session-manager', firstCall: `await new m.SessionStore(${options}).get('a')` },
+  // The floor of the entries that import their peer: the client and that peer, nothing of this package.
+  { name: '@aws-sdk/client-dynamodb + express-session', specifier: '@aws-sdk/client-dynamodb', alsoImports: ['express-session'] },
+  { name: '@aws-sdk/client-dynamodb + koa-session', specifier: '@aws-sdk/client-dynamodb', alsoImports: ['koa-session'] },
   { name: '…/express', specifier: 'dynamodb-session-manager/express', firstCall: `await new m.DynamoDBStore(${options}).get('a')` },
   { name: '…/fastify', specifier: 'dynamodb-session-manager/fastify', firstCall: `await new m.FastifySessionStore(${options}).store.get('a')` },
   { name: '…/koa', specifier: 'dynamodb-session-manager/koa', firstCall: `await new m.KoaSessionStore(${options}).store.get('a')` },
@@ -68,9 +73,11 @@ async function measure(dir: string, target: Target, endpoint: string): Promise<S
   const load = target.specifier.startsWith('/')
     ? `(await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(target.specifier)})`
     : `await import(${JSON.stringify(target.specifier)})`;
+  const peers = (target.alsoImports ?? []).map((peer) => `await import(${JSON.stringify(peer)});`).join(' ');
   const code = `
     const c0 = process.cpuUsage();
     const t0 = performance.now();
+    ${peers}
     const m = ${load};
     const t1 = performance.now();
     const c1 = process.cpuUsage(c0);
