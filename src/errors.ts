@@ -148,3 +148,17 @@ export class MissingPeerError extends SessionStoreError {
     this.packageName = packageName;
   }
 }
+
+/**
+ * A session was saved where the framework lets nothing set a cookie: in
+ * Next.js, a Server Component (only Server Actions and Route Handlers may).
+ * Nothing was written. Read the session there; change it in a Server Action
+ * or Route Handler.
+ */
+export class ReadOnlySessionError extends SessionStoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_READ_ONLY_SESSION', message, options);
+    // Spelled out: Next.js bundles and minifies server code, class names included.
+    this.name = 'ReadOnlySessionError';
+  }
+}

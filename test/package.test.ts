@@ -76,7 +76,7 @@ describe('the packed package, installed with only the peers the README names for
   });
 
   it('every entry of package.json "exports" is loaded by a test here and listed in the README\'s table of peers', () => {
-    const tested = ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/streams', '/express', '/koa'];
+    const tested = ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/streams', '/express', '/koa'];
     const readme = readFileSync('README.md', 'utf8');
     const table = readme.slice(readme.indexOf('### What each entry needs installed'), readme.indexOf('### One session across frameworks'));
     for (const subpath of Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => k.slice(1))) {
@@ -93,7 +93,7 @@ describe('the packed package, installed with only the peers the README names for
     assert.match((express as { err: string }).err, /express-session/);
   });
 
-  for (const subpath of ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/streams']) {
+  for (const subpath of ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/streams']) {
     const specifier = `dynamodb-session-manager${subpath}`;
     it(`${specifier} loads by import and by require with no peer installed`, () => {
       const esm = load(dirs.none.dir, specifier, 'module');
@@ -120,6 +120,17 @@ describe('the packed package, installed with only the peers the README names for
        await store.store.close();`,
     );
     assert.deepEqual(kept, { ok: true, out: '3' });
+  });
+
+  it('getSession of dynamodb-session-manager/next without next installed fails with a MissingPeerError naming it', () => {
+    const result = runIn(
+      dirs.none.dir,
+      `const { nextSessions } = await import('dynamodb-session-manager/next');
+       const { getSession, sessions } = nextSessions({ ...${local('unused')}, secret: 'a secret' });
+       await getSession().then(() => console.log('loaded'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, packageName: e.packageName })));
+       await sessions.store.close();`,
+    );
+    assert.deepEqual(result, { ok: true, out: JSON.stringify({ name: 'MissingPeerError', code: 'DSM_MISSING_PEER', packageName: 'next' }) });
   });
 
   it('dynamodb-session-manager/koa loads with koa and koa-session', () => {

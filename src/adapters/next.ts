@@ -1,0 +1,183 @@
+/**
+ * Next.js App Router: `getSession()` in Server Actions, Route Handlers and
+ * Server Components, on `cookies()` and `headers()` from `next/headers`:
+ *
+ *   // lib/session.ts
+ *   export const { getSession } = nextSessions({ secret, table });
+ *   // a Server Action
+ *   const session = await getSession();
+ *   session.set('cart', [...]);
+ *   await session.save();
+ *
+ * Changes are stored by `save()` (as iron-session's), which sets the cookie
+ * through `cookies()`: Next lets only Server Actions and Route Handlers set
+ * cookies, so a save in a Server Component is a ReadOnlySessionError, thrown
+ * before anything is written. A Server Action (a POST) takes a lease on its
+ * session under `locking: 'auto'`; a Route Handler that passes its Request
+ * (`getSession(request)`) locks by its method; the lease is given back by
+ * `save()`/`destroy()`, else when the response is done (`after()`).
+ *
+ * Proxy (middleware) runs on Node.js from Next 15.5 on: there, use `web`
+ * (`dynamodb-session-manager/web`'s API) with the NextRequest.
+ */
+import { parseSetCookie } from 'cookie';
+import { ConfigError, ReadOnlySessionError } from '../errors.js';
+import type { SessionData } from '../core/session-store.js';
+import { lockRule, type LockRule } from './lock-rule.js';
+import { optionalPeer } from './optional-peer.js';
+import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { webSessions, type WebSessions } from './web.js';
+
+export interface NextSessionOptions extends Omit<ServerSessionOptions, 'header'> {
+  /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix (needs `getSession(request)`). */
+  lock?: LockRule<Request>;
+}
+
+/** What `cookies()` gives: Next's RequestCookies, read-write in Server Actions and Route Handlers. */
+interface CookieJar {
+  set(cookie: { name: string; value: string } & Record<string, unknown>): unknown;
+}
+
+interface NextHeaders {
+  cookies(): Promise<CookieJar>;
+  headers(): Promise<{ get(name: string): string | null }>;
+}
+
+/** The session of one Server Action, Route Handler or Server Component render. */
+export class NextSession {
+  readonly #request: RequestSession;
+  readonly #sessions: ServerSessions;
+  readonly #jar: CookieJar;
+
+  /** @internal */
+  constructor(request: RequestSession, sessions: ServerSessions, jar: CookieJar) {
+    this.#request = request;
+    this.#sessions = sessions;
+    this.#jar = jar;
+  }
+
+  get id(): string {
+    return this.#request.id;
+  }
+
+  /** True until the session has been stored once. */
+  get isNew(): boolean {
+    return this.#request.isNew;
+  }
+
+  /** The session's data: read it, change it in place, or use get/set/delete; `save()` stores it. */
+  get data(): SessionData {
+    return this.#request.data;
+  }
+
+  get<T = unknown>(key: string): T | undefined {
+    return this.#request.get<T>(key);
+  }
+
+  set(key: string, value: unknown): this {
+    this.#request.set(key, value);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    return this.#request.delete(key);
+  }
+
+  clear(): void {
+    this.#request.clear();
+  }
+
+  /**
+   * Stores what changed (one conditional write; nothing when nothing did) and
+   * sets the session cookie. In a Server Component: ReadOnlySessionError.
+   */
+  async save(): Promise<void> {
+    // Tried first, with the cookie the save will most likely set: where Next refuses cookies, nothing is written.
+    const expected = this.#request.destroyed ? this.#sessions.clearCookie() : this.#sessions.currentCookie(this.#request);
+    this.#setCookie(expected, true);
+    const headers = await this.#sessions.finish(this.#request).catch(async (err: unknown) => {
+      await this.#sessions.abandon(this.#request).catch(() => undefined);
+      throw err;
+    });
+    for (const [name, value] of headers) if (name === 'Set-Cookie') this.#setCookie(value, false);
+  }
+
+  /** Deletes the session now and clears its cookie; another request holding it cannot bring it back. */
+  async destroy(): Promise<void> {
+    this.#setCookie(this.#sessions.clearCookie(), true);
+    await this.#request.destroy();
+    await this.#sessions.finish(this.#request);
+  }
+
+  /** A new id for the same data (call it on login, against session fixation); `save()` stores it. */
+  async regenerate(): Promise<void> {
+    this.#setCookie(this.#sessions.currentCookie(this.#request), true);
+    await this.#request.regenerate();
+  }
+
+  #setCookie(setCookie: string, probe: boolean): void {
+    const parsed = parseSetCookie(setCookie);
+    try {
+      this.#jar.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
+    } catch (err) {
+      if (!probe) throw err;
+      throw new ReadOnlySessionError(
+        'the session cannot be saved here: Next.js lets only Server Actions and Route Handlers set cookies, and this is a Server Component (or another read-only place). Read the session here; change it in a Server Action or a Route Handler',
+        { cause: err },
+      );
+    }
+  }
+}
+
+export interface NextSessions {
+  /**
+   * The session of this request. Give the Request in a Route Handler so that
+   * its method decides the lease; without it, a Server Action counts as a POST
+   * and anything else as a GET (no lease, a merge if it writes).
+   */
+  getSession(request?: Request): Promise<NextSession>;
+  /** The Web-standard API on the same sessions, for proxy (middleware) and Route Handlers that build their Response. */
+  readonly web: WebSessions;
+  readonly sessions: ServerSessions;
+}
+
+export function nextSessions(options: NextSessionOptions): NextSessions {
+  if ((options as { header?: unknown })?.header !== undefined) {
+    throw new ConfigError('option "header" does not fit getSession(), which reads and sets cookies through next/headers: use webSessions({ header }) from dynamodb-session-manager/web in a Route Handler');
+  }
+  const { lock, ...rest } = options;
+  const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}) });
+  const sessions = web.sessions;
+  const lockFor = lockRule<Request>(lock, (request) => {
+    const url = new URL(request.url);
+    return url.pathname + url.search;
+  });
+
+  async function getSession(request?: Request): Promise<NextSession> {
+    const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
+    const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
+    // A Server Action is a POST with a Next-Action header; a render or a GET handler reads.
+    const method = request?.method ?? (incoming.get('next-action') ? 'POST' : 'GET');
+    const locked = request ? lockFor(request) : undefined;
+    const session = await sessions.open((name) => (request ? request.headers.get(name) : incoming.get(name)), {
+      ...(locked === undefined ? {} : { lock: locked }),
+      method,
+    });
+    if (session.handle?.lease) {
+      // No save, no destroy: the lease goes back once the response is done.
+      const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };
+      try {
+        after(() => sessions.abandon(session).catch(() => undefined));
+      } catch {
+        // Nowhere to wait for the end: no lease at all, then; a save merges instead.
+        await sessions.abandon(session);
+      }
+    }
+    return new NextSession(session, sessions, jar);
+  }
+
+  return { getSession, web, sessions };
+}
+
+export { ReadOnlySessionError };
+export { unavailableResponse } from './web.js';

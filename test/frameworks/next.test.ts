@@ -1,0 +1,202 @@
+/**
+ * dynamodb-session-manager/next in a real Next.js app (test/fixtures/next-app):
+ * built by `next build`, served by two `next start` processes sharing one
+ * table. Route Handlers, a Server Action posted as a form, a Server Component
+ * that reads (and one that may not write), the proxy (middleware), an outage,
+ * and a session shared with Express. `npm run test:frameworks` runs it (the
+ * build takes a minute and more, too long for `npm test`).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { ENDPOINT, uniqueTable } from '../helpers/dynamo.js';
+import { CookieClient, startServer, type ServerProcess } from '../helpers/servers.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const APP = 'test/fixtures/next-app';
+const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+type Peek = { session: { views?: number; n?: number; keys?: Record<string, number>; user?: string; actions?: number; mw?: number; fromServerComponent?: boolean } };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+interface NextServer {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `next start` on a free port, up once it answers; stopped by its pid. */
+async function startNext(extra: Record<string, string>): Promise<NextServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    process.kill(child.pid!, 'SIGTERM');
+    await exited;
+  };
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${out}`);
+    if (/Ready in/.test(out)) return { url, child, output: () => out, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`next start did not get ready:\n${out}`);
+}
+
+before(async () => {
+  const build = spawn(process.execPath, [NEXT, 'build'], { cwd: APP, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  build.stdout!.on('data', (c) => (out += c));
+  build.stderr!.on('data', (c) => (out += c));
+  const [code] = (await once(build, 'exit')) as [number];
+  assert.equal(code, 0, `next build failed:\n${out}`);
+});
+
+describe('next: two `next start` processes, one table', { concurrency: false }, () => {
+  const table = uniqueTable('next');
+  let a: NextServer;
+  let b: NextServer;
+  let express: ServerProcess;
+  before(async () => {
+    // express-session's cookie name and format: the Express fixture shares the sessions.
+    [a, b, express] = await Promise.all([
+      startNext({ TABLE: table, DSM_TEST_ENDPOINT: ENDPOINT, COOKIE_NAME: 'connect.sid' }),
+      startNext({ TABLE: table, DSM_TEST_ENDPOINT: ENDPOINT, COOKIE_NAME: 'connect.sid' }),
+      startServer('test/fixtures/framework-server.ts', { FRAMEWORK: 'express', TABLE: table }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop(), express?.stop()]);
+  });
+
+  it('Route Handlers: a session is kept across requests and processes', async () => {
+    const client = new CookieClient();
+    for (let i = 1; i <= 4; i++) assert.deepEqual(await client.json(`${(i % 2 ? a : b).url}/api/count`), { views: i }, a.output().slice(-2000));
+    assert.match(client.cookie('connect.sid') ?? '', /^s%3A/);
+  });
+
+  it('a Server Component reads the session; a Server Action posted as a form changes it', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const page = await (await client.request(`${b.url}/`)).text();
+    assert.match(page, /<p id="views">1<\/p>/);
+    const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(page)?.[1];
+    assert.ok(action, 'the form carries its Server Action id');
+    for (const server of [a, b]) {
+      const form = new FormData();
+      form.set(action, '');
+      const res = await client.request(`${server.url}/`, { method: 'POST', body: form });
+      await res.text();
+      assert.ok(res.status < 400, `action answered ${res.status}\n${server.output().slice(-2000)}`);
+    }
+    assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.actions, 2);
+    assert.match(await (await client.request(`${a.url}/`)).text(), /<p id="actions">2<\/p>/);
+  });
+
+  it('a Server Component that saves gets ReadOnlySessionError, and nothing is written', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const page = await (await client.request(`${a.url}/read-only`)).text();
+    assert.match(page, /<p id="outcome">ReadOnlySessionError DSM_READ_ONLY_SESSION<\/p>/);
+    assert.equal((await client.json<Peek>(`${b.url}/api/peek`)).session.fromServerComponent, undefined);
+  });
+
+  it('40 concurrent POST increments over the two processes lose none (a Route Handler given its Request locks by method)', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await client.request(`${(i % 2 ? a : b).url}/api/incr`, { method: 'POST' });
+        await res.text();
+        return res.status;
+      }),
+    );
+    assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.n, 40);
+  });
+
+  it('concurrent writes of different keys are merged, none lost', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.json(`${(i % 2 ? a : b).url}/api/incr?key=k${i}`, { method: 'POST' })));
+    assert.equal(Object.keys((await client.json<Peek>(`${b.url}/api/peek`)).session.keys ?? {}).length, 20);
+  });
+
+  it('login gives a new id; a logout sticks: the cookie is cleared and the old one opens nothing on either process', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const before = client.cookie('connect.sid');
+    assert.deepEqual(await client.json(`${b.url}/api/login?user=ada`, { method: 'POST' }), { user: 'ada' });
+    const saved = client.cookie('connect.sid')!;
+    assert.notEqual(saved, before);
+    assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.user, 'ada');
+    await client.json(`${a.url}/api/logout`, { method: 'POST' });
+    assert.equal(client.cookie('connect.sid'), undefined);
+    for (const server of [a, b]) {
+      const replay = (await (await fetch(`${server.url}/api/peek`, { headers: { cookie: `connect.sid=${saved}` } })).json()) as Peek;
+      assert.deepEqual(replay.session, {});
+    }
+  });
+
+  it('the proxy (middleware) keeps the session on the Web-standard API, and the Route Handler after it sees its write', async () => {
+    const client = new CookieClient();
+    await client.request(`${a.url}/mw`).then((r) => r.text());
+    assert.deepEqual(await client.json(`${b.url}/mw`), { mw: 2 });
+    assert.deepEqual(await client.json(`${a.url}/mw`), { mw: 3 });
+  });
+
+  it('a session written by Express is read and updated by Next.js, and Express sees the update', async () => {
+    const client = new CookieClient();
+    assert.equal((await client.json<{ views: number }>(`${express.url}/count`)).views, 1);
+    assert.deepEqual(await client.json(`${a.url}/api/count`), { views: 2 });
+    assert.equal((await client.json<{ views: number }>(`${express.url}/count`)).views, 3);
+    await client.json(`${b.url}/api/incr?key=from-next`, { method: 'POST' });
+    const seen = await client.json<{ session: { keys?: Record<string, number>; views?: number } }>(`${express.url}/peek`);
+    assert.deepEqual(seen.session.keys, { 'from-next': 1 });
+    assert.equal(seen.session.views, 3);
+  });
+});
+
+it('next: DynamoDB unreachable → 503 with Retry-After; back → the session is intact', async () => {
+  const proxy = await startTcpProxy(Number(new URL(ENDPOINT).port));
+  const server = await startNext({ TABLE: uniqueTable('next_out'), DSM_TEST_ENDPOINT: proxy.endpoint, MAX_ATTEMPTS: '1', REQUEST_TIMEOUT_MS: '1000' });
+  try {
+    const client = new CookieClient();
+    await client.json(`${server.url}/api/count`);
+    proxy.down();
+    const during = await client.request(`${server.url}/api/count`);
+    await during.text();
+    assert.equal(during.status, 503);
+    assert.match(during.headers.get('retry-after') ?? '', /^\d+$/);
+    proxy.up();
+    let views: number | undefined;
+    for (let i = 0; i < 100 && views === undefined; i++) {
+      const res = await client.request(`${server.url}/api/peek`);
+      if (res.status === 200) views = ((await res.json()) as Peek).session.views;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(views, 1);
+  } finally {
+    proxy.up();
+    await server.stop();
+    await proxy.close();
+  }
+});
