@@ -236,7 +236,8 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
       let busy = false;
       let ok = true;
       try {
-        if (rediscover || Date.now() >= nextDiscovery) await discover(false);
+        // No shard to read: a new stream may have none until its first write (DynamoDB Local makes it then).
+        if (rediscover || shards.size === 0 || Date.now() >= nextDiscovery) await discover(false);
       } catch (err) {
         ok = false;
         warn('describing the session stream failed; it is tried again at the next poll', err);
