@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient, startServer } from './helpers/servers.js';
 
-const frameworks = ['express', 'fastify', 'koa', 'hono', 'http'] as const;
+const frameworks = ['express', 'fastify', 'koa', 'hono', 'http', 'web', 'react-router'] as const;
 
 /**
  * A newcomer's shell: no AWS credentials or region anywhere (a developer's own

@@ -167,7 +167,7 @@ describe('a fresh clone, as a newcomer runs it', { timeout: 900_000 }, () => {
       const source = readFileSync(join(clone, 'examples', name, 'app.ts'), 'utf8');
       const header = /^\/\/ Run: (.+)$/m.exec(source);
       assert.ok(header, `examples/${name}/app.ts says how to run it in a "// Run: …" line`);
-      assert.match(header[1]!, /^DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx tsx examples\/\w+\/app\.ts$/);
+      assert.match(header[1]!, /^DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx tsx examples\/[\w-]+\/app\.ts$/);
       const command = header[1]!.replace('http://127.0.0.1:8000', endpoint);
       // PORT=0: the app's own port, free whatever else runs on this machine (the examples read PORT, default 3000).
       const app = startGroup(command, clone, newcomerEnv({ PORT: '0' }));
