@@ -21,12 +21,19 @@ import { fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
 import { dynamoSession as koaSession } from 'dynamodb-session-manager/koa';
 import { dynamoSession as honoSession } from 'dynamodb-session-manager/hono';
 import { sessionHandler } from 'dynamodb-session-manager/http';
+import { webSessions, unavailableResponse } from 'dynamodb-session-manager/web';
+import { createDynamoSessionStorage } from 'dynamodb-session-manager/react-router';
+import { nextSessions, ReadOnlySessionError } from 'dynamodb-session-manager/next';
 
 const store: SessionStore = new DynamoDBStore({ table: 'sessions', lock: '/cart' }).store;
 // A wrong option type must be an error: the types are read, not taken as any.
 // @ts-expect-error ttl is a number of seconds
 new SessionStore({ ttl: 'one day' });
-export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession, honoSession, sessionHandler };
+// React Router's own types: the storage is one of its SessionStorages, its sessions have the data's types.
+const storage = createDynamoSessionStorage<{ views: number }, { notice: string }>({ secret: 's', table: 'sessions' });
+export const views = (cookie: string) => storage.getSession(cookie).then((s) => s.get('views')?.toFixed(0));
+export const web = webSessions({ secret: 's', header: { name: 'Authorization', scheme: 'Bearer' } });
+export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession, honoSession, sessionHandler, unavailableResponse, nextSessions, ReadOnlySessionError };
 `;
 
 describe('a TypeScript application type-checks against the built package', { timeout: 600_000 }, () => {
