@@ -284,17 +284,19 @@ describe('dynamodb-session iam-policy', () => {
     assert.equal(basic.code, 0, basic.stderr);
     const [statement, ...rest] = actionsOf(basic);
     assert.deepEqual(rest, []);
-    assert.deepEqual(statement!.Action, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(statement!.Action, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(statement!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
 
     const admin = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--features', 'admin', '--user-index']));
     assert.deepEqual(admin[0]!.Action, [
+      'dynamodb:BatchGetItem',
       'dynamodb:BatchWriteItem',
       'dynamodb:CreateTable',
       'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',
       'dynamodb:DescribeTimeToLive',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateTable',
@@ -302,7 +304,7 @@ describe('dynamodb-session iam-policy', () => {
     ]);
     assert.deepEqual(admin[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:*:table/Sessions/index/userId-index'] });
     const reaper = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--reaper', '--skip-table-check']));
-    assert.deepEqual(reaper[0]!.Action, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    assert.deepEqual(reaper[0]!.Action, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
     assert.equal((await cli(['iam-policy', '--features', 'everything'])).code, 2);
   });
 
@@ -568,7 +570,7 @@ describe('deployment templates', () => {
         PolicyDocument: { Statement: Array<{ Action: string | string[] }> };
       };
       const actions = policy.PolicyDocument.Statement.flatMap((s) => s.Action).sort();
-      assert.deepEqual(actions, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem', ...(withIndex ? ['dynamodb:BatchWriteItem', 'dynamodb:Query'] : [])].sort());
+      assert.deepEqual(actions, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(withIndex ? ['dynamodb:BatchWriteItem', 'dynamodb:Query'] : [])].sort());
     });
   }
 
@@ -584,7 +586,7 @@ describe('deployment templates', () => {
     assert.equal(policy.Type, 'AWS::IAM::Policy');
     assert.ok(Array.isArray(policy.Properties.Roles));
     const statement = (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string[] }> }).Statement[0]!;
-    assert.deepEqual([...statement.Action].sort(), ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual([...statement.Action].sort(), ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
   it('the CloudFormation table really is a session table: the same definition created on DynamoDB Local serves sessions', async () => {

@@ -12,7 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { countSessions, deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../core/inspect.js';
 import { purgeExpired } from '../core/purge.js';
 import { SessionStore } from '../core/session-store.js';
-import { deleteKeys, listUserSessions } from '../core/user-sessions.js';
+import { deleteSessions, listUserSessions } from '../core/user-sessions.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';
 import { TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
@@ -292,7 +292,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         code = EXIT.FAILED;
         return;
       }
-      await deleteKeys(store, found.keys);
+      await deleteSessions(store, found.keys);
       out(`deleted ${found.keys.length} session${found.keys.length === 1 ? '' : 's'} of user "${userId}" (${how})`);
     });
 

@@ -121,7 +121,8 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
           ExpressionAttributeValues: { ':u': { S: userId } },
         },
       })),
-      { Update: write.transactUpdate(condition, base.version, owner ? { owner } : {}) },
+      // The session's own entries, its head last (a large session's chunks before it: core/chunks.ts).
+      ...write.transactEntries(condition, base.version, owner ? { owner } : {}),
     ];
     try {
       await ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items }), { expectConditionFailure: true });

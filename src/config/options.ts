@@ -79,6 +79,13 @@ export interface SessionStoreOptions {
   compression?: boolean;
   /** Smallest JSON size in bytes worth compressing. Default 1024. */
   compressionThreshold?: number;
+  /**
+   * Largest session, in bytes as stored (its items' bytes after compression and encryption, as
+   * DynamoDB counts them); past it a save is a SessionTooLargeError. A session past DynamoDB's 400 KB
+   * item limit is stored as a head item and chunk items written in one transaction, so this can be at
+   * most 4 MB (4194304), what one TransactWriteItems carries. Default 4194304.
+   */
+  maxSessionBytes?: number;
   /** AES-256-GCM at rest: write with the first key, read with any. */
   encryptionKeys?: EncryptionKey[];
   /** A secret: store HMAC-SHA256(secret, id) instead of the raw session id. */
@@ -154,6 +161,7 @@ export interface ResolvedConfig {
   readonly onConflict: ConflictResolver | undefined;
   readonly compression: boolean;
   readonly compressionThreshold: number;
+  readonly maxSessionBytes: number;
   readonly encryptionKeys: ReadonlyArray<EncryptionKey>;
   readonly hashSessionIds: string | Buffer | undefined;
   readonly deleteCorruptSessions: boolean;
@@ -172,6 +180,9 @@ export interface ResolvedConfig {
   readonly client: DynamoDBClient | undefined;
 }
 
+/** The aggregate size of the items one DynamoDB TransactWriteItems may carry: the ceiling of `maxSessionBytes`. */
+export const MAX_SESSION_BYTES = 4 * 1024 * 1024;
+
 export const DEFAULTS = {
   table: 'Tomcat_SessionState',
   readCapacityUnits: 10,
@@ -187,6 +198,7 @@ export const DEFAULTS = {
   maxSaveAttempts: 100,
   compression: true,
   compressionThreshold: 1024,
+  maxSessionBytes: MAX_SESSION_BYTES,
   deleteCorruptSessions: false,
   reapIntervalMs: 0,
   maxAttempts: 3,
@@ -305,6 +317,14 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
   onConflict: fn,
   compression: boolean,
   compressionThreshold: nonNegativeInt,
+  maxSessionBytes: (value, name) => {
+    positiveInt(value, name);
+    if ((value as number) > MAX_SESSION_BYTES) {
+      throw new ConfigError(
+        `option "${name}" must be at most ${MAX_SESSION_BYTES} (4 MB: a session past DynamoDB's 400 KB item limit is written in one transaction, which carries no more) (got ${got(value)})`,
+      );
+    }
+  },
   encryptionKeys: (value, name) => {
     if (!Array.isArray(value) || value.length === 0) {
       throw new ConfigError(`option "${name}" must be a non-empty array of { id, key } (got ${got(value)})`);
@@ -456,6 +476,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     onConflict: options.onConflict,
     compression: options.compression ?? DEFAULTS.compression,
     compressionThreshold: options.compressionThreshold ?? DEFAULTS.compressionThreshold,
+    maxSessionBytes: options.maxSessionBytes ?? DEFAULTS.maxSessionBytes,
     encryptionKeys: Object.freeze([...(options.encryptionKeys ?? [])]),
     hashSessionIds: options.hashSessionIds,
     deleteCorruptSessions: options.deleteCorruptSessions ?? DEFAULTS.deleteCorruptSessions,

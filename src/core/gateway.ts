@@ -144,18 +144,27 @@ export class Gateway extends EventEmitter {
     if (this.countCapacity && input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
       input.ReturnConsumedCapacity = 'TOTAL';
     }
-    this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
-    try {
-      const out = (await (opts.ownMiddleware ? this.client.send(command as never, {}) : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
-      this.count(out.ConsumedCapacity, operation);
-      this.reachable();
-      return out;
-    } catch (err) {
-      if (isConditionalFailure(err) || isTransactionCanceled(err)) {
+    for (let conflicts = 0; ; conflicts++) {
+      this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
+      try {
+        const out = (await (opts.ownMiddleware ? this.client.send(command as never, {}) : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
+        this.count(out.ConsumedCapacity, operation);
         this.reachable();
-        if (opts.expectConditionFailure) throw err;
+        return out;
+      } catch (err) {
+        if (isConditionalFailure(err) || isTransactionCanceled(err)) {
+          this.reachable();
+          if (opts.expectConditionFailure) throw err;
+        }
+        // The item is in another request's transaction (a large session's save, a login under
+        // maxSessionsPerUser) for the few ms it takes: nothing was done, and the SDK does not retry it.
+        if ((err as SdkError | null)?.name === 'TransactionConflictException' && conflicts < 5) {
+          this.reachable();
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** conflicts));
+          continue;
+        }
+        throw this.translate(err, operation);
       }
-      throw this.translate(err, operation);
     }
   }
 

@@ -3,7 +3,9 @@
  * delete and stats). They work on table keys, not session ids: with
  * `hashSessionIds` the table holds HMACs and no id can be recovered from them.
  */
-import { DeleteItemCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CorruptSessionError } from '../errors.js';
+import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { isExpired, isStoreKey, readItem, type Item } from './item.js';
 import type { SessionStore } from './session-store.js';
 
@@ -18,8 +20,10 @@ export interface SessionSummary {
   userId: string | undefined;
   /** Epoch ms until which a live lease holds it; undefined when unlocked. */
   lockedUntil: number | undefined;
-  /** Stored bytes of `data` (encoded: compressed and encrypted as written). */
+  /** Stored bytes of `data` (encoded: compressed and encrypted as written), its chunks' for a session past 400 KB. */
   dataBytes: number;
+  /** Chunk items beside the session item (a session past 400 KB: core/chunks.ts); 0 when it is one item. */
+  chunks: number;
 }
 
 export interface SessionPage {
@@ -37,7 +41,7 @@ export interface SessionDetail extends SessionSummary {
 }
 
 export interface TableCounts {
-  /** Items read by the Scan (the reaper's lease item excluded). */
+  /** Sessions read by the Scan (the store's own items and a large session's chunks excluded). */
   items: number;
   live: number;
   /** Expired but not deleted yet: TTL's lag, or no TTL at all. */
@@ -61,7 +65,8 @@ function summary(item: Item, nowMs: number): SessionSummary {
     updatedAt: num(item, 'updatedAt'),
     userId: item.userId?.S,
     lockedUntil: lockedUntil !== undefined && lockedUntil >= Date.now() ? lockedUntil : undefined,
-    dataBytes: item.data?.B?.length ?? 0,
+    dataBytes: chunkCount(item) > 0 ? (num(item, 'chunkBytes') ?? 0) : (item.data?.B?.length ?? 0),
+    chunks: chunkCount(item),
   };
 }
 
@@ -92,7 +97,7 @@ export async function listSessions(
     const items = page.Items ?? [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      if (item.sessionId?.S === undefined || isStoreKey(item.sessionId.S)) continue;
+      if (item.sessionId?.S === undefined || isStoreKey(item.sessionId.S) || isChunkKey(item.sessionId.S)) continue;
       if (!options.includeExpired && isExpired(item, nowMs)) continue;
       sessions.push(summary(item, nowMs));
       if (sessions.length === options.limit) {
@@ -105,34 +110,44 @@ export async function listSessions(
   return { sessions, next: undefined };
 }
 
-/** One session item in full, decoded with the store's codec (its keys when encrypted); undefined when absent. */
+/**
+ * One session item in full, decoded with the store's codec (its keys when
+ * encrypted; a session past 400 KB read with its chunks); undefined when
+ * absent, or when `key` is a chunk's.
+ */
 export async function showSession(store: SessionStore, key: string): Promise<SessionDetail | undefined> {
+  if (isChunkKey(key)) return undefined;
   await store.ready();
   const out = await store.gateway.send<{ Item?: Item }>(
     'GetItem',
     new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: key } }, ConsistentRead: true }),
   );
   if (!out.Item) return undefined;
-  const item = out.Item;
+  let item = out.Item;
   let data: Record<string, unknown> | undefined;
   let error: string | undefined;
   try {
-    data = store.codec.parse(store.codec.unframe(readItem(item).data));
+    let frame = readItem(item).data;
+    if (chunkCount(item) > 0) {
+      const whole = await readChunkedFrame(store, item);
+      if (!whole) return undefined;
+      item = whole.head;
+      frame = whole.frame;
+    }
+    data = store.codec.parse(store.codec.unframe(frame));
   } catch (err) {
-    error = `${(err as { code?: string }).code ?? 'Error'}: ${(err as Error).message}`;
+    // Undecodable is worth showing; DynamoDB unreachable (reading the chunks) is the command's failure.
+    if (!(err instanceof CorruptSessionError)) throw err;
+    error = `${err.code}: ${err.message}`;
   }
   return { ...summary(item, Date.now()), createdAt: num(item, 'createdAt'), lockOwner: item.lockOwner?.S, data, error };
 }
 
-/** Deletes one item by table key; false when there was none. */
+/** Deletes one session by table key, with its chunks; false when there was none (a chunk's key is none: deleting it alone would break its session). */
 export async function deleteSessionKey(store: SessionStore, key: string): Promise<boolean> {
+  if (isChunkKey(key)) return false;
   await store.ready();
-  const out = await store.gateway.send<{ Attributes?: Item }>(
-    'DeleteItem',
-    // The old item's key only tells whether there was one; ALL_OLD costs no more than NONE.
-    new DeleteItemCommand({ TableName: store.config.table, Key: { sessionId: { S: key } }, ReturnValues: 'ALL_OLD' }),
-  );
-  return out.Attributes !== undefined;
+  return (await deleteSessionItem(store, key)) !== undefined;
 }
 
 /** Live, expired and locked items, by a paginated Scan of keys and times (it reads, and is charged for, the whole table). */
@@ -149,7 +164,7 @@ export async function countSessions(store: SessionStore): Promise<TableCounts> {
   );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      if (isStoreKey(item.sessionId?.S)) continue;
+      if (isStoreKey(item.sessionId?.S) || isChunkKey(item.sessionId?.S)) continue;
       counts.items += 1;
       if (isExpired(item, nowMs)) counts.expired += 1;
       else counts.live += 1;

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionTooLargeError } from '../errors.js';
-import { isConditionalFailure } from './gateway.js';
-import { isExpired, itemBytesBesideData, itemSize, MAX_ITEM_BYTES, nowSeconds, type Item } from './item.js';
+import { TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { noteEngine } from '../aws/engine.js';
+import { EngineFeatureError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { isUnsupportedOperation } from '../table/ensure-table.js';
+import { chunkCount, chunkKey, CHUNKED_DATA, chunksExpiry, fitsOneItem, MAX_CHUNKS, split, storedSize } from './chunks.js';
+import { isConditionalFailure, isTransactionCanceled } from './gateway.js';
+import { isExpired, itemBytesBesideData, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
 import { updateItem, usedValues } from './update-item.js';
@@ -40,17 +43,35 @@ export type Attempt =
 /** Unlocked saves merge what another request stored meanwhile: `optimistic`, and `auto`'s safe methods. */
 export const merges = (ctx: RequestContext): boolean => ctx.config.locking === 'optimistic' || ctx.config.locking === 'auto';
 
-/** Refuses, with nothing written, data that would make the item pass DynamoDB's 400 KB limit. */
+/**
+ * Refuses, with nothing written, a session that would take more than
+ * `maxSessionBytes` in the table (all its items: past DynamoDB's 400 KB item
+ * limit it is a head and chunks, chunks.ts).
+ */
 export function guardSize(ctx: RequestContext, id: string, key: string, dataBytes: number, userId: string | null | undefined): void {
-  const size = itemSize(key, dataBytes, userId ?? undefined);
-  if (size > MAX_ITEM_BYTES) {
+  const size = storedSize(key, dataBytes, userId ?? undefined);
+  const limit = ctx.config.maxSessionBytes;
+  if (size > limit) {
     throw new SessionTooLargeError(
-      `session ${idTag(id)} would be a ${size}-byte item in table "${ctx.config.table}", over DynamoDB's ${MAX_ITEM_BYTES}-byte limit: nothing was written and the stored session is unchanged; keep large data elsewhere (e.g. S3) and store a reference${ctx.config.compression ? '' : ', or enable compression'}`,
+      `session ${idTag(id)} would take ${size} bytes in table "${ctx.config.table}" (its items, as stored${ctx.config.compression ? ' compressed' : ''}), over maxSessionBytes (${limit}): nothing was written and the stored session is unchanged; keep large data elsewhere (e.g. S3) and store a reference${ctx.config.compression ? '' : ', or enable compression'}${limit < 4 * 1024 * 1024 ? ', or raise maxSessionBytes (4194304 at most)' : ''}`,
       size,
-      MAX_ITEM_BYTES,
+      limit,
     );
   }
 }
+
+/** A transaction's items, the session's head last (where a caller that adds items of its own finds its cancellation reason). */
+type Entries = TransactWriteItem[];
+
+/** How one attempt writes: the condition it sends, the chunks it writes (none: the frame fits the item) and those the stored version has. */
+interface Plan {
+  condition: string;
+  parts: Buffer[] | undefined;
+  had: number;
+  transact: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One save of a session item: its data, expiry and owner, built once, sent by
@@ -64,6 +85,11 @@ export class ItemWrite {
   /** The JSON this write stores: the request's, or its merge with a newer version. */
   json: string;
   private bytes: Buffer;
+  /** What is known of the stored item: its version and how many chunk items it has (chunks.ts). */
+  private stored: { version: number; chunks: number } | undefined;
+  /** The owner stored with the version this write builds on (where `userId` leaves it). */
+  private storedUserId: string | undefined;
+  private cut: { bytes: Buffer; parts: Buffer[] | undefined } | undefined;
   private readonly set: string[];
   private readonly removeUser: string[];
   private readonly values: Record<string, AttributeValue>;
@@ -115,34 +141,73 @@ export class ItemWrite {
     }
   }
 
+  /** The version this write builds on, as loaded: its chunk count (undefined: not known) and owner. */
+  knowStored(version: number, chunks: number | undefined, userId: string | undefined): void {
+    this.stored = chunks === undefined ? undefined : { version, chunks };
+    this.storedUserId = userId;
+  }
+
+  /** How many chunk items the stored item has at `version`, when known. */
+  chunksAt(version: number): number | undefined {
+    return this.stored?.version === version ? this.stored.chunks : undefined;
+  }
+
   /** Stores `json` instead from now on (a merge's result), re-framed and held to the size limit. */
   replace(json: string, storedUserId: string | undefined): void {
+    this.storedUserId = storedUserId;
     const userId = this.userId ?? storedUserId;
     this.json = json;
     this.bytes = this.ctx.codec.frame(json, itemBytesBesideData(this.key, userId));
     guardSize(this.ctx, this.id, this.key, this.bytes.length, userId);
   }
 
-  /** No base to build on (a caller outside any request): the last writer wins, as with a plain Put. */
+  /**
+   * No base to build on (a caller outside any request): the last writer wins,
+   * as with a plain Put. One UpdateItem for a session that fits one item, on
+   * condition that the stored one has no chunks; when it has, or this one
+   * needs them, a transaction on the version found, which deletes the chunks
+   * left over.
+   */
   async upsert(): Promise<void> {
-    this.values[':data'] = { B: this.bytes };
-    this.values[':wid'] = { S: nextWriteId() };
     this.values[':zero'] = { N: '0' };
-    await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), undefined, this.values);
-    this.ctx.decoded.set(this.key, this.values[':wid'].S, this.json);
+    for (;;) {
+      if (this.parts() === undefined && !this.stored?.chunks) {
+        this.values[':data'] = { B: this.bytes };
+        this.values[':wid'] = { S: nextWriteId() };
+        try {
+          await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), 'attribute_not_exists(chunks)', this.values);
+          this.ctx.decoded.set(this.key, this.values[':wid'].S, this.json);
+          return;
+        } catch (err) {
+          if (!isConditionalFailure(err)) throw err;
+          this.learn(await this.ctx.gateway.itemAfterConditionFailure(err, this.key));
+          continue;
+        }
+      }
+      const known = this.stored;
+      const result = await this.attempt(known ? 'version = :v' : 'attribute_not_exists(sessionId)', known?.version ?? 0);
+      // Otherwise `failed` learned what is stored now (nothing, or an expired or newer version): try again on it.
+      if (result.kind === 'stored' || result.kind === 'own') return;
+    }
   }
 
   /**
    * One conditional attempt on `base`. `condition` may use `:v` (the base
    * version), `:nowSec` and `:owner`; the version becomes `base + 1`, or is
    * incremented where it stands (`increment`, last-writer-wins). `owner`
-   * fences the write with a lease, which the same write gives back.
+   * fences the write with a lease, which the same write gives back. A session
+   * that fits one item, stored as one, is one UpdateItem; one that needs
+   * chunks, or whose stored version has chunks (shrinking deletes them), is
+   * one TransactWriteItems with the condition on the head.
    */
   async attempt(condition: string, base: number, options: { increment?: boolean; owner?: string } = {}): Promise<Attempt> {
-    const { expression, values, increment } = this.prepare(base, options);
+    const plan = this.plan(condition, base, options.increment === true);
+    if (plan.transact) return this.attemptTransaction(plan, base, options);
+    const { expression, values, increment } = this.prepare(base, options, plan);
     try {
-      const stored = await updateItem(this.ctx, this.key, expression, condition, values, increment);
+      const stored = await updateItem(this.ctx, this.key, expression, plan.condition, values, increment);
       this.landed(base);
+      this.stored = { version: stored ?? base + 1, chunks: 0 };
       return { kind: 'stored', version: stored ?? base + 1 };
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
@@ -151,24 +216,17 @@ export class ItemWrite {
   }
 
   /**
-   * The attempt's UpdateItem as a TransactWriteItems entry (a login that must
-   * count the user's sessions in the same transaction: save-user-limit.ts).
+   * The attempt as TransactWriteItems entries, the head's Update last (a login
+   * that must count the user's sessions in the same transaction:
+   * save-user-limit.ts). `landed` or `failed` tells the write how it ended.
    */
-  transactUpdate(condition: string, base: number, options: { owner?: string } = {}) {
-    const { expression, values } = this.prepare(base, options);
-    return {
-      TableName: this.ctx.config.table,
-      Key: { sessionId: { S: this.key } },
-      UpdateExpression: expression,
-      ConditionExpression: condition,
-      ...(expression.includes('#data') ? { ExpressionAttributeNames: { '#data': 'data' } } : {}),
-      ExpressionAttributeValues: usedValues(values, expression, condition),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    };
+  transactEntries(condition: string, base: number, options: { owner?: string } = {}): Entries {
+    return this.entries(this.plan(condition, base, false), base, options);
   }
 
   /** How an attempt whose condition failed ended, from the item it found (`old`). */
   failed(old: Item | undefined, base: number): Attempt {
+    this.learn(old);
     if (!old || isExpired(old)) {
       this.ctx.statsData.destroyedWhileInUse += 1;
       return { kind: 'gone' };
@@ -180,27 +238,154 @@ export class ItemWrite {
     return { kind: 'newer', old };
   }
 
-  /** The transaction that carried `transactUpdate` landed. */
+  /** The transaction that carried `transactEntries` (or this write's own) landed. */
   landed(base: number): void {
     this.ctx.decoded.set(this.key, this.values[':wid']!.S, this.json);
     if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json });
+    this.stored = { version: base + 1, chunks: this.planned?.parts?.length ?? 0 };
   }
 
-  private prepare(base: number, options: { increment?: boolean; owner?: string }): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
+  /** The plan of the last attempt prepared: what `landed` records. */
+  private planned: Plan | undefined;
+
+  /** What the item found by a failed condition says of the stored version. */
+  private learn(old: Item | undefined): void {
+    this.stored = old ? { version: Number(old.version?.N ?? 0), chunks: chunkCount(old) } : undefined;
+  }
+
+  /** The frame cut into chunks, or undefined when it fits the item itself. */
+  private parts(): Buffer[] | undefined {
+    if (this.cut?.bytes !== this.bytes) {
+      const userId = typeof this.userId === 'string' ? this.userId : this.userId === null ? undefined : this.storedUserId;
+      this.cut = { bytes: this.bytes, parts: fitsOneItem(this.key, this.bytes.length, userId) ? undefined : split(this.bytes) };
+    }
+    return this.cut.parts;
+  }
+
+  /**
+   * How to write on `condition`: when it pins the stored item (its first
+   * write, or `version = :v` at a version whose chunks are known), as it is;
+   * otherwise with a clause on the chunk count the write assumes, so that it
+   * can never leave a stored version's chunks behind (a failure tells it the
+   * real count, and the strategy's retry uses it). A transaction cannot say
+   * which version it stored, so an increment becomes `version = :v` there.
+   */
+  private plan(condition: string, base: number, increment: boolean): Plan {
+    const parts = this.parts();
+    const creating = condition.startsWith('attribute_not_exists(sessionId)');
+    const known = (c: string) => (creating ? 0 : c.includes('version = :v') && this.stored?.version === base ? this.stored.chunks : undefined);
+    const had = known(condition) ?? this.stored?.chunks ?? 0;
+    const transact = parts !== undefined || had > 0;
+    if (transact && increment && !creating && !condition.includes('version = :v')) condition = `(${condition}) AND version = :v`;
+    if (known(condition) === undefined) condition = `(${condition}) AND ${had > 0 ? 'chunks = :had' : 'attribute_not_exists(chunks)'}`;
+    return { condition, parts, had: Math.min(had, MAX_CHUNKS), transact };
+  }
+
+  private async attemptTransaction(plan: Plan, base: number, options: { owner?: string }): Promise<Attempt> {
+    const items = this.entries(plan, base, options);
+    for (let tries = 1; ; tries++) {
+      let head: { Code?: string; Item?: Item } | undefined;
+      try {
+        await this.ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items }), { expectConditionFailure: true });
+      } catch (err) {
+        const reasons = this.refused(err);
+        // Another transaction held one of the items for a moment: nothing was written; send it again.
+        if (reasons.some((r) => r.Code === 'TransactionConflict') && tries < 5) {
+          await sleep(Math.random() * 10 * 2 ** tries);
+          continue;
+        }
+        head = reasons[reasons.length - 1];
+        if (head?.Code !== 'ConditionalCheckFailed') {
+          throw new StoreUnavailableError(
+            `session ${idTag(this.id)} in table "${this.ctx.config.table}": DynamoDB cancelled its transaction (${reasons.map((r) => r.Code ?? 'None').join(', ')}): nothing was written and the stored session is unchanged; retry the request`,
+            { cause: err },
+          );
+        }
+      }
+      if (!head) {
+        this.landed(base);
+        return { kind: 'stored', version: base + 1 };
+      }
+      return this.failed(await this.ctx.gateway.itemAfterConditionFailure({ Item: head.Item }, this.key), base);
+    }
+  }
+
+  /**
+   * A refused transaction in the library's terms: its cancellation reasons
+   * (one per entry, the head last), or the named error of why it was refused
+   * whole: an engine without transactions, a transaction past 4 MB.
+   */
+  private refused(err: unknown): Array<{ Code?: string; Item?: Item }> {
+    if (isTransactionCanceled(err)) return (err.CancellationReasons ?? []) as Array<{ Code?: string; Item?: Item }>;
+    const size = storedSize(this.key, this.bytes.length, undefined);
+    if (isUnsupportedOperation(err)) {
+      noteEngine(this.ctx.gateway.engine, (err as { cause?: unknown }).cause ?? err, this.ctx.config.endpoint !== undefined);
+      throw new EngineFeatureError(
+        `session ${idTag(this.id)} takes ${size} bytes, past DynamoDB's 400 KB item limit: storing it as several items needs transactions (TransactWriteItems), which ${this.ctx.gateway.engine.name ?? 'this DynamoDB engine'} does not implement; nothing was written and the stored session is unchanged. Keep sessions under 400 KB on this engine (maxSessionBytes: 409600 refuses larger ones up front with a SessionTooLargeError), or use DynamoDB or DynamoDB Local`,
+        { cause: err },
+      );
+    }
+    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
+    if (err instanceof SessionStoreError && cause?.name === 'ValidationException' && /4 ?MB/i.test(cause.message ?? '')) {
+      throw new SessionTooLargeError(
+        `session ${idTag(this.id)} takes ${size} bytes in table "${this.ctx.config.table}": with the rest of its transaction that is past the 4 MB one DynamoDB transaction carries; nothing was written and the stored session is unchanged; store less in it, or lower maxSessionBytes to refuse such sessions up front`,
+        size,
+        4 * 1024 * 1024,
+      );
+    }
+    throw err;
+  }
+
+  /** The transaction's entries: the chunks written, the stored version's chunks left over deleted, the head last. */
+  private entries(plan: Plan, base: number, options: { owner?: string }): Entries {
+    const { expression, values } = this.prepare(base, options, plan);
+    const table = this.ctx.config.table;
+    const written = plan.parts?.length ?? 0;
+    const puts: Entries = (plan.parts ?? []).map((part, i) => ({
+      Put: { TableName: table, Item: { sessionId: { S: chunkKey(this.key, i + 1) }, data: { B: part }, expiresAt: values[':chunksExp']!, writeId: values[':wid']! } },
+    }));
+    const deletes: Entries = [];
+    for (let n = written + 1; n <= plan.had; n++) deletes.push({ Delete: { TableName: table, Key: { sessionId: { S: chunkKey(this.key, n) } } } });
+    const head: Entries[number] = {
+      Update: {
+        TableName: table,
+        Key: { sessionId: { S: this.key } },
+        UpdateExpression: expression,
+        ConditionExpression: plan.condition,
+        ExpressionAttributeNames: { '#data': 'data' },
+        ExpressionAttributeValues: usedValues(values, expression, plan.condition),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+    return [...puts, ...deletes, head];
+  }
+
+  private prepare(base: number, options: { increment?: boolean; owner?: string }, plan: Plan): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
+    this.planned = plan;
     const values = this.values;
-    values[':data'] = { B: this.bytes };
+    values[':data'] = { B: plan.parts ? CHUNKED_DATA : this.bytes };
     values[':wid'] = { S: nextWriteId() };
     values[':nowSec'] = { N: String(nowSeconds()) };
     values[':v'] = { N: String(base) };
     values[':nv'] = { N: String(base + 1) };
+    values[':had'] = { N: String(plan.had) };
     if (options.owner !== undefined) values[':owner'] = { S: options.owner };
-    const increment = options.increment === true && base !== 0;
+    const increment = options.increment === true && base !== 0 && !plan.transact;
     const remove = options.owner !== undefined ? ['lockOwner', 'lockExpiresAt'] : [];
-    return { expression: this.expression(increment ? 'version = version + :one' : 'version = :nv', remove), values, increment };
+    const set: string[] = [];
+    if (plan.parts) {
+      set.push('chunks = :parts', 'chunkBytes = :frameBytes', 'chunksExpireAt = :chunksExp');
+      values[':parts'] = { N: String(plan.parts.length) };
+      values[':frameBytes'] = { N: String(this.bytes.length) };
+      values[':chunksExp'] = { N: String(chunksExpiry(Number(values[':exp']!.N))) };
+    } else if (plan.had > 0) {
+      remove.push('chunks', 'chunkBytes', 'chunksExpireAt');
+    }
+    return { expression: this.expression(increment ? 'version = version + :one' : 'version = :nv', remove, set), values, increment };
   }
 
-  private expression(versionExpr: string, remove: string[]): string {
+  private expression(versionExpr: string, remove: string[], set: string[] = []): string {
     const removed = [...remove, ...this.removeUser];
-    return `SET ${[...this.set, versionExpr].join(', ')}${removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''}`;
+    return `SET ${[...this.set, ...set, versionExpr].join(', ')}${removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''}`;
   }
 }

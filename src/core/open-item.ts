@@ -1,6 +1,7 @@
-import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError } from '../errors.js';
 import { isExpired, readItem, type Item, type StoredSession } from './item.js';
+import { chunkCount, deleteSessionItem, readChunkedFrame } from './chunks.js';
 import { idTag } from './session-id.js';
 import { pastLifetime } from './lifecycle.js';
 import type { LoadedSession, SessionData } from './session-handle.js';
@@ -44,11 +45,25 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
   let stored: StoredSession;
   let json: string;
   let data: SessionData;
+  let cached = item.sessionId?.S !== undefined ? ctx.decoded.get(item.sessionId.S, item.writeId?.S) : undefined;
+  // A session past 400 KB: its frame is in its chunks, not read when this version was decoded here before.
+  let frame: Uint8Array | CorruptSessionError | undefined;
+  if (cached === undefined && chunkCount(item) > 0) {
+    try {
+      const whole = await readChunkedFrame(ctx, item);
+      if (!whole) return null;
+      item = whole.head;
+      frame = whole.frame;
+    } catch (err) {
+      if (!(err instanceof CorruptSessionError)) throw err;
+      frame = err;
+    }
+  }
   try {
+    if (frame instanceof CorruptSessionError) throw frame;
     stored = readItem(item);
     const writeId = item.writeId?.S;
-    const cached = ctx.decoded.get(stored.key, writeId);
-    json = cached ?? ctx.codec.unframe(stored.data);
+    json = cached ?? ctx.codec.unframe(frame ?? stored.data);
     if (cached === undefined) ctx.decoded.set(stored.key, writeId, json);
     else ctx.statsData.decodeCacheHits += 1;
     data = ctx.codec.parse(json);
@@ -61,9 +76,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
         ? 'corrupt session item deleted (deleteCorruptSessions); the client gets a new session'
         : 'corrupt session item ignored; the client gets a new session (set deleteCorruptSessions: true to delete such items)',
     );
-    if (ctx.config.deleteCorruptSessions) {
-      await ctx.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: ctx.keyOf(id) } } }));
-    }
+    if (ctx.config.deleteCorruptSessions) await deleteSessionItem(ctx, ctx.keyOf(id));
     return null;
   }
   return {
@@ -78,6 +91,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
       ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
       settled: false,
       storedVersion: stored.version,
+      chunks: chunkCount(item),
     },
   };
 }

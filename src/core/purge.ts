@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import type { ExpirySource } from './events.js';
 import { expiredEventOf, tellExpired } from './expired-event.js';
 import { isConditionalFailure } from './gateway.js';
+import { dropChunks, isChunkKey } from './chunks.js';
 import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
 
@@ -76,7 +77,7 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
   const remove = async (key: string, item: Item): Promise<void> => {
     const nowMs = Date.now();
     try {
-      await store.gateway.send(
+      const out = await store.gateway.send<{ Attributes?: Item }>(
         'DeleteItem',
         new DeleteItemCommand({
           TableName: table,
@@ -84,9 +85,12 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
           // Re-checked at delete time: the Scan's view may be stale by now. lockExpiresAt is epoch ms (lease-lock.ts).
           ConditionExpression: 'expiresAt <= :now AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :nowMs)',
           ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) }, ':nowMs': { N: String(nowMs) } },
+          // A large session's chunks go with it; the old head (free with the delete) says which.
+          ReturnValues: 'ALL_OLD',
         }),
         { expectConditionFailure: true },
       );
+      await dropChunks(store, out.Attributes);
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       totals.skipped += 1;
@@ -98,6 +102,24 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
     // finds the item gone and counts as skipped: at most once, never twice.
     const event = expiredEventOf(item, source);
     if (event) tellExpired(store, event);
+  };
+
+  const removeChunk = async (key: string): Promise<void> => {
+    try {
+      await store.gateway.send(
+        'DeleteItem',
+        new DeleteItemCommand({
+          TableName: table,
+          Key: { sessionId: { S: key } },
+          ConditionExpression: 'expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': { N: String(nowSeconds()) } },
+        }),
+        { expectConditionFailure: true },
+      );
+    } catch (err) {
+      // Written again since the Scan, with a later expiry: a live session's chunk.
+      if (!isConditionalFailure(err)) throw err;
+    }
   };
 
   let failed = false;
@@ -123,6 +145,11 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
       for (const item of out.Items ?? []) {
         const key = item.sessionId?.S;
         if (key === undefined || isStoreKey(key)) continue;
+        // A chunk past its own expiry, whose head (expired before it) is gone: not a session, deleted all the same.
+        if (isChunkKey(key)) {
+          if (!options.dryRun) pending.push(run(() => removeChunk(key)));
+          continue;
+        }
         totals.expired += 1;
         const lockedUntil = item.lockOwner?.S !== undefined ? Number(item.lockExpiresAt?.N ?? 0) : 0;
         // A live lease means a request is still working on it; a delete would only fail its condition.

@@ -1,7 +1,8 @@
 import type { Lease } from '../concurrency/lease-lock.js';
 import type { RequestLocks } from '../concurrency/request-locks.js';
 import { isConditionalFailure } from './gateway.js';
-import { isExpired, nowSeconds } from './item.js';
+import { chunkCount, extendChunks } from './chunks.js';
+import { expiryMs, isExpired, nowSeconds } from './item.js';
 import { clampExpiry } from './lifecycle.js';
 import type { CommitOutcome, SessionHandle } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
@@ -33,34 +34,43 @@ export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, ha
 /**
  * Moves a session's expiry later (and gives back `lease`). Conditional, so it
  * can bring back neither a destroyed nor an expired session, nor shorten a
- * later expiry. False when the session was gone.
+ * later expiry. False when the session was gone. A session past 400 KB is
+ * refreshed on its head alone, unless the new expiry passes its chunks' (a
+ * lifetime after the head's): then theirs moves first (core/chunks.ts).
  */
 export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs: number, lease: Lease | undefined): Promise<boolean> {
-  try {
-    await updateItem(
-      ctx,
-      key,
-      `SET expiresAt = :exp, expiresAtMs = :expMs, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
-      // A missing attribute compares false: neither can match a deleted session.
-      // Never shorter: compared to the millisecond (an item written before expiresAtMs existed, by its second).
-      lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND (expiresAtMs < :expMs OR (attribute_not_exists(expiresAtMs) AND expiresAt < :exp))',
-      {
-        ':exp': { N: String(Math.ceil(expiresAtMs / 1000)) },
-        ':expMs': { N: String(expiresAtMs) },
-        ':now': { N: String(Date.now()) },
-        ':nowSec': { N: String(nowSeconds()) },
-        ...(lease ? { ':owner': { S: lease.owner } } : {}),
-      },
-    );
-    return true;
-  } catch (err) {
-    if (!isConditionalFailure(err)) throw err;
-    const old = await ctx.gateway.itemAfterConditionFailure(err, key);
-    if (!old || isExpired(old)) {
-      ctx.statsData.destroyedWhileInUse += 1;
-      return false;
+  const expSec = Math.ceil(expiresAtMs / 1000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await updateItem(
+        ctx,
+        key,
+        `SET expiresAt = :exp, expiresAtMs = :expMs, updatedAt = :now${lease ? ' REMOVE lockOwner, lockExpiresAt' : ''}`,
+        // A missing attribute compares false: neither can match a deleted session.
+        // Never shorter: compared to the millisecond (an item written before expiresAtMs existed, by its second).
+        // Never past the chunks' expiry: TTL would take them before the head.
+        `${lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND (expiresAtMs < :expMs OR (attribute_not_exists(expiresAtMs) AND expiresAt < :exp))'} AND (attribute_not_exists(chunksExpireAt) OR chunksExpireAt >= :exp)`,
+        {
+          ':exp': { N: String(expSec) },
+          ':expMs': { N: String(expiresAtMs) },
+          ':now': { N: String(Date.now()) },
+          ':nowSec': { N: String(nowSeconds()) },
+          ...(lease ? { ':owner': { S: lease.owner } } : {}),
+        },
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      const old = await ctx.gateway.itemAfterConditionFailure(err, key);
+      if (!old || isExpired(old)) {
+        ctx.statsData.destroyedWhileInUse += 1;
+        return false;
+      }
+      const wanted = lease ? old.lockOwner?.S === lease.owner : expiryMs(old) < expiresAtMs;
+      const chunksFirst = chunkCount(old) > 0 && !(Number(old.chunksExpireAt?.N) >= expSec);
+      // A later expiry is stored already, or the lease was taken over: nothing to do.
+      if (!wanted || !chunksFirst || attempt >= 5) return true;
+      await extendChunks(ctx, old, expSec);
     }
-    // A later expiry is stored already, or the lease was taken over: nothing to do.
-    return true;
   }
 }

@@ -22,6 +22,8 @@ export interface SessionHandle {
   settled: boolean;
   /** The version stored after this request's last write (or its load): what the client may require next time. */
   storedVersion: number;
+  /** Chunk items of the version loaded (a session past 400 KB: core/chunks.ts); undefined when not known. */
+  chunks?: number;
 }
 
 export interface LoadedSession {
@@ -53,6 +55,7 @@ export function rebase(holder: SessionHandle, fresh: SessionHandle): SessionHand
   holder.json = fresh.json;
   holder.expiresAtMs = fresh.expiresAtMs;
   holder.createdAt = fresh.createdAt;
+  holder.chunks = fresh.chunks;
   if (fresh.userId === undefined) delete holder.userId;
   else holder.userId = fresh.userId;
   return holder;

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { InvalidSessionIdError } from '../errors.js';
+import { STORE_KEY_PREFIX } from './item.js';
 
 /** Longest session id accepted, in UTF-8 bytes; DynamoDB's own key limit is 2 KB. */
 export const MAX_SESSION_ID_BYTES = 1024;
@@ -21,8 +22,19 @@ export function idTag(id: string): string {
 
 /**
  * The table's key for a session id. With `hashSessionIds` it is an HMAC, so a
- * dump of the table yields no id that a cookie could replay.
+ * dump of the table yields no id that a cookie could replay. Without it the key
+ * is the id itself, which must then not look like one of the store's own
+ * items: a large session's chunks are `<key>#<n>` (chunks.ts), so an id with a
+ * `#` could be another session's chunk; the bookkeeping items start with
+ * `dynamodb-session-manager:` (item.ts). The ids the frameworks make
+ * (base64url, UUIDs) contain neither, and an HMAC key (base64url) never does.
  */
 export function keyFor(id: string, secret: string | Buffer | undefined): string {
-  return secret === undefined ? id : createHmac('sha256', secret).update(id).digest('base64url');
+  if (secret !== undefined) return createHmac('sha256', secret).update(id).digest('base64url');
+  if (id.includes('#') || id.startsWith(STORE_KEY_PREFIX)) {
+    throw new InvalidSessionIdError(
+      `session id contains "#" or starts with "${STORE_KEY_PREFIX}", which the store keeps for its own items (a large session's chunks, its bookkeeping): refused without a DynamoDB call; make ids without them (the frameworks' default ids never have them), or set hashSessionIds`,
+    );
+  }
+  return id;
 }

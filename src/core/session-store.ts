@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { DeleteItemCommand, GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient, describeTarget } from '../aws/client.js';
-import { createCodec, type Codec } from '../codec/codec.js';
+import { createCodec, MAX_DECODED_BYTES, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
@@ -12,8 +12,9 @@ import { saveLeased } from '../concurrency/save-leased.js';
 import { saveUpsert } from '../concurrency/save-upsert.js';
 import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
+import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
 import { Gateway } from './gateway.js';
 import { isExpired, itemBytesBesideData, readItem, type Item } from './item.js';
@@ -110,8 +111,12 @@ export class SessionStore extends EventEmitter implements RequestContext {
   readonly codec: Codec;
   /** @internal */
   readonly statsData = emptyStats();
-  /** @internal Skips inflating and decrypting an item this process decoded or wrote already (same writeId). */
-  readonly decoded = new DecodedCache(16 * 1024 * 1024);
+  /**
+   * @internal Skips inflating and decrypting an item this process decoded or wrote already (same
+   * writeId), and reading a large session's chunks again. Any session the codec takes fits in it
+   * (its JSON is at most MAX_DECODED_BYTES, two bytes a character in memory).
+   */
+  readonly decoded = new DecodedCache(32 * 1024 * 1024, 2 * MAX_DECODED_BYTES);
   /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
   readonly latest = new Map<string, { version: number; json: string }>();
   /** @internal */
@@ -283,6 +288,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       createdAt,
       this.config.trackDevices && (creating || !handle) ? options.device : undefined,
     );
+    if (handle) write.knowStored(handle.version, creating ? 0 : handle.chunks, handle.userId);
     const turn = await this.writeQueue.acquire(key);
     try {
       if (!handle) return await saveUpsert(write);
@@ -305,6 +311,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       handle.storedVersion = result.version;
       handle.version = result.outcome === 'merged' ? -1 : result.version;
       handle.json = result.outcome === 'merged' ? json : result.json;
+      handle.chunks = write.chunksAt(handle.version);
       if (typeof userIdGiven === 'string') handle.userId = userIdGiven;
       else if (userIdGiven === null) delete handle.userId;
       return result.outcome;
@@ -425,12 +432,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
 
   private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string): Promise<boolean> {
     this.decoded.delete(key);
-    // The old item comes back at no extra cost: it says whether there was a session to end, and whose.
-    const out = await this.gateway.send<{ Attributes?: Item }>(
-      'DeleteItem',
-      new DeleteItemCommand({ TableName: this.config.table, Key: { sessionId: { S: key } }, ReturnValues: 'ALL_OLD' }),
-    );
-    const old = out.Attributes;
+    // The old item comes back at no extra cost: it says whether there was a session to end, whose, and which chunks to delete.
+    const old = await deleteSessionItem(this, key);
     if (!old || reason === 'regenerate') return old !== undefined;
     this.emit('destroyed', { key, session, reason, ...(old.userId?.S !== undefined ? { userId: old.userId.S } : {}) } satisfies DestroyedEvent);
     return true;
@@ -482,10 +485,16 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const out: Record<string, SessionData> = {};
     for await (const item of this.scan()) {
       const key = item.sessionId?.S;
-      if (key === undefined) continue;
+      if (key === undefined || isChunkKey(key)) continue;
+      let frame: Uint8Array | undefined;
+      if (chunkCount(item) > 0) {
+        const whole = await readChunkedFrame(this, item).catch((err: unknown) => (err instanceof CorruptSessionError ? undefined : Promise.reject(err)));
+        if (whole === null) continue;
+        frame = whole?.frame ?? new Uint8Array();
+      }
       try {
         const stored = readItem(item);
-        out[key] = this.codec.parse(this.codec.unframe(stored.data));
+        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data));
       } catch {
         this.statsData.corruptItems += 1;
       }
@@ -497,7 +506,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   async ids(): Promise<string[]> {
     const ids: string[] = [];
     for await (const item of this.scan('sessionId, expiresAt, expiresAtMs')) {
-      if (item.sessionId?.S !== undefined) ids.push(item.sessionId.S);
+      if (item.sessionId?.S !== undefined && !isChunkKey(item.sessionId.S)) ids.push(item.sessionId.S);
     }
     return ids;
   }

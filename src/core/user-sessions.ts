@@ -1,6 +1,7 @@
 import { BatchGetItemCommand, BatchWriteItemCommand, QueryCommand, ScanCommand, type KeysAndAttributes, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { ConfigError, SessionStoreError } from '../errors.js';
 import type { DestroyedEvent } from './events.js';
+import { deleteSessionItem } from './chunks.js';
 import { expiryMs, isExpired, type Item } from './item.js';
 import { pastLifetime } from './lifecycle.js';
 import { idTag } from './session-id.js';
@@ -123,6 +124,25 @@ export async function deleteKeys(store: StoreContext, keys: readonly string[]): 
 }
 
 /**
+ * Deletes sessions by table key, each with its chunks (a session past 400 KB:
+ * chunks.ts), 16 at a time: one DeleteItem each, whose old item (free with the
+ * delete) says which chunks to delete; a BatchWriteItem cannot tell. Resolves
+ * to the keys there was a session under.
+ */
+export async function deleteSessions(store: StoreContext, keys: readonly string[]): Promise<string[]> {
+  const deleted: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      if (await deleteSessionItem(store, key)) deleted.push(key);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
+  return deleted;
+}
+
+/**
  * Logs a user out everywhere: deletes every session whose item carries this
  * `userId` (set by the store option `userId`, or `commit(…, { userId })`), and
  * returns how many. A request still working on one of them finds it gone when
@@ -130,7 +150,7 @@ export async function deleteKeys(store: StoreContext, keys: readonly string[]): 
  */
 export async function destroyUserSessions(store: StoreContext, userId: string): Promise<number> {
   const { keys } = await listUserSessions(store, userId);
-  await deleteKeys(store, keys);
+  await deleteSessions(store, keys);
   for (const key of keys) store.emit('destroyed', { key, session: idTag(key), userId, reason: 'revoked' } satisfies DestroyedEvent);
   return keys.length;
 }

@@ -4,17 +4,20 @@
  * Every probe is harmless: reads, and writes whose condition is built to fail.
  */
 import {
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   DeleteItemCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalFailure } from '../core/gateway.js';
+import { MAX_ITEM_BYTES } from '../core/item.js';
 import type { SessionStore } from '../core/session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
 import { isUnsupportedOperation } from './ensure-table.js';
@@ -94,6 +97,15 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
     await probe('dynamodb:DeleteItem', () =>
       store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
     ),
+    // A session past 400 KB: its chunks are Puts in a TransactWriteItems (IAM checks PutItem), read with a BatchGetItem.
+    ...(store.config.maxSessionBytes > MAX_ITEM_BYTES
+      ? [
+          await probe('dynamodb:PutItem', () =>
+            store.gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
+          ),
+          await probe('dynamodb:BatchGetItem', () => store.gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } }))),
+        ]
+      : []),
     await probe('dynamodb:DescribeTimeToLive', () => store.gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
     await probe('dynamodb:Scan', () => store.gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
     await probe('dynamodb:BatchWriteItem', () =>

@@ -1,4 +1,5 @@
-import type { ResolvedConfig } from '../config/options.js';
+import { MAX_SESSION_BYTES, type ResolvedConfig } from '../config/options.js';
+import { MAX_ITEM_BYTES } from '../core/item.js';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -45,10 +46,13 @@ function partitionOf(region: string): string {
  * touch and lock is an UpdateItem) and DeleteItem; `ready()` adds DescribeTable
  * (unless `skipTableCheck`) and, with `createIfNotExist`, CreateTable and the
  * TTL calls; a reaper (`reapIntervalMs`) adds Scan; a user index adds Query on it
- * and BatchWriteItem (destroyUserSessions deletes in batches).
+ * and BatchWriteItem (destroyUserSessions deletes in batches). Sessions past
+ * 400 KB (`maxSessionBytes` above it, the default) add PutItem (their chunks,
+ * written in a TransactWriteItems, which IAM checks as the calls it carries)
+ * and BatchGetItem (their chunks read).
  */
 export function iamPolicy(
-  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'>,
+  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes'>>,
   options: IamPolicyOptions = {},
 ): IamPolicyDocument {
   const features = new Set<PolicyFeature>(options.features ?? []);
@@ -65,6 +69,7 @@ export function iamPolicy(
   const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${config.table}`;
 
   const actions = new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+  if ((config.maxSessionBytes ?? MAX_SESSION_BYTES) > MAX_ITEM_BYTES) for (const a of ['PutItem', 'BatchGetItem']) actions.add(`dynamodb:${a}`);
   if (!config.skipTableCheck || admin || features.has('streams')) actions.add('dynamodb:DescribeTable');
   // create-table --streams
   if (admin) actions.add('dynamodb:UpdateTable');

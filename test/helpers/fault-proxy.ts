@@ -19,6 +19,8 @@ export type FaultAction =
   | 'forward'
   /** Answer HTTP 400 ProvisionedThroughputExceededException; DynamoDB never sees it. */
   | 'throttle'
+  /** Answer HTTP 400 TransactionConflictException (a write to an item another transaction holds); DynamoDB never sees it. */
+  | 'transaction-conflict'
   /** Send DynamoDB the headers and half the body, then reset both sides: a request cut off mid-way. */
   | 'reset-mid-request'
   /** Send DynamoDB the whole request, then reset the client as the answer starts: applied, never acknowledged. */
@@ -59,11 +61,11 @@ export interface FaultProxy {
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-function throttleAnswer(): Buffer {
-  const body = JSON.stringify({
-    __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-    message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-  });
+function throttleAnswer(
+  type = 'ProvisionedThroughputExceededException',
+  message = 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+): Buffer {
+  const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
   return Buffer.from(
     'HTTP/1.1 400 Bad Request\r\n' +
       'Content-Type: application/x-amz-json-1.0\r\n' +
@@ -138,6 +140,9 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
           return;
         case 'throttle':
           client.write(throttleAnswer());
+          return;
+        case 'transaction-conflict':
+          client.write(throttleAnswer('TransactionConflictException', 'Transaction is ongoing for the item'));
           return;
         case 'reset-mid-request': {
           const cut = headLength + Math.floor((request.length - headLength) / 2);
