@@ -93,8 +93,12 @@ export class NextSession {
    */
   async save(): Promise<void> {
     // Tried first, with the cookie the save will most likely set: where Next refuses cookies, nothing is written.
-    const expected = this.#request.destroyed ? this.#sessions.clearCookie() : this.#sessions.currentCookie(this.#request);
-    this.#setCookie(expected, true);
+    const expected = this.#request.destroyed
+      ? this.#sessions.clearCookie()
+      : (this.#sessions.previewHeaders(this.#request).find(([name]) => name === 'Set-Cookie')?.[1] ??
+        // None expected: a new session with nothing in it is not stored; a loaded one keeps its browser-session cookie.
+        (this.#request.isNew ? undefined : this.#sessions.currentCookie(this.#request)));
+    if (expected !== undefined) this.#setCookie(expected, true);
     const headers = await this.#sessions.finish(this.#request).catch(async (err: unknown) => {
       await this.#sessions.abandon(this.#request).catch(() => undefined);
       throw err;

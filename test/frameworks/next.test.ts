@@ -119,6 +119,12 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
     assert.equal((await client.json<Peek>(`${b.url}/api/peek`)).session.fromServerComponent, undefined);
   });
 
+  it('save() of a new session with nothing in it stores nothing and sets no cookie', async () => {
+    const res = await fetch(`${a.url}/api/noop`);
+    assert.deepEqual(await res.json(), { isNew: true });
+    assert.deepEqual(res.headers.getSetCookie(), []);
+  });
+
   it('40 concurrent POST increments over the two processes lose none (a Route Handler given its Request locks by method)', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/api/count`);
