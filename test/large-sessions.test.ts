@@ -19,6 +19,7 @@ import { resolveConfig } from '../src/config/options.js';
 import { ConfigError, EngineFeatureError, InvalidSessionIdError, SessionTooLargeError, StoreUnavailableError } from '../src/errors.js';
 import { run as cli } from '../src/cli/program.js';
 import { createTableInput } from '../src/table/schema.js';
+import { expiredEventFromRecord } from '../src/streams/records.js';
 import { ENDPOINT, ENGINES, localOptions, quietLogger } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
@@ -218,6 +219,18 @@ describe('large sessions on DynamoDB Local', () => {
     assert.equal((await itemsOf(store, 'bob-1')).length, 1 + Number(bob!.chunks!.N), "bob's untouched");
     assert.equal(await store.destroySession('bob-1'), true);
     assert.deepEqual(await itemsOf(store, 'bob-1'), []);
+  });
+
+  it('an encrypted session with a hashed id is chunked like any other: read back whole, no chunk holds its text in clear', async () => {
+    const secure = open({ hashSessionIds: 'sixteen chars or more', encryptionKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] });
+    const blob = noise(800 * 1024);
+    await secure.set('secret-session', { blob });
+    const key = secure.keyOf('secret-session');
+    const items = await itemsOf(store, key);
+    assert.ok(items.length >= 3, 'a head and chunks');
+    const probe = Buffer.from(blob.slice(1000, 1064));
+    for (const item of items) assert.ok(!Buffer.from(item.data!.B!).includes(probe), `${item.sessionId!.S} holds no clear text`);
+    assert.ok(((await open({ hashSessionIds: 'sixteen chars or more', encryptionKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] }).get('secret-session')) as { blob: string }).blob === blob);
   });
 
   it('chunks never read as sessions: ids(), length() and all() see a chunked session once, decoded', async () => {
@@ -423,6 +436,15 @@ describe('maxSessionBytes and the decode cache agree', () => {
     store.decoded.set('k', 'w', json);
     assert.equal(store.decoded.get('k', 'w'), json);
     await store.close();
+  });
+});
+
+describe('chunks and TTL deletions', () => {
+  it("TTL's deletion of a chunk item is no expired event; its head's is one", () => {
+    const byTtl = (image: Item) => ({ eventName: 'REMOVE', userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }, dynamodb: { OldImage: image } });
+    const expiresAt = { N: String(Math.floor(Date.now() / 1000) - 60) };
+    assert.equal(expiredEventFromRecord(byTtl({ sessionId: { S: 'big#2' }, expiresAt, writeId: { S: 'w' } })), undefined);
+    assert.equal(expiredEventFromRecord(byTtl({ sessionId: { S: 'big' }, expiresAt, chunks: { N: '2' } }))?.key, 'big');
   });
 });
 

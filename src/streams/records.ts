@@ -8,6 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { ExpiredEvent } from '../core/events.js';
 import { expiredEventOf } from '../core/expired-event.js';
 import { REAPER_KEY } from '../core/purge.js';
+import { isChunkKey } from '../core/chunks.js';
 
 /** What DynamoDB's TTL process signs its deletions with (DynamoDB developer guide, "TTL and DynamoDB Streams"). */
 export const TTL_PRINCIPAL = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
@@ -50,6 +51,7 @@ export function isTtlDeletion(record: SessionStreamRecord): boolean {
 export function expiredEventFromRecord(record: SessionStreamRecord): ExpiredEvent | undefined {
   if (!isTtlDeletion(record)) return undefined;
   const image = (record.dynamodb?.OldImage ?? record.dynamodb?.Keys) as Record<string, AttributeValue> | undefined;
-  if (!image || image.sessionId?.S === REAPER_KEY) return undefined;
+  // The reaper's lease is no session, and neither is a large session's chunk (TTL takes its chunks after it).
+  if (!image || image.sessionId?.S === REAPER_KEY || isChunkKey(image.sessionId?.S)) return undefined;
   return expiredEventOf(image, 'ttl');
 }
