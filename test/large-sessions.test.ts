@@ -174,6 +174,35 @@ describe('large sessions on DynamoDB Local', () => {
     await assertWhole(store, 'leased');
   });
 
+  it("locking 'none': the last writer's chunked session wins whole, a logout still sticks", async () => {
+    const a = open({ locking: 'none' });
+    const b = open({ locking: 'none' });
+    await a.set('last-writer', { blob: noise(900 * 1024) });
+    const first = await a.load('last-writer');
+    const second = await b.load('last-writer');
+    const mine = noise(1.1 * MB);
+    assert.equal(await a.commit(first!.handle, 'last-writer', { blob: noise(700 * 1024) }), 'written');
+    assert.equal(await b.commit(second!.handle, 'last-writer', { blob: mine }), 'written');
+    assert.ok(((await open().get('last-writer')) as { blob: string }).blob === mine);
+    await assertWhole(store, 'last-writer');
+    const third = await a.load('last-writer');
+    await b.destroy('last-writer');
+    assert.equal(await a.commit(third!.handle, 'last-writer', { blob: noise(600 * 1024) }), 'destroyed');
+    assert.deepEqual(await itemsOf(store, 'last-writer'), []);
+  });
+
+  it('a login under maxSessionsPerUser saves a chunked session in the same transaction as the user\'s slots', async () => {
+    const limited = open({ userId: 'user', maxSessionsPerUser: 2 });
+    await limited.set('login-big', { blob: noise(900 * 1024) });
+    const loaded = await limited.load('login-big');
+    assert.equal(await limited.commit(loaded!.handle, 'login-big', { ...loaded!.data, user: 'carol' }), 'written');
+    await assertWhole(store, 'login-big');
+    const back = (await open().get('login-big')) as { user: string; blob: string };
+    assert.equal(back.user, 'carol');
+    assert.ok(back.blob === loaded!.data.blob);
+    assert.deepEqual((await limited.listUserSessions('carol')).sessions.map((x) => x.key), ['login-big']);
+  });
+
   it('shrinking a chunked session to a small one leaves exactly one item; from three chunks to two deletes the third', async () => {
     await store.set('shrink', { blob: noise(1.1 * MB) });
     assert.equal((await itemsOf(store, 'shrink')).length, 4);
