@@ -221,6 +221,17 @@ describe('large sessions on DynamoDB Local', () => {
     assert.deepEqual(await callsDuring(store, () => store.commit(loaded!.handle, 'shrink', { small: 2 })), { UpdateItem: 1 });
   });
 
+  it("an item whose `chunks` says 0 (not written by this store) is saved over, not retried forever", async () => {
+    const item = { sessionId: { S: 'stray' }, data: { B: store.codec.frame('{"a":1}') }, version: { N: '1' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) }, chunks: { N: '0' } };
+    await store.client.send(new PutItemCommand({ TableName: store.config.table, Item: item }));
+    await store.set('stray', { a: 2 });
+    const none = open({ locking: 'none' });
+    const loaded = await none.load('stray');
+    assert.deepEqual(loaded?.data, { a: 2 });
+    assert.equal(await none.commit(loaded!.handle, 'stray', { a: 3 }), 'written');
+    assert.deepEqual(await store.get('stray'), { a: 3 });
+  });
+
   it('set() over a chunked session it did not load deletes the old chunks too', async () => {
     await store.set('overwrite', { blob: noise(1.1 * MB) });
     await other.set('overwrite', { small: 1 });

@@ -74,6 +74,13 @@ interface Plan {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The stored item has no chunks. Not `attribute_not_exists(chunks)`: a
+ * `chunks` of 0 (or of another type), which reads as none, would then fail
+ * the condition on every attempt.
+ */
+const NO_CHUNKS = 'NOT chunks > :zero';
+
+/**
  * One save of a session item: its data, expiry and owner, built once, sent by
  * the save strategies (concurrency/save-*.ts) under the condition their mode
  * needs. Every attempt carries a fresh `writeId`, so that a retry the SDK
@@ -90,6 +97,8 @@ export class ItemWrite {
   /** The owner stored with the version this write builds on (where `userId` leaves it). */
   private storedUserId: string | undefined;
   private cut: { bytes: Buffer; parts: Buffer[] | undefined } | undefined;
+  /** The plan of the last attempt prepared: what `landed` records. */
+  private planned: Plan | undefined;
   private readonly set: string[];
   private readonly removeUser: string[];
   private readonly values: Record<string, AttributeValue>;
@@ -175,7 +184,7 @@ export class ItemWrite {
         this.values[':data'] = { B: this.bytes };
         this.values[':wid'] = { S: nextWriteId() };
         try {
-          await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), 'attribute_not_exists(chunks)', this.values);
+          await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), NO_CHUNKS, this.values);
           this.ctx.decoded.set(this.key, this.values[':wid'].S, this.json);
           return;
         } catch (err) {
@@ -245,9 +254,6 @@ export class ItemWrite {
     this.stored = { version: base + 1, chunks: this.planned?.parts?.length ?? 0 };
   }
 
-  /** The plan of the last attempt prepared: what `landed` records. */
-  private planned: Plan | undefined;
-
   /** What the item found by a failed condition says of the stored version. */
   private learn(old: Item | undefined): void {
     this.stored = old ? { version: Number(old.version?.N ?? 0), chunks: chunkCount(old) } : undefined;
@@ -277,7 +283,7 @@ export class ItemWrite {
     const had = known(condition) ?? this.stored?.chunks ?? 0;
     const transact = parts !== undefined || had > 0;
     if (transact && increment && !creating && !condition.includes('version = :v')) condition = `(${condition}) AND version = :v`;
-    if (known(condition) === undefined) condition = `(${condition}) AND ${had > 0 ? 'chunks = :had' : 'attribute_not_exists(chunks)'}`;
+    if (known(condition) === undefined) condition = `(${condition}) AND ${had > 0 ? 'chunks = :had' : NO_CHUNKS}`;
     return { condition, parts, had: Math.min(had, MAX_CHUNKS), transact };
   }
 
@@ -296,10 +302,11 @@ export class ItemWrite {
         }
         head = reasons[reasons.length - 1];
         if (head?.Code !== 'ConditionalCheckFailed') {
-          throw new StoreUnavailableError(
-            `session ${idTag(this.id)} in table "${this.ctx.config.table}": DynamoDB cancelled its transaction (${reasons.map((r) => r.Code ?? 'None').join(', ')}): nothing was written and the stored session is unchanged; retry the request`,
-            { cause: err },
-          );
+          const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
+          const why = `session ${idTag(this.id)} in table "${this.ctx.config.table}": DynamoDB cancelled its transaction (${codes}): nothing was written and the stored session is unchanged`;
+          // Throttled, or still meeting other transactions: a later retry may pass. Anything else will not.
+          if (reasons.some((r) => /Throttl|Throughput|RequestLimit|TransactionConflict/.test(r.Code ?? ''))) throw new StoreUnavailableError(`${why}; retry the request`, { cause: err });
+          throw new SessionStoreError('DSM_DYNAMODB', `${why}; its cancellation reasons (in this order: the chunks, the head) say why`, { cause: err });
         }
       }
       if (!head) {
@@ -369,6 +376,7 @@ export class ItemWrite {
     values[':v'] = { N: String(base) };
     values[':nv'] = { N: String(base + 1) };
     values[':had'] = { N: String(plan.had) };
+    values[':zero'] = { N: '0' };
     if (options.owner !== undefined) values[':owner'] = { S: options.owner };
     const increment = options.increment === true && base !== 0 && !plan.transact;
     const remove = options.owner !== undefined ? ['lockOwner', 'lockExpiresAt'] : [];
