@@ -45,7 +45,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
   let stored: StoredSession;
   let json: string;
   let data: SessionData;
-  let cached = item.sessionId?.S !== undefined ? ctx.decoded.get(item.sessionId.S, item.writeId?.S) : undefined;
+  const cached = item.sessionId?.S !== undefined ? ctx.decoded.get(item.sessionId.S, item.writeId?.S) : undefined;
   // A session past 400 KB: its frame is in its chunks, not read when this version was decoded here before.
   let frame: Uint8Array | CorruptSessionError | undefined;
   if (cached === undefined && chunkCount(item) > 0) {
