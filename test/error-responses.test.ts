@@ -27,7 +27,8 @@ const ORIGIN = 'https://app.example';
 const unstorable = (key: string): unknown => (key === 'fn' ? () => 1 : Symbol('not storable'));
 
 /** Random bytes in base64: ~600 KB that no codec squeezes under DynamoDB's 400 KB item limit. */
-const tooLarge = () => randomBytes(450 * 1024).toString('base64');
+// Past the 4 MB a session's JSON may be (sessions past 400 KB are stored in chunks, up to maxSessionBytes).
+const tooLarge = () => randomBytes(3.2 * 1024 * 1024).toString('base64');
 
 type Framework = 'express' | 'fastify' | 'koa' | 'hono' | 'http';
 
