@@ -58,5 +58,9 @@ describe('dynamoSession() options', () => {
       unset: 'destroy',
     });
     assert.equal(typeof middleware, 'function');
+    // `key`, express-session's older name for `name`, which its own test suite still uses: the cookie is named by it.
+    const keyed = new DynamoDBStore({ store: store.store });
+    dynamoSession({ store: keyed, secret: 's', key: 'legacy.sid' } as Parameters<typeof dynamoSession>[0]);
+    assert.equal(keyed.cookieName, 'legacy.sid');
   });
 });

@@ -6,8 +6,8 @@
 import { ConfigError } from '../errors.js';
 import { OPTION_NAMES } from '../config/options.js';
 
-/** express-session's own options (1.x), and `store`. */
-const EXPRESS_SESSION_OPTIONS = ['cookie', 'genid', 'name', 'proxy', 'resave', 'rolling', 'saveUninitialized', 'secret', 'store', 'unset'] as const;
+/** express-session's own options (1.x), and `store`; `key` is its older name for `name`, still read. */
+const EXPRESS_SESSION_OPTIONS = ['cookie', 'genid', 'key', 'name', 'proxy', 'resave', 'rolling', 'saveUninitialized', 'secret', 'store', 'unset'] as const;
 
 /** dynamoSession()'s own, beside express-session's. */
 const OWN_OPTIONS = ['header'] as const;

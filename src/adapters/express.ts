@@ -390,7 +390,8 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
   const { header, ...sessionOptions } = options;
   const idHeader = resolveIdHeader(header);
   const inner = session(sessionOptions) as unknown as Middleware;
-  options.store.cookieName = options.name ?? 'connect.sid';
+  // `key` is express-session's older name for `name`, still read by it.
+  options.store.cookieName = options.name ?? (options as { key?: string }).key ?? 'connect.sid';
   options.store.withMiddleware = true;
   const store = options.store;
   let reachable = true;
