@@ -4,13 +4,14 @@
  * they never carry a secret or a raw session id.
  */
 export class SessionStoreError extends Error {
+  // Spelled out in every class: bundlers that minify (Next.js, a Lambda bundle) rename classes.
+  override name = 'SessionStoreError';
   readonly code: string;
   /** Whether retrying the same call later may succeed (outages, lock time-outs). */
   readonly retryable: boolean;
 
   constructor(code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     this.retryable = options?.retryable ?? false;
   }
@@ -18,6 +19,7 @@ export class SessionStoreError extends Error {
 
 /** An option is unknown, ill-typed or out of range; thrown at construction. */
 export class ConfigError extends SessionStoreError {
+  override name = 'ConfigError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_CONFIG', message, options);
   }
@@ -25,6 +27,7 @@ export class ConfigError extends SessionStoreError {
 
 /** Credentials could not be read from the configured source. */
 export class CredentialsError extends SessionStoreError {
+  override name = 'CredentialsError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_CREDENTIALS', message, options);
   }
@@ -32,6 +35,7 @@ export class CredentialsError extends SessionStoreError {
 
 /** The session table does not exist and `createIfNotExist` is false. */
 export class TableNotFoundError extends SessionStoreError {
+  override name = 'TableNotFoundError';
   readonly table: string;
   constructor(table: string, message: string) {
     super('DSM_TABLE_NOT_FOUND', message);
@@ -41,6 +45,7 @@ export class TableNotFoundError extends SessionStoreError {
 
 /** The table exists but its key schema is not a single string hash key `sessionId`. */
 export class TableSchemaError extends SessionStoreError {
+  override name = 'TableSchemaError';
   readonly table: string;
   constructor(table: string, message: string) {
     super('DSM_TABLE_SCHEMA', message);
@@ -50,6 +55,7 @@ export class TableSchemaError extends SessionStoreError {
 
 /** The encoded session would exceed DynamoDB's 400 KB item limit; nothing was written. */
 export class SessionTooLargeError extends SessionStoreError {
+  override name = 'SessionTooLargeError';
   readonly size: number;
   readonly limit: number;
   constructor(message: string, size: number, limit: number) {
@@ -61,6 +67,7 @@ export class SessionTooLargeError extends SessionStoreError {
 
 /** The session holds a value JSON cannot carry (BigInt, a cycle, a function); nothing was written. */
 export class SessionSerializationError extends SessionStoreError {
+  override name = 'SessionSerializationError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_SESSION_SERIALIZATION', message, options);
   }
@@ -68,6 +75,7 @@ export class SessionSerializationError extends SessionStoreError {
 
 /** A stored item could not be decoded (garbage bytes, wrong attribute types, unknown format). */
 export class CorruptSessionError extends SessionStoreError {
+  override name = 'CorruptSessionError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_CORRUPT_SESSION', message, options);
   }
@@ -78,6 +86,7 @@ export class CorruptSessionError extends SessionStoreError {
  * JavaScript. Kept exported so that code which catches it still compiles.
  */
 export class CodecUnavailableError extends SessionStoreError {
+  override name = 'CodecUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_CODEC_UNAVAILABLE', message, options);
   }
@@ -85,6 +94,7 @@ export class CodecUnavailableError extends SessionStoreError {
 
 /** A session id is empty, too long or not a string; refused without a DynamoDB call. */
 export class InvalidSessionIdError extends SessionStoreError {
+  override name = 'InvalidSessionIdError';
   constructor(message: string) {
     super('DSM_INVALID_SESSION_ID', message);
   }
@@ -97,6 +107,7 @@ export class InvalidSessionIdError extends SessionStoreError {
  * answers a refused login (e.g. 409 with a page listing the user's devices).
  */
 export class SessionLimitError extends SessionStoreError {
+  override name = 'SessionLimitError';
   readonly limit: number;
   constructor(message: string, limit: number) {
     super('DSM_SESSION_LIMIT', message);
@@ -106,12 +117,14 @@ export class SessionLimitError extends SessionStoreError {
 
 /** The DynamoDB engine lacks an operation a configured feature needs (dynalite has no transactions). */
 export class EngineFeatureError extends SessionStoreError {
+  override name = 'EngineFeatureError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('DSM_ENGINE_FEATURE', message, options);
   }
 }
 
 export class LockTimeoutError extends SessionStoreError {
+  override name = 'LockTimeoutError';
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
     super('DSM_LOCK_TIMEOUT', message, { retryable: true });
@@ -121,6 +134,7 @@ export class LockTimeoutError extends SessionStoreError {
 
 /** The store could not reach DynamoDB (network, throttling beyond retries, time-out). */
 export class StoreUnavailableError extends SessionStoreError {
+  override name = 'StoreUnavailableError';
   readonly retryAfterSeconds: number;
   constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super('DSM_STORE_UNAVAILABLE', message, { cause: options?.cause, retryable: true });
@@ -130,6 +144,7 @@ export class StoreUnavailableError extends SessionStoreError {
 
 /** The embedded DynamoDB Local could not start (Java missing, port taken, jar absent). */
 export class EmbeddedDynamoDBError extends SessionStoreError {
+  override name = 'EmbeddedDynamoDBError';
   constructor(code: 'DSM_JAVA_NOT_FOUND' | 'DSM_EMBEDDED_START', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
@@ -142,6 +157,7 @@ export class EmbeddedDynamoDBError extends SessionStoreError {
  * first used, not when the entry is imported.
  */
 export class MissingPeerError extends SessionStoreError {
+  override name = 'MissingPeerError';
   readonly packageName: string;
   constructor(packageName: string, feature: string, options?: { cause?: unknown }) {
     super('DSM_MISSING_PEER', `${feature} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``, options);

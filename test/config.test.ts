@@ -108,3 +108,22 @@ describe('the README documents every option', () => {
     assert.deepEqual(missing, [], `options without a README row: ${missing.join(', ')}`);
   });
 });
+
+describe('error classes', () => {
+  it('every one names itself in its own code, so an app bundled and minified (Next.js, Lambda) still reads which it is', async () => {
+    const errors = await import('../src/errors.js');
+    const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function') as Array<[string, new (...args: unknown[]) => Error]>;
+    assert.ok(classes.length >= 15);
+    for (const [exported, Cls] of classes) {
+      // What a minifier does to a class: its own name becomes something short.
+      const original = Object.getOwnPropertyDescriptor(Cls, 'name')!;
+      Object.defineProperty(Cls, 'name', { value: 'fG', configurable: true });
+      try {
+        const instance = Reflect.construct(Cls, ['a table', 'a message', 1, 1]) as Error;
+        assert.equal(instance.name, exported);
+      } finally {
+        Object.defineProperty(Cls, 'name', original);
+      }
+    }
+  });
+});

@@ -49,10 +49,11 @@ function partitionOf(region: string): string {
  * and BatchWriteItem (destroyUserSessions deletes in batches). Sessions past
  * 400 KB (`maxSessionBytes` above it, the default) add PutItem (their chunks,
  * written in a TransactWriteItems, which IAM checks as the calls it carries)
- * and BatchGetItem (their chunks read).
+ * and BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user
+ * index (listUserSessions), which read a user's sessions in batches.
  */
 export function iamPolicy(
-  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes'>>,
+  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes' | 'maxSessionsPerUser'>>,
   options: IamPolicyOptions = {},
 ): IamPolicyDocument {
   const features = new Set<PolicyFeature>(options.features ?? []);
@@ -83,6 +84,8 @@ export function iamPolicy(
   // Without an index, revoking a user's sessions scans the table.
   if (scans || (revoke && !config.userIndex)) actions.add('dynamodb:Scan');
   if (admin || features.has('clear') || revoke) actions.add('dynamodb:BatchWriteItem');
+  // A login under maxSessionsPerUser reads the user's recorded sessions, and listUserSessions its found ones, in batches.
+  if (config.maxSessionsPerUser !== undefined || revoke) actions.add('dynamodb:BatchGetItem');
 
   const statements: IamPolicyStatement[] = [
     { Sid: 'SessionTable', Effect: 'Allow', Action: [...actions].sort(), Resource: [tableArn] },
