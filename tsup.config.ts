@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-const adapters = ['express', 'fastify', 'koa', 'hono', 'http', 'web', 'react-router', 'next'].filter((name) => existsSync(`src/adapters/${name}.ts`));
+const adapters = ['express', 'fastify', 'koa', 'hono', 'http', 'web', 'react-router', 'next', 'sveltekit'].filter((name) => existsSync(`src/adapters/${name}.ts`));
 
 export default defineConfig([
   {

@@ -24,6 +24,7 @@ import { sessionHandler } from 'dynamodb-session-manager/http';
 import { webSessions, unavailableResponse } from 'dynamodb-session-manager/web';
 import { createDynamoSessionStorage } from 'dynamodb-session-manager/react-router';
 import { nextSessions, ReadOnlySessionError } from 'dynamodb-session-manager/next';
+import { dynamoSessionHandle } from 'dynamodb-session-manager/sveltekit';
 
 const store: SessionStore = new DynamoDBStore({ table: 'sessions', lock: '/cart' }).store;
 // A wrong option type must be an error: the types are read, not taken as any.
@@ -33,6 +34,9 @@ new SessionStore({ ttl: 'one day' });
 const storage = createDynamoSessionStorage<{ views: number }, { notice: string }>({ secret: 's', table: 'sessions' });
 export const views = (cookie: string) => storage.getSession(cookie).then((s) => s.get('views')?.toFixed(0));
 export const web = webSessions({ secret: 's', header: { name: 'Authorization', scheme: 'Bearer' } });
+// SvelteKit's handle hook, called as SvelteKit calls it: an event with its request and locals, and resolve.
+const handle = dynamoSessionHandle({ secret: 's', table: 'sessions' });
+export const handled: Promise<Response> = handle({ event: { request: new Request('http://localhost/'), locals: {} }, resolve: () => new Response('ok') });
 export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession, honoSession, sessionHandler, unavailableResponse, nextSessions, ReadOnlySessionError };
 `;
 

@@ -1,0 +1,18 @@
+/**
+ * The README's SvelteKit section shows files of the test suite's SvelteKit app
+ * (test/fixtures/sveltekit-app, built and served by `npm run test:frameworks`):
+ * its blocks must be those files as they are. A SvelteKit app runs under Vite,
+ * not `npx tsx examples/<name>/app.ts`, so it has no folder in examples/.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+it("the README's SvelteKit blocks are the test app's files", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  for (const file of ['src/hooks.server.ts', 'src/app.d.ts', 'src/routes/+page.server.ts'].map((f) => `test/fixtures/sveltekit-app/${f}`)) {
+    const block = new RegExp('<!-- ' + file.replace(/[./+]/g, '\\$&') + ' -->\\n```ts\\n([\\s\\S]*?)```').exec(readme);
+    assert.ok(block, `README has a block marked <!-- ${file} -->`);
+    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its README block differ`);
+  }
+});
