@@ -13,7 +13,7 @@ import session from 'express-session';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
-import { storeSpec } from './stores.js';
+import { SESSION_COOKIE, storeSpec } from './stores.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // aws-sdk v2 (dynamodb-store) prints a maintenance-mode notice on load.
@@ -27,6 +27,7 @@ const holdMs = Number(process.env.HOLD_MS ?? 2);
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 const sessionOptions = {
+  name: SESSION_COOKIE,
   secret: 'bench secret',
   resave: false,
   saveUninitialized: false,

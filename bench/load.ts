@@ -3,6 +3,7 @@
  * own session cookie, as browsers do), then rotates requests through them.
  */
 import autocannon from 'autocannon';
+import { SESSION_COOKIE } from './stores.js';
 
 export interface Workload {
   name: string;
@@ -44,15 +45,23 @@ export async function signIn(baseUrl: string, count: number, parallel = 10): Pro
       next += 1;
       const res = await fetch(`${baseUrl}/login`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
       await res.arrayBuffer();
-      const setCookie = res.headers.getSetCookie()[0];
-      if (!res.ok || !setCookie) throw new Error(`bench: POST /login answered ${res.status} without a session cookie`);
-      const session = setCookie.split(';')[0]!;
-      // One read as a browser would make next: it may hand out more cookies (the version
-      // cookie of consistentRead: false), which the client then keeps sending.
-      const read = await fetch(`${baseUrl}/read`, { headers: { cookie: session }, signal: AbortSignal.timeout(30_000) });
+      // Every cookie the login hands out, by name, as a browser keeps them: the session's, and
+      // with consistentRead: false the version cookie (whichever of them comes first).
+      const jar = new Map<string, string>();
+      const keep = (response: Response) => {
+        for (const line of response.headers.getSetCookie()) {
+          const pair = line.split(';')[0]!;
+          jar.set(pair.slice(0, pair.indexOf('=')), pair);
+        }
+      };
+      keep(res);
+      if (!res.ok || !jar.has(SESSION_COOKIE)) throw new Error(`bench: POST /login answered ${res.status} without a session cookie (${SESSION_COOKIE})`);
+      const cookieHeader = () => [...jar.values()].join('; ');
+      // One read as a browser would make next: it may hand out more cookies, which the client then keeps sending.
+      const read = await fetch(`${baseUrl}/read`, { headers: { cookie: cookieHeader() }, signal: AbortSignal.timeout(30_000) });
       await read.arrayBuffer();
-      const more = read.headers.getSetCookie().map((c) => c.split(';')[0]!).filter((c) => !c.startsWith(`${session.split('=')[0]}=`));
-      cookies.push([session, ...more].join('; '));
+      keep(read);
+      cookies.push(cookieHeader());
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));

@@ -17,6 +17,9 @@ export type StoreSpec =
     }
   | { name: string; label: string; kind: 'connect-dynamodb' | 'dynamodb-store'; dynamo: true };
 
+/** The apps' session cookie (express-session's default name, set explicitly by bench/app-server.ts). */
+export const SESSION_COOKIE = 'connect.sid';
+
 export const STORES: readonly StoreSpec[] = [
   { name: 'memory', label: 'express-session MemoryStore (no DynamoDB)', kind: 'memory', dynamo: false },
   { name: 'ours-none', label: 'ours, locking: none', kind: 'ours', dynamo: true, locking: 'none', consistentRead: true },

@@ -8,123 +8,47 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../src/embedded/dynamodb-local.js';
 import { CookieClient } from './helpers/servers.js';
+import { isAlive, newcomerEnv, portFree, startGroup, type Started } from './helpers/process-group.js';
 
 const run = promisify(execFile);
 const ROOT = resolve('.');
-const EXAMPLES = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
+const EXAMPLE_DIRS = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
-
+/** Examples a Node process runs (`npx tsx examples/<name>/app.ts`). */
+const EXAMPLES = EXAMPLE_DIRS.filter((name) => existsSync(join(ROOT, 'examples', name, 'app.ts')));
 /**
- * A shell with nothing of this test run in it: no npm_* settings of an outer
- * `npm test`, no AWS credentials, region or SDK switches (a developer's ~/.aws
- * files are kept out too), nothing of the suite's engines.
+ * Examples a framework's own dev server runs (`npx next dev examples/next`),
+ * with the file that carries their "// Run: …" header, and the flags a
+ * newcomer would add for another port.
  */
-function newcomerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(npm_|AWS_|DSM_|DYNAMODB_|NODE_OPTIONS$|TABLE$|PORT$)/i.test(name)),
-  ) as NodeJS.ProcessEnv;
-  return {
-    ...env,
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/.aws/credentials',
-    AWS_CONFIG_FILE: '/nonexistent/.aws/config',
-    // A guard only: with no credentials anywhere the store does not run the chain that would ask it.
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...extra,
-  };
-}
-
-interface Started {
-  readonly child: ChildProcess;
-  output(): string;
-  /** Resolves with the first match of `pattern` in the output; rejects if the process ends first or time runs out. */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
-  /** Signals the whole process group (npm, npx, tsx, node, java), as Ctrl-C in a terminal would. */
-  signal(signal: NodeJS.Signals): void;
-  /** Resolves when the group's leader has exited. */
-  readonly exited: Promise<unknown>;
-  /** signal(), waits for the leader, then kills whatever of the group outlived it. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-function startGroup(command: string, cwd: string, env: NodeJS.ProcessEnv): Started {
-  const child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (out += c));
-  const exited = once(child, 'exit');
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // the group is gone
-    }
-  };
-  return {
-    child,
-    exited,
-    signal: signalGroup,
-    output: () => out,
-    waitFor(pattern, timeoutMs) {
-      return new Promise((resolvePromise, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${timeoutMs} ms from \`${command}\`:\n${out}`)), timeoutMs);
-        const check = () => {
-          const m = pattern.exec(out);
-          if (m) finish(undefined, m);
-        };
-        const onExit = () => finish(new Error(`\`${command}\` exited before printing ${pattern}:\n${out}`));
-        const finish = (err?: Error, m?: RegExpExecArray) => {
-          clearTimeout(timer);
-          child.stdout!.off('data', check);
-          child.stderr!.off('data', check);
-          child.off('exit', onExit);
-          if (err) reject(err);
-          else resolvePromise(m!);
-        };
-        child.stdout!.on('data', check);
-        child.stderr!.on('data', check);
-        child.once('exit', onExit);
-        check();
-      });
-    },
-    async stop(signal = 'SIGINT') {
-      if (child.exitCode === null && child.signalCode === null) {
-        signalGroup(signal);
-        const timer = setTimeout(() => signalGroup('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      // Whatever of the group outlived its leader.
-      signalGroup('SIGKILL');
-    },
-  };
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+const DEV_SERVER_EXAMPLES: Record<string, { header: string; portFlags(port: number): string }> = {
+  next: { header: 'lib/session.js', portFlags: (port) => `-p ${port} -H 127.0.0.1` },
+  sveltekit: { header: 'src/hooks.server.ts', portFlags: (port) => `--port ${port} --strictPort --host 127.0.0.1` },
 };
 
-const portFree = (port: number) =>
-  new Promise<boolean>((resolvePromise) => {
-    const probe = createServer();
-    probe.once('error', () => resolvePromise(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePromise(true)));
-  });
+/** GETs `url` until the dev server answers (its first compile may take a while); the answer's status and text. */
+async function firstAnswer(url: string, app: Started, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (app.child.exitCode !== null) throw new Error(`the dev server exited with ${app.child.exitCode}:\n${app.output()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      return { status: response.status, text: await response.text() };
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`no answer from ${url} within ${timeoutMs} ms (${(err as Error).message}):\n${app.output()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
 
 describe('a fresh clone, as a newcomer runs it', { timeout: 900_000 }, () => {
   let work: string;
@@ -182,6 +106,45 @@ describe('a fresh clone, as a newcomer runs it', { timeout: 900_000 }, () => {
         const output = app.output();
         assert.doesNotMatch(output, /NodeVersionSupportWarning|CredentialsError|ERR_MODULE_NOT_FOUND|\n\s+at /, output);
         assert.equal(output.match(/placeholder keys/g)?.length, 1, `the store says once that it signs with placeholder keys:\n${output}`);
+      } finally {
+        await app.stop('SIGINT');
+      }
+    });
+  }
+
+  it('every example is run here: by tsx, or by its framework\'s dev server', () => {
+    assert.deepEqual(EXAMPLE_DIRS.filter((name) => !EXAMPLES.includes(name) && !(name in DEV_SERVER_EXAMPLES)), []);
+  });
+
+  for (const [name, { header: file, portFlags }] of Object.entries(DEV_SERVER_EXAMPLES)) {
+    it(`examples/${name} runs by the command in its header (${file}), its sources with no build, and counts each client's views`, async () => {
+      assert.ok(endpoint, 'DynamoDB Local runs');
+      const header = /^\/\/ Run: (.+)$/m.exec(readFileSync(join(clone, 'examples', name, file), 'utf8'));
+      assert.ok(header, `examples/${name}/${file} says how to run it in a "// Run: …" line`);
+      // Next.js takes the app's folder; SvelteKit reads svelte.config.js from the working directory.
+      assert.match(header[1]!, /^(?:DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx next dev --webpack examples\/next|cd examples\/sveltekit && DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx vite dev)$/);
+      const port = await freePort();
+      const command = `${header[1]!.replace('http://127.0.0.1:8000', endpoint)} ${portFlags(port)}`;
+      const app = startGroup(command, clone, newcomerEnv({ NEXT_TELEMETRY_DISABLED: '1' }));
+      try {
+        const base = `http://127.0.0.1:${port}`;
+        const client = new CookieClient();
+        const first = await firstAnswer(`${base}/views`, app, 180_000);
+        assert.equal(first.status, 200, first.text);
+        assert.deepEqual(JSON.parse(first.text), { views: 1 }, 'a client without a cookie starts at 1');
+        // firstAnswer had no cookie jar: this client's own session starts now.
+        assert.deepEqual(await client.json(`${base}/views`), { views: 1 });
+        assert.deepEqual(await client.json(`${base}/views`), { views: 2 });
+        assert.deepEqual(await client.json(`${base}/views`), { views: 3 });
+        assert.deepEqual(await new CookieClient().json(`${base}/views`), { views: 1 }, 'another client has a session of its own');
+        // The page (a Server Component, a SvelteKit load) reads the same session.
+        const page = await client.request(`${base}/`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /id="views">(?:<!--[^>]*-->)*3</);
+        const output = app.output();
+        assert.doesNotMatch(output, /NodeVersionSupportWarning|CredentialsError|ERR_MODULE_NOT_FOUND|Module not found/, output);
+        assert.match(output, /placeholder keys/, 'the store says it signs with placeholder keys');
+        assert.throws(() => readdirSync(join(clone, 'dist')), { code: 'ENOENT' }, 'the example built nothing of the package: its sources ran');
       } finally {
         await app.stop('SIGINT');
       }

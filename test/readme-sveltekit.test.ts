@@ -1,8 +1,8 @@
 /**
  * The README's SvelteKit section shows files of the test suite's SvelteKit app
  * (test/fixtures/sveltekit-app, built and served by `npm run test:frameworks`):
- * its blocks must be those files as they are. A SvelteKit app runs under Vite,
- * not `npx tsx examples/<name>/app.ts`, so it has no folder in examples/.
+ * its blocks must be those files as they are. (examples/sveltekit, run by its
+ * header's `npx vite dev`, is tested by test/fresh-clone.test.ts.)
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
