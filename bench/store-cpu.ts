@@ -123,7 +123,7 @@ function benchCookie() {
 }
 
 function benchStore(table: TableInMemory): Store {
-  return new DynamoDBStore({ client: table as unknown as DynamoDBClient, skipTableCheck: true, table: 'cpu_bench', reapIntervalMs: 0 });
+  return new DynamoDBStore({ client: table as unknown as DynamoDBClient, skipTableCheck: true, table: 'cpu_bench', reapIntervalMs: 0, ...(process.env.CPU_LOCKING ? { locking: process.env.CPU_LOCKING as 'optimistic' } : {}) });
 }
 
 const SESSIONS = 200;

@@ -78,6 +78,8 @@ export class DynamoDBStore extends session.Store {
   private readonly replacing = new WeakMap<object, SessionHandle>();
   /** Handles a request took for its own (createSession with a response): it gives their lease back when it ends. */
   private readonly claimed = new WeakSet<SessionHandle>();
+  /** Sessions the change check found unchanged and walked for values JSON skips: the touch that follows need not walk them again. */
+  private readonly vetted = new WeakSet<object>();
   /** @internal Set by dynamoSession(): every request load is announced through `loading`. */
   withMiddleware = false;
   /** @internal Each request's response, from dynamoSession(), for servers where `req.res` is not set (plain node:http, connect). */
@@ -237,7 +239,9 @@ export class DynamoDBStore extends session.Store {
     // Saved earlier in this request (dynamoSession saves before the response): the write set the expiry already.
     if (handle?.settled) return settle(Promise.resolve(), cb);
     const touch = async () => {
-      await this.store.touch(handle, sid, { expires: cookieExpiry(sess), data: toStored(sess) });
+      // The touch of plain express-session, which compares JSON text only, vets the values here; after dynamoSession()'s change check it has been done.
+      const vetted = this.vetted.delete(sess);
+      await this.store.touch(handle, sid, { expires: cookieExpiry(sess), ...(vetted ? {} : { data: toStored(sess) }) });
     };
     return settle(touch(), cb);
   }
@@ -294,7 +298,9 @@ export class DynamoDBStore extends session.Store {
     } catch {
       return '';
     }
-    return json === handle.json ? undefined : json;
+    if (json !== handle.json) return json;
+    this.vetted.add(sess);
+    return undefined;
   }
 
   /**
