@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { SessionStore } from '../src/core/session-store.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
+import { concurrentStatuses, assertUnavailable, viewsOnceBack } from './helpers/scenarios.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { SECRET } from './helpers/web-app.js';
 
@@ -41,13 +42,7 @@ describe('NestJS on Express with dynamoSession(): two apps, one table', { concur
   it('40 concurrent POST increments over the two apps lose none', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/count`);
-    const statuses = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const res = await client.request(`${(i % 2 ? a : b).url}/incr`, { method: 'POST' });
-        await res.text();
-        return res.status;
-      }),
-    );
+    const statuses = await concurrentStatuses(client, [a.url, b.url], '/incr', 40);
     assert.deepEqual(statuses.filter((s) => s !== 201), []);
     assert.equal((await client.json<Peek>(`${b.url}/peek`)).session.n, 40);
   });
@@ -87,18 +82,9 @@ it('NestJS: DynamoDB unreachable → 503 with Retry-After; back → the session 
     const client = new CookieClient();
     await client.json(`${app.url}/count`);
     proxy.down();
-    const during = await client.request(`${app.url}/count`);
-    await during.text();
-    assert.equal(during.status, 503);
-    assert.match(during.headers.get('retry-after') ?? '', /^\d+$/);
+    await assertUnavailable(await client.request(`${app.url}/count`));
     proxy.up();
-    let views: number | undefined;
-    for (let i = 0; i < 100 && views === undefined; i++) {
-      const res = await client.request(`${app.url}/peek`);
-      if (res.status === 200) views = ((await res.json()) as Peek).session.views;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(views, 1);
+    assert.equal(await viewsOnceBack(client, `${app.url}/peek`), 1);
   } finally {
     proxy.up();
     await app.close();

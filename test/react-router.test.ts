@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import { createDynamoSessionStorage } from '../src/adapters/react-router.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
+import { assertUnavailable, viewsOnceBack } from './helpers/scenarios.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { reactRouterApp } from './fixtures/react-router-app.js';
 import { SECRET } from './helpers/web-app.js';
@@ -112,22 +113,10 @@ it('react-router: DynamoDB unreachable → 503 with Retry-After from a resource 
     const client = new CookieClient();
     await client.json(`${app.url}/api/count`);
     proxy.down();
-    const resource = await client.request(`${app.url}/api/count`);
-    await resource.text();
-    assert.equal(resource.status, 503);
-    assert.match(resource.headers.get('retry-after') ?? '', /^\d+$/);
-    const document = await client.request(`${app.url}/`);
-    await document.text();
-    assert.equal(document.status, 503);
-    assert.match(document.headers.get('retry-after') ?? '', /^\d+$/);
+    await assertUnavailable(await client.request(`${app.url}/api/count`));
+    await assertUnavailable(await client.request(`${app.url}/`));
     proxy.up();
-    let views: number | undefined;
-    for (let i = 0; i < 100 && views === undefined; i++) {
-      const res = await client.request(`${app.url}/api/peek`);
-      if (res.status === 200) views = ((await res.json()) as Peek).session.views;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(views, 1);
+    assert.equal(await viewsOnceBack(client, `${app.url}/api/peek`), 1);
   } finally {
     proxy.up();
     await app.close();

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
+import { concurrentStatuses, assertUnavailable, viewsOnceBack } from './helpers/scenarios.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { SECRET, startWebApp, type WebApp } from './helpers/web-app.js';
 import { unavailableResponse, webSessions } from '../src/adapters/web.js';
@@ -46,13 +47,7 @@ describe('web: two servers, one table', { concurrency: false }, () => {
   it('40 concurrent POST increments over two servers lose none (auto: unsafe methods take a lease)', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/count`);
-    const statuses = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const res = await client.request(`${(i % 2 ? a : b).url}/incr`, { method: 'POST' });
-        await res.text();
-        return res.status;
-      }),
-    );
+    const statuses = await concurrentStatuses(client, [a.url, b.url], '/incr', 40);
     assert.deepEqual(statuses.filter((s) => s !== 200), []);
     assert.equal((await client.json<Peek>(`${b.url}/peek`)).session.n, 40);
   });
@@ -107,18 +102,9 @@ it('web: DynamoDB unreachable → 503 with Retry-After (on load and on save); ba
     const client = new CookieClient();
     await client.json(`${app.url}/count`);
     proxy.down();
-    const during = await client.request(`${app.url}/count`);
-    assert.equal(during.status, 503);
-    assert.match(during.headers.get('retry-after') ?? '', /^\d+$/);
-    assert.match(await during.text(), /temporarily unavailable/);
+    assert.match(await assertUnavailable(await client.request(`${app.url}/count`)), /temporarily unavailable/);
     proxy.up();
-    let views: number | undefined;
-    for (let i = 0; i < 100 && views === undefined; i++) {
-      const res = await client.request(`${app.url}/peek`);
-      if (res.status === 200) views = ((await res.json()) as Peek).session.views;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(views, 1, 'the session written before the outage, unchanged by the failed request');
+    assert.equal(await viewsOnceBack(client, `${app.url}/peek`), 1, 'the session written before the outage, unchanged by the failed request');
 
     // The load succeeds, the save finds DynamoDB gone: the handler's response is replaced by the 503, CORS kept.
     const web = app.web;

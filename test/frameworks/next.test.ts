@@ -8,12 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { ENDPOINT, uniqueTable } from '../helpers/dynamo.js';
-import { CookieClient, startServer, type ServerProcess } from '../helpers/servers.js';
+import { CookieClient, startChildServer, startServer, type ChildServer, type ServerProcess } from '../helpers/servers.js';
+import { freePort } from '../../src/embedded/dynamodb-local.js';
+import { concurrentStatuses, assertUnavailable, viewsOnceBack } from '../helpers/scenarios.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const APP = 'test/fixtures/next-app';
@@ -22,43 +23,10 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', AWS_SDK_JS_NODE_VERS
 
 type Peek = { session: { views?: number; n?: number; keys?: Record<string, number>; user?: string; actions?: number; mw?: number; fromServerComponent?: boolean } };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-interface NextServer {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
 /** `next start` on a free port, up once it answers; stopped by its pid. */
-async function startNext(extra: Record<string, string>): Promise<NextServer> {
+async function startNext(extra: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (out += c));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    process.kill(child.pid!, 'SIGTERM');
-    await exited;
-  };
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${out}`);
-    if (/Ready in/.test(out)) return { url, child, output: () => out, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`next start did not get ready:\n${out}`);
+  return startChildServer([NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, ...extra }, url: `http://127.0.0.1:${port}`, ready: /Ready in/, what: 'next start' });
 }
 
 before(async () => {
@@ -72,8 +40,8 @@ before(async () => {
 
 describe('next: two `next start` processes, one table', { concurrency: false }, () => {
   const table = uniqueTable('next');
-  let a: NextServer;
-  let b: NextServer;
+  let a: ChildServer;
+  let b: ChildServer;
   let express: ServerProcess;
   before(async () => {
     // express-session's cookie name and format: the Express fixture shares the sessions.
@@ -128,13 +96,7 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
   it('40 concurrent POST increments over the two processes lose none (a Route Handler given its Request locks by method)', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/api/count`);
-    const statuses = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const res = await client.request(`${(i % 2 ? a : b).url}/api/incr`, { method: 'POST' });
-        await res.text();
-        return res.status;
-      }),
-    );
+    const statuses = await concurrentStatuses(client, [a.url, b.url], '/api/incr', 40);
     assert.deepEqual(statuses.filter((s) => s !== 200), []);
     assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.n, 40);
   });
@@ -188,18 +150,9 @@ it('next: DynamoDB unreachable → 503 with Retry-After; back → the session is
     const client = new CookieClient();
     await client.json(`${server.url}/api/count`);
     proxy.down();
-    const during = await client.request(`${server.url}/api/count`);
-    await during.text();
-    assert.equal(during.status, 503);
-    assert.match(during.headers.get('retry-after') ?? '', /^\d+$/);
+    await assertUnavailable(await client.request(`${server.url}/api/count`));
     proxy.up();
-    let views: number | undefined;
-    for (let i = 0; i < 100 && views === undefined; i++) {
-      const res = await client.request(`${server.url}/api/peek`);
-      if (res.status === 200) views = ((await res.json()) as Peek).session.views;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(views, 1);
+    assert.equal(await viewsOnceBack(client, `${server.url}/api/peek`), 1);
   } finally {
     proxy.up();
     await server.stop();

@@ -13,11 +13,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENDPOINT, uniqueTable } from '../helpers/dynamo.js';
-import { CookieClient } from '../helpers/servers.js';
+import { CookieClient, startChildServer, type ChildServer } from '../helpers/servers.js';
+import { freePort } from '../../src/embedded/dynamodb-local.js';
+import { concurrentStatuses } from '../helpers/scenarios.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 
 const ROOT = resolve('.');
@@ -31,44 +32,12 @@ let work: string;
 let app: string;
 let build: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-interface KitServer {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
 /** The built app (`node build`) on a free loopback port, up once it says it listens; stopped by its pid. */
-async function startKit(extra: Record<string, string>): Promise<KitServer> {
+async function startKit(extra: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // ORIGIN: adapter-node takes requests for https unless told; SvelteKit's CSRF check compares a form's Origin with it.
-  const child = spawn(process.execPath, ['build'], { cwd: app, env: { ...env, HOST: '127.0.0.1', PORT: String(port), ORIGIN: url, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (out += c));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    process.kill(child.pid!, 'SIGTERM');
-    await exited;
-  };
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`node build exited with ${child.exitCode}:\n${out}`);
-    if (/Listening on/.test(out)) return { url, child, output: () => out, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`node build did not listen:\n${out}`);
+  return startChildServer(['build'], { cwd: app, env: { ...env, HOST: '127.0.0.1', PORT: String(port), ORIGIN: url, ...extra }, url, ready: /Listening on/, what: 'node build' });
 }
 
 before(async () => {
@@ -99,9 +68,9 @@ after(() => {
 
 describe('sveltekit: two `node build` processes, one table', { concurrency: false }, () => {
   const table = uniqueTable('sveltekit');
-  let a: KitServer;
-  let b: KitServer;
-  let header: KitServer;
+  let a: ChildServer;
+  let b: ChildServer;
+  let header: ChildServer;
   before(async () => {
     [a, b, header] = await Promise.all([
       startKit({ TABLE: table, DYNAMODB_ENDPOINT: ENDPOINT }),
@@ -147,13 +116,7 @@ describe('sveltekit: two `node build` processes, one table', { concurrency: fals
   it('40 concurrent POST increments over the two processes lose none (a POST takes the lease)', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/api/count`);
-    const statuses = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => {
-        const res = await client.request(`${(i % 2 ? a : b).url}/api/incr`, { method: 'POST' });
-        await res.text();
-        return res.status;
-      }),
-    );
+    const statuses = await concurrentStatuses(client, [a.url, b.url], '/api/incr', 40);
     assert.deepEqual(statuses.filter((s) => s !== 200), []);
     assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.n, 40);
   });

@@ -77,3 +77,35 @@ export class CookieClient {
     return this.cookies.get(name);
   }
 }
+
+export interface ChildServer {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A framework's own server (`next start`, a built SvelteKit app), started with
+ * Node and `args` on the port the caller chose, up once its output matches
+ * `ready`; stopped by its pid. `what` names it in errors.
+ */
+export async function startChildServer(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; url: string; ready: RegExp; what: string }): Promise<ChildServer> {
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    process.kill(child.pid!, 'SIGTERM');
+    await exited;
+  };
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${options.what} exited with ${child.exitCode}:\n${out}`);
+    if (options.ready.test(out)) return { url: options.url, child, output: () => out, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`${options.what} did not get ready:\n${out}`);
+}
