@@ -66,6 +66,7 @@ export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logge
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     credentials,
     maxAttempts: config.maxAttempts,
+    retryMode: config.retryMode,
     // The SDK otherwise rebuilds and sorts the middleware stack on every send: a third of its CPU
     // per call on this store's requests (npm run bench:sdk). Nothing here changes the stack after creation.
     cacheMiddleware: true,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { LockTimeoutError } from '../errors.js';
+import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure, type Gateway } from '../core/gateway.js';
 import { isExpired, nowSeconds, type Item } from '../core/item.js';
 import type { StoreStats } from '../core/stats.js';
@@ -29,6 +29,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * back-off and full jitter while another owner holds an unexpired lease.
  * Resolves with no item when the session does not exist or has expired: a
  * lock is never taken on, nor an empty session handed out for, a missing one.
+ *
+ * The owner is drawn once, before the first attempt, so a take whose answer
+ * was lost is known for this request's own when the retry meets it (the
+ * item's lockOwner is ours), never waited on; and when the attempts run out
+ * with no answer, the item is read before giving up.
  */
 export async function acquireLease(
   gateway: Gateway,
@@ -69,11 +74,20 @@ export async function acquireLease(
       }
       return { item: out.Attributes, lease: { owner, expiresAt: until, lost: false } };
     } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
+      if (!isConditionalFailure(err)) {
+        const taken = await takenAfter(gateway, key, owner, err, stats);
+        if (taken) return taken;
+        throw err;
+      }
       const old = await gateway.itemAfterConditionFailure(err, key);
       // No session, an expired one, or an item with no expiry (not a session: the condition can never hold).
       if (!old || old.expiresAt?.N === undefined) return {};
       if (isExpired(old)) return { expired: old };
+      // An earlier send of this very take landed, its answer lost: the lease is ours.
+      if (old.lockOwner?.S === owner) {
+        stats.ownWritesFound += 1;
+        return { item: old, lease: { owner, expiresAt: Number(old.lockExpiresAt?.N ?? until), lost: false } };
+      }
       // Released between our attempt and the read (seen where the engine returns no item, which
       // reads the item later): no reason to sleep before the next attempt.
       const free = old.lockOwner === undefined || Number(old.lockExpiresAt?.N ?? 0) < Date.now();
@@ -95,6 +109,19 @@ export async function acquireLease(
       await sleep(wait);
     }
   }
+}
+
+/**
+ * A take whose attempts ended without an answer (time-outs, resets): read the
+ * item, and if its lease is ours after all, the take landed.
+ */
+async function takenAfter(gateway: Gateway, key: string, owner: string, err: unknown, stats: StoreStats): Promise<{ item: Item; lease: Lease } | undefined> {
+  if (!(err instanceof StoreUnavailableError)) return undefined;
+  stats.outcomesSettled += 1;
+  const item = await gateway.readStrong(key).catch(() => undefined);
+  if (!item || item.lockOwner?.S !== owner || isExpired(item)) return undefined;
+  stats.ownWritesFound += 1;
+  return { item, lease: { owner, expiresAt: Number(item.lockExpiresAt?.N ?? 0), lost: false } };
 }
 
 /** Keeps a lease alive while a slow request runs: renews at a third of the lease. */

@@ -1,6 +1,6 @@
 import { BatchGetItemCommand, GetItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EngineFeatureError, SessionLimitError, StoreUnavailableError } from '../errors.js';
-import { isTransactionCanceled } from '../core/gateway.js';
+import { isTransactionCanceled, sdkAttempts } from '../core/gateway.js';
 import type { Base, ItemWrite } from '../core/item-write.js';
 import { isExpired, type Item } from '../core/item.js';
 import { pastLifetime } from '../core/lifecycle.js';
@@ -125,8 +125,16 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       ...write.transactEntries(condition, base.version, owner ? { owner } : {}),
     ];
     try {
-      await ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items }), { expectConditionFailure: true });
+      // Applied once however often the SDK sends it (its answer lost): the token is this attempt's write id.
+      await ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: write.writeId }), {
+        expectConditionFailure: true,
+      });
     } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        // No answer on any attempt: the session's head says whether the transaction landed (all of it did, or none).
+        await write.settle(err, base.version);
+        return landed(ctx, write, base, evicted, userId, merged);
+      }
       if (isUnsupportedOperation(err)) {
         throw new EngineFeatureError(
           `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local`,
@@ -137,9 +145,9 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       const reasons = err.CancellationReasons ?? [];
       const mine = reasons[reasons.length - 1];
       if (mine?.Code !== 'ConditionalCheckFailed') continue; // the user's slots or an eviction met a concurrent login: read again
-      const result = write.failed(mine.Item as Item | undefined, base.version);
+      const result = write.failed(mine.Item as Item | undefined, base.version, sdkAttempts(err));
       if (result.kind === 'gone') return { outcome: 'destroyed', version: base.version, json: base.json };
-      if (result.kind === 'own') return { outcome: merged ? 'merged' : 'written', version: base.version + 1, json: write.json };
+      if (result.kind === 'own') return landed(ctx, write, base, evicted, userId, merged);
       if (result.kind !== 'newer') continue;
       if (owner && result.old.lockOwner?.S !== owner) {
         lease!.lost = true;
@@ -155,7 +163,12 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       continue;
     }
     write.landed(base.version);
-    for (const key of evicted) ctx.emit('destroyed', { key, session: idTag(key), userId, reason: 'limit' } satisfies DestroyedEvent);
-    return { outcome: merged ? 'merged' : 'written', version: base.version + 1, json: write.json };
+    return landed(ctx, write, base, evicted, userId, merged);
   }
+}
+
+/** The login's transaction landed (answered, or found by its retry): the sessions it evicted are announced. */
+function landed(ctx: RequestContext, write: ItemWrite, base: Base, evicted: string[], userId: string, merged: boolean): SaveResult {
+  for (const key of evicted) ctx.emit('destroyed', { key, session: idTag(key), userId, reason: 'limit' } satisfies DestroyedEvent);
+  return { outcome: merged ? 'merged' : 'written', version: base.version + 1, json: write.json };
 }

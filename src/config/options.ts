@@ -123,6 +123,12 @@ export interface SessionStoreOptions {
   trackDevices?: boolean;
   /** Attempts of each DynamoDB call, including the first (SDK retry strategy). Default 3. */
   maxAttempts?: number;
+  /**
+   * The SDK's retry strategy: `'standard'` (exponential back-off with jitter, a retry quota) or
+   * `'adaptive'` (the same, plus a client-side rate limiter that slows every call after a throttle).
+   * Default `'standard'` (measured against adaptive under throttling: docs/benchmarks.md, bench:faults).
+   */
+  retryMode?: 'standard' | 'adaptive';
   /** Time-out of one DynamoDB HTTP request in ms. Default 3 000. */
   requestTimeoutMs?: number;
   /** Skip DescribeTable/CreateTable in `ready()` (Lambda cold starts, least-privilege roles). Default false. */
@@ -173,6 +179,7 @@ export interface ResolvedConfig {
   readonly onSessionLimit: 'evict-oldest' | 'refuse';
   readonly trackDevices: boolean;
   readonly maxAttempts: number;
+  readonly retryMode: 'standard' | 'adaptive';
   readonly requestTimeoutMs: number;
   readonly skipTableCheck: boolean;
   readonly returnConsumedCapacity: boolean;
@@ -202,6 +209,7 @@ export const DEFAULTS = {
   deleteCorruptSessions: false,
   reapIntervalMs: 0,
   maxAttempts: 3,
+  retryMode: 'standard' as const,
   requestTimeoutMs: 3_000,
   skipTableCheck: false,
   returnConsumedCapacity: false,
@@ -368,6 +376,7 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
   onSessionLimit: oneOf('evict-oldest', 'refuse'),
   trackDevices: boolean,
   maxAttempts: positiveInt,
+  retryMode: oneOf('standard', 'adaptive'),
   requestTimeoutMs: positiveInt,
   skipTableCheck: boolean,
   returnConsumedCapacity: boolean,
@@ -488,6 +497,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     onSessionLimit: options.onSessionLimit ?? 'evict-oldest',
     trackDevices: options.trackDevices ?? false,
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
+    retryMode: options.retryMode ?? DEFAULTS.retryMode,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,
     returnConsumedCapacity: options.returnConsumedCapacity ?? DEFAULTS.returnConsumedCapacity,

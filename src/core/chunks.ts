@@ -183,14 +183,19 @@ export async function dropChunks(ctx: StoreContext, old: Item | undefined): Prom
  * Deletes a session by table key, its chunks after it. The old head comes
  * back with the delete at no extra cost: it says whether there was one, whose
  * it was, and which chunks to delete. Resolves to the old head, if any.
+ *
+ * A delete is safe to send twice, but a retry after a lost answer finds
+ * nothing, and the old head with it: `loaded` (the head as the caller's
+ * request loaded it) stands in for it then.
  */
-export async function deleteSessionItem(ctx: StoreContext, key: string): Promise<Item | undefined> {
-  const out = await ctx.gateway.send<{ Attributes?: Item }>(
+export async function deleteSessionItem(ctx: StoreContext, key: string, loaded?: Item): Promise<Item | undefined> {
+  const out = await ctx.gateway.send<{ Attributes?: Item; $metadata?: { attempts?: number } }>(
     'DeleteItem',
     new DeleteItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ReturnValues: 'ALL_OLD' }),
   );
-  await dropChunks(ctx, out.Attributes);
-  return out.Attributes;
+  const old = out.Attributes ?? ((out.$metadata?.attempts ?? 1) > 1 ? loaded : undefined);
+  await dropChunks(ctx, old);
+  return old;
 }
 
 /**

@@ -12,11 +12,11 @@
  * loaded; only the request whose write succeeds shows it. A lease does not
  * settle it: under `locking: 'auto'` a GET takes none.
  */
-import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure, sdkAttempts } from './gateway.js';
 import { isExpired, itemBytesBesideData, nowSeconds } from './item.js';
 import { openItem } from './open-item.js';
+import { findWrite, nextWriteId, WRITES_KEPT, writeIdsValue } from './write-history.js';
 import type { SessionData, SessionHandle } from './session-handle.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
@@ -73,7 +73,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
   const inMemory = flashesOf(data)?.[name];
   remove(data, name);
   if (!handle || handle.version <= 0 || !handle.json.includes(JSON.stringify(FLASH_KEY))) return inMemory;
-  let base = { version: handle.version, json: handle.json };
+  let base = { version: handle.version, json: handle.json, writeIds: handle.writeIds ?? [] };
   for (let attempt = 1; ; attempt++) {
     const stored = ctx.codec.parse(base.json);
     const flashes = flashesOf(stored);
@@ -83,23 +83,28 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
     remove(stored, name);
     const json = JSON.stringify(stored);
     const bytes = ctx.codec.frame(json, itemBytesBesideData(handle.key, handle.userId));
-    const writeId = randomBytes(12).toString('base64url');
+    const writeId = nextWriteId();
     try {
       // The expiry is left as it is: reading a flash is not activity that extends the session.
-      await updateItem(ctx, handle.key, 'SET #data = :data, version = :nv, updatedAt = :now, writeId = :wid', 'version = :v AND expiresAt > :nowSec', {
+      await updateItem(ctx, handle.key, 'SET #data = :data, version = :nv, updatedAt = :now, writeId = :wid, writeIds = :wids', 'version = :v AND expiresAt > :nowSec', {
         ':data': { B: bytes },
         ':nv': { N: String(base.version + 1) },
         ':v': { N: String(base.version) },
         ':now': { N: String(Date.now()) },
         ':nowSec': { N: String(nowSeconds()) },
         ':wid': { S: writeId },
+        ':wids': writeIdsValue(writeId, base.writeIds),
       });
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       const old = await ctx.gateway.itemAfterConditionFailure(err, handle.key);
       if (!old || isExpired(old)) return undefined;
-      // Its answer was lost and the SDK sent it again: the first attempt took it.
-      if (old.writeId?.S !== writeId) {
+      // Its answer was lost and the SDK sent it again: the first attempt took it (write-history.ts).
+      const found = findWrite(old, writeId, base.version);
+      if (found === 'unknown' && sdkAttempts(err) > 1) {
+        throw new StoreUnavailableError(`session ${idTag(handle.id)} in table "${ctx.config.table}": taking flash "${name}" met a lost answer and later writes: whether it was taken is unknown; retry the request`);
+      }
+      if (found !== 'landed') {
         if (attempt >= ctx.config.maxSaveAttempts) {
           throw new StoreUnavailableError(
             `session ${idTag(handle.id)} in table "${ctx.config.table}": ${attempt} attempts to take flash "${name}" all met a newer version: it was not shown; retry the request`,
@@ -107,7 +112,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
         }
         const fresh = await openItem(ctx, handle.id, old);
         if (!fresh) return undefined;
-        base = { version: fresh.handle.version, json: fresh.handle.json };
+        base = { version: fresh.handle.version, json: fresh.handle.json, writeIds: fresh.handle.writeIds ?? [] };
         ctx.statsData.retries += 1;
         continue;
       }
@@ -118,6 +123,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
       handle.version = base.version + 1;
       handle.storedVersion = base.version + 1;
       handle.json = json;
+      handle.writeIds = [writeId, ...base.writeIds].slice(0, WRITES_KEPT);
     }
     return value;
   }

@@ -26,6 +26,12 @@ interface SdkError {
   Item?: Record<string, unknown>;
 }
 
+/** How many times the SDK sent the request that ended in `err` (1 when it says nothing): above 1, an earlier attempt may have landed. */
+export function sdkAttempts(err: unknown): number {
+  const metadata = (err as SdkError & { $metadata?: { attempts?: number } } | null)?.$metadata;
+  return metadata?.attempts ?? 1;
+}
+
 export function isConditionalFailure(err: unknown): err is SdkError {
   return (err as SdkError | null)?.name === 'ConditionalCheckFailedException';
 }
@@ -104,14 +110,20 @@ export class Gateway extends EventEmitter {
       return returned;
     }
     if (this.engine.returnsItemOnConditionFailure === true) return undefined;
-    const out = await this.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true }));
-    if (out.Item && this.engine.returnsItemOnConditionFailure === undefined) {
+    const item = await this.readStrong(key);
+    if (item && this.engine.returnsItemOnConditionFailure === undefined) {
       // An item that failed the condition was there all along (the condition's own
       // read and ours are both strongly consistent): the engine left it out.
       this.engine.returnsItemOnConditionFailure = false;
       noteEngine(this.engine, err, this.where.endpoint !== undefined);
       this.emit('engine-omits-item', this.engine.name);
     }
+    return item;
+  }
+
+  /** The item under `key` as it is now: one strongly consistent GetItem. */
+  async readStrong(key: string): Promise<Item | undefined> {
+    const out = await this.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true }));
     return out.Item;
   }
 

@@ -1,33 +1,32 @@
-import { randomBytes } from 'node:crypto';
 import { TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { noteEngine } from '../aws/engine.js';
 import { EngineFeatureError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
 import { isUnsupportedOperation } from '../table/ensure-table.js';
 import { chunkCount, chunkKey, CHUNKED_DATA, chunksExpiry, fitsOneItem, MAX_CHUNKS, split, storedSize } from './chunks.js';
-import { isConditionalFailure, isTransactionCanceled } from './gateway.js';
+import { isConditionalFailure, isTransactionCanceled, sdkAttempts } from './gateway.js';
 import { isExpired, itemBytesBesideData, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
 import { updateItem, usedValues } from './update-item.js';
-
-/**
- * Write ids: a random prefix drawn once per process, then a counter. As
- * unique as a fresh random id per write (two processes would need the same
- * 72 random bits), without a call into the system's random source on every
- * save: measured, 5.6 µs for randomBytes(9) against 0.05 µs for this.
- */
-const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
-let writeCounter = 0;
-function nextWriteId(): string {
-  writeCounter += 1;
-  return WRITE_ID_PREFIX + writeCounter.toString(36);
-}
+import { findWrite, nextWriteId, writeIdsOf, writeIdsValue } from './write-history.js';
 
 /** What a save builds on: the version it read (0: not stored yet), that version's JSON and owner. */
 export interface Base {
   version: number;
   json: string;
   userId?: string;
+}
+
+/**
+ * A write whose answer never came, nor its own result on a read afterwards,
+ * and which later writes have pushed out of the item's list of write ids
+ * (write-history.ts): whether it landed cannot be known, so nothing may be
+ * merged on top of it, nor reported as saved.
+ */
+function unknownOutcome(ctx: RequestContext, id: string): StoreUnavailableError {
+  return new StoreUnavailableError(
+    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and more requests wrote the session since than its item remembers, so whether the save landed is unknown: it is reported as failed; retry the request`,
+  );
 }
 
 /** How one conditional attempt ended. */
@@ -69,6 +68,8 @@ interface Plan {
   parts: Buffer[] | undefined;
   had: number;
   transact: boolean;
+  /** The condition names the exact version replaced (or no item at all): the write ids below it are known. */
+  pinned: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,10 +84,12 @@ const NO_CHUNKS = 'NOT chunks > :zero';
 /**
  * One save of a session item: its data, expiry and owner, built once, sent by
  * the save strategies (concurrency/save-*.ts) under the condition their mode
- * needs. Every attempt carries a fresh `writeId`, so that a retry the SDK
- * makes after a lost answer recognises its own write instead of taking it for
- * a concurrent one (equal data would not tell: two requests that both turn 5
- * into 6 write equal data, and the second is still a conflict).
+ * needs. Every attempt carries a fresh `writeId`, fixed before the SDK first
+ * sends it, so that a retry after a lost answer recognises its own write
+ * instead of taking it for a concurrent one (equal data would not tell: two
+ * requests that both turn 5 into 6 write equal data, and the second is still
+ * a conflict), even under later writes (write-history.ts). When the attempts
+ * run out with no answer, the item is read before the request is answered.
  */
 export class ItemWrite {
   /** The JSON this write stores: the request's, or its merge with a newer version. */
@@ -96,6 +99,8 @@ export class ItemWrite {
   private stored: { version: number; chunks: number } | undefined;
   /** The owner stored with the version this write builds on (where `userId` leaves it). */
   private storedUserId: string | undefined;
+  /** The write ids the stored item vouches for (write-history.ts), at its version. */
+  private below: { version: number; ids: string[] } | undefined;
   private cut: { bytes: Buffer; parts: Buffer[] | undefined } | undefined;
   /** The plan of the last attempt prepared: what `landed` records. */
   private planned: Plan | undefined;
@@ -129,7 +134,7 @@ export class ItemWrite {
     // Each clause of these expressions is parsed on every request by the engine (DynamoDB Local
     // measurably so): an item that was read has its createdAt already, and a comparison with a
     // missing attribute is false, so `version = :v` alone says the item exists.
-    this.set = ['#data = :data', 'expiresAt = :exp', 'expiresAtMs = :expMs', 'updatedAt = :now', 'writeId = :wid'];
+    this.set = ['#data = :data', 'expiresAt = :exp', 'expiresAtMs = :expMs', 'updatedAt = :now', 'writeId = :wid', 'writeIds = :wids'];
     if (createdAt !== undefined) {
       this.set.push('createdAt = if_not_exists(createdAt, :created)');
       this.values[':created'] = { N: String(createdAt) };
@@ -150,10 +155,16 @@ export class ItemWrite {
     }
   }
 
-  /** The version this write builds on, as loaded: its chunk count (undefined: not known) and owner. */
-  knowStored(version: number, chunks: number | undefined, userId: string | undefined): void {
+  /** The version this write builds on, as loaded: its chunk count (undefined: not known), owner and write ids. */
+  knowStored(version: number, chunks: number | undefined, userId: string | undefined, writeIds: string[] | undefined): void {
     this.stored = chunks === undefined ? undefined : { version, chunks };
     this.storedUserId = userId;
+    this.below = writeIds === undefined ? undefined : { version, ids: writeIds };
+  }
+
+  /** The id the last attempt was sent with: its transaction's ClientRequestToken too. */
+  get writeId(): string {
+    return this.values[':wid']!.S!;
   }
 
   /** How many chunk items the stored item has at `version`, when known. */
@@ -181,15 +192,26 @@ export class ItemWrite {
     this.values[':zero'] = { N: '0' };
     for (;;) {
       if (this.parts() === undefined && !this.stored?.chunks) {
+        const wid = nextWriteId();
         this.values[':data'] = { B: this.bytes };
-        this.values[':wid'] = { S: nextWriteId() };
+        this.values[':wid'] = { S: wid };
+        // The version replaced is not known: the item vouches for this write alone.
+        this.values[':wids'] = writeIdsValue(wid, []);
         try {
           await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), NO_CHUNKS, this.values);
-          this.ctx.decoded.set(this.key, this.values[':wid'].S, this.json);
+          this.ctx.decoded.set(this.key, wid, this.json);
           return;
         } catch (err) {
-          if (!isConditionalFailure(err)) throw err;
-          this.learn(await this.ctx.gateway.itemAfterConditionFailure(err, this.key));
+          if (!isConditionalFailure(err)) {
+            // Read before answering: a replace whose answer was lost may have landed.
+            const now = await this.readAfter(err);
+            if (now && writeIdsOf(now).includes(wid)) return;
+            throw err;
+          }
+          const old = await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
+          // An earlier attempt of this very call landed (its answer lost), and the retry met it.
+          if (old && writeIdsOf(old).includes(wid)) return;
+          this.learn(old);
           continue;
         }
       }
@@ -219,8 +241,8 @@ export class ItemWrite {
       this.stored = { version: stored ?? base + 1, chunks: 0 };
       return { kind: 'stored', version: stored ?? base + 1 };
     } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
-      return this.failed(await this.ctx.gateway.itemAfterConditionFailure(err, this.key), base);
+      if (!isConditionalFailure(err)) return this.settle(err, base);
+      return this.failed(await this.ctx.gateway.itemAfterConditionFailure(err, this.key), base, sdkAttempts(err));
     }
   }
 
@@ -233,30 +255,78 @@ export class ItemWrite {
     return this.entries(this.plan(condition, base, false), base, options);
   }
 
-  /** How an attempt whose condition failed ended, from the item it found (`old`). */
-  failed(old: Item | undefined, base: number): Attempt {
+  /**
+   * How an attempt whose condition failed ended, from the item it found
+   * (`old`). `attempts`: how many times the SDK sent it. Above one, an earlier
+   * send may have landed with its answer lost: the item's write ids tell.
+   */
+  failed(old: Item | undefined, base: number, attempts = 1): Attempt {
     this.learn(old);
     if (!old || isExpired(old)) {
       this.ctx.statsData.destroyedWhileInUse += 1;
       return { kind: 'gone' };
     }
-    if (old.writeId?.S === this.values[':wid']!.S) {
+    const found = findWrite(old, this.writeId, base);
+    if (found === 'landed') {
+      this.ctx.statsData.ownWritesFound += 1;
       this.landed(base);
       return { kind: 'own' };
     }
+    // Sent once and refused, it did not land; sent more than once, only the ids can say it did not.
+    if (found === 'unknown' && attempts > 1) throw unknownOutcome(this.ctx, this.id);
     return { kind: 'newer', old };
+  }
+
+  /**
+   * An attempt that ended without an answer (a time-out, a reset, DynamoDB
+   * busy on every try): the item is read before the request is answered. This
+   * write's id there means it landed, and the request succeeds; otherwise it
+   * fails as it would have, with nothing of it stored.
+   */
+  async settle(err: unknown, base: number): Promise<Attempt> {
+    const now = await this.readAfter(err);
+    if (!now) {
+      // Gone: destroyed meanwhile (with or without this write before it), or, for a first write, never created.
+      if (base > 0) return this.failed(undefined, base);
+      throw err;
+    }
+    if (findWrite(now, this.writeId, base) === 'landed') {
+      this.learn(now);
+      this.ctx.statsData.ownWritesFound += 1;
+      this.landed(base);
+      return { kind: 'own' };
+    }
+    throw err;
+  }
+
+  /** The item as it is now, read to settle `err`; `err` itself when it is no outage or the read fails too. */
+  private async readAfter(err: unknown): Promise<Item | undefined> {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    this.ctx.statsData.outcomesSettled += 1;
+    try {
+      return await this.ctx.gateway.readStrong(this.key);
+    } catch {
+      throw err;
+    }
   }
 
   /** The transaction that carried `transactEntries` (or this write's own) landed. */
   landed(base: number): void {
-    this.ctx.decoded.set(this.key, this.values[':wid']!.S, this.json);
+    this.ctx.decoded.set(this.key, this.writeId, this.json);
     if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json });
     this.stored = { version: base + 1, chunks: this.planned?.parts?.length ?? 0 };
+    this.below = { version: base + 1, ids: (this.values[':wids']?.L ?? []).map((v) => v.S!) };
+  }
+
+  /** The write ids the item vouches for at `version`, when known: the base of the request's next save. */
+  idsAt(version: number): string[] | undefined {
+    return this.below?.version === version ? this.below.ids : undefined;
   }
 
   /** What the item found by a failed condition says of the stored version. */
   private learn(old: Item | undefined): void {
     this.stored = old ? { version: Number(old.version?.N ?? 0), chunks: chunkCount(old) } : undefined;
+    this.below = old ? { version: Number(old.version?.N ?? 0), ids: writeIdsOf(old) } : undefined;
   }
 
   /** The frame cut into chunks, or undefined when it fits the item itself. */
@@ -283,17 +353,25 @@ export class ItemWrite {
     const had = known(condition) ?? this.stored?.chunks ?? 0;
     const transact = parts !== undefined || had > 0;
     if (transact && increment && !creating && !condition.includes('version = :v')) condition = `(${condition}) AND version = :v`;
+    const pinned = creating || condition.includes('version = :v');
     if (known(condition) === undefined) condition = `(${condition}) AND ${had > 0 ? 'chunks = :had' : NO_CHUNKS}`;
-    return { condition, parts, had: Math.min(had, MAX_CHUNKS), transact };
+    return { condition, parts, had: Math.min(had, MAX_CHUNKS), transact, pinned };
   }
 
   private async attemptTransaction(plan: Plan, base: number, options: { owner?: string }): Promise<Attempt> {
     const items = this.entries(plan, base, options);
     for (let tries = 1; ; tries++) {
       let head: { Code?: string; Item?: Item } | undefined;
+      let attempts = 1;
       try {
-        await this.ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items }), { expectConditionFailure: true });
+        // The token makes DynamoDB apply the transaction once however often the SDK sends it (for ten
+        // minutes); a resend below, after a cancellation that applied nothing, is a new transaction.
+        await this.ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: `${this.writeId}.${tries}` }), {
+          expectConditionFailure: true,
+        });
       } catch (err) {
+        if (err instanceof StoreUnavailableError) return this.settle(err, base);
+        attempts = sdkAttempts(err);
         const reasons = this.refused(err);
         // Another transaction held one of the items for a moment: nothing was written; send it again.
         if (reasons.some((r) => r.Code === 'TransactionConflict') && tries < 5) {
@@ -313,7 +391,7 @@ export class ItemWrite {
         this.landed(base);
         return { kind: 'stored', version: base + 1 };
       }
-      return this.failed(await this.ctx.gateway.itemAfterConditionFailure({ Item: head.Item }, this.key), base);
+      return this.failed(await this.ctx.gateway.itemAfterConditionFailure({ Item: head.Item }, this.key), base, attempts);
     }
   }
 
@@ -370,8 +448,11 @@ export class ItemWrite {
   private prepare(base: number, options: { increment?: boolean; owner?: string }, plan: Plan): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
     this.planned = plan;
     const values = this.values;
+    const wid = nextWriteId();
     values[':data'] = { B: plan.parts ? CHUNKED_DATA : this.bytes };
-    values[':wid'] = { S: nextWriteId() };
+    values[':wid'] = { S: wid };
+    // On top of the version replaced, when the condition names it; otherwise this write alone.
+    values[':wids'] = writeIdsValue(wid, plan.pinned && this.below?.version === base ? this.below.ids : []);
     values[':nowSec'] = { N: String(nowSeconds()) };
     values[':v'] = { N: String(base) };
     values[':nv'] = { N: String(base + 1) };

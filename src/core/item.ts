@@ -52,6 +52,9 @@ export function readItem(item: Item): StoredSession {
   };
 }
 
+/** `writeIds` (write-history.ts) at its longest: the name, a list's 3 bytes, five ids of up to 20 characters and a byte each. */
+const WRITE_IDS_BYTES = 'writeIds'.length + 3 + 5 * 21;
+
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /**
@@ -80,7 +83,7 @@ export function isExpired(item: Item, nowMs = Date.now()): boolean {
 /** Rough byte size of an item as DynamoDB counts it: attribute names plus values. */
 export function itemSize(key: string, dataBytes: number, userId: string | undefined): number {
   // sessionId, version, expiresAt, expiresAtMs, createdAt, updatedAt, lockOwner, lockExpiresAt names and numbers
-  const fixed = 9 + 4 + 7 + 21 + 9 + 21 + 11 + 21 + 9 + 21 + 9 + 21 + 9 + 36 + 13 + 21;
+  const fixed = 9 + 4 + 7 + 21 + 9 + 21 + 11 + 21 + 9 + 21 + 9 + 21 + 9 + 36 + 13 + 21 + WRITE_IDS_BYTES;
   return fixed + Buffer.byteLength(key) + dataBytes + (userId ? 6 + Buffer.byteLength(userId) : 0);
 }
 
@@ -100,6 +103,7 @@ export function itemBytesBesideData(key: string, userId: string | undefined): nu
     'updatedAt'.length + number(13) +
     'createdAt'.length + number(13) +
     'writeId'.length + 20 +
+    WRITE_IDS_BYTES +
     'version'.length + number(4) +
     (userId ? 'userId'.length + Buffer.byteLength(userId) : 0)
   );

@@ -6,6 +6,7 @@ import { idTag } from './session-id.js';
 import { pastLifetime } from './lifecycle.js';
 import type { LoadedSession, SessionData } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
+import { writeIdsOf } from './write-history.js';
 
 /**
  * An unlocked load: one GetItem, strongly consistent unless the client said
@@ -92,6 +93,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
       settled: false,
       storedVersion: stored.version,
       chunks: chunkCount(item),
+      writeIds: writeIdsOf(item),
     },
   };
 }

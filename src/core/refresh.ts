@@ -1,5 +1,6 @@
 import type { Lease } from '../concurrency/lease-lock.js';
 import type { RequestLocks } from '../concurrency/request-locks.js';
+import { StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure } from './gateway.js';
 import { chunkCount, extendChunks } from './chunks.js';
 import { expiryMs, isExpired, nowSeconds } from './item.js';
@@ -60,7 +61,7 @@ export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs:
       );
       return true;
     } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
+      if (!isConditionalFailure(err)) return settleExpiry(ctx, key, expiresAtMs, lease, err);
       const old = await ctx.gateway.itemAfterConditionFailure(err, key);
       if (!old || isExpired(old)) {
         ctx.statsData.destroyedWhileInUse += 1;
@@ -73,4 +74,21 @@ export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs:
       await extendChunks(ctx, old, expSec);
     }
   }
+}
+
+/**
+ * A refresh whose attempts ended without an answer: the item is read before
+ * the request is answered. The expiry there (and, with a lease, the lease
+ * gone) means it landed; a session gone means there was nothing to refresh.
+ */
+async function settleExpiry(ctx: RequestContext, key: string, expiresAtMs: number, lease: Lease | undefined, err: unknown): Promise<boolean> {
+  if (!(err instanceof StoreUnavailableError)) throw err;
+  ctx.statsData.outcomesSettled += 1;
+  const now = await ctx.gateway.readStrong(key).catch(() => Promise.reject(err));
+  if (!now || isExpired(now)) return false;
+  if (expiryMs(now) >= expiresAtMs && (!lease || now.lockOwner?.S !== lease.owner)) {
+    ctx.statsData.ownWritesFound += 1;
+    return true;
+  }
+  throw err;
 }

@@ -24,6 +24,8 @@ export interface SessionHandle {
   storedVersion: number;
   /** Chunk items of the version loaded (a session past 400 KB: core/chunks.ts); undefined when not known. */
   chunks?: number;
+  /** The write ids the version loaded vouches for (write-history.ts); undefined when not known. */
+  writeIds?: string[];
 }
 
 export interface LoadedSession {
@@ -41,7 +43,7 @@ export type CommitOutcome = 'written' | 'merged' | 'unchanged' | 'touched' | 'de
  */
 export function newHandle(id: string, key: string): SessionHandle {
   // Version 0 never exists in the table: stored versions start at 1.
-  return { id, key, version: 0, json: '', expiresAtMs: 0, createdAt: 0, settled: false, storedVersion: 0 };
+  return { id, key, version: 0, json: '', expiresAtMs: 0, createdAt: 0, settled: false, storedVersion: 0, writeIds: [] };
 }
 
 /**
@@ -56,6 +58,7 @@ export function rebase(holder: SessionHandle, fresh: SessionHandle): SessionHand
   holder.expiresAtMs = fresh.expiresAtMs;
   holder.createdAt = fresh.createdAt;
   holder.chunks = fresh.chunks;
+  holder.writeIds = fresh.writeIds;
   if (fresh.userId === undefined) delete holder.userId;
   else holder.userId = fresh.userId;
   return holder;

@@ -82,6 +82,16 @@ export interface TouchOptions extends Pick<CommitOptions, 'expires'> {
   data?: SessionData;
 }
 
+/** What a request's handle knows of the head it loaded: what a delete whose answer was lost reports instead of the old item. */
+function loadedHead(handle: SessionHandle): Item {
+  return {
+    sessionId: { S: handle.key },
+    ...(handle.userId !== undefined ? { userId: { S: handle.userId } } : {}),
+    ...(handle.chunks ? { chunks: { N: String(handle.chunks) } } : {}),
+    ...(handle.writeIds?.[0] !== undefined ? { writeId: { S: handle.writeIds[0] } } : {}),
+  };
+}
+
 /** The session's owner for the user index: a field name (dots for nesting) or a function. */
 function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unknown)): string | null {
   const value = typeof rule === 'function' ? rule(data) : rule.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), data);
@@ -288,7 +298,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       createdAt,
       this.config.trackDevices && (creating || !handle) ? options.device : undefined,
     );
-    if (handle) write.knowStored(handle.version, creating ? 0 : handle.chunks, handle.userId);
+    if (handle) write.knowStored(handle.version, creating ? 0 : handle.chunks, handle.userId, creating ? [] : handle.writeIds);
     const turn = await this.writeQueue.acquire(key);
     try {
       if (!handle) return await saveUpsert(write);
@@ -312,6 +322,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       handle.version = result.outcome === 'merged' ? -1 : result.version;
       handle.json = result.outcome === 'merged' ? json : result.json;
       handle.chunks = write.chunksAt(handle.version);
+      handle.writeIds = write.idsAt(handle.version);
       if (typeof userIdGiven === 'string') handle.userId = userIdGiven;
       else if (userIdGiven === null) delete handle.userId;
       return result.outcome;
@@ -410,7 +421,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const key = this.keyOf(id);
     await this.ready();
     try {
-      await this.deleteKey(key, reason, idTag(id));
+      await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
     } finally {
       if (handle && handle.id === id) this.locks.settle(handle);
       this.locks.settleHolder(key);
@@ -430,10 +441,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
     return deleted;
   }
 
-  private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string): Promise<boolean> {
+  private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string, loaded?: Item): Promise<boolean> {
     this.decoded.delete(key);
     // The old item comes back at no extra cost: it says whether there was a session to end, whose, and which chunks to delete.
-    const old = await deleteSessionItem(this, key);
+    const old = await deleteSessionItem(this, key, loaded);
     if (!old || reason === 'regenerate') return old !== undefined;
     this.emit('destroyed', { key, session, reason, ...(old.userId?.S !== undefined ? { userId: old.userId.S } : {}) } satisfies DestroyedEvent);
     return true;

@@ -24,6 +24,12 @@ export interface StoreStats {
   staleReads: number;
   /** Loads that found the item's bytes already decoded in this process (same writeId): no inflate, no decrypt. */
   decodeCacheHits: number;
+  /**
+   * Writes whose answer was lost: `ownWritesFound` retries (the SDK's) or reads met the write's own
+   * landed result; `outcomesSettled` writes whose attempts ran out were read before answering.
+   */
+  ownWritesFound: number;
+  outcomesSettled: number;
   errors: number;
 }
 
@@ -45,6 +51,8 @@ export function emptyStats(): StoreStats {
     corruptItems: 0,
     staleReads: 0,
     decodeCacheHits: 0,
+    ownWritesFound: 0,
+    outcomesSettled: 0,
     errors: 0,
   };
 }

@@ -19,12 +19,20 @@ export type FaultAction =
   | 'forward'
   /** Answer HTTP 400 ProvisionedThroughputExceededException; DynamoDB never sees it. */
   | 'throttle'
+  /** Answer HTTP 400 ThrottlingException (the control plane's, and on-demand tables' own throttle); DynamoDB never sees it. */
+  | 'throttling'
+  /** Answer HTTP 500 InternalServerError; DynamoDB never sees it (a real one may or may not have applied the request). */
+  | 'internal-error'
   /** Answer HTTP 400 TransactionConflictException (a write to an item another transaction holds); DynamoDB never sees it. */
   | 'transaction-conflict'
   /** Send DynamoDB the headers and half the body, then reset both sides: a request cut off mid-way. */
   | 'reset-mid-request'
   /** Send DynamoDB the whole request, then reset the client as the answer starts: applied, never acknowledged. */
   | 'lose-response'
+  /** Send DynamoDB the whole request and hold its answer for `stallMs` (longer than the client's time-out): applied, answered too late. */
+  | 'stall'
+  /** Hold it until the gate given with the injection opens, then forward it (a retry kept back while another writer goes first). */
+  | 'hold'
   /** Swallow it and never answer: only the client's time-out ends the wait. */
   | 'hang';
 
@@ -34,6 +42,58 @@ export interface ProxiedRequest {
   /** DynamoDB operation from X-Amz-Target, e.g. `GetItem`. */
   readonly operation: string;
   readonly action: FaultAction;
+  /** The request's ClientRequestToken, when it has one (an idempotent TransactWriteItems). */
+  readonly token?: string;
+}
+
+/** Shares of the requests (0 to 1) that get each fault, drawn from a seeded generator: the same seed, the same faults in the same order. */
+export interface FaultRates {
+  seed: number;
+  /** Applied, answer lost (the connection reset as it starts). */
+  lose?: number;
+  /** Applied, answered after `stallMs`. */
+  stall?: number;
+  /** ProvisionedThroughputExceededException. */
+  throttle?: number;
+  /** ThrottlingException. */
+  throttling?: number;
+  /** HTTP 500 InternalServerError, not applied. */
+  internal?: number;
+  /** Only these operations get faults (default: every one). */
+  operations?: readonly string[];
+}
+
+/** mulberry32: a small seeded generator, enough to make a fault schedule repeatable. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A rule that gives each request a fault at the rates given, from a seeded generator. */
+export function rateRule(rates: FaultRates): FaultRule {
+  const next = seeded(rates.seed);
+  const table: Array<[FaultAction, number]> = [
+    ['lose-response', rates.lose ?? 0],
+    ['stall', rates.stall ?? 0],
+    ['throttle', rates.throttle ?? 0],
+    ['throttling', rates.throttling ?? 0],
+    ['internal-error', rates.internal ?? 0],
+  ];
+  return ({ operation }) => {
+    if (rates.operations && !rates.operations.includes(operation)) return 'forward';
+    let r = next();
+    for (const [action, share] of table) {
+      if (r < share) return action;
+      r -= share;
+    }
+    return 'forward';
+  };
 }
 
 export type FaultRule = (request: { n: number; operation: string }) => FaultAction;
@@ -45,8 +105,10 @@ export interface FaultProxy {
   readonly requests: ReadonlyArray<ProxiedRequest>;
   /** Requests seen, all or of one operation. */
   count(operation?: string): number;
-  /** The next `times` requests (of `operation`, when given) get `action`; injections are used up in order. */
-  inject(action: FaultAction, times: number, operation?: string): void;
+  /** The next `times` requests (of `operation`, when given) get `action`; injections are used up in order. `gate` opens a 'hold'. */
+  inject(action: FaultAction, times: number, operation?: string, gate?: Promise<unknown>): void;
+  /** How long a 'stall' holds the answer, in ms (default 5000). */
+  stallFor(ms: number): void;
   /** Decides every request that no injection claims; undefined restores plain forwarding. */
   rule(rule: FaultRule | undefined): void;
   /** Refuse new connections and reset open ones. */
@@ -64,10 +126,11 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 function throttleAnswer(
   type = 'ProvisionedThroughputExceededException',
   message = 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+  status = '400 Bad Request',
 ): Buffer {
   const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
   return Buffer.from(
-    'HTTP/1.1 400 Bad Request\r\n' +
+    `HTTP/1.1 ${status}\r\n` +
       'Content-Type: application/x-amz-json-1.0\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `x-amzn-RequestId: ${randomUUID()}\r\n` +
@@ -85,18 +148,19 @@ function headerValue(head: string, name: string): string | undefined {
 export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   const log: ProxiedRequest[] = [];
-  const injected: Array<{ action: FaultAction; left: number; operation?: string }> = [];
+  const injected: Array<{ action: FaultAction; left: number; operation?: string; gate?: Promise<unknown> }> = [];
   let currentRule: FaultRule | undefined;
   let refusing = false;
   let delayMs = 0;
+  let stallMs = 5000;
 
-  const decide = (n: number, operation: string): FaultAction => {
+  const decide = (n: number, operation: string): { action: FaultAction; gate?: Promise<unknown> } => {
     const slot = injected.find((i) => i.left > 0 && (i.operation === undefined || i.operation === operation));
     if (slot) {
       slot.left -= 1;
-      return slot.action;
+      return { action: slot.action, ...(slot.gate ? { gate: slot.gate } : {}) };
     }
-    return currentRule?.({ n, operation }) ?? 'forward';
+    return { action: currentRule?.({ n, operation }) ?? 'forward' };
   };
 
   const server: Server = createServer((client) => {
@@ -109,6 +173,9 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
     sockets.add(upstream);
     let buffered: Buffer = Buffer.alloc(0);
     let loseNextAnswer = false;
+    let stallNextAnswer = false;
+    /** The answer being stalled, kept until its time. */
+    let held: Buffer[] | undefined;
     // Forwarded bytes leave in arrival order even when the latency changes meanwhile.
     let lastSendAt = 0;
 
@@ -132,14 +199,28 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
 
     const handle = (request: Buffer, headLength: number, operation: string) => {
       const n = log.length + 1;
-      const action = decide(n, operation);
-      log.push({ n, operation, action });
+      const { action, gate } = decide(n, operation);
+      const token = /"ClientRequestToken":"([^"]*)"/.exec(request.subarray(headLength).toString('utf8'))?.[1];
+      log.push({ n, operation, action, ...(token !== undefined ? { token } : {}) });
       switch (action) {
         case 'forward':
           send(request);
           return;
+        case 'hold':
+          void Promise.resolve(gate).then(() => send(request));
+          return;
         case 'throttle':
           client.write(throttleAnswer());
+          return;
+        case 'throttling':
+          client.write(throttleAnswer('ThrottlingException', 'Rate of requests exceeds the allowed throughput.'));
+          return;
+        case 'internal-error':
+          client.write(throttleAnswer('InternalServerError', 'Internal server error', '500 Internal Server Error'));
+          return;
+        case 'stall':
+          stallNextAnswer = true;
+          send(request);
           return;
         case 'transaction-conflict':
           client.write(throttleAnswer('TransactionConflictException', 'Transaction is ongoing for the item'));
@@ -186,7 +267,18 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
         drop(true);
         return;
       }
-      client.write(chunk);
+      if (stallNextAnswer) {
+        // The client gives up first and closes its connection; the answer then has nowhere to go.
+        stallNextAnswer = false;
+        held = [];
+        const timer = setTimeout(() => {
+          for (const c of held ?? []) if (!client.destroyed) client.write(c);
+          held = undefined;
+        }, stallMs);
+        timer.unref();
+      }
+      if (held) held.push(chunk);
+      else client.write(chunk);
     });
     client.on('error', () => drop(true));
     upstream.on('error', () => drop(true));
@@ -207,8 +299,11 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
     endpoint: `http://127.0.0.1:${port}`,
     requests: log,
     count: (operation) => (operation === undefined ? log.length : log.filter((r) => r.operation === operation).length),
-    inject(action, times, operation) {
-      injected.push({ action, left: times, ...(operation !== undefined ? { operation } : {}) });
+    inject(action, times, operation, gate) {
+      injected.push({ action, left: times, ...(operation !== undefined ? { operation } : {}), ...(gate ? { gate } : {}) });
+    },
+    stallFor(ms) {
+      stallMs = ms;
     },
     rule(rule) {
       currentRule = rule;

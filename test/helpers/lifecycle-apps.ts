@@ -8,6 +8,8 @@
  * GET  /app/count       views + 1                                    → {views}
  * GET  /poll            reads views, writes nothing                  → {views}
  * POST /poll/mark       sets polled = true (a write on a poll route) → {ok}
+ * POST /app/append?n=   list.push(n)                                 → {list}
+ * POST /app/incr        n + 1                                        → {n}
  *
  * `keepAlive: '/app'` in the tests: /poll never extends the session.
  */
@@ -61,7 +63,17 @@ const listen = async (server: Server): Promise<string> => {
 };
 const closing = (server: Server) => () => new Promise<void>((r) => server.close(() => r()));
 
-type Data = Record<string, unknown> & { views?: number };
+type Data = Record<string, unknown> & { views?: number; list?: number[]; n?: number };
+
+/** What /app/append and /app/incr do to a session's data, the same in every app. */
+function append(data: Data, url: string): { list: number[] } {
+  data.list = [...(data.list ?? []), Number(new URL(url, 'http://x').searchParams.get('n'))];
+  return { list: data.list };
+}
+function incr(data: Data): { n: number } {
+  data.n = (data.n ?? 0) + 1;
+  return { n: data.n };
+}
 
 export async function startApp(framework: Framework, options: AppOptions = {}): Promise<LifecycleApp> {
   const lifetimeMs = options.lifetimeMs ?? 3_600_000;
@@ -95,6 +107,8 @@ export async function startApp(framework: Framework, options: AppOptions = {}): 
       data(req).polled = true;
       res.json({ ok: true });
     });
+    app.post('/app/append', (req, res) => res.json(append(data(req), req.url)));
+    app.post('/app/incr', (req, res) => res.json(incr(data(req))));
     const server = createServer(app);
     return { url: await listen(server), store, close: closing(server) };
   }
@@ -122,6 +136,8 @@ export async function startApp(framework: Framework, options: AppOptions = {}): 
       data(req).polled = true;
       return { ok: true };
     });
+    app.post('/app/append', async (req) => append(data(req), req.url));
+    app.post('/app/incr', async (req) => incr(data(req)));
     await app.listen({ port: 0, host: '127.0.0.1' });
     return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, store, close: () => app.close() };
   }
@@ -148,6 +164,10 @@ export async function startApp(framework: Framework, options: AppOptions = {}): 
       } else if (ctx.path === '/poll/mark' && ctx.method === 'POST') {
         session.polled = true;
         ctx.body = { ok: true };
+      } else if (ctx.path === '/app/append' && ctx.method === 'POST') {
+        ctx.body = append(session, ctx.url);
+      } else if (ctx.path === '/app/incr' && ctx.method === 'POST') {
+        ctx.body = incr(session);
       }
     });
     const server = createServer(app.callback());
@@ -178,6 +198,18 @@ export async function startApp(framework: Framework, options: AppOptions = {}): 
       c.get('session').set('polled', true);
       return c.json({ ok: true });
     });
+    app.post('/app/append', (c) => {
+      const s = c.get('session');
+      const data: Data = { list: s.get<number[]>('list') ?? [] };
+      const out = append(data, c.req.url);
+      s.set('list', out.list);
+      return c.json(out);
+    });
+    app.post('/app/incr', (c) => {
+      const s = c.get('session');
+      s.set('n', (s.get<number>('n') ?? 0) + 1);
+      return c.json({ n: s.get('n') });
+    });
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
     await new Promise((r) => server.once('listening', r));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, close: closing(server) };
@@ -206,6 +238,13 @@ export async function startApp(framework: Framework, options: AppOptions = {}): 
       } else if (path === '/poll/mark' && req.method === 'POST') {
         session.set('polled', true);
         json(res, { ok: true });
+      } else if (path === '/app/append' && req.method === 'POST') {
+        const out = append({ list: session.get<number[]>('list') ?? [] }, req.url ?? '');
+        session.set('list', out.list);
+        json(res, out);
+      } else if (path === '/app/incr' && req.method === 'POST') {
+        session.set('n', (session.get<number>('n') ?? 0) + 1);
+        json(res, { n: session.get('n') });
       } else {
         res.statusCode = 404;
         res.end();

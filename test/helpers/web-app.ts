@@ -7,6 +7,7 @@
  * POST /key/:k  keys[k] = 1               POST /incr → n + 1
  * POST /login?user=  regenerate, set user  POST /logout  destroy
  * GET  /touch/:k    a safe request that writes keys[k] = 1 (merged, no lease)
+ * POST /app/append?n=  list.push(n)        POST /app/incr → n + 1
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -34,7 +35,11 @@ export function route(web: WebSessions) {
         session.set('keys', { ...(session.get<Record<string, number>>('keys') ?? {}), [key[2]!]: 1 });
         return Response.json({ ok: true });
       }
-      if (url.pathname === '/incr') {
+      if (url.pathname === '/app/append') {
+        session.set('list', [...(session.get<number[]>('list') ?? []), Number(url.searchParams.get('n'))]);
+        return Response.json({ list: session.get('list') });
+      }
+      if (url.pathname === '/incr' || url.pathname === '/app/incr') {
         session.set('n', (session.get<number>('n') ?? 0) + 1);
         return Response.json({ n: session.get('n') });
       }

@@ -1,0 +1,66 @@
+/**
+ * How a data write knows itself again. Every data write stores a write id of
+ * its own (`writeId`) and, in `writeIds`, that id followed by the ids of the
+ * writes before it (newest first, `WRITES_KEPT` in all). A write whose answer
+ * was lost meets the item again on its retry (the SDK's, or the read the store
+ * makes when the attempts run out): finding its id there, even under other
+ * requests' later writes, it knows it landed, and is neither merged again nor
+ * reported as failed. Not finding it, it knows it did not land only when the
+ * list reaches back to the version it would have written; otherwise the
+ * outcome is unknown, and the request gets a 503 rather than a guess.
+ *
+ * `writeIds[0]` must equal `writeId`: a writer that rewrites the item without
+ * the list (an older release of this library during a rolling deploy) leaves a
+ * list that no longer describes the item, and it is then trusted for nothing
+ * beyond `writeId` itself.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Item } from './item.js';
+
+/**
+ * Ids kept per item, its own included: five cover four writes by other
+ * requests between a write landing and its retry meeting it (the SDK's
+ * back-off is well under a second; 5 × ~19 bytes in the item).
+ */
+export const WRITES_KEPT = 5;
+
+/**
+ * Write ids: a random prefix drawn once per process, then a counter. As
+ * unique as a fresh random id per write (two processes would need the same
+ * 72 random bits), without a call into the system's random source on every
+ * save: measured, 5.6 µs for randomBytes(9) against 0.05 µs for this.
+ */
+const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
+let writeCounter = 0;
+export function nextWriteId(): string {
+  writeCounter += 1;
+  return WRITE_ID_PREFIX + writeCounter.toString(36);
+}
+
+/** The write ids an item vouches for, newest first: the version it holds, then the ones before it. */
+export function writeIdsOf(item: Item | undefined): string[] {
+  const current = item?.writeId?.S;
+  if (current === undefined) return [];
+  const listed = (item?.writeIds?.L ?? []).map((v) => v.S).filter((s): s is string => typeof s === 'string');
+  return listed[0] === current ? listed.slice(0, WRITES_KEPT) : [current];
+}
+
+/** The `writeIds` value a write with id `wid` stores on top of a version whose ids are `below`. */
+export function writeIdsValue(wid: string, below: readonly string[]): AttributeValue {
+  return { L: [wid, ...below.slice(0, WRITES_KEPT - 1)].map((S) => ({ S })) };
+}
+
+/**
+ * Whether the write `wid`, which would have made version `base + 1`, is in
+ * the item now stored: `landed`; `not-landed` when the item's ids reach back
+ * to that version without it (or the item never reached it); `unknown` when
+ * later writes have pushed it out of the list.
+ */
+export function findWrite(item: Item, wid: string, base: number): 'landed' | 'not-landed' | 'unknown' {
+  const ids = writeIdsOf(item);
+  if (ids.includes(wid)) return 'landed';
+  const version = Number(item.version?.N ?? 0);
+  // The ids name versions version, version - 1, …, version - ids.length + 1.
+  return base + 1 > version - ids.length ? 'not-landed' : 'unknown';
+}

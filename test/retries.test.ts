@@ -1,0 +1,290 @@
+/**
+ * Every write is safe to retry: a write whose answer is lost after it landed
+ * (the connection reset, a time-out the SDK retries) is recognised as this
+ * write's own when its retry meets it, even after another request has
+ * written on top; a lease is never waited on by its own holder; an outcome
+ * left unknown when the attempts run out is read before the answer; a
+ * transaction carries one ClientRequestToken through its retries. One test
+ * per write kind, its answer dropped, on both engines.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SessionStore } from '../src/core/session-store.js';
+import { StoreUnavailableError } from '../src/errors.js';
+import { readItem } from '../src/core/item.js';
+import { localOptions, ENGINES, uniqueTable } from './helpers/dynamo.js';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import type { SessionStoreOptions } from '../src/config/options.js';
+
+/** The item as stored, decoded the way the store decodes it. */
+async function stored(store: SessionStore, id: string) {
+  const out = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: store.keyOf(id) } }, ConsistentRead: true }));
+  if (!out.Item) return undefined;
+  const item = readItem(out.Item as never);
+  return { version: item.version, lockOwner: item.lockOwner, expiresAtMs: item.expiresAtMs, data: store.codec.parse(store.codec.unframe(item.data)) as Record<string, unknown> };
+}
+
+/** A gate for a held request: `open()` lets it through. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Resolves once the proxy has seen `n` requests of `operation` in all. */
+async function seen(proxy: FaultProxy, operation: string, n: number): Promise<void> {
+  for (let i = 0; i < 500 && proxy.count(operation) < n; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(proxy.count(operation) >= n, `the proxy saw ${proxy.count(operation)} ${operation} requests, waited for ${n}`);
+}
+
+for (const engine of ENGINES) {
+  describe(`${engine.name}: a write whose answer was lost is applied once`, { timeout: 120_000 }, () => {
+    let proxy: FaultProxy;
+    const table = uniqueTable('retries');
+    let direct: SessionStore;
+    const stores: SessionStore[] = [];
+
+    before(async () => {
+      proxy = await startFaultProxy(Number(new URL(engine.endpoint).port));
+      direct = new SessionStore(localOptions({ endpoint: engine.endpoint, table }));
+      await direct.ready();
+    });
+    after(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      await direct.close();
+      await proxy.close();
+    });
+
+    /** A store whose calls pass the proxy; `maxAttempts` 3 (the default), and a long lease so that waiting for its own would show. */
+    const through = (extra: SessionStoreOptions = {}) => {
+      const store = new SessionStore(localOptions({ table, endpoint: proxy.endpoint, skipTableCheck: true, lockLeaseMs: 60_000, maxLockWaitMs: 3_000, ...extra }));
+      stores.push(store);
+      return store;
+    };
+    /** Another server's store, straight to the engine. */
+    const other = (extra: SessionStoreOptions = {}) => {
+      const store = new SessionStore(localOptions({ table, endpoint: engine.endpoint, skipTableCheck: true, ...extra }));
+      stores.push(store);
+      return store;
+    };
+
+    /**
+     * The save's answer is lost and its retry kept back while another server
+     * appends on top; the retry must find its own write under the other's.
+     */
+    async function saveLostThenOverwritten(id: string, mine: SessionStore, theirs: SessionStore) {
+      await direct.set(id, { list: [1] });
+      const loaded = await mine.load(id, { method: 'POST' });
+      const retry = gate();
+      const before = proxy.count('UpdateItem');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      proxy.inject('hold', 1, 'UpdateItem', retry.promise);
+      const saving = mine.commit(loaded!.handle, id, { list: [1, 2] });
+      await seen(proxy, 'UpdateItem', before + 2);
+      const next = await theirs.load(id, { method: 'POST' });
+      assert.deepEqual(next!.data, { list: [1, 2] }, 'the lost answer\'s write had landed');
+      assert.equal(await theirs.commit(next!.handle, id, { list: [1, 2, 3] }), 'written');
+      retry.open();
+      const outcome = await saving;
+      assert.deepEqual((await stored(direct, id))?.data, { list: [1, 2, 3] }, 'nothing applied twice');
+      assert.equal(outcome, 'written', 'its own write, not a merge');
+    }
+
+    it('a leased save (pessimistic) found under a later write is its own, not merged again', async () => {
+      await saveLostThenOverwritten('leased-save', through({ locking: 'pessimistic' }), other({ locking: 'pessimistic' }));
+    });
+
+    it('a versioned save (optimistic) found under a later write is its own, not merged again', async () => {
+      await saveLostThenOverwritten('versioned-save', through({ locking: 'optimistic' }), other({ locking: 'optimistic' }));
+    });
+
+    it('a save under the default auto locking (a POST) found under a later write is its own', async () => {
+      await saveLostThenOverwritten('auto-save', through(), other());
+    });
+
+    it('a save whose answer was lost, pushed out of the item\'s memory by later writes, is a 503: never merged again, never called saved', async () => {
+      await direct.set('unknown-outcome', { list: [1] });
+      const mine = through({ locking: 'optimistic' });
+      const theirs = other({ locking: 'optimistic' });
+      const loaded = await mine.load('unknown-outcome');
+      const retry = gate();
+      const before = proxy.count('UpdateItem');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      proxy.inject('hold', 1, 'UpdateItem', retry.promise);
+      const saving = mine.commit(loaded!.handle, 'unknown-outcome', { list: [1, 2] });
+      await seen(proxy, 'UpdateItem', before + 2);
+      for (let n = 3; n <= 8; n++) {
+        const next = await theirs.load('unknown-outcome');
+        await theirs.commit(next!.handle, 'unknown-outcome', { list: [...(next!.data.list as number[]), n] });
+      }
+      retry.open();
+      await assert.rejects(saving, StoreUnavailableError);
+      assert.deepEqual((await stored(direct, 'unknown-outcome'))?.data, { list: [1, 2, 3, 4, 5, 6, 7, 8] }, 'nothing applied twice');
+      const item = await direct.client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: 'unknown-outcome' } }, ConsistentRead: true }));
+      assert.equal(item.Item?.writeIds?.L?.length, 5, 'the item remembers five writes, no more');
+    });
+
+    it('a lease whose answer was lost is found to be this request\'s own on the retry: no wait for it', async () => {
+      await direct.set('lease-take', { n: 1 });
+      const store = through({ locking: 'pessimistic' });
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      // Waiting for its own lease would end in a LockTimeoutError after maxLockWaitMs (3 s), long before the lease (60 s) ran out.
+      const loaded = await store.load('lease-take');
+      assert.deepEqual(loaded!.data, { n: 1 });
+      assert.ok(loaded!.handle.lease, 'the lease is held');
+      assert.equal((await stored(direct, 'lease-take'))?.lockOwner, loaded!.handle.lease!.owner);
+      assert.equal(store.stats().lockTimeouts, 0);
+      assert.equal(await store.commit(loaded!.handle, 'lease-take', { n: 2 }), 'written');
+      const after = await stored(direct, 'lease-take');
+      assert.deepEqual(after?.data, { n: 2 });
+      assert.equal(after?.lockOwner, undefined, 'given back with the save');
+    });
+
+    it('a lease taken on the last attempt whose answer was lost is read before the answer: the request goes on', async () => {
+      await direct.set('lease-unknown', { n: 1 });
+      const store = through({ locking: 'pessimistic', maxAttempts: 1 });
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      const loaded = await store.load('lease-unknown');
+      assert.ok(loaded?.handle.lease, 'the lease landed, so the load succeeds');
+      assert.equal((await stored(direct, 'lease-unknown'))?.lockOwner, loaded!.handle.lease!.owner);
+      await store.release(loaded!.handle);
+      assert.equal((await stored(direct, 'lease-unknown'))?.lockOwner, undefined);
+    });
+
+    it('a lease renewal whose answer was lost keeps the lease: the save is fenced, not merged', async () => {
+      await direct.set('renew', { n: 1 });
+      const store = through({ locking: 'pessimistic', lockLeaseMs: 600 });
+      const loaded = await store.load('renew');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      // Two renewals at least (every 200 ms): the first's answer lost.
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(loaded!.handle.lease!.lost, false);
+      assert.equal(await store.commit(loaded!.handle, 'renew', { n: 2 }), 'written');
+      assert.deepEqual((await stored(direct, 'renew'))?.data, { n: 2 });
+    });
+
+    it('a release whose answer was lost leaves no lease behind: the next request takes it at once', async () => {
+      await direct.set('release', { n: 1 });
+      const store = through({ locking: 'pessimistic' });
+      const loaded = await store.load('release');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      await store.release(loaded!.handle);
+      assert.equal((await stored(direct, 'release'))?.lockOwner, undefined);
+      const next = await other({ locking: 'pessimistic', lockLeaseMs: 60_000, maxLockWaitMs: 1_000 }).load('release');
+      assert.ok(next?.handle.lease);
+    });
+
+    it('a touch whose answer was lost moves the expiry once and reports it touched', async () => {
+      await direct.set('touch', { n: 1 }, { expires: Date.now() + 60_000 });
+      const store = through({ locking: 'optimistic', touchAfter: 0 });
+      const loaded = await store.load('touch');
+      const expires = Date.now() + 600_000;
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      assert.equal(await store.touch(loaded!.handle, 'touch', { expires }), 'touched');
+      assert.equal((await stored(direct, 'touch'))?.expiresAtMs, expires);
+    });
+
+    it('a touch on the last attempt whose answer was lost is read before the answer: touched, not a 503', async () => {
+      await direct.set('touch-unknown', { n: 1 }, { expires: Date.now() + 60_000 });
+      const store = through({ locking: 'optimistic', touchAfter: 0, maxAttempts: 1 });
+      const loaded = await store.load('touch-unknown');
+      const expires = Date.now() + 600_000;
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      assert.equal(await store.touch(loaded!.handle, 'touch-unknown', { expires }), 'touched');
+      assert.equal((await stored(direct, 'touch-unknown'))?.expiresAtMs, expires);
+    });
+
+    it('a destroy whose answer was lost is announced once, and the session stays gone', async () => {
+      await direct.set('destroy', { user: 'alice' }, { userId: 'alice' });
+      const store = through();
+      const loaded = await store.load('destroy', { method: 'POST' });
+      const events: unknown[] = [];
+      store.on('destroyed', (e) => events.push(e));
+      proxy.inject('lose-response', 1, 'DeleteItem');
+      await store.destroy('destroy', loaded!.handle);
+      assert.equal(await stored(direct, 'destroy'), undefined);
+      assert.equal(events.length, 1, 'one destroyed event');
+      assert.equal((events[0] as { userId?: string }).userId, 'alice');
+    });
+
+    it('a save on the last attempt whose answer was lost is read before the answer: written, not a 503', async () => {
+      await direct.set('save-unknown', { list: [1] });
+      const store = through({ locking: 'pessimistic', maxAttempts: 1 });
+      const loaded = await store.load('save-unknown');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      assert.equal(await store.commit(loaded!.handle, 'save-unknown', { list: [1, 2] }), 'written');
+      assert.deepEqual((await stored(direct, 'save-unknown'))?.data, { list: [1, 2] });
+    });
+
+    it('a save answered too late (past requestTimeoutMs) is found by its retry, once', async () => {
+      await direct.set('save-stall', { list: [1] });
+      const store = through({ locking: 'optimistic', requestTimeoutMs: 300 });
+      proxy.stallFor(1_000);
+      const loaded = await store.load('save-stall');
+      proxy.inject('stall', 1, 'UpdateItem');
+      assert.equal(await store.commit(loaded!.handle, 'save-stall', { list: [1, 2] }), 'written');
+      assert.deepEqual((await stored(direct, 'save-stall'))?.data, { list: [1, 2] });
+    });
+
+    it('a save that never reached DynamoDB on its last attempt is a StoreUnavailableError, the session unchanged', async () => {
+      await direct.set('save-refused', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 1 });
+      const loaded = await store.load('save-refused');
+      proxy.inject('reset-mid-request', 1, 'UpdateItem');
+      await assert.rejects(store.commit(loaded!.handle, 'save-refused', { list: [1, 2] }), StoreUnavailableError);
+      assert.deepEqual((await stored(direct, 'save-refused'))?.data, { list: [1] });
+    });
+
+    it('a throttled save is retried by the SDK and lands once; refused on every attempt it is a 503 and nothing is written', async () => {
+      await direct.set('throttled', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 3 });
+      let loaded = await store.load('throttled');
+      proxy.inject('throttling', 2, 'UpdateItem');
+      assert.equal(await store.commit(loaded!.handle, 'throttled', { list: [1, 2] }), 'written');
+      loaded = await store.load('throttled');
+      proxy.inject('throttle', 3, 'UpdateItem');
+      await assert.rejects(store.commit(loaded!.handle, 'throttled', { list: [1, 2, 3] }), StoreUnavailableError);
+      assert.deepEqual((await stored(direct, 'throttled'))?.data, { list: [1, 2] });
+    });
+
+    it('an InternalServerError on every attempt of a save that never landed is a 503, nothing written', async () => {
+      await direct.set('internal', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 2 });
+      const loaded = await store.load('internal');
+      proxy.inject('internal-error', 2, 'UpdateItem');
+      await assert.rejects(store.commit(loaded!.handle, 'internal', { list: [1, 2] }), StoreUnavailableError);
+      assert.deepEqual((await stored(direct, 'internal'))?.data, { list: [1] });
+    });
+
+    if (engine.name === 'DynamoDB Local') {
+      it('a large session\'s transaction whose answer was lost is applied once, its retry carrying the same ClientRequestToken', async () => {
+        const big = 'x'.repeat(500 * 1024);
+        await direct.set('large', { list: [1], big });
+        const store = through({ locking: 'pessimistic', compression: false });
+        const loaded = await store.load('large');
+        const before = proxy.requests.length;
+        proxy.inject('lose-response', 1, 'TransactWriteItems');
+        assert.equal(await store.commit(loaded!.handle, 'large', { list: [1, 2], big }), 'written');
+        const sent = proxy.requests.slice(before).filter((r) => r.operation === 'TransactWriteItems');
+        assert.ok(sent.length >= 2, 'the transaction was sent again');
+        assert.ok(sent[0]!.token, 'with a ClientRequestToken');
+        assert.equal(new Set(sent.map((r) => r.token)).size, 1, 'the same one each time');
+        assert.deepEqual(((await direct.get('large')) as { list: number[] }).list, [1, 2]);
+      });
+
+      it('a login under maxSessionsPerUser whose transaction answer was lost counts the session once', async () => {
+        const store = through({ maxSessionsPerUser: 2, userId: 'user', locking: 'optimistic' });
+        for (const id of ['slot-a', 'slot-b']) {
+          const handle = store.newHandle(id);
+          proxy.inject('lose-response', 1, 'TransactWriteItems');
+          assert.equal(await store.commit(handle, id, { user: 'bob' }), 'written');
+        }
+        const { sessions } = await direct.listUserSessions('bob');
+        assert.deepEqual(sessions.map((s) => s.key).sort(), ['slot-a', 'slot-b'], 'both logins live: neither evicted the other as a third');
+      });
+    }
+  });
+}
