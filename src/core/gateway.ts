@@ -41,6 +41,9 @@ export function isTransactionCanceled(err: unknown): err is SdkError & { Cancell
   return (err as SdkError | null)?.name === 'TransactionCanceledException';
 }
 
+/** DynamoDB answered, asking the caller to slow down: busy, not unreachable. */
+const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
 /** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
 export function isOutage(err: unknown): boolean {
   const e = err as SdkError | null;
@@ -73,10 +76,15 @@ type Command = { input: object };
 /**
  * Every DynamoDB call of the store goes through here: it is counted, asks for
  * consumed capacity, and its failures become the library's named errors.
- * Emits `disconnect` on the first outage and `connect` on the first success after one.
+ * Emits `disconnect` once two calls in a row have failed for want of an
+ * answer (one such call is `suspect`: a lost answer or a stall on every
+ * attempt, which a probe then confirms or clears), and `connect` on the first
+ * success after one. Throttling is an answer: it counts toward neither.
  */
 export class Gateway extends EventEmitter {
   connected = true;
+  /** Calls in a row that found no DynamoDB to answer them. */
+  private failures = 0;
   /** What the engine behind this client was seen to do (shared by every gateway on the client). */
   readonly engine: EngineTraits;
 
@@ -121,10 +129,22 @@ export class Gateway extends EventEmitter {
     return item;
   }
 
-  /** The item under `key` as it is now: one strongly consistent GetItem. */
+  /**
+   * The item under `key` as it is now: a strongly consistent GetItem. It
+   * decides how a write ended whose answer was lost, and a request answered
+   * before it is known may be retried by its user and applied twice, so it is
+   * sent up to three times (each with the SDK's own attempts) before giving up.
+   */
   async readStrong(key: string): Promise<Item | undefined> {
-    const out = await this.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true }));
-    return out.Item;
+    const command = () => new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true });
+    for (let tries = 1; ; tries++) {
+      try {
+        return (await this.send<{ Item?: Item }>('GetItem', command())).Item;
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || tries >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 25 * 2 ** tries * Math.random()));
+      }
+    }
   }
 
   /**
@@ -181,6 +201,10 @@ export class Gateway extends EventEmitter {
   }
 
   private reachable(): void {
+    if (this.failures > 0) {
+      this.failures = 0;
+      if (this.connected) this.emit('cleared');
+    }
     if (!this.connected) {
       this.connected = true;
       this.emit('connect');
@@ -214,9 +238,13 @@ export class Gateway extends EventEmitter {
     }
     const foreign = foreignAnswer(err);
     if (foreign || isOutage(err)) {
-      if (this.connected) {
-        this.connected = false;
-        this.emit('disconnect', err);
+      if (!THROTTLES.has(e?.name ?? '')) {
+        this.failures += 1;
+        if (this.failures === 1) this.emit('suspect');
+        else if (this.connected) {
+          this.connected = false;
+          this.emit('disconnect', err);
+        }
       }
       // Outage-like for the application (503 and retry): nothing there serves its sessions.
       if (foreign) {

@@ -156,6 +156,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
         `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): the store reads the session with a strongly consistent GetItem after each such failure instead, so nothing is lost; it costs one more read per conflict`,
       );
     });
+    // One call unanswered on every attempt may be bad luck (lost answers): a probe tells, before anyone is told of an outage.
+    this.gateway.on('suspect', () => this.startProbe());
+    this.gateway.on('cleared', () => this.stopProbe());
     this.gateway.on('disconnect', (err: Error) => {
       // Calls still in flight when the store closed fail on its closed client: not an outage.
       if (this.closed) return;

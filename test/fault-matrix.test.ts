@@ -1,0 +1,124 @@
+/**
+ * Lost answers, stalls, throttling and server errors between the store and
+ * DynamoDB, at set (seeded) rates, through every server entry and the Web
+ * entry, in each locking mode, on both engines. One browser appends 1, 2, 3…
+ * to a list, one POST at a time, retrying a 503 as a user would, while a
+ * second tab increments a counter; two servers share the table. What must
+ * hold: nothing acknowledged is lost, nothing is applied twice, the order is
+ * kept, and no 5xx but 503 reaches a client.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SessionStore } from '../src/core/session-store.js';
+import type { SessionStoreOptions } from '../src/config/options.js';
+import { ENGINES, localOptions, uniqueTable } from './helpers/dynamo.js';
+import { rateRule, startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { FRAMEWORKS, startApp } from './helpers/lifecycle-apps.js';
+import { CookieClient } from './helpers/servers.js';
+import { SECRET, startWebApp } from './helpers/web-app.js';
+
+const ENTRIES = [...FRAMEWORKS, 'web'] as const;
+type Entry = (typeof ENTRIES)[number];
+
+/** Per scenario: appends by one tab, increments by the other. */
+const APPENDS = 10;
+const INCREMENTS = 10;
+/** A 503 is retried (a user pressing the button again) at most this many times. */
+const TRIES = 8;
+
+/** `optimistic` keeps concurrent increments only with a rule that adds both sides' deltas. */
+const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown) =>
+  typeof base === 'number' && typeof mine === 'number' && typeof theirs === 'number' ? theirs + (mine - base) : mine;
+
+const MODES: Record<string, SessionStoreOptions> = {
+  auto: {},
+  optimistic: { locking: 'optimistic', onConflict: addDeltas },
+  pessimistic: { locking: 'pessimistic' },
+};
+
+interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function serve(entry: Entry, store: SessionStoreOptions): Promise<Served> {
+  if (entry === 'web') return startWebApp({ ...store, secret: SECRET });
+  const app = await startApp(entry, { store });
+  return { url: app.url, close: async () => {
+    await app.close();
+    await app.store.close();
+  } };
+}
+
+/** POSTs until a 200, retrying 503s; any other status fails the test. */
+async function post(client: CookieClient, url: string, statuses: number[]): Promise<Record<string, unknown>> {
+  for (let i = 1; ; i++) {
+    const res = await client.request(url, { method: 'POST' });
+    const text = await res.text();
+    statuses.push(res.status);
+    if (res.status === 200) return JSON.parse(text) as Record<string, unknown>;
+    assert.equal(res.status, 503, `${url} answered ${res.status}: ${text.slice(0, 300)}`);
+    assert.ok(i < TRIES, `${url}: ${TRIES} answers in a row were 503`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const engine of ENGINES) {
+  describe(`${engine.name}: lost answers, stalls and throttling under every entry`, { timeout: 600_000 }, () => {
+    let proxy: FaultProxy;
+    const table = uniqueTable('fault_matrix');
+    let direct: SessionStore;
+
+    before(async () => {
+      proxy = await startFaultProxy(Number(new URL(engine.endpoint).port));
+      proxy.stallFor(700);
+      direct = new SessionStore(localOptions({ endpoint: engine.endpoint, table }));
+      await direct.ready();
+    });
+    after(async () => {
+      proxy.rule(undefined);
+      await direct.close();
+      await proxy.close();
+    });
+
+    let seed = 1;
+    for (const entry of ENTRIES) {
+      for (const [mode, options] of Object.entries(MODES)) {
+        it(`${entry}, ${mode}: every acknowledged append and increment kept once, in order, only 503s`, async (t) => {
+          const store: SessionStoreOptions = {
+            ...localOptions({ table, endpoint: proxy.endpoint, skipTableCheck: true }),
+            requestTimeoutMs: 400,
+            ...options,
+          };
+          const servers = [await serve(entry, store), await serve(entry, store)];
+          const statuses: number[] = [];
+          const client = new CookieClient();
+          // The first element marks this scenario's session among the table's others.
+          const marker = 1000 * seed;
+          try {
+            // The session is created before the faults begin: its cookie is what both tabs share.
+            await post(client, `${servers[0]!.url}/app/append?n=${marker}`, statuses);
+            proxy.rule(rateRule({ seed: seed++, lose: 0.05, stall: 0.01, throttle: 0.03, throttling: 0.02, internal: 0.02 }));
+            const appends = (async () => {
+              for (let n = 1; n <= APPENDS; n++) await post(client, `${servers[n % 2]!.url}/app/append?n=${n}`, statuses);
+            })();
+            const increments = (async () => {
+              for (let n = 1; n <= INCREMENTS; n++) await post(client, `${servers[(n + 1) % 2]!.url}/app/incr`, statuses);
+            })();
+            await Promise.all([appends, increments]);
+          } finally {
+            proxy.rule(undefined);
+            await Promise.all(servers.map((s) => s.close()));
+          }
+          const all = await direct.all();
+          const mine = Object.values(all).filter((data) => Array.isArray(data.list) && (data.list as number[])[0] === marker);
+          assert.equal(mine.length, 1, 'one session holds this scenario');
+          t.diagnostic(`${statuses.length} answers, ${statuses.filter((s) => s === 503).length} of them 503`);
+          assert.deepEqual(mine[0]!.list, [marker, ...Array.from({ length: APPENDS }, (_, i) => i + 1)], 'every append once, in order');
+          assert.equal(mine[0]!.n, INCREMENTS, 'every increment once');
+        });
+      }
+    }
+  });
+}
+
