@@ -10,11 +10,12 @@
  *   25 % throttled (ProvisionedThroughputExceeded and Throttling, half each),
  *   with retryMode 'standard' and 'adaptive' · 2 % of answers stalled 2 s
  *
- * and reports acknowledged writes per second (as a ratio of the fault-free
- * run), 503s, and what the sessions hold afterwards: appends stored twice,
- * acknowledged appends or increments missing.
+ * Each faulty condition runs in pairs with the fault-free one, in alternating
+ * order, and is reported as the median ratio of its pairs' acknowledged writes
+ * per second, with its 503s and what the sessions hold afterwards: appends
+ * stored twice, acknowledged appends or increments missing.
  *
- * `npm run bench:faults [-- --seconds 8]`
+ * `npm run bench:faults [-- --seconds 5 --rounds 3]`
  */
 import { parseArgs } from 'node:util';
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
@@ -22,8 +23,9 @@ import type { SessionStoreOptions } from '../src/config/options.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, browsers: { type: 'string', default: '12' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, browsers: { type: 'string', default: '12' }, rounds: { type: 'string', default: '3' } } });
 const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
 const BROWSERS = Number(args.browsers);
 
 const db = await startDynamoDBLocal();
@@ -128,19 +130,45 @@ async function run(condition: Condition, seed: number): Promise<Result> {
   return { name: condition.name, acknowledged, perSecond: acknowledged / elapsed, unavailable, twice, missing };
 }
 
-const results: Result[] = [];
-for (const [i, condition] of CONDITIONS.entries()) {
-  const result = await run(condition, 1000 + i);
-  results.push(result);
-  console.error(`${condition.name}: ${result.acknowledged} acknowledged, ${result.unavailable} answered 503`);
+// A first run warms the JIT and DynamoDB Local's JVM, and is not reported. Then each faulty
+// condition is run in pairs with the fault-free one, in alternating order, and reported as the
+// median of its pairs' ratios: this machine's speed drifts between runs more than within a pair.
+await run({ name: 'warm-up', rates: {} }, 999);
+const [none, ...faulty] = CONDITIONS as [Condition, ...Condition[]];
+interface Row { name: string; ratios: number[]; perSecond: number[]; unavailable: number; twice: number; missing: number }
+const rows: Row[] = [];
+const baseline: Row = { name: none.name, ratios: [], perSecond: [], unavailable: 0, twice: 0, missing: 0 };
+let seed = 1000;
+const add = (row: Row, r: Result) => {
+  row.perSecond.push(r.perSecond);
+  row.unavailable += r.unavailable;
+  row.twice += r.twice;
+  row.missing += r.missing;
+};
+for (const condition of faulty) {
+  const row: Row = { name: condition.name, ratios: [], perSecond: [], unavailable: 0, twice: 0, missing: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    const pair = round % 2 === 0 ? [none, condition] : [condition, none];
+    const [first, second] = [await run(pair[0]!, seed++), await run(pair[1]!, seed++)];
+    const [plain, faults] = round % 2 === 0 ? [first, second] : [second, first];
+    add(baseline, plain);
+    add(row, faults);
+    row.ratios.push(faults.perSecond / plain.perSecond);
+    console.error(`${condition.name}, round ${round + 1}: ${faults.perSecond.toFixed(0)} vs ${plain.perSecond.toFixed(0)} acknowledged writes/s, ${faults.unavailable} answered 503`);
+  }
+  rows.push(row);
 }
 
-const base = results[0]!.perSecond;
-console.log(`\n${BROWSERS} browsers × (appends + increments), three Express servers, default options, ${SECONDS} s a condition, DynamoDB Local ${db.endpoint}\n`);
-console.log('| faults in the calls | acknowledged writes/s | of fault-free | answered 503 | appends stored twice | acknowledged but missing |');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(`\n${BROWSERS} browsers × (appends + increments), three Express servers, default options, ${SECONDS} s a run, ${ROUNDS} pairs a condition, DynamoDB Local\n`);
+console.log('| faults in the calls | acknowledged writes/s (median) | of fault-free (median of pairs) | answered 503 | appends stored twice | acknowledged but missing |');
 console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of results) {
-  console.log(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${(r.perSecond / base).toFixed(2)} | ${r.unavailable} | ${r.twice} | ${r.missing} |`);
+console.log(`| ${baseline.name} | ${median(baseline.perSecond).toFixed(0)} | 1.00 | ${baseline.unavailable} | ${baseline.twice} | ${baseline.missing} |`);
+for (const r of rows) {
+  console.log(`| ${r.name} | ${median(r.perSecond).toFixed(0)} | ${median(r.ratios).toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) | ${r.unavailable} | ${r.twice} | ${r.missing} |`);
 }
 
 await direct.close();
