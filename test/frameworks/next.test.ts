@@ -79,6 +79,24 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
     assert.match(await (await client.request(`${a.url}/`)).text(), /<p id="actions">2<\/p>/);
   });
 
+  it('20 concurrent Server Action posts sent as a browser without JavaScript sends them (no Next-Action header) keep 20 of 20', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(await (await client.request(`${a.url}/`)).text())?.[1];
+    assert.ok(action, 'the form carries its Server Action id');
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const form = new FormData();
+        form.set(action, '');
+        const res = await client.request(`${(i % 2 ? a : b).url}/`, { method: 'POST', body: form });
+        await res.text();
+        return res.status;
+      }),
+    );
+    assert.deepEqual(statuses.filter((s) => s >= 400), []);
+    assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.actions, 20);
+  });
+
   it('a Server Component that saves gets ReadOnlySessionError, and nothing is written', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/api/count`);
