@@ -143,7 +143,7 @@ describe('dynamodb-session doctor', () => {
     const port = await freePort();
     const down = await cli(['doctor', '--table', uniqueTable('cli'), '--endpoint', `http://127.0.0.1:${port}`]);
     assert.equal(down.code, 3, down.stdout + down.stderr);
-    assert.match(down.stdout, new RegExp(`✘ DynamoDB at endpoint http://127\\.0\\.0\\.1:${port} did not answer`));
+    assert.match(down.stdout, new RegExp(`✘ DynamoDB at endpoint http://127\\.0\\.0\\.1:${port} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) did not answer`));
   });
 });
 
@@ -377,7 +377,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
       const run = await cli([...command, ...flags]);
       assert.equal(run.code, 1, `${command[0]}: ${run.stdout}${run.stderr}`);
       const text = command[0] === 'doctor' ? run.stdout : run.stderr;
-      const what = new RegExp(`table "${table}" does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')}`).exec(text);
+      const what = new RegExp(`table "${table}" does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\)`).exec(text);
       assert.ok(what, `${command[0]}: ${text}`);
       said.add(hinted(text, 'create-table').join(' '));
       noWebWords(run.stdout + run.stderr);
@@ -395,7 +395,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
       const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
       assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
       const text = command === 'doctor' ? run.stdout : run.stderr;
-      assert.match(text, new RegExp(`DynamoDB at endpoint ${endpoint.replace(/\./g, '\\.')} did not answer \\(.*ECONNREFUSED.*\\)`));
+      assert.match(text, new RegExp(`DynamoDB at endpoint ${endpoint.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) did not answer \\(.*ECONNREFUSED.*\\)`));
       assert.match(text, /check --endpoint and --region, that DynamoDB \(Local\) is running there/);
       noWebWords(run.stdout + run.stderr);
     }
@@ -415,7 +415,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
         const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
         assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
         const text = command === 'doctor' ? run.stdout : run.stderr;
-        assert.match(text, new RegExp(`endpoint ${endpoint.replace(/\./g, '\\.')} does not speak the DynamoDB API \\(it answered with HTTP 404 \\(text/html\\)\\)`));
+        assert.match(text, new RegExp(`endpoint ${endpoint.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) does not speak the DynamoDB API \\(it answered with HTTP 404 \\(text/html\\)\\)`));
         assert.doesNotMatch(text, /IAM|refused/);
         if (command !== 'doctor') assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
         noWebWords(run.stdout + run.stderr);

@@ -132,7 +132,7 @@ describe('serverless: cold start and bundling', { timeout: 600_000 }, () => {
           AWS_SESSION_TOKEN: 'local',
           AWS_REGION: 'us-east-1',
           DSM_TABLE: table,
-          DYNAMODB_ENDPOINT: ENDPOINT,
+          AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT,
           SESSION_SECRET: secret,
           COOKIES: JSON.stringify(cookies),
         },

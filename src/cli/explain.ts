@@ -6,7 +6,7 @@
  * connection flags the operator gave, so that running one as printed goes
  * where the failing command went.
  */
-import { describeTarget } from '../aws/client.js';
+import { describeTarget } from '../aws/target.js';
 import type { ResolvedConfig } from '../config/options.js';
 import { foreignAnswer } from '../core/gateway.js';
 import { EXIT } from './exit-codes.js';
