@@ -26,11 +26,12 @@ type Peek = { session: { views?: number; n?: number; keys?: Record<string, numbe
 /** `next start` on a free port, up once it answers; stopped by its pid. */
 async function startNext(extra: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
-  return startChildServer([NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, ...extra }, url: `http://127.0.0.1:${port}`, ready: /Ready in/, what: 'next start' });
+  return startChildServer([NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, SESSION_SECRET: 'a test secret that is at least thirty-two characters long', ...extra }, url: `http://127.0.0.1:${port}`, ready: /Ready in/, what: 'next start' });
 }
 
 before(async () => {
-  const build = spawn(process.execPath, [NEXT, 'build'], { cwd: APP, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No SESSION_SECRET here: a build must not need runtime secrets.
+  const build = spawn(process.execPath, [NEXT, 'build'], { cwd: APP, env: { ...env, SESSION_SECRET: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   build.stdout!.on('data', (c) => (out += c));
   build.stderr!.on('data', (c) => (out += c));
