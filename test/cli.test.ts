@@ -56,6 +56,16 @@ function storeOn(table: string, extra = {}): SessionStore {
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 describe('dynamodb-session create-table', () => {
+  it('an engine that answers with an error (DynamoDB Local: HTTP 500 for a name that differs from an existing table only in case) is reported as its answer, not as "did not answer"', async () => {
+    const table = uniqueTable('cli');
+    assert.equal((await on(table, 'create-table')).code, 0);
+    const run = await on(table.toUpperCase(), 'create-table');
+    const text = run.stdout + run.stderr;
+    assert.equal(run.code, 3, text);
+    assert.doesNotMatch(text, /did not answer/);
+    assert.match(text, /answered HTTP 500 \(InternalFailure/);
+  });
+
   it('creates the seed table (10/5 provisioned, TTL on expiresAt); run again it leaves it as it is, exit 0', async () => {
     const table = uniqueTable('cli');
     const first = await on(table, 'create-table');

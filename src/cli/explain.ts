@@ -81,6 +81,15 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
       if (cause?.name && THROTTLED.has(cause.name)) {
         return { what: `DynamoDB at ${target} is throttling table "${config.table}" (${why})`, fix: "run the command again later, or raise the table's capacity", exitCode: EXIT.AWS };
       }
+      // An HTTP status is an answer: the engine failed the call itself (a 500), the network did not.
+      const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+      if (status !== undefined) {
+        return {
+          what: `DynamoDB at ${target} answered HTTP ${status}${why ? ` (${why})` : ''}`,
+          fix: "the engine failed the call: read its message, and retry; DynamoDB Local answers 500 when a table's name differs from another's only in case (its names are case-insensitive)",
+          exitCode: EXIT.AWS,
+        };
+      }
       return {
         what: `DynamoDB at ${target} did not answer${why ? ` (${why})` : ''}`,
         fix: 'check --endpoint and --region, that DynamoDB (Local) is running there, and the network and proxies on the way',
