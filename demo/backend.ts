@@ -50,6 +50,9 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
     };
   }
 
+  // The name this project's commands used before AWS_ENDPOINT_URL_DYNAMODB: said, not read.
+  const legacy = env.DYNAMODB_ENDPOINT ? { notice: 'DYNAMODB_ENDPOINT is not read any more: set AWS_ENDPOINT_URL_DYNAMODB (the AWS SDK\'s own name) to use that DynamoDB' } : {};
+
   const awsVar = AWS_CREDENTIAL_VARS.find((name) => env[name]);
   if (awsVar) {
     const where = region ?? 'the profile\'s region, else us-east-1';
@@ -68,6 +71,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
       // DynamoDB Local has no address option: it accepts connections on every interface, which the user must know.
       description: `started DynamoDB Local, java pid ${db.pid}, at ${db.endpoint} (in memory; it listens on every network interface, port ${db.port}, reachable from other machines), table ${table}`,
       javaPid: db.pid,
+      ...legacy,
       noTtl: false,
       stop: () => db.stop(),
     };

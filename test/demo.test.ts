@@ -18,11 +18,12 @@ import { baseEnv, isAlive, startDemo, waitGone } from './e2e/demo-process.js';
 type Session = { pid: number; id: string; visits: number; cart: string[]; user: string | null; race: number };
 
 describe('npm start (demo/start.ts)', () => {
-  it('without AWS_ENDPOINT_URL_DYNAMODB starts its own DynamoDB Local, and SIGINT leaves no java process and no worker behind', async () => {
-    const demo = await startDemo(baseEnv({}));
+  it('without AWS_ENDPOINT_URL_DYNAMODB starts its own DynamoDB Local (saying that the old DYNAMODB_ENDPOINT is not read), and SIGINT leaves no java process and no worker behind', async () => {
+    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }));
     try {
       assert.ok(demo.javaPid, `the demo names the java pid it started:\n${demo.output()}`);
       assert.ok(isAlive(demo.javaPid!), 'DynamoDB Local runs while the demo does');
+      assert.match(demo.output(), /DYNAMODB_ENDPOINT is not read any more: set AWS_ENDPOINT_URL_DYNAMODB/);
       // It cannot be bound to loopback: the start line says what it is exposed to.
       assert.match(demo.output(), /started DynamoDB Local, .*listens on every network interface, port \d+, reachable from other machines/);
       assert.equal(demo.workerPids.length, 3, demo.output());
