@@ -56,6 +56,14 @@ function storeOn(table: string, extra = {}): SessionStore {
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 describe('dynamodb-session create-table', () => {
+  it("with no --endpoint it goes where AWS_ENDPOINT_URL_DYNAMODB points, as the AWS SDK does, and says so", async () => {
+    const table = uniqueTable('cli');
+    const made = await cli(['create-table', '--table', table], { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT });
+    assert.equal(made.code, 0, made.stdout + made.stderr);
+    const missing = await cli(['list', '--table', `${table}_not`], { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT });
+    assert.match(missing.stderr, new RegExp(`does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')} \\(AWS_ENDPOINT_URL_DYNAMODB\\), region us-east-1 `));
+  });
+
   it('an engine that answers with an error (DynamoDB Local: HTTP 500 for a name that differs from an existing table only in case) is reported as its answer, not as "did not answer"', async () => {
     const table = uniqueTable('cli');
     assert.equal((await on(table, 'create-table')).code, 0);
