@@ -96,7 +96,7 @@ async function measure(dir: string, target: Target, endpoint: string): Promise<S
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // What the Lambda app reads at its top level (it only constructs its store there).
     DSM_TABLE: 'coldstart',
-    DYNAMODB_ENDPOINT: endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
   };
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: dir, env });
   return JSON.parse(stdout) as Sample;
@@ -133,7 +133,7 @@ function ship(name: string, source?: string): { path: string; kb: number } {
 const clientBundle = ship(
   'client',
   `import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-export const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
+export const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
 export { GetItemCommand };
 `,
 );

@@ -1,6 +1,6 @@
 /**
  * Picks and starts the DynamoDB the demo uses, in this order:
- * DYNAMODB_ENDPOINT → real AWS configuration in the environment → Amazon
+ * AWS_ENDPOINT_URL_DYNAMODB → real AWS configuration in the environment → Amazon
  * DynamoDB Local (embedded, needs Java) → dynalite (pure Node, when Java is missing).
  */
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
@@ -37,16 +37,21 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   const nothing = async () => undefined;
 
-  if (env.DYNAMODB_ENDPOINT) {
-    const endpoint = env.DYNAMODB_ENDPOINT;
+  // The AWS SDK's own endpoint settings, in its order (the shared config file's are left to the SDK).
+  const endpointVar = (['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL'] as const).find((name) => env[name] && env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== 'true');
+  if (endpointVar) {
+    const endpoint = env[endpointVar]!;
     const localKeys = !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
     return {
-      target: { endpoint, region: region ?? 'us-east-1', localKeys, table, label: `DynamoDB at ${endpoint} (DYNAMODB_ENDPOINT)`, payPerRequest: false },
-      description: `using DynamoDB at ${endpoint} from DYNAMODB_ENDPOINT, table ${table}; nothing started`,
+      target: { endpoint, region: region ?? 'us-east-1', localKeys, table, label: `DynamoDB at ${endpoint} (${endpointVar})`, payPerRequest: false },
+      description: `using DynamoDB at ${endpoint} from ${endpointVar}, table ${table}; nothing started`,
       noTtl: false,
       stop: nothing,
     };
   }
+
+  // The name this project's commands used before AWS_ENDPOINT_URL_DYNAMODB: said, not read.
+  const legacy = env.DYNAMODB_ENDPOINT ? { notice: 'DYNAMODB_ENDPOINT is not read any more: set AWS_ENDPOINT_URL_DYNAMODB (the AWS SDK\'s own name) to use that DynamoDB' } : {};
 
   const awsVar = AWS_CREDENTIAL_VARS.find((name) => env[name]);
   if (awsVar) {
@@ -63,8 +68,10 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
     const db = await startDynamoDBLocal();
     return {
       target: { endpoint: db.endpoint, region: 'us-east-1', localKeys: true, table, label: `DynamoDB Local (embedded, in memory)`, payPerRequest: false },
-      description: `started DynamoDB Local, java pid ${db.pid}, at ${db.endpoint} (in memory), table ${table}`,
+      // DynamoDB Local has no address option: it accepts connections on every interface, which the user must know.
+      description: `started DynamoDB Local, java pid ${db.pid}, at ${db.endpoint} (in memory; it listens on every network interface, port ${db.port}, reachable from other machines), table ${table}`,
       javaPid: db.pid,
+      ...legacy,
       noTtl: false,
       stop: () => db.stop(),
     };
@@ -88,7 +95,7 @@ async function startDynalite(): Promise<{ endpoint: string; stop: () => Promise<
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_JAVA_NOT_FOUND',
-      'Java was not found and the fallback "dynalite" could not start: install Java 17 (Debian: apt-get install openjdk-17-jre-headless), run `npm install`, or set DYNAMODB_ENDPOINT to a running DynamoDB',
+      'Java was not found and the fallback "dynalite" could not start: install Java 17 (Debian: apt-get install openjdk-17-jre-headless), run `npm install`, or set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB',
       { cause },
     );
   }

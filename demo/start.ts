@@ -1,9 +1,9 @@
 /**
  * `npm start`: one session shared by a cluster of three Node.js processes,
  * on a DynamoDB this process starts (DynamoDB Local, or dynalite without
- * Java) unless DYNAMODB_ENDPOINT or AWS configuration says otherwise.
+ * Java) unless AWS_ENDPOINT_URL_DYNAMODB or AWS configuration says otherwise.
  *
- * Env: PORT (default 3000; 0 picks a free one), DYNAMODB_ENDPOINT, DEMO_TABLE,
+ * Env: PORT (default 3000; 0 picks a free one), AWS_ENDPOINT_URL_DYNAMODB, DEMO_TABLE,
  * DEMO_WORKERS (default 3). Ctrl-C (SIGINT) or SIGTERM stops every process it started.
  */
 import './quiet-sdk.js';
@@ -137,6 +137,6 @@ try {
 } catch (err) {
   const e = err as Error & { code?: string };
   console.error(`demo: ${e.code ? `${e.code} ` : ''}${e.message}`);
-  if (process.env.DYNAMODB_ENDPOINT) console.error('demo: or unset DYNAMODB_ENDPOINT to let the demo start its own DynamoDB Local');
+  if (process.env.AWS_ENDPOINT_URL_DYNAMODB) console.error('demo: or unset AWS_ENDPOINT_URL_DYNAMODB to let the demo start its own DynamoDB Local');
   await stopAll(1);
 }

@@ -26,7 +26,7 @@ const inUse = await new Promise<boolean>((resolve) => {
   probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
 });
 if (inUse) {
-  console.error(`dynamodb-local: port ${port} on 127.0.0.1 is in use (a DynamoDB Local started before?): stop what holds it, or start on another port with \`npm run dynamodb-local -- --port 8001\` and point DYNAMODB_ENDPOINT there`);
+  console.error(`dynamodb-local: port ${port} on 127.0.0.1 is in use (a DynamoDB Local started before?): stop what holds it, or start on another port with \`npm run dynamodb-local -- --port 8001\` and point AWS_ENDPOINT_URL_DYNAMODB there`);
   process.exit(1);
 }
 
@@ -39,7 +39,8 @@ try {
   process.exit(1);
 }
 say(`DynamoDB Local (java pid ${db.pid}) answers at ${db.endpoint}, data in memory; Ctrl-C stops it`);
-say(`run an example in another terminal: DYNAMODB_ENDPOINT=${db.endpoint} npx tsx examples/express/app.ts`);
+say(`it listens on every network interface (port ${db.port}), as DynamoDB Local has no address option: other machines can reach it`);
+say(`run an example in another terminal: AWS_ENDPOINT_URL_DYNAMODB=${db.endpoint} npx tsx examples/express/app.ts`);
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {

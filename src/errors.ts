@@ -82,8 +82,8 @@ export class CorruptSessionError extends SessionStoreError {
 }
 
 /**
- * No longer thrown: a server without the `lz4-napi` binary decodes LZ4 sessions in
- * JavaScript. Kept exported so that code which catches it still compiles.
+ * No longer thrown: every server decodes LZ4 sessions in JavaScript. Kept
+ * exported so that code which catches it still compiles.
  */
 export class CodecUnavailableError extends SessionStoreError {
   override name = 'CodecUnavailableError';

@@ -56,6 +56,24 @@ function storeOn(table: string, extra = {}): SessionStore {
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 describe('dynamodb-session create-table', () => {
+  it("with no --endpoint it goes where AWS_ENDPOINT_URL_DYNAMODB points, as the AWS SDK does, and says so", async () => {
+    const table = uniqueTable('cli');
+    const made = await cli(['create-table', '--table', table], { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT });
+    assert.equal(made.code, 0, made.stdout + made.stderr);
+    const missing = await cli(['list', '--table', `${table}_not`], { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT });
+    assert.match(missing.stderr, new RegExp(`does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')} \\(AWS_ENDPOINT_URL_DYNAMODB\\), region us-east-1 `));
+  });
+
+  it('an engine that answers with an error (DynamoDB Local: HTTP 500 for a name that differs from an existing table only in case) is reported as its answer, not as "did not answer"', async () => {
+    const table = uniqueTable('cli');
+    assert.equal((await on(table, 'create-table')).code, 0);
+    const run = await on(table.toUpperCase(), 'create-table');
+    const text = run.stdout + run.stderr;
+    assert.equal(run.code, 3, text);
+    assert.doesNotMatch(text, /did not answer/);
+    assert.match(text, /answered HTTP 500 \(InternalFailure/);
+  });
+
   it('creates the seed table (10/5 provisioned, TTL on expiresAt); run again it leaves it as it is, exit 0', async () => {
     const table = uniqueTable('cli');
     const first = await on(table, 'create-table');
@@ -143,7 +161,7 @@ describe('dynamodb-session doctor', () => {
     const port = await freePort();
     const down = await cli(['doctor', '--table', uniqueTable('cli'), '--endpoint', `http://127.0.0.1:${port}`]);
     assert.equal(down.code, 3, down.stdout + down.stderr);
-    assert.match(down.stdout, new RegExp(`✘ DynamoDB at endpoint http://127\\.0\\.0\\.1:${port} did not answer`));
+    assert.match(down.stdout, new RegExp(`✘ DynamoDB at endpoint http://127\\.0\\.0\\.1:${port} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) did not answer`));
   });
 });
 
@@ -377,7 +395,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
       const run = await cli([...command, ...flags]);
       assert.equal(run.code, 1, `${command[0]}: ${run.stdout}${run.stderr}`);
       const text = command[0] === 'doctor' ? run.stdout : run.stderr;
-      const what = new RegExp(`table "${table}" does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')}`).exec(text);
+      const what = new RegExp(`table "${table}" does not exist at endpoint ${ENDPOINT.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\)`).exec(text);
       assert.ok(what, `${command[0]}: ${text}`);
       said.add(hinted(text, 'create-table').join(' '));
       noWebWords(run.stdout + run.stderr);
@@ -395,7 +413,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
       const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
       assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
       const text = command === 'doctor' ? run.stdout : run.stderr;
-      assert.match(text, new RegExp(`DynamoDB at endpoint ${endpoint.replace(/\./g, '\\.')} did not answer \\(.*ECONNREFUSED.*\\)`));
+      assert.match(text, new RegExp(`DynamoDB at endpoint ${endpoint.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) did not answer \\(.*ECONNREFUSED.*\\)`));
       assert.match(text, /check --endpoint and --region, that DynamoDB \(Local\) is running there/);
       noWebWords(run.stdout + run.stderr);
     }
@@ -415,7 +433,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
         const run = await cli([command, '--table', uniqueTable('cli'), '--endpoint', endpoint]);
         assert.equal(run.code, 3, `${command}: ${run.stdout}${run.stderr}`);
         const text = command === 'doctor' ? run.stdout : run.stderr;
-        assert.match(text, new RegExp(`endpoint ${endpoint.replace(/\./g, '\\.')} does not speak the DynamoDB API \\(it answered with HTTP 404 \\(text/html\\)\\)`));
+        assert.match(text, new RegExp(`endpoint ${endpoint.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) does not speak the DynamoDB API \\(it answered with HTTP 404 \\(text/html\\)\\)`));
         assert.doesNotMatch(text, /IAM|refused/);
         if (command !== 'doctor') assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
         noWebWords(run.stdout + run.stderr);

@@ -597,7 +597,7 @@ describe('region: option → AWS_REGION / AWS_DEFAULT_REGION / profile → us-ea
     try {
       const r = await probe({ ...box.env, ...noCredentials, AWS_REGION: 'eu-west-1' }, { region: 'eu-central-1' });
       assert.equal(r.region, 'eu-central-1');
-      assert.equal(r.target, 'region eu-central-1');
+      assert.equal(r.target, 'region eu-central-1 (option "region")');
     } finally {
       box.done();
     }
@@ -615,11 +615,67 @@ describe('region: option → AWS_REGION / AWS_DEFAULT_REGION / profile → us-ea
       });
       assert.equal(r.error, undefined, JSON.stringify(r.error));
       assert.deepEqual(r.tables, ['probe']);
-      assert.equal(r.target, `endpoint ${dynamo.url}`);
+      assert.equal(r.target, `endpoint ${dynamo.url} (option "endpoint"), region eu-north-1 (option "region")`);
       assert.equal(dynamo.requests.length, 1);
       assert.deepEqual(signedWith(dynamo.requests[0]!), { accessKeyId: KEYS.explicit.id, region: 'eu-north-1', service: 'dynamodb' });
     } finally {
       await dynamo.close();
+      box.done();
+    }
+  });
+});
+
+describe("the endpoint and region from AWS's own settings, found as the SDK finds them", () => {
+  it('AWS_ENDPOINT_URL_DYNAMODB (before AWS_ENDPOINT_URL) is where requests go, with placeholder keys on this machine, and the target says where each came from', async () => {
+    const box = sandbox();
+    const dynamo = await fakeDynamoDB();
+    try {
+      const r = await probe({ ...box.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+      assert.equal(r.error, undefined, JSON.stringify(r.error));
+      assert.deepEqual(r.tables, ['probe']);
+      assert.equal(r.target, `endpoint ${dynamo.url} (AWS_ENDPOINT_URL_DYNAMODB), region us-east-1 (default)`);
+      assert.equal(r.description?.source, 'placeholder');
+      assert.equal(signedWith(dynamo.requests[0]!).accessKeyId, 'local');
+      const global = await probe({ ...box.env, AWS_ENDPOINT_URL: dynamo.url, AWS_REGION: 'eu-west-1' });
+      assert.deepEqual(global.tables, ['probe']);
+      assert.equal(global.target, `endpoint ${dynamo.url} (AWS_ENDPOINT_URL), region eu-west-1 (AWS_REGION)`);
+    } finally {
+      await dynamo.close();
+      box.done();
+    }
+  });
+
+  it("the shared config file: the services section of the profile AWS_PROFILE names, with that profile's region", async () => {
+    const box = sandbox();
+    const dynamo = await fakeDynamoDB();
+    try {
+      mkdirSync(join(box.home, '.aws'), { recursive: true });
+      const config = join(box.home, '.aws', 'config');
+      writeFileSync(config, `[profile dev]\nregion = eu-west-3\nservices = local-ddb\n\n[services local-ddb]\ndynamodb =\n  endpoint_url = ${dynamo.url}\n`);
+      const r = await probe({ ...box.env, AWS_PROFILE: 'dev' });
+      assert.equal(r.error, undefined, JSON.stringify(r.error));
+      assert.deepEqual(r.tables, ['probe']);
+      assert.deepEqual(signedWith(dynamo.requests[0]!), { accessKeyId: 'local', region: 'eu-west-3', service: 'dynamodb' });
+      assert.equal(r.target, `endpoint ${dynamo.url} ([services local-ddb] dynamodb.endpoint_url of profile dev in ${config}), region eu-west-3 (profile dev)`);
+      const ignored = await probe({ ...box.env, AWS_PROFILE: 'dev', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true', DSM_PROBE_CREDENTIALS: 'skip' });
+      assert.equal(ignored.target, 'region eu-west-3 (profile dev)');
+    } finally {
+      await dynamo.close();
+      box.done();
+    }
+  });
+
+  it('a CredentialsError and an unanswered call both say which endpoint and region were used and where each came from', async () => {
+    const box = sandbox();
+    try {
+      const refused = await probe({ ...box.env, AWS_ENDPOINT_URL_DYNAMODB: 'http://10.0.0.7:8000', AWS_REGION: 'eu-west-1' });
+      assert.equal(refused.error?.name, 'CredentialsError', JSON.stringify(refused));
+      assert.match(refused.error?.message ?? '', /requests go to endpoint http:\/\/10\.0\.0\.7:8000 \(AWS_ENDPOINT_URL_DYNAMODB\), region eu-west-1 \(AWS_REGION\)$/);
+      // A loopback port nothing listens on: no answer at all.
+      const silent = await probe({ ...box.env, DSM_PROBE_STORE: '1', DSM_PROBE_CREDENTIALS: 'skip', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }, { maxAttempts: 1, table: 'probe' });
+      assert.equal(silent.error?.name, 'StoreUnavailableError', JSON.stringify(silent));
+      assert.match(silent.error?.message ?? '', /endpoint http:\/\/127\.0\.0\.1:9 \(AWS_ENDPOINT_URL_DYNAMODB\), region us-east-1 \(default\); DYNAMODB_ENDPOINT is set but not read: use AWS_ENDPOINT_URL_DYNAMODB/);
+    } finally {
       box.done();
     }
   });

@@ -18,11 +18,14 @@ import { baseEnv, isAlive, startDemo, waitGone } from './e2e/demo-process.js';
 type Session = { pid: number; id: string; visits: number; cart: string[]; user: string | null; race: number };
 
 describe('npm start (demo/start.ts)', () => {
-  it('without DYNAMODB_ENDPOINT starts its own DynamoDB Local, and SIGINT leaves no java process and no worker behind', async () => {
-    const demo = await startDemo(baseEnv({}));
+  it('without AWS_ENDPOINT_URL_DYNAMODB starts its own DynamoDB Local (saying that the old DYNAMODB_ENDPOINT is not read), and SIGINT leaves no java process and no worker behind', async () => {
+    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }));
     try {
       assert.ok(demo.javaPid, `the demo names the java pid it started:\n${demo.output()}`);
       assert.ok(isAlive(demo.javaPid!), 'DynamoDB Local runs while the demo does');
+      assert.match(demo.output(), /DYNAMODB_ENDPOINT is not read any more: set AWS_ENDPOINT_URL_DYNAMODB/);
+      // It cannot be bound to loopback: the start line says what it is exposed to.
+      assert.match(demo.output(), /started DynamoDB Local, .*listens on every network interface, port \d+, reachable from other machines/);
       assert.equal(demo.workerPids.length, 3, demo.output());
       const res = await fetch(`${demo.url}/`);
       assert.equal(res.status, 200);
@@ -36,11 +39,11 @@ describe('npm start (demo/start.ts)', () => {
     for (const pid of demo.workerPids) assert.ok(await waitGone(pid), `worker pid ${pid} is still alive`);
   });
 
-  it('with DYNAMODB_ENDPOINT uses that DynamoDB, starts none, and one session is shared by all three workers', async () => {
-    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
+  it('with AWS_ENDPOINT_URL_DYNAMODB uses that DynamoDB, starts none, and one session is shared by all three workers', async () => {
+    const demo = await startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
     try {
       assert.equal(demo.javaPid, undefined);
-      assert.match(demo.output(), new RegExp(`using DynamoDB at ${ENDPOINT.replace(/\./g, '\\.')} from DYNAMODB_ENDPOINT`));
+      assert.match(demo.output(), new RegExp(`using DynamoDB at ${ENDPOINT.replace(/\./g, '\\.')} from AWS_ENDPOINT_URL_DYNAMODB`));
       const client = new CookieClient();
       assert.equal((await client.request(`${demo.url}/cart/add`, { method: 'POST', body: new URLSearchParams({ item: 'Kettle' }) })).status, 303);
       const pids = new Set<number>();
@@ -58,7 +61,7 @@ describe('npm start (demo/start.ts)', () => {
   });
 
   it('50 concurrent increments: with the default options all 50 are kept, "none" loses some (the seed\'s race), "optimistic" with its onConflict keeps all 50', async () => {
-    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
+    const demo = await startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, DEMO_TABLE: uniqueTable('demo') }));
     try {
       const client = new CookieClient();
       await client.json(`${demo.url}/api/race/reset`, { method: 'POST' });
@@ -99,16 +102,16 @@ describe('npm start (demo/start.ts)', () => {
     }
   });
 
-  it('an unreachable DYNAMODB_ENDPOINT stops the demo with exit code 1 and a message naming the endpoint', async () => {
+  it('an unreachable AWS_ENDPOINT_URL_DYNAMODB stops the demo with exit code 1 and a message naming the endpoint', async () => {
     await assert.rejects(
-      startDemo(baseEnv({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', DEMO_TABLE: uniqueTable('demo') })),
+      startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', DEMO_TABLE: uniqueTable('demo') })),
       (err: Error) => /exited \(1\)/.test(err.message) && /DSM_STORE_UNAVAILABLE .*http:\/\/127\.0\.0\.1:9/.test(err.message) && !/session requests fail with 503/.test(err.message),
     );
   });
 
   it('a first visit writes its new session once: version 1, not 2', async () => {
     const table = uniqueTable('demo');
-    const demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: table }));
+    const demo = await startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, DEMO_TABLE: table }));
     const store = new SessionStore(localOptions({ table, skipTableCheck: true }));
     try {
       const client = new CookieClient();
@@ -130,7 +133,7 @@ describe('npm start (demo/start.ts)', () => {
     await once(taken, 'listening');
     const port = (taken.address() as AddressInfo).port;
     try {
-      await assert.rejects(startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo'), PORT: String(port) })), (err: Error) => {
+      await assert.rejects(startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, DEMO_TABLE: uniqueTable('demo'), PORT: String(port) })), (err: Error) => {
         assert.match(err.message, /exited \(1\)/);
         assert.equal(err.message.match(/is in use/g)?.length, 1, err.message);
         assert.match(err.message, new RegExp(`demo: port ${port} on 127\\.0\\.0\\.1 is in use: set PORT to another port, or PORT=0 for any free one`));

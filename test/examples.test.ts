@@ -35,7 +35,7 @@ describe('examples/<framework>/app.ts', { concurrency: 2 }, () => {
   for (const framework of frameworks) {
     it(`${framework}: the example counts a client's visits in DynamoDB`, async () => {
       const server = await startServer(`examples/${framework}/app.ts`, {
-        DYNAMODB_ENDPOINT: ENDPOINT,
+        AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT,
         TABLE: uniqueTable(`example_${framework}`),
         PORT: '0',
         ...NO_AWS_SETUP,

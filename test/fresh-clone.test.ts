@@ -91,7 +91,7 @@ describe('a fresh clone, as a newcomer runs it', { timeout: 900_000 }, () => {
       const source = readFileSync(join(clone, 'examples', name, 'app.ts'), 'utf8');
       const header = /^\/\/ Run: (.+)$/m.exec(source);
       assert.ok(header, `examples/${name}/app.ts says how to run it in a "// Run: …" line`);
-      assert.match(header[1]!, /^DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx tsx examples\/[\w-]+\/app\.ts$/);
+      assert.match(header[1]!, /^AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:8000 npx tsx examples\/[\w-]+\/app\.ts$/);
       const command = header[1]!.replace('http://127.0.0.1:8000', endpoint);
       // PORT=0: the app's own port, free whatever else runs on this machine (the examples read PORT, default 3000).
       const app = startGroup(command, clone, newcomerEnv({ PORT: '0' }));
@@ -122,7 +122,7 @@ describe('a fresh clone, as a newcomer runs it', { timeout: 900_000 }, () => {
       const header = /^\/\/ Run: (.+)$/m.exec(readFileSync(join(clone, 'examples', name, file), 'utf8'));
       assert.ok(header, `examples/${name}/${file} says how to run it in a "// Run: …" line`);
       // Next.js takes the app's folder; SvelteKit reads svelte.config.js from the working directory.
-      assert.match(header[1]!, /^(?:DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx next dev --webpack examples\/next|cd examples\/sveltekit && DYNAMODB_ENDPOINT=http:\/\/127\.0\.0\.1:8000 npx vite dev)$/);
+      assert.match(header[1]!, /^(?:AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:8000 npx next dev --webpack examples\/next|cd examples\/sveltekit && AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:8000 npx vite dev)$/);
       const port = await freePort();
       const command = `${header[1]!.replace('http://127.0.0.1:8000', endpoint)} ${portFlags(port)}`;
       const app = startGroup(command, clone, newcomerEnv({ NEXT_TELEMETRY_DISABLED: '1' }));

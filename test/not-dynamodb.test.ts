@@ -47,7 +47,7 @@ describe('an endpoint that does not speak the DynamoDB API', () => {
           await assert.rejects(call(), (err: Error & { code?: string }) => {
             assert.equal(err.name, 'StoreUnavailableError');
             assert.equal(err.code, 'DSM_STORE_UNAVAILABLE');
-            assert.match(err.message, new RegExp(`endpoint ${server.endpoint.replace(/\./g, '\\.')} does not speak the DynamoDB API: .* with HTTP ${answer.status} \\(${answer.type.split(';')[0]!.replace('/', '\\/')}\\)`));
+            assert.match(err.message, new RegExp(`endpoint ${server.endpoint.replace(/\./g, '\\.')} \\(option "endpoint"\\), region \\S+ \\([^)]+\\) does not speak the DynamoDB API: .* with HTTP ${answer.status} \\(${answer.type.split(';')[0]!.replace('/', '\\/')}\\)`));
             assert.doesNotMatch(err.message, /IAM|refused/);
             assert.equal(err.message.split('\n').length, 1);
             return true;

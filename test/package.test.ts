@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
 import { installPacked, packedTarball, type PackedInstall } from './helpers/packed.js';
 
@@ -83,6 +84,13 @@ describe('the packed package, installed with only the peers the README names for
       assert.ok(tested.includes(subpath), `entry ".${subpath}" is not tried in a packed install`);
       assert.ok(table.includes(subpath === '' ? '| `dynamodb-session-manager` |' : `| \`…${subpath}\` |`), `entry ".${subpath}" has no row in the README's table of peers`);
     }
+  });
+
+  it('installs no native code: no .node binary anywhere in node_modules, so every bundler and platform takes it as it is', () => {
+    const binaries = (function walk(dir: string): string[] {
+      return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.node') ? [join(dir, e.name)] : []));
+    })(join(dirs.none.dir, 'node_modules'));
+    assert.deepEqual(binaries, []);
   });
 
   it('the folder without peers has none: a peer cannot be found there, and "/express" fails naming express-session', () => {

@@ -38,6 +38,14 @@ describe('README', () => {
     assert.match(README, new RegExp(`^npm install ${pkg.name}\\b`, 'm'));
   });
 
+  it("opens with what an npm user does: the install line, the smallest use, then exactly the repository's two commands", () => {
+    const blocks = [...README.slice(0, README.indexOf('\n## ')).matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => [m[1], m[2]!.trim()]);
+    assert.match(blocks[0]![1]!, new RegExp(`^npm install ${pkg.name} `));
+    assert.equal(blocks[1]![0], 'ts');
+    assert.match(blocks[1]![1]!, new RegExp(`from '${pkg.name}/express'`));
+    assert.deepEqual(blocks[2]![1]!.split('\n').map((line) => line.split('#')[0]!.trim()), ['npm install && npm start', 'npm install && npm test']);
+  });
+
   it('the LICENSE file holds the license package.json names (Apache-2.0), and the README links it', () => {
     assert.equal(pkg.license, 'Apache-2.0');
     const license = readFileSync('LICENSE', 'utf8');

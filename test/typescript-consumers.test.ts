@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,11 @@ describe('a TypeScript application type-checks against the built package', { tim
     mkdirSync(join(app, 'node_modules'), { recursive: true });
     symlinkSync(pkgDir, join(app, 'node_modules', 'dynamodb-session-manager'), 'dir');
     writeFileSync(join(app, 'app.ts'), APP);
+    // The README's first snippet, as a user pastes it beside express and its types.
+    const first = /<!-- first use -->\n```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))?.[1];
+    assert.ok(first, 'README has a ts block marked <!-- first use -->');
+    writeFileSync(join(app, 'readme-first.ts'), first);
+    for (const name of ['express', '@types']) symlinkSync(join(ROOT, 'node_modules', name), join(app, 'node_modules', name), 'dir');
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -75,4 +80,14 @@ describe('a TypeScript application type-checks against the built package', { tim
       assert.equal(result, '', result);
     });
   }
+
+  it("the README's first snippet type-checks as written (strict, nodenext)", async () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--moduleResolution', 'nodenext', '--module', 'nodenext', '--esModuleInterop', '--types', 'node', 'readme-first.ts'];
+    const result = await run(process.execPath, [tsc, ...args], { cwd: app }).then(
+      () => '',
+      (err: { stdout?: string }) => err.stdout ?? String(err),
+    );
+    assert.equal(result, '', result);
+  });
 });

@@ -11,7 +11,9 @@ import { concurrentStatuses, assertUnavailable, viewsOnceBack } from './helpers/
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { SECRET, startWebApp, type WebApp } from './helpers/web-app.js';
 import { unavailableResponse, webSessions } from '../src/adapters/web.js';
-import { StoreUnavailableError, LockTimeoutError } from '../src/errors.js';
+import { ConfigError, StoreUnavailableError, LockTimeoutError } from '../src/errors.js';
+import { nextSessions } from '../src/adapters/next.js';
+import { createDynamoSessionStorage } from '../src/adapters/react-router.js';
 
 type Peek = { session: { views?: number; keys?: Record<string, number>; user?: string; n?: number } };
 
@@ -212,4 +214,21 @@ describe('web: the parts', () => {
       await web.sessions.store.close();
     }
   });
+});
+
+it('a build needs no runtime secret: the entries are made without "secret" (as `next build` evaluates the module), and the first request fails with a ConfigError that says so', async () => {
+  // No secret in the environment of a build: nothing throws while the app's modules are evaluated.
+  const web = webSessions({ ...localOptions(), secret: undefined });
+  nextSessions({ ...localOptions(), secret: process.env.NO_SUCH_SECRET });
+  createDynamoSessionStorage({ ...localOptions(), secret: process.env.NO_SUCH_SECRET });
+  try {
+    await assert.rejects(
+      web.getSession(new Request('http://localhost/')),
+      (err: unknown) => err instanceof ConfigError && /option "secret" is required.*checked at the first request/.test((err as Error).message),
+    );
+    // A list with an empty secret is a mistake in the code, not a missing runtime value: it still fails at once.
+    assert.throws(() => webSessions({ ...localOptions(), secret: ['a secret', ''] }), ConfigError);
+  } finally {
+    await web.sessions.store.close();
+  }
 });

@@ -1,5 +1,5 @@
 // Fastify + @fastify/session, sessions in DynamoDB.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/fastify/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/fastify/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import Fastify from 'fastify';
 import { fastifyDynamoSession } from 'dynamodb-session-manager/fastify';
@@ -16,7 +16,6 @@ declare module 'fastify' {
 const app = Fastify();
 await app.register(fastifyDynamoSession, {
   table: process.env.TABLE ?? 'sessions',
-  endpoint: process.env.DYNAMODB_ENDPOINT,
   secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long',
   cookie: { secure: 'auto' },
   saveUninitialized: false,

@@ -1,5 +1,5 @@
 // Hono on Node, sessions in DynamoDB.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/hono/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/hono/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
@@ -8,7 +8,7 @@ import { dynamoSession, type SessionEnv } from 'dynamodb-session-manager/hono';
 // On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const sessions = dynamoSession({ table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT, secret: process.env.SESSION_SECRET ?? 'change me' });
+const sessions = dynamoSession({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me' });
 await sessions.sessions.store.ready(); // creates the table on first run
 
 const app = new Hono<SessionEnv>();

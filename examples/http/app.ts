@@ -1,5 +1,5 @@
 // Plain node:http, no framework, sessions in DynamoDB.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/http/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/http/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import { createServer } from 'node:http';
 import { sessionHandler } from 'dynamodb-session-manager/http';
@@ -7,7 +7,7 @@ import { sessionHandler } from 'dynamodb-session-manager/http';
 // On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const withSession = sessionHandler({ table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT, secret: process.env.SESSION_SECRET ?? 'change me' });
+const withSession = sessionHandler({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me' });
 await withSession.sessions.store.ready(); // creates the table on first run
 
 const server = createServer((req, res) =>

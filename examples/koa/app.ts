@@ -1,5 +1,5 @@
 // Koa + koa-session, sessions in DynamoDB.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/koa/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/koa/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import Koa from 'koa';
 import { dynamoSession } from 'dynamodb-session-manager/koa';
@@ -9,7 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const app = new Koa();
 app.keys = [process.env.SESSION_SECRET ?? 'change me'];
-const sessions = dynamoSession(app, { table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT });
+const sessions = dynamoSession(app, { table: process.env.TABLE ?? 'sessions' });
 await sessions.store.store.ready(); // creates the table on first run
 app.use(sessions);
 

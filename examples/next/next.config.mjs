@@ -1,9 +1,7 @@
 // examples/next: the package's own name means the sources of this repository (jsconfig.json's paths), so the example
-// needs no build. An app that installs the package needs only serverExternalPackages.
+// needs no build. An app that installs the package needs none of these settings.
 /** @type {import('next').NextConfig} */
 export default {
-  // lz4-napi is a native binding: required at run time, not bundled.
-  serverExternalPackages: ['lz4-napi'],
   // The sources are two folders up, outside this app, and import each other as TypeScript's ESM output does ('./web.js'
   // for web.ts): webpack compiles them with these two settings (Turbopack, Next.js's default bundler, cannot yet map
   // .js to .ts, hence `next dev --webpack`).

@@ -1,5 +1,5 @@
 // React Router 7, sessions in DynamoDB: createDynamoSessionStorage where an app would use createCookieSessionStorage.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/react-router/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/react-router/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 // In a framework-mode app the storage goes in app/sessions.server.ts and the loader in a route module;
 // here React Router's own data handler runs the route, so the example needs no build.
@@ -12,7 +12,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { getSession, commitSession, sessions } = createDynamoSessionStorage<{ views: number }>({
   table: process.env.TABLE ?? 'sessions',
-  endpoint: process.env.DYNAMODB_ENDPOINT,
   secret: process.env.SESSION_SECRET ?? 'change me',
 });
 await sessions.store.ready(); // creates the table on first run

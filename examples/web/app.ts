@@ -1,5 +1,5 @@
 // Web-standard Request/Response, no framework, sessions in DynamoDB (the same API serves React Router, Next.js's proxy, SvelteKit, Astro…).
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/web/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/web/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import { serve } from '@hono/node-server';
 import { webSessions } from 'dynamodb-session-manager/web';
@@ -7,7 +7,7 @@ import { webSessions } from 'dynamodb-session-manager/web';
 // On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const sessions = webSessions({ table: process.env.TABLE ?? 'sessions', endpoint: process.env.DYNAMODB_ENDPOINT, secret: process.env.SESSION_SECRET ?? 'change me' });
+const sessions = webSessions({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me' });
 await sessions.sessions.store.ready(); // creates the table on first run
 
 // Any fetch handler: (request: Request) => Promise<Response>. @hono/node-server only serves it on Node.

@@ -136,14 +136,18 @@ export class NextSession {
 export interface NextSessions {
   /**
    * The session of this request. Give the Request in a Route Handler so that
-   * its method decides the lease; without it, a Server Action counts as a POST
-   * and anything else as a GET (no lease, a merge if it writes).
+   * its method decides the lease; without it, a request with a body (a Server
+   * Action, with or without JavaScript) counts as a POST and anything else as a
+   * GET (no lease, a merge if it writes).
    */
   getSession(request?: Request): Promise<NextSession>;
   /** The Web-standard API on the same sessions, for proxy (middleware) and Route Handlers that build their Response. */
   readonly web: WebSessions;
   readonly sessions: ServerSessions;
 }
+
+const hasBody = (headers: { get(name: string): string | null }): boolean =>
+  headers.get('next-action') !== null || headers.get('content-type') !== null || headers.get('transfer-encoding') !== null || Number(headers.get('content-length') ?? 0) > 0;
 
 export function nextSessions(options: NextSessionOptions): NextSessions {
   if ((options as { header?: unknown })?.header !== undefined) {
@@ -160,8 +164,10 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
     const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
-    // A Server Action is a POST with a Next-Action header; a render or a GET handler reads.
-    const method = request?.method ?? (incoming.get('next-action') ? 'POST' : 'GET');
+    // next/headers gives no method. A Server Action is a POST: with the Next-Action header from Next's
+    // client script, or without it as a plain form post from a browser without JavaScript; both carry a
+    // body, which a render or a GET never does.
+    const method = request?.method ?? (hasBody(incoming) ? 'POST' : 'GET');
     const locked = request ? lockFor(request) : undefined;
     const session = await sessions.open((name) => (request ? request.headers.get(name) : incoming.get(name)), {
       ...(locked === undefined ? {} : { lock: locked }),

@@ -26,8 +26,11 @@ export type ResponseHeaders = Array<[string, string]>;
 export interface ServerSessionOptions extends SessionStoreOptions {
   /** Share one core store instead of making one from the options. */
   store?: SessionStore;
-  /** Signs the session cookie: a string, or several to rotate (the first signs, all verify). Required. */
-  secret: string | string[];
+  /**
+   * Signs the session cookie: a string, or several to rotate (the first signs, all verify). Required, but
+   * checked at the first request: a build (`next build`) evaluates the module without runtime secrets.
+   */
+  secret: string | string[] | undefined;
   /** Cookie name. Default `sid`; use `connect.sid` to share sessions with an express-session app. */
   name?: string;
   cookie?: SessionCookieOptions;
@@ -187,7 +190,8 @@ export class ServerSessions {
   readonly name: string;
   /** @internal Set when ids travel in a header instead of a cookie. */
   readonly idHeader: ResolvedIdHeader | undefined;
-  private readonly secrets: string[];
+  readonly #secret: string | string[] | undefined;
+  #secrets: string[] | undefined;
   private readonly cookie: SessionCookieOptions;
   private readonly rolling: boolean;
   private readonly saveUninitialized: boolean;
@@ -195,7 +199,9 @@ export class ServerSessions {
 
   constructor(options: ServerSessionOptions) {
     const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, ...storeOptions } = options ?? ({} as ServerSessionOptions);
-    this.secrets = secretList(secret);
+    this.#secret = secret;
+    // A secret given is checked now; a missing one (an unset or empty variable) at the first request: a build has no runtime secrets.
+    if (secret !== undefined && secret !== '') this.#secrets = secretList(secret);
     this.idHeader = resolveIdHeader(header);
     this.store = store ?? new SessionStore(storeOptions);
     this.name = name ?? 'sid';
@@ -206,6 +212,14 @@ export class ServerSessions {
     this.rolling = rolling ?? false;
     this.saveUninitialized = saveUninitialized ?? false;
     this.genid = genid ?? (() => randomBytes(24).toString('base64url'));
+  }
+
+  private get secrets(): string[] {
+    if (this.#secrets) return this.#secrets;
+    if (this.#secret === undefined || this.#secret === '') {
+      throw new ConfigError('option "secret" is required: set it where the app serves requests (it is checked at the first request, so that a build needs none)');
+    }
+    return (this.#secrets = secretList(this.#secret));
   }
 
   /** @internal */

@@ -2,14 +2,12 @@
  * The DynamoDB client the store talks through: region, endpoint, credentials,
  * retries and time-outs from the resolved config, in one place.
  */
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { credentialsFor } from './credentials.js';
 import { UndiciHttpHandler } from './http-handler.js';
+import { resolveTarget } from './target.js';
 
 /**
  * AWS_REGION, then AWS_DEFAULT_REGION (which the JS SDK alone does not read,
@@ -56,13 +54,14 @@ export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logge
     if (told) return;
     told = true;
     logger?.warn(
-      { endpoint: config.endpoint },
+      { endpoint: resolveTarget(config).endpoint?.url },
       'no AWS credentials found: requests to this endpoint on this machine are signed with placeholder keys, which DynamoDB Local accepts (give credentials to use others)',
     );
   });
   return new DynamoDBClient({
     region: config.region ?? regionProvider(),
-    // The endpoint replaces the region's URL only; the region still signs the requests.
+    // The endpoint replaces the region's URL only; the region still signs the requests. Without
+    // one, the SDK finds AWS_ENDPOINT_URL_DYNAMODB and the others itself (target.ts says which).
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     credentials,
     maxAttempts: config.maxAttempts,
@@ -76,53 +75,4 @@ export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logge
   });
 }
 
-/** The `region` line of the profile's section in a shared config/credentials file, read the way the SDK would find it. */
-function regionInFile(path: string, sections: string[]): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let inSection = false;
-  for (const line of text.split(/\r?\n/)) {
-    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
-    if (header) inSection = sections.includes(header[1]!.replace(/\s+/g, ' '));
-    // Indented lines are sub-properties of a service section, not the profile's own region.
-    else if (inSection) {
-      const region = /^region\s*=\s*([^\s#;]+)/.exec(line);
-      if (region) return region[1];
-    }
-  }
-  return undefined;
-}
-
-/** Where the region comes from when the options give none, mirroring regionProvider() synchronously for messages. */
-function defaultRegion(): { region: string; from: string } {
-  const { AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE } = process.env;
-  if (AWS_REGION) return { region: AWS_REGION, from: 'AWS_REGION' };
-  if (AWS_DEFAULT_REGION) return { region: AWS_DEFAULT_REGION, from: 'AWS_DEFAULT_REGION' };
-  const profile = AWS_PROFILE || 'default';
-  const home = process.env.HOME || homedir();
-  // The SDK looks in the credentials file first for the region (NODE_REGION_CONFIG_FILE_OPTIONS), then in config.
-  const region =
-    regionInFile(AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'), [profile]) ??
-    regionInFile(AWS_CONFIG_FILE || join(home, '.aws', 'config'), profile === 'default' ? ['default', 'profile default'] : [`profile ${profile}`]);
-  if (region) return { region, from: `profile ${profile}` };
-  return { region: FALLBACK_REGION, from: 'default' };
-}
-
-/**
- * Where the store's requests go, for messages: `endpoint http://127.0.0.1:8000`,
- * `region eu-west-1`, `region eu-west-1 (AWS_REGION)` or `region us-east-1 (default)`.
- */
-export function describeTarget(config: ResolvedConfig): string {
-  if (config.client) return 'the DynamoDBClient of the "client" option';
-  if (config.endpoint) return `endpoint ${config.endpoint}`;
-  // The SDK sends a client without an endpoint option to these when they are set.
-  const configured = process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : process.env.AWS_ENDPOINT_URL_DYNAMODB ? 'AWS_ENDPOINT_URL_DYNAMODB' : process.env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
-  if (configured) return `endpoint ${process.env[configured]} (${configured})`;
-  if (config.region) return `region ${config.region}`;
-  const { region, from } = defaultRegion();
-  return `region ${region} (${from})`;
-}
+export { describeTarget } from './target.js';

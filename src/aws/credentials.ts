@@ -12,6 +12,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { ResolvedConfig } from '../config/options.js';
 import { readCredentialsFile } from '../config/properties.js';
 import { CredentialsError } from '../errors.js';
+import { describeTarget, resolveTarget } from './target.js';
 
 export type CredentialSource = 'explicit' | 'credentials-file' | 'default-chain' | 'placeholder';
 
@@ -47,7 +48,9 @@ export function credentialsFor(config: ResolvedConfig, onPlaceholder?: () => voi
   if (config.credentialsFile !== undefined) {
     return { source: 'credentials-file', credentials: readCredentialsFile(config.credentialsFile) };
   }
-  return { source: 'default-chain', credentials: isLoopbackEndpoint(config.endpoint) ? orPlaceholder(defaultChain(), onPlaceholder) : defaultChain() };
+  const chain = defaultChain(config);
+  // The endpoint as the SDK will find it: an option, or AWS_ENDPOINT_URL_DYNAMODB and the other AWS settings.
+  return { source: 'default-chain', credentials: isLoopbackEndpoint(resolveTarget(config).endpoint?.url) ? orPlaceholder(chain, onPlaceholder) : chain };
 }
 
 /** True for an endpoint on this machine: localhost, 127.0.0.0/8 or [::1]. */
@@ -111,7 +114,7 @@ const CHAIN_INPUTS = [
  * from any providers", says neither where it looked nor what to do, and would reach
  * the application as a refused DynamoDB call; it becomes a CredentialsError that does.
  */
-function defaultChain(): AwsCredentialIdentityProvider {
+function defaultChain(config: ResolvedConfig): AwsCredentialIdentityProvider {
   // The chain memoizes what it finds and refreshes temporary credentials before they expire.
   let chain: AwsCredentialIdentityProvider | undefined;
   return async (properties) => {
@@ -132,7 +135,8 @@ function defaultChain(): AwsCredentialIdentityProvider {
           'or credentialsFile (AwsCredentialsFile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE ' +
           'with ~/.aws/credentials, or run where a role is attached (ECS/EKS task role, EC2 instance profile)' +
           (set.length > 0 ? `; set in this process: ${set.join(', ')}` : '') +
-          (err instanceof Error ? ` (SDK: ${err.message.split('\n')[0]})` : ''),
+          (err instanceof Error ? ` (SDK: ${err.message.split('\n')[0]})` : '') +
+          `; requests go to ${describeTarget(config)}`,
         { cause: err },
       );
     }
@@ -200,7 +204,7 @@ export async function describeCredentials(config: ResolvedConfig): Promise<Crede
     region === undefined ? undefined : { callerClientConfig: { region: async () => region } },
   );
   if (identity === PLACEHOLDER) {
-    return { source: 'placeholder', detail: `placeholder keys: no AWS credentials found, and endpoint ${config.endpoint} is on this machine (DynamoDB Local checks none)`, accessKeyIdHint: hint(identity.accessKeyId) };
+    return { source: 'placeholder', detail: `placeholder keys: no AWS credentials found, and endpoint ${resolveTarget(config).endpoint?.url} is on this machine (DynamoDB Local checks none)`, accessKeyIdHint: hint(identity.accessKeyId) };
   }
   return { source, detail: chainStep(identity), accessKeyIdHint: hint(identity.accessKeyId) };
 }

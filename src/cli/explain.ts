@@ -6,7 +6,7 @@
  * connection flags the operator gave, so that running one as printed goes
  * where the failing command went.
  */
-import { describeTarget } from '../aws/client.js';
+import { describeTarget } from '../aws/target.js';
 import type { ResolvedConfig } from '../config/options.js';
 import { foreignAnswer } from '../core/gateway.js';
 import { EXIT } from './exit-codes.js';
@@ -80,6 +80,15 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
       }
       if (cause?.name && THROTTLED.has(cause.name)) {
         return { what: `DynamoDB at ${target} is throttling table "${config.table}" (${why})`, fix: "run the command again later, or raise the table's capacity", exitCode: EXIT.AWS };
+      }
+      // An HTTP status is an answer: the engine failed the call itself (a 500), the network did not.
+      const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+      if (status !== undefined) {
+        return {
+          what: `DynamoDB at ${target} answered HTTP ${status}${why ? ` (${why})` : ''}`,
+          fix: "the engine failed the call: read its message, and retry; DynamoDB Local answers 500 when a table's name differs from another's only in case (its names are case-insensitive)",
+          exitCode: EXIT.AWS,
+        };
       }
       return {
         what: `DynamoDB at ${target} did not answer${why ? ` (${why})` : ''}`,

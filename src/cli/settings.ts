@@ -19,7 +19,7 @@ export interface CommonFlags {
 export const ENVIRONMENT = {
   DSM_TABLE: 'table name',
   DSM_REGION: 'AWS Region (else AWS_REGION, AWS_DEFAULT_REGION)',
-  DSM_ENDPOINT: 'endpoint URL, e.g. DynamoDB Local',
+  DSM_ENDPOINT: 'endpoint URL, e.g. DynamoDB Local (else the AWS SDK\'s own: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the profile\'s services section)',
   DSM_CONTEXT_XML: 'path of a Tomcat context.xml to read',
   DSM_USER_INDEX: 'name of the userId index',
 } as const;

@@ -28,7 +28,7 @@ export interface Codec {
   encode(data: Record<string, unknown>, itemBytesBeside?: number): Buffer;
   /**
    * Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes.
-   * LZ4 frames decode with lz4-napi, or in JavaScript where its binary cannot load.
+   * LZ4 frames decode in JavaScript (lz4-block.ts), those of earlier versions (lz4-napi) included.
    */
   decode(bytes: Uint8Array): Record<string, unknown>;
   /**

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
 import { CorruptSessionError } from '../errors.js';
 import type { Compression } from './format.js';
 import { decodeLz4Block } from './lz4-block.js';
+import { encodeLz4Block } from './lz4-encode.js';
 
 /**
  * Largest session JSON, in bytes, that the codec writes or inflates. A
@@ -55,33 +55,20 @@ export function brotli(raw: Buffer): Buffer {
   });
 }
 
-interface Lz4 {
-  compressSync(data: Buffer): Buffer;
-  uncompressSync(data: Uint8Array): Buffer;
-}
-
-let lz4Module: Lz4 | null | undefined;
-
 /**
- * `lz4-napi`, loaded on first use: a native module, shipped as one prebuilt
- * package per platform. Null where none fits this platform: this server then
- * writes brotli only, and reads the LZ4 sessions others wrote with the
- * plain-JavaScript decoder (lz4-block.ts).
+ * The LZ4 payload of `raw`: its length (u32, little-endian), then the block;
+ * the layout lz4-napi's compressSync wrote when this package depended on it,
+ * so items written then and now read alike. Plain JavaScript (lz4-encode.ts):
+ * the native binding saved a few µs per request (npm run bench:codec) and
+ * broke every bundler (Next.js, esbuild, Vite SSR) and platforms without a
+ * prebuilt binary (Alpine, Lambda on arm64).
  */
-export function lz4(): Lz4 | null {
-  if (lz4Module === undefined) {
-    try {
-      lz4Module = createRequire(import.meta.url)('lz4-napi') as Lz4;
-    } catch {
-      lz4Module = null;
-    }
-  }
-  return lz4Module;
-}
-
-/** @internal Tests: act as a server without the LZ4 binary (`null`), or load it again (`undefined`). */
-export function setLz4ForTests(value: null | undefined): void {
-  lz4Module = value;
+export function lz4(raw: Buffer): Buffer {
+  const block = encodeLz4Block(raw);
+  const payload = Buffer.allocUnsafe(4 + block.length);
+  payload.writeUInt32LE(raw.length, 0);
+  block.copy(payload, 4);
+  return payload;
 }
 
 /**
@@ -123,7 +110,7 @@ export function pack(raw: Buffer, besidePayload: number): Packed {
   const floor = cost(0);
   const none: Packed = { compression: 'none', payload: raw };
   if (costIfFaster(none) === floor) return none;
-  const quick = raw.length < LZ4_BELOW_BYTES ? lz4()?.compressSync(raw) : undefined;
+  const quick = raw.length < LZ4_BELOW_BYTES ? lz4(raw) : undefined;
   const lz4Form: Packed | undefined = quick !== undefined && quick.length < raw.length ? { compression: 'lz4', payload: quick } : undefined;
   if (lz4Form && costIfFaster(lz4Form) === floor) return lz4Form;
   const small = brotli(raw);
@@ -151,7 +138,7 @@ export function inflateChunkBytes(payloadBytes: number): number {
   return Math.min(MAX_DECODED_BYTES, Math.max(constants.Z_DEFAULT_CHUNK, payloadBytes * 5));
 }
 
-/** The bytes of an LZ4 payload: lz4-napi's block, the JSON's length (4 bytes, little-endian) in front. */
+/** The bytes of an LZ4 payload: the JSON's length (4 bytes, little-endian), then the block. */
 function unlz4(payload: Buffer): Buffer {
   if (payload.length < 4) throw new CorruptSessionError('session data is not valid lz4: the item is damaged');
   const length = payload.readUInt32LE(0);
@@ -159,18 +146,7 @@ function unlz4(payload: Buffer): Buffer {
   if (length > MAX_DECODED_BYTES) {
     throw new CorruptSessionError(`session data inflates to more than ${MAX_DECODED_BYTES} bytes (a decompression bomb?): refused; delete the item`);
   }
-  const codec = lz4();
-  // Without the binary, the JavaScript decoder: a fleet that mixes platforms must read every session any of its servers wrote.
-  if (!codec) return decodeLz4Block(payload.subarray(4), length);
-  let out: Buffer;
-  try {
-    out = codec.uncompressSync(payload);
-  } catch (err) {
-    throw new CorruptSessionError('session data is not valid lz4: the item is damaged', { cause: err });
-  }
-  // lz4_flex returns what it decoded when that is shorter than the stated length.
-  if (out.length !== length) throw new CorruptSessionError('session data is not valid lz4 (its length does not match): the item is damaged');
-  return out;
+  return decodeLz4Block(payload.subarray(4), length);
 }
 
 /** Inflates a payload; gzip is read so that items written by other tools or older builds stay readable. */

@@ -1,13 +1,12 @@
 import { CorruptSessionError } from '../errors.js';
 
 /**
- * An LZ4 *block* decoder in plain JavaScript, for servers where lz4-napi has
- * no binary (an unsupported platform, a Lambda bundle without the optional
- * package). Without it such a server would have to refuse every session its
- * peers stored as LZ4, and a mixed fleet would lose sessions. Where the
- * binary loads it stays in use: it is 2× faster on a 2 KB session, 5× at 50 KB.
+ * An LZ4 *block* decoder in plain JavaScript: the one LZ4 reader of the
+ * store, for what lz4-encode.ts writes and for what earlier versions wrote
+ * with lz4-napi (a native binding, dropped: it broke bundlers and platforms
+ * without a prebuilt binary, to save a few µs; npm run bench:codec).
  *
- * The format is lz4_flex's (what lz4-napi's compressSync writes, minus the
+ * The format is lz4_flex's (what lz4-napi's compressSync wrote, minus the
  * 4-byte length in front, which the caller reads and caps): sequences of a
  * token (literal count in the high nibble, match length − 4 in the low one,
  * 15 meaning "more bytes follow, each added, until one is not 255"), the

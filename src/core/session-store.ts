@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
-import { createDynamoDBClient, describeTarget } from '../aws/client.js';
+import { createDynamoDBClient } from '../aws/client.js';
+import { describeTarget } from '../aws/target.js';
 import { createCodec, MAX_DECODED_BYTES, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';

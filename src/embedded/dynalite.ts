@@ -26,7 +26,7 @@ export async function startDynalite(port?: number): Promise<EmbeddedDynalite> {
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_EMBEDDED_START',
-      'the npm package "dynalite" is not installed: run `npm install --save-dev dynalite`, install Java 17 for DynamoDB Local, or point the store at a running DynamoDB with DYNAMODB_ENDPOINT',
+      'the npm package "dynalite" is not installed: run `npm install --save-dev dynalite`, install Java 17 for DynamoDB Local, or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
       { cause },
     );
   }

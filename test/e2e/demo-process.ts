@@ -25,7 +25,7 @@ export interface DemoProcess {
 
 export function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...AWS_VARS, 'DYNAMODB_ENDPOINT', 'DEMO_TABLE']) delete env[name];
+  for (const name of [...AWS_VARS, 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL', 'DYNAMODB_ENDPOINT', 'DEMO_TABLE']) delete env[name];
   return { ...env, PORT: '0', ...extra };
 }
 

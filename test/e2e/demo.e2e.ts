@@ -26,7 +26,7 @@ describe('the demo in a browser', () => {
 
   before(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    demo = await startDemo(baseEnv({ DYNAMODB_ENDPOINT: ENDPOINT, DEMO_TABLE: uniqueTable('demo_e2e') }));
+    demo = await startDemo(baseEnv({ AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, DEMO_TABLE: uniqueTable('demo_e2e') }));
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -3,12 +3,16 @@
  * built by `next build`, served by two `next start` processes sharing one
  * table. Route Handlers, a Server Action posted as a form, a Server Component
  * that reads (and one that may not write), the proxy (middleware), an outage,
- * and a session shared with Express. `npm run test:frameworks` runs it (the
- * build takes a minute and more, too long for `npm test`).
+ * and a session shared with Express; then a fresh folder where the packed
+ * package is installed as npm does, with the README's Next.js files, built
+ * with no next.config and no secret. `npm run test:frameworks` runs it (the
+ * builds take a minute and more each, too long for `npm test`).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { ENDPOINT, uniqueTable } from '../helpers/dynamo.js';
@@ -16,6 +20,7 @@ import { CookieClient, startChildServer, startServer, type ChildServer, type Ser
 import { freePort } from '../../src/embedded/dynamodb-local.js';
 import { concurrentStatuses, assertUnavailable, viewsOnceBack } from '../helpers/scenarios.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { installPacked } from '../helpers/packed.js';
 
 const APP = 'test/fixtures/next-app';
 const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
@@ -26,11 +31,12 @@ type Peek = { session: { views?: number; n?: number; keys?: Record<string, numbe
 /** `next start` on a free port, up once it answers; stopped by its pid. */
 async function startNext(extra: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
-  return startChildServer([NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, ...extra }, url: `http://127.0.0.1:${port}`, ready: /Ready in/, what: 'next start' });
+  return startChildServer([NEXT, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: APP, env: { ...env, SESSION_SECRET: 'a test secret that is at least thirty-two characters long', ...extra }, url: `http://127.0.0.1:${port}`, ready: /Ready in/, what: 'next start' });
 }
 
 before(async () => {
-  const build = spawn(process.execPath, [NEXT, 'build'], { cwd: APP, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No SESSION_SECRET here: a build must not need runtime secrets.
+  const build = spawn(process.execPath, [NEXT, 'build'], { cwd: APP, env: { ...env, SESSION_SECRET: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   build.stdout!.on('data', (c) => (out += c));
   build.stderr!.on('data', (c) => (out += c));
@@ -77,6 +83,24 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
     }
     assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.actions, 2);
     assert.match(await (await client.request(`${a.url}/`)).text(), /<p id="actions">2<\/p>/);
+  });
+
+  it('20 concurrent Server Action posts sent as a browser without JavaScript sends them (no Next-Action header) keep 20 of 20', async () => {
+    const client = new CookieClient();
+    await client.json(`${a.url}/api/count`);
+    const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(await (await client.request(`${a.url}/`)).text())?.[1];
+    assert.ok(action, 'the form carries its Server Action id');
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const form = new FormData();
+        form.set(action, '');
+        const res = await client.request(`${(i % 2 ? a : b).url}/`, { method: 'POST', body: form });
+        await res.text();
+        return res.status;
+      }),
+    );
+    assert.deepEqual(statuses.filter((s) => s >= 400), []);
+    assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.actions, 20);
   });
 
   it('a Server Component that saves gets ReadOnlySessionError, and nothing is written', async () => {
@@ -157,5 +181,46 @@ it('next: DynamoDB unreachable → 503 with Retry-After; back → the session is
     proxy.up();
     await server.stop();
     await proxy.close();
+  }
+});
+
+it("a fresh folder: the packed package installed as npm does, the README's Next.js files, next build with no config and no secret, next start; a form post counts, on the endpoint of AWS_ENDPOINT_URL_DYNAMODB", { timeout: 600_000 }, async () => {
+  const install = await installPacked(['next', 'react', 'react-dom']);
+  let server: ChildServer | undefined;
+  try {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Next.js (App Router)'));
+    const [session, actions, page] = [...section.matchAll(/```js\n([\s\S]*?)```/g)].slice(0, 3).map((m) => m[1]!);
+    assert.match(session!, /^\/\/ lib\/session\.js\n/);
+    for (const folder of ['lib', 'app']) mkdirSync(join(install.dir, folder));
+    writeFileSync(join(install.dir, 'lib', 'session.js'), session!);
+    writeFileSync(join(install.dir, 'app', 'actions.js'), actions!);
+    writeFileSync(join(install.dir, 'app', 'page.js'), page!);
+    writeFileSync(join(install.dir, 'app', 'layout.js'), readFileSync(`${APP}/app/layout.js`));
+    const next = join(install.dir, 'node_modules', 'next', 'dist', 'bin', 'next');
+    const build = spawnSync(process.execPath, [next, 'build'], { cwd: install.dir, env: { ...env, SESSION_SECRET: undefined }, encoding: 'utf8' });
+    assert.equal(build.status, 0, `next build failed:\n${build.stdout}${build.stderr}`);
+    const port = await freePort();
+    server = await startChildServer([next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: install.dir,
+      env: { ...env, SESSION_SECRET: 'a fresh folder secret of at least thirty-two characters', AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT },
+      url: `http://127.0.0.1:${port}`,
+      ready: /Ready in/,
+      what: 'next start (fresh folder)',
+    });
+    const client = new CookieClient();
+    const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(await (await client.request(`${server.url}/`)).text())?.[1];
+    assert.ok(action, `the form carries its Server Action id\n${server.output().slice(-2000)}`);
+    for (let i = 0; i < 2; i++) {
+      const form = new FormData();
+      form.set(action, '');
+      const res = await client.request(`${server.url}/`, { method: 'POST', body: form });
+      await res.text();
+      assert.ok(res.status < 400, `action answered ${res.status}\n${server.output().slice(-2000)}`);
+    }
+    assert.match(await (await client.request(`${server.url}/`)).text(), /<p id="actions">2<\/p>/, server.output().slice(-2000));
+  } finally {
+    await server?.stop();
+    install.remove();
   }
 });

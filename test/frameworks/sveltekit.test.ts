@@ -73,9 +73,9 @@ describe('sveltekit: two `node build` processes, one table', { concurrency: fals
   let header: ChildServer;
   before(async () => {
     [a, b, header] = await Promise.all([
-      startKit({ TABLE: table, DYNAMODB_ENDPOINT: ENDPOINT }),
-      startKit({ TABLE: table, DYNAMODB_ENDPOINT: ENDPOINT }),
-      startKit({ TABLE: table, DYNAMODB_ENDPOINT: ENDPOINT, SESSION_HEADER: 'X-Session-Id' }),
+      startKit({ TABLE: table, AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT }),
+      startKit({ TABLE: table, AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT }),
+      startKit({ TABLE: table, AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, SESSION_HEADER: 'X-Session-Id' }),
     ]);
   });
   after(async () => {
@@ -165,7 +165,7 @@ describe('sveltekit: two `node build` processes, one table', { concurrency: fals
 describe('sveltekit: DynamoDB away', { concurrency: false }, () => {
   it('unreachable → 503 with Retry-After; back → the session is intact; a save that fails turns the answer into the 503, and nothing is kept', async () => {
     const proxy = await startFaultProxy(Number(new URL(ENDPOINT).port));
-    const server = await startKit({ TABLE: uniqueTable('sveltekit_out'), DYNAMODB_ENDPOINT: proxy.endpoint });
+    const server = await startKit({ TABLE: uniqueTable('sveltekit_out'), AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint });
     try {
       const client = new CookieClient();
       await client.json(`${server.url}/api/count`);

@@ -1,5 +1,5 @@
 // Next.js App Router, sessions in DynamoDB: getSession() in Route Handlers, Server Actions and Server Components.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx next dev --webpack examples/next
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx next dev --webpack examples/next
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local; then open http://localhost:3000/)
 import { nextSessions } from 'dynamodb-session-manager/next';
 
@@ -9,6 +9,5 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // One store for the whole server; its table is created on the first request (createIfNotExist).
 export const { getSession } = nextSessions({
   table: process.env.TABLE ?? 'sessions',
-  endpoint: process.env.DYNAMODB_ENDPOINT,
   secret: process.env.SESSION_SECRET ?? 'change me',
 });

@@ -1,5 +1,5 @@
 // SvelteKit, sessions in DynamoDB: a handle hook puts the session on event.locals.session.
-// Run: cd examples/sveltekit && DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx vite dev
+// Run: cd examples/sveltekit && AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx vite dev
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local; then open http://localhost:5173/)
 import type { ServerInit } from '@sveltejs/kit';
 import { dynamoSessionHandle } from 'dynamodb-session-manager/sveltekit';
@@ -9,7 +9,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const sessions = dynamoSessionHandle({
   table: process.env.TABLE ?? 'sessions',
-  endpoint: process.env.DYNAMODB_ENDPOINT,
   secret: process.env.SESSION_SECRET ?? 'change me',
 });
 
