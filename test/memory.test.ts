@@ -80,3 +80,34 @@ describe('the decoded-session cache counts what it holds', () => {
     assert.ok(held >= 0.8 * cache.size, `and holds what it counts: ${held} for ${cache.size}`);
   });
 });
+
+describe('decodedCacheBytes', () => {
+  it('bounds the store\'s cache, 16 MiB by default; 0 turns it off, so every load decodes', async () => {
+    const { SessionStore } = await import('../src/core/session-store.js');
+    const { localOptions } = await import('./helpers/dynamo.js');
+    const byDefault = new SessionStore(localOptions());
+    const off = new SessionStore({ ...localOptions(), table: byDefault.config.table, decodedCacheBytes: 0 });
+    const small = new SessionStore({ ...localOptions(), table: byDefault.config.table, decodedCacheBytes: 4096 });
+    try {
+      assert.equal(byDefault.config.decodedCacheBytes, 16 * 1024 * 1024);
+      for (let i = 0; i < 20; i++) await byDefault.set(`cache-${i}`, { i, pad: 'p'.repeat(100) });
+      for (const store of [byDefault, off, small]) for (let i = 0; i < 20; i++) assert.deepEqual((await store.load(`cache-${i}`, { lock: false }))?.data, { i, pad: 'p'.repeat(100) });
+      for (const store of [byDefault, off, small]) for (let i = 0; i < 20; i++) await store.load(`cache-${i}`, { lock: false });
+      assert.equal(byDefault.stats().decodeCacheHits, 40, 'the writer and both reads after it hit');
+      assert.equal(off.stats().decodeCacheHits, 0);
+      assert.equal(off.decoded.count, 0);
+      assert.ok(small.decoded.size <= 4096 && small.decoded.count > 0 && small.decoded.count < 20, `${small.decoded.count} entries, ${small.decoded.size} bytes`);
+    } finally {
+      await Promise.all([byDefault.close(), off.close(), small.close()]);
+    }
+  });
+
+  it('is a ConfigError naming it when it is not a whole number of bytes, 0 or more', async () => {
+    const { resolveConfig } = await import('../src/config/options.js');
+    const { ConfigError } = await import('../src/errors.js');
+    for (const bad of [-1, 1.5, '16MB', Number.NaN]) {
+      assert.throws(() => resolveConfig({ decodedCacheBytes: bad as number }), (err: unknown) => err instanceof ConfigError && /"decodedCacheBytes"/.test(err.message));
+    }
+    assert.throws(() => resolveConfig({ decodedCacheByte: 1 } as never), /did you mean "decodedCacheBytes"/);
+  });
+});

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient, describeTarget } from '../aws/client.js';
-import { createCodec, MAX_DECODED_BYTES, type Codec } from '../codec/codec.js';
+import { createCodec, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
@@ -28,6 +28,7 @@ import { newHandle, rebase, type CommitOutcome, type LoadedSession, type Session
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
+import { SIZES, type StoreSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
@@ -113,10 +114,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
   readonly statsData = emptyStats();
   /**
    * @internal Skips inflating and decrypting an item this process decoded or wrote already (same
-   * writeId), and reading a large session's chunks again. Any session the codec takes fits in it
-   * (its JSON is at most MAX_DECODED_BYTES, two bytes a character in memory).
+   * writeId), and reading a large session's chunks again; bounded by `decodedCacheBytes`.
    */
-  readonly decoded = new DecodedCache(32 * 1024 * 1024, 2 * MAX_DECODED_BYTES);
+  readonly decoded: DecodedCache;
   /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
   readonly latest = new Map<string, { version: number; json: string }>();
   /** @internal */
@@ -134,6 +134,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   constructor(options: SessionStoreOptions = {}) {
     super();
     this.config = resolveConfig(options);
+    this.decoded = new DecodedCache(this.config.decodedCacheBytes);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
     this.client = createDynamoDBClient(this.config, this.logger);
@@ -565,6 +566,22 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.reaper = undefined;
     this.locks.settleAll();
     if (this.ownsClient) this.client.destroy();
+  }
+
+  /** @internal How full each per-session structure is (test/memory.test.ts, bench/memory.ts). */
+  [SIZES](): StoreSizes {
+    const locks = this.locks.sizes();
+    return {
+      decodedEntries: this.decoded.count,
+      decodedBytes: this.decoded.size,
+      decodedBound: this.config.decodedCacheBytes,
+      latest: this.latest.size,
+      writeQueue: this.writeQueue.size,
+      lockQueue: locks.queued,
+      heldLeases: locks.held,
+      endNotices: this.ends.size,
+      endNoticesBound: EndNotices.BOUND,
+    };
   }
 
   /** When a session given `expires` ends, in epoch ms: exact; without one, `ttl` seconds from now. */

@@ -1,0 +1,130 @@
+/**
+ * Does a server's memory stay inside the decoded-session cache's bound?
+ * `npm run bench:memory [-- --sessions 200000 --round 25000 --again 2000 --concurrency 64]`
+ *
+ * As issue 35 measured it: one Express server (bench/memory-server.ts) with
+ * default options, sessions of about 200 bytes created 25,000 a round, 2,000
+ * of each round read and changed again. After each round the server collects
+ * its garbage and reports RSS, heap in use, and the sizes of the store's
+ * per-session structures. Run twice: with the default bound, and with the
+ * cache off (`decodedCacheBytes: 0`), whose growth is what the server needs
+ * beside the cache. Loopback only; stops what it started, by pid.
+ */
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { DEFAULTS } from '../src/config/options.js';
+import type { StoreSizes } from '../src/core/sizes.js';
+import { startServer } from '../test/helpers/servers.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: args } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '200000' },
+    round: { type: 'string', default: '25000' },
+    again: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '64' }, // the two servers' together
+    report: { type: 'string', default: '50000,100000,200000' },
+  },
+});
+const total = Number(args.sessions);
+const round = Number(args.round);
+const again = Number(args.again);
+const concurrency = Math.max(1, Math.floor(Number(args.concurrency) / 2));
+const reportAt = new Set(args.report.split(',').map(Number));
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  sizes: StoreSizes;
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+async function measure(label: string, bound: number | undefined): Promise<Array<{ sessions: number; memory: Memory; seconds: number }>> {
+  const env: Record<string, string> = { DSM_TEST_ENDPOINT: db.endpoint, TABLE: `memory_${Date.now()}` };
+  if (bound !== undefined) env.DECODED_CACHE_BYTES = String(bound);
+  const server = await startServer('bench/memory-server.ts', env);
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 60_000 });
+  const get = async (path: string, cookie?: string): Promise<string | undefined> => {
+    const res = await request(`${server.url}${path}`, { dispatcher: agent, headers: cookie ? { cookie } : {} });
+    await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`${path} → ${res.statusCode}`);
+    const set = res.headers['set-cookie'];
+    const first = Array.isArray(set) ? set : set ? [set] : [];
+    return first.length > 0 ? first.map((c) => c.split(';')[0]).join('; ') : cookie;
+  };
+  const memory = async (): Promise<Memory> => (await (await fetch(`${server.url}/memory`)).json()) as Memory;
+  const rows: Array<{ sessions: number; memory: Memory; seconds: number }> = [];
+  try {
+    // Warm-up on one session (JIT, sockets, the SDK's first calls): the base the growth is counted from.
+    const warm = await get('/login');
+    for (let i = 0; i < 500; i++) await get('/visit', warm);
+    const base = await memory();
+    rows.push({ sessions: 0, memory: base, seconds: 0 });
+    console.log(`  ${label}, base after warm-up: RSS ${mb(base.rss)} MB, heap ${mb(base.heapUsed)} MB`);
+    const started = Date.now();
+    for (let made = 0; made < total; ) {
+      const count = Math.min(round, total - made);
+      const kept: string[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < count) {
+            const i = next++;
+            const cookie = await get('/login');
+            if (i % Math.max(1, Math.floor(count / again)) === 0 && cookie) kept.push(cookie);
+          }
+        }),
+      );
+      next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < kept.length) await get('/visit', kept[next++]);
+        }),
+      );
+      made += count;
+      if (reportAt.has(made)) {
+        const m = await memory();
+        rows.push({ sessions: made, memory: m, seconds: (Date.now() - started) / 1000 });
+        console.log(`  ${label}, ${made} sessions: RSS ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, cache ${m.sizes.decodedEntries} entries / ${mb(m.sizes.decodedBytes)} MB, ${Math.round(made / ((Date.now() - started) / 1000))} sessions/s`);
+      }
+    }
+  } finally {
+    await agent.close();
+    await server.stop();
+  }
+  return rows;
+}
+
+const db = await startDynamoDBLocal();
+try {
+  console.log(`bench:memory: ${total} sessions, ${round} a round, ${again} of each again, ${concurrency} at a time to each of two servers; DynamoDB Local pid ${db.pid}`);
+  // Both servers at once, each with its own table and half the connections: on a shared machine they
+  // see the same load over the same minutes, and a long run yields both columns as it goes.
+  const configs = [
+    { label: `default bound (${mb(DEFAULTS.decodedCacheBytes)} MB)`, bound: DEFAULTS.decodedCacheBytes },
+    { label: 'cache off (decodedCacheBytes: 0)', bound: 0 },
+  ];
+  const runs = await Promise.all(configs.map(async (c) => ({ ...c, rows: await measure(c.label, c.bound === DEFAULTS.decodedCacheBytes ? undefined : c.bound) })));
+  const off = runs[1]!.rows;
+  console.log('\n| cache | sessions | RSS, MB | RSS growth, MB | heap after GC, MB | heap growth, MB | cache account, MB (entries) | growth beyond cache off, MB |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const run of runs) {
+    const base = run.rows[0]!.memory;
+    for (const row of run.rows.slice(1)) {
+      const m = row.memory;
+      const offRow = off.find((r) => r.sessions === row.sessions);
+      const beyond = offRow ? `${mb(m.rss - base.rss - (offRow.memory.rss - off[0]!.memory.rss))}` : '—';
+      console.log(
+        `| ${run.label} | ${row.sessions.toLocaleString('en')} | ${mb(m.rss)} | ${mb(m.rss - base.rss)} | ${mb(m.heapUsed)} | ${mb(m.heapUsed - base.heapUsed)} | ${mb(m.sizes.decodedBytes)} (${m.sizes.decodedEntries}) | ${beyond} |`,
+      );
+    }
+  }
+  const last = runs.map((r) => r.rows.at(-1)!.memory);
+  console.log(`\nper-session structures at the end, default bound: ${JSON.stringify(last[0]!.sizes)}`);
+  console.log(`target: RSS growth beyond cache off ≤ 1.2 × ${mb(DEFAULTS.decodedCacheBytes)} MB = ${mb(1.2 * DEFAULTS.decodedCacheBytes)} MB`);
+} finally {
+  await db.stop();
+}

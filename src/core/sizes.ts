@@ -1,0 +1,25 @@
+/**
+ * How many entries each of a store's per-session structures holds now, read
+ * through a symbol that the package does not export: test/memory.test.ts and
+ * bench/memory.ts check that each empties itself or stays within its bound.
+ * Not public API.
+ */
+export const SIZES = Symbol('dynamodb-session-manager sizes');
+
+export interface StoreSizes {
+  /** Decoded-session cache: entries, and the heap it counts itself as holding, against its bound. */
+  decodedEntries: number;
+  decodedBytes: number;
+  decodedBound: number;
+  /** What this process last wrote of a session while more saves of it were queued: empty when no save is. */
+  latest: number;
+  /** Sessions with a save queued or running in this process. */
+  writeQueue: number;
+  /** Sessions with a locked load queued or holding its turn in this process. */
+  lockQueue: number;
+  /** Requests of this process holding a session's lease. */
+  heldLeases: number;
+  /** Sessions whose end (expiry, maxLifetime) was told once, and the most it keeps. */
+  endNotices: number;
+  endNoticesBound: number;
+}
