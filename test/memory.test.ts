@@ -111,3 +111,81 @@ describe('decodedCacheBytes', () => {
     assert.throws(() => resolveConfig({ decodedCacheByte: 1 } as never), /did you mean "decodedCacheBytes"/);
   });
 });
+
+describe('100,000 distinct sessions through one store', () => {
+  it('leave every per-session structure empty, or within its bound, and the store holding no more heap than its cache bound allows', async () => {
+    const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
+    const { SessionStore } = await import('../src/core/session-store.js');
+    const { SIZES } = await import('../src/core/sizes.js');
+    const { createTableInput } = await import('../src/table/schema.js');
+    const { startStreamsPoller } = await import('../src/streams/index.js');
+    const { localOptions } = await import('./helpers/dynamo.js');
+    type Sized = { [SIZES](): Record<string, number> };
+    const total = Number(process.env.DSM_MEMORY_SESSIONS ?? 100_000);
+    const bound = 4 * 1024 * 1024;
+
+    const baseline = heapUsed();
+    // Everything that references the store lives in drive(): once it returns, a collection frees the store.
+    const drive = async () => {
+      const store = new SessionStore(localOptions({ skipTableCheck: true, createIfNotExist: false, userId: 'user', decodedCacheBytes: bound, requestTimeoutMs: 30_000 }));
+      await store.client.send(new CreateTableCommand(createTableInput({ ...store.config, billingMode: 'PAY_PER_REQUEST', streams: true })));
+      const poller = await startStreamsPoller(store, { intervalMs: 200 });
+      const leases: Array<{ timer?: unknown }> = [];
+      let expiredReads = 0;
+      // One session each, created with one write (most stop there: each costs DynamoDB Local a call);
+      // one in a hundred each: a locked request, an unlocked one, two racing saves (the second queued
+      // behind the first, merging against `latest`), a logout, or a read after its expiry (an end notice).
+      const visit = async (i: number) => {
+        const id = `mem-${i.toString(36)}-${'s'.repeat(20)}`;
+        const path = i % 100;
+        const data = { i, user: `u${i % 500}` };
+        await store.commit(store.newHandle(id), id, data, path === 4 ? { expires: Date.now() + 50 } : {});
+        if (path === 0) {
+          const locked = await store.load(id, { lock: true });
+          leases.push(locked!.handle.lease!);
+          await store.commit(locked!.handle, id, { ...data, n: 1 });
+        } else if (path === 1) {
+          const loaded = await store.load(id, { lock: false });
+          await store.commit(loaded!.handle, id, { ...data, n: 1 });
+        } else if (path === 2) {
+          const [a, b] = await Promise.all([store.load(id, { lock: false }), store.load(id, { lock: false })]);
+          await Promise.all([store.commit(a!.handle, id, { ...data, a: 1 }), store.commit(b!.handle, id, { ...data, b: 1 })]);
+        } else if (path === 3) {
+          await store.destroy(id);
+        } else if (path === 4) {
+          await new Promise((r) => setTimeout(r, 60));
+          if ((await store.load(id, { lock: false })) === null) expiredReads += 1;
+        }
+      };
+      let next = 0;
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < total) await visit(next++);
+        }),
+      );
+      const seconds = (Date.now() - started) / 1000;
+      const sizes = (store as unknown as Sized)[SIZES]();
+      const pollerSizes = (poller as unknown as Sized)[SIZES]();
+      const records = poller.stats().records;
+      await poller.stop();
+      await store.close();
+      return { seconds, sizes, pollerSizes, records, leases, expiredReads, withStore: heapUsed() };
+    };
+    const { seconds, sizes, pollerSizes, records, leases, expiredReads, withStore } = await drive();
+    const held = withStore - heapUsed();
+    console.log(`# ${total} sessions in ${seconds.toFixed(0)} s; sizes ${JSON.stringify(sizes)}; poller ${JSON.stringify(pollerSizes)} after ${records} records; the store held ${held} bytes of heap (${(held / bound).toFixed(2)}x its cache bound), ${withStore - baseline} above the start`);
+
+    assert.equal(expiredReads, Math.ceil((total - 4) / 100), 'every session read after its expiry read as none');
+    assert.equal(sizes.latest, 0, 'latest');
+    assert.equal(sizes.writeQueue, 0, 'write queue');
+    assert.equal(sizes.lockQueue, 0, 'lock queue');
+    assert.equal(sizes.heldLeases, 0, 'held leases');
+    assert.equal(leases.filter((l) => l.timer !== undefined).length, 0, 'no lease is still being renewed');
+    assert.ok(sizes.endNotices! > 0 && sizes.endNotices! <= sizes.endNoticesBound!, `end notices ${sizes.endNotices} within ${sizes.endNoticesBound}`);
+    assert.ok(sizes.decodedBytes! <= bound && sizes.decodedEntries! < total, `cache at ${sizes.decodedBytes} bytes, ${sizes.decodedEntries} entries`);
+    assert.ok(pollerSizes.shards! + pollerSizes.finished! <= 4, `the poller keeps shards, not sessions: ${JSON.stringify(pollerSizes)}`);
+    // Beside the cache: the end notices (at most 10,000 short strings) and the store's fixed parts (SDK client, codec).
+    assert.ok(held <= 1.2 * bound + 3 * 1024 * 1024, `the store held ${held} bytes of heap for a cache bound of ${bound}`);
+  });
+});

@@ -6,6 +6,14 @@
  */
 export const SIZES = Symbol('dynamodb-session-manager sizes');
 
+/** A Streams poller's state: one entry a shard, none a session. */
+export interface PollerSizes {
+  /** Shards being read. */
+  shards: number;
+  /** Shards read to their end (or skipped as history) that the stream still lists. */
+  finished: number;
+}
+
 export interface StoreSizes {
   /** Decoded-session cache: entries, and the heap it counts itself as holding, against its bound. */
   decodedEntries: number;
