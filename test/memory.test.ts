@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { randomBytes } from 'node:crypto';
 import { DecodedCache } from '../src/core/decoded-cache.js';
+import { SIZES, type PollerSizes, type StoreSizes } from '../src/core/sizes.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -116,11 +117,9 @@ describe('100,000 distinct sessions through one store', () => {
   it('leave every per-session structure empty, or within its bound, and the store holding no more heap than its cache bound allows', async () => {
     const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
     const { SessionStore } = await import('../src/core/session-store.js');
-    const { SIZES } = await import('../src/core/sizes.js');
     const { createTableInput } = await import('../src/table/schema.js');
     const { startStreamsPoller } = await import('../src/streams/index.js');
     const { localOptions } = await import('./helpers/dynamo.js');
-    type Sized = { [SIZES](): Record<string, number> };
     const total = Number(process.env.DSM_MEMORY_SESSIONS ?? 100_000);
     const bound = 4 * 1024 * 1024;
 
@@ -165,8 +164,8 @@ describe('100,000 distinct sessions through one store', () => {
         }),
       );
       const seconds = (Date.now() - started) / 1000;
-      const sizes = (store as unknown as Sized)[SIZES]();
-      const pollerSizes = (poller as unknown as Sized)[SIZES]();
+      const sizes = (store as unknown as { [SIZES](): StoreSizes })[SIZES]();
+      const pollerSizes = (poller as unknown as { [SIZES](): PollerSizes })[SIZES]();
       const records = poller.stats().records;
       await poller.stop();
       await store.close();
@@ -182,9 +181,9 @@ describe('100,000 distinct sessions through one store', () => {
     assert.equal(sizes.lockQueue, 0, 'lock queue');
     assert.equal(sizes.heldLeases, 0, 'held leases');
     assert.equal(leases.filter((l) => l.timer !== undefined).length, 0, 'no lease is still being renewed');
-    assert.ok(sizes.endNotices! > 0 && sizes.endNotices! <= sizes.endNoticesBound!, `end notices ${sizes.endNotices} within ${sizes.endNoticesBound}`);
-    assert.ok(sizes.decodedBytes! <= bound && sizes.decodedEntries! < total, `cache at ${sizes.decodedBytes} bytes, ${sizes.decodedEntries} entries`);
-    assert.ok(pollerSizes.shards! + pollerSizes.finished! <= 4, `the poller keeps shards, not sessions: ${JSON.stringify(pollerSizes)}`);
+    assert.ok(sizes.endNotices > 0 && sizes.endNotices <= sizes.endNoticesBound, `end notices ${sizes.endNotices} within ${sizes.endNoticesBound}`);
+    assert.ok(sizes.decodedBytes <= bound && sizes.decodedEntries < total, `cache at ${sizes.decodedBytes} bytes, ${sizes.decodedEntries} entries`);
+    assert.ok(pollerSizes.shards + pollerSizes.finished <= 4, `the poller keeps shards, not sessions: ${JSON.stringify(pollerSizes)}`);
     // Beside the cache: the end notices (at most 10,000 short strings) and the store's fixed parts (SDK client, codec).
     assert.ok(held <= 1.2 * bound + 3 * 1024 * 1024, `the store held ${held} bytes of heap for a cache bound of ${bound}`);
   });
