@@ -207,7 +207,8 @@ export const DEFAULTS = {
   compression: true,
   compressionThreshold: 1024,
   maxSessionBytes: MAX_SESSION_BYTES,
-  // An eighth of a 128 MB Lambda or container, where Node, the SDK and the store take 60-70 MB (docs/benchmarks.md, bench:memory).
+  // A 256 MB container: Node, the SDK, Express and the store take ~113 MiB of RSS, the cache at most ~19 MiB
+  // beside it (1.2x), half of it for the app (docs/benchmarks.md, Memory). On a 128 MB Lambda: less, or 0.
   decodedCacheBytes: 16 * 1024 * 1024,
   deleteCorruptSessions: false,
   reapIntervalMs: 0,
