@@ -73,7 +73,7 @@ async function measure(label: string, bound: number | undefined): Promise<Array<
     for (let i = 0; i < 500; i++) await get('/visit', warm);
     const base = await memory();
     rows.push({ sessions: 0, memory: base, seconds: 0 });
-    console.log(`  ${label}, base after warm-up: RSS ${mb(base.rss)} MB, heap ${mb(base.heapUsed)} MB`);
+    console.log(`  ${label}, base after warm-up: RSS ${mb(base.rss)} MiB, heap ${mb(base.heapUsed)} MiB`);
     const started = Date.now();
     for (let made = 0; made < total; ) {
       const count = Math.min(round, total - made);
@@ -98,7 +98,7 @@ async function measure(label: string, bound: number | undefined): Promise<Array<
       if (reportAt.has(made)) {
         const m = await memory();
         rows.push({ sessions: made, memory: m, seconds: (Date.now() - started) / 1000 });
-        console.log(`  ${label}, ${made} sessions: RSS ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, cache ${m.sizes.decodedEntries} entries / ${mb(m.sizes.decodedBytes)} MB, ${Math.round(made / ((Date.now() - started) / 1000))} sessions/s`);
+        console.log(`  ${label}, ${made} sessions: RSS ${mb(m.rss)} MiB, heap ${mb(m.heapUsed)} MiB, cache ${m.sizes.decodedEntries} entries / ${mb(m.sizes.decodedBytes)} MiB, ${Math.round(made / ((Date.now() - started) / 1000))} sessions/s`);
       }
     }
   } finally {
@@ -154,12 +154,12 @@ try {
   // Both servers at once, each with its own table and half the connections: on a shared machine they
   // see the same load over the same minutes, and a long run yields both columns as it goes.
   const configs = [
-    { label: `default bound (${mb(DEFAULTS.decodedCacheBytes)} MB)`, bound: DEFAULTS.decodedCacheBytes },
+    { label: `default bound (${mb(DEFAULTS.decodedCacheBytes)} MiB)`, bound: DEFAULTS.decodedCacheBytes },
     { label: 'cache off (decodedCacheBytes: 0)', bound: 0 },
   ];
   const runs = await Promise.all(configs.map(async (c) => ({ ...c, rows: await measure(c.label, c.bound === DEFAULTS.decodedCacheBytes ? undefined : c.bound) })));
   const off = runs[1]!.rows;
-  console.log('\n| cache | sessions | RSS, MB | RSS growth, MB | heap after GC, MB | heap growth, MB | cache account, MB (entries) | growth beyond cache off, MB |');
+  console.log('\n| cache | sessions | RSS, MiB | RSS growth, MiB | heap after GC, MiB | heap growth, MiB | cache account, MiB (entries) | RSS growth beyond cache off, MiB |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const run of runs) {
     const base = run.rows[0]!.memory;
@@ -174,7 +174,7 @@ try {
   }
   const last = runs.map((r) => r.rows.at(-1)!.memory);
   console.log(`\nper-session structures at the end, default bound: ${JSON.stringify(last[0]!.sizes)}`);
-  console.log(`target: RSS growth beyond cache off ≤ 1.2 × ${mb(DEFAULTS.decodedCacheBytes)} MB = ${mb(1.2 * DEFAULTS.decodedCacheBytes)} MB`);
+  console.log(`target: RSS growth beyond cache off ≤ 1.2 × ${mb(DEFAULTS.decodedCacheBytes)} MiB = ${mb(1.2 * DEFAULTS.decodedCacheBytes)} MiB`);
 } finally {
   await db.stop();
 }
