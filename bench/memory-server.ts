@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import { SIZES } from '../src/core/sizes.js';
+import { storeSizes } from '../src/core/sizes.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 setFlagsFromString('--expose-gc');
@@ -48,7 +48,7 @@ app.get('/visit', (req, res) => {
 app.get('/memory', (_req, res) => {
   for (let i = 0; i < 3; i++) gc();
   const { rss, heapUsed } = process.memoryUsage();
-  res.json({ rss, heapUsed, sizes: store.store[SIZES]() });
+  res.json({ rss, heapUsed, sizes: storeSizes(store.store) });
 });
 
 const server = app.listen(0, '127.0.0.1', () => {

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { randomBytes } from 'node:crypto';
 import { DecodedCache } from '../src/core/decoded-cache.js';
-import { SIZES, type PollerSizes, type StoreSizes } from '../src/core/sizes.js';
+import { pollerSizes as pollerSizesOf, storeSizes } from '../src/core/sizes.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -117,7 +117,7 @@ describe('decodedCacheBytes', () => {
 
 describe('100,000 distinct sessions through one store', () => {
   it('leave every per-session structure empty, or within its bound, and the store holding no more heap than its cache bound allows', async () => {
-    const { CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
+    const { BatchWriteItemCommand, CreateTableCommand, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
     const { SessionStore } = await import('../src/core/session-store.js');
     const { createTableInput } = await import('../src/table/schema.js');
     const { startStreamsPoller } = await import('../src/streams/index.js');
@@ -131,15 +131,42 @@ describe('100,000 distinct sessions through one store', () => {
       const store = new SessionStore(localOptions({ skipTableCheck: true, createIfNotExist: false, userId: 'user', decodedCacheBytes: bound, requestTimeoutMs: 30_000 }));
       await store.client.send(new CreateTableCommand(createTableInput({ ...store.config, billingMode: 'PAY_PER_REQUEST', streams: true })));
       const poller = await startStreamsPoller(store, { intervalMs: 200 });
+      const started = Date.now();
       const leases: Array<{ timer?: unknown }> = [];
       let expiredReads = 0;
-      // One session each, created with one write (most stop there: each costs DynamoDB Local a call);
-      // one in a hundred each: a locked request, an unlocked one, two racing saves (the second queued
-      // behind the first, merging against `latest`), a logout, or a read after its expiry (an end notice).
+      const idOf = (i: number) => `mem-${i.toString(36)}-${'s'.repeat(20)}`;
+      // 95 in a hundred sessions exist before their request: copies of one the store wrote, put 25 a
+      // BatchWriteItem (DynamoDB Local takes them many times faster than one write each), then each read
+      // by a request that leaves it unchanged (a GetItem, a decode, an entry in the cache).
+      const seed = idOf(-1);
+      await store.commit(store.newHandle(seed), seed, { i: -1, user: 'u0' });
+      const template = (await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: seed } } }))).Item!;
+      const existing = Array.from({ length: total }, (_, i) => i).filter((i) => i % 100 >= 5);
+      let put = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (put < existing.length) {
+            let requests = existing.slice(put, (put += 25)).map((i) => ({ PutRequest: { Item: { ...template, sessionId: { S: idOf(i) } } } }));
+            while (requests.length > 0) {
+              const out = await store.client.send(new BatchWriteItemCommand({ RequestItems: { [store.config.table]: requests } }));
+              requests = (out.UnprocessedItems?.[store.config.table] ?? []) as typeof requests;
+            }
+          }
+        }),
+      );
+      // The other five in a hundred each: created by a request, then a locked request, an unlocked one, two
+      // racing saves (the second queued behind the first, merging against `latest`), a logout, or a read
+      // after its expiry (an end notice).
       const visit = async (i: number) => {
-        const id = `mem-${i.toString(36)}-${'s'.repeat(20)}`;
+        const id = idOf(i);
         const path = i % 100;
         const data = { i, user: `u${i % 500}` };
+        if (path >= 5) {
+          const loaded = await store.load(id, { lock: false });
+          assert.ok(loaded, `session ${i} was put`);
+          await store.commit(loaded.handle, id, loaded.data);
+          return;
+        }
         await store.commit(store.newHandle(id), id, data, path === 4 ? { expires: Date.now() + 50 } : {});
         if (path === 0) {
           const locked = await store.load(id, { lock: true });
@@ -159,15 +186,14 @@ describe('100,000 distinct sessions through one store', () => {
         }
       };
       let next = 0;
-      const started = Date.now();
       await Promise.all(
         Array.from({ length: 32 }, async () => {
           while (next < total) await visit(next++);
         }),
       );
       const seconds = (Date.now() - started) / 1000;
-      const sizes = (store as unknown as { [SIZES](): StoreSizes })[SIZES]();
-      const pollerSizes = (poller as unknown as { [SIZES](): PollerSizes })[SIZES]();
+      const sizes = storeSizes(store);
+      const pollerSizes = pollerSizesOf(poller);
       const records = poller.stats().records;
       await poller.stop();
       await store.close();

@@ -28,7 +28,7 @@ import { newHandle, rebase, type CommitOutcome, type LoadedSession, type Session
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
-import { SIZES, type StoreSizes } from './sizes.js';
+import { registerSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
@@ -162,6 +162,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this);
+    registerSizes(this, () => ({
+      decodedEntries: this.decoded.count,
+      decodedBytes: this.decoded.size,
+      decodedBound: this.config.decodedCacheBytes,
+      latest: this.latest.size,
+      writeQueue: this.writeQueue.size,
+      lockQueue: this.locks.sizes().queued,
+      heldLeases: this.locks.sizes().held,
+      endNotices: this.ends.size,
+      endNoticesBound: EndNotices.BOUND,
+    }));
   }
 
   /**
@@ -566,22 +577,6 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.reaper = undefined;
     this.locks.settleAll();
     if (this.ownsClient) this.client.destroy();
-  }
-
-  /** @internal How full each per-session structure is (test/memory.test.ts, bench/memory.ts). */
-  [SIZES](): StoreSizes {
-    const locks = this.locks.sizes();
-    return {
-      decodedEntries: this.decoded.count,
-      decodedBytes: this.decoded.size,
-      decodedBound: this.config.decodedCacheBytes,
-      latest: this.latest.size,
-      writeQueue: this.writeQueue.size,
-      lockQueue: locks.queued,
-      heldLeases: locks.held,
-      endNotices: this.ends.size,
-      endNoticesBound: EndNotices.BOUND,
-    };
   }
 
   /** When a session given `expires` ends, in epoch ms: exact; without one, `ttl` seconds from now. */

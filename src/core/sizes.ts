@@ -1,10 +1,23 @@
 /**
- * How many entries each of a store's per-session structures holds now, read
- * through a symbol that the package does not export: test/memory.test.ts and
- * bench/memory.ts check that each empties itself or stays within its bound.
- * Not public API.
+ * How many entries each of a store's per-session structures holds now:
+ * test/memory.test.ts and bench/memory.ts check that each empties itself or
+ * stays within its bound. Kept beside the objects, not on them, so that
+ * nothing of it is in their types: the package does not export this module.
  */
-export const SIZES = Symbol('dynamodb-session-manager sizes');
+const gauges = new WeakMap<object, () => unknown>();
+
+/** Called by a store or poller as it is made: `read` tells its sizes. */
+export function registerSizes(owner: object, read: () => StoreSizes | PollerSizes): void {
+  gauges.set(owner, read);
+}
+
+export function storeSizes(store: object): StoreSizes {
+  return gauges.get(store)!() as StoreSizes;
+}
+
+export function pollerSizes(poller: object): PollerSizes {
+  return gauges.get(poller)!() as PollerSizes;
+}
 
 /** A Streams poller's state: one entry a shard, none a session. */
 export interface PollerSizes {

@@ -9,7 +9,7 @@ import type { ExpiredEvent } from '../core/events.js';
 import { tellExpired } from '../core/expired-event.js';
 import type { SessionStore } from '../core/session-store.js';
 import { ConfigError } from '../errors.js';
-import { SIZES, type PollerSizes } from '../core/sizes.js';
+import { registerSizes } from '../core/sizes.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
 import { sessionStreamArn } from '../table/streams.js';
 import { expiredEventFromRecord } from './records.js';
@@ -262,9 +262,7 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
     }
   })();
 
-  const poller: StreamsPoller & { [SIZES](): PollerSizes } = {
-    /** @internal */
-    [SIZES]: () => ({ shards: shards.size, finished: finished.size }),
+  const poller: StreamsPoller = {
     streamArn,
     stats: () => ({ ...stats, shards: shards.size }),
     async stop() {
@@ -274,5 +272,6 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
       if (!options.client) client.destroy();
     },
   };
+  registerSizes(poller, () => ({ shards: shards.size, finished: finished.size }));
   return poller;
 }
