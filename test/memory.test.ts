@@ -59,6 +59,8 @@ describe('the decoded-session cache counts what it holds', () => {
       for (let i = 0; i < 60_000; i++) {
         const { key, writeId, json } = entryInput(i);
         filled.set(key, writeId, json);
+        // A hit moves the entry to the LRU's end: under the cache's own key, not the caller's slice.
+        filled.get(key, writeId);
       }
       return filled;
     });

@@ -1,9 +1,10 @@
 /**
  * Heap bytes an entry costs beside its three strings: its slot in the Map
  * (key, value and chain pointers, and its share of the buckets) and the
- * object holding the write id, the JSON and the entry's size. Measured on
+ * object holding the key, write id, JSON and the entry's size. Measured on
  * Node 20 (x64, no pointer compression) with `--expose-gc` over 20,000 to
- * 150,000 entries: 66 to 98 bytes, by where the Map is between two doublings;
+ * 150,000 entries: 66 to 98 bytes with three fields, by where the Map is
+ * between two doublings, 8 more with the fourth;
  * test/memory.test.ts checks the whole account against the heap.
  */
 export const ENTRY_OVERHEAD_BYTES = 96;
@@ -27,6 +28,8 @@ export function stringBytes(s: string): number {
 const ownCopy = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
 
 interface Entry {
+  /** The cache's own copy of the key: a lookup moves the entry to the LRU's end under it, not under the caller's string. */
+  key: string;
   writeId: string;
   json: string;
   /** What this entry is counted as, in bytes. */
@@ -70,7 +73,7 @@ export class DecodedCache {
     if (!entry || entry.writeId !== writeId) return undefined;
     // Refresh its place in the LRU order.
     this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.entries.set(entry.key, entry);
     return entry.json;
   }
 
@@ -79,7 +82,8 @@ export class DecodedCache {
     if (writeId === undefined || this.maxBytes <= 0) return;
     const size = ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(writeId) + stringBytes(json);
     if (size > this.maxEntryBytes) return;
-    this.entries.set(ownCopy(key), { writeId: ownCopy(writeId), json, size });
+    const own = ownCopy(key);
+    this.entries.set(own, { key: own, writeId: ownCopy(writeId), json, size });
     this.bytes += size;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
