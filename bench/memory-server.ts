@@ -47,8 +47,8 @@ app.get('/visit', (req, res) => {
 });
 app.get('/memory', (_req, res) => {
   for (let i = 0; i < 3; i++) gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  res.json({ rss, heapUsed, sizes: storeSizes(store.store) });
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  res.json({ rss, heapUsed, heapTotal, external, arrayBuffers, sizes: storeSizes(store.store) });
 });
 
 const server = app.listen(0, '127.0.0.1', () => {

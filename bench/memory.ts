@@ -47,6 +47,9 @@ const reportAt = new Set(args.report.split(',').map(Number));
 interface Memory {
   rss: number;
   heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
   sizes: StoreSizes;
 }
 
@@ -98,7 +101,7 @@ async function measure(label: string, bound: number | undefined): Promise<Array<
       if (reportAt.has(made)) {
         const m = await memory();
         rows.push({ sessions: made, memory: m, seconds: (Date.now() - started) / 1000 });
-        console.log(`  ${label}, ${made} sessions: RSS ${mb(m.rss)} MiB, heap ${mb(m.heapUsed)} MiB, cache ${m.sizes.decodedEntries} entries / ${mb(m.sizes.decodedBytes)} MiB, ${Math.round(made / ((Date.now() - started) / 1000))} sessions/s`);
+        console.log(`  ${label}, ${made} sessions: RSS ${mb(m.rss)} MiB, heap ${mb(m.heapUsed)} MiB (committed ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}), cache ${m.sizes.decodedEntries} entries / ${mb(m.sizes.decodedBytes)} MiB, ${Math.round(made / ((Date.now() - started) / 1000))} sessions/s`);
       }
     }
   } finally {
