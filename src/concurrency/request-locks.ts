@@ -23,6 +23,11 @@ export class RequestLocks {
 
   constructor(private readonly ctx: RequestContext) {}
 
+  /** Sessions queued or holding their turn here, and requests holding a lease: both empty when no request runs. */
+  sizes(): { queued: number; held: number } {
+    return { queued: this.queue.size, held: this.held.size };
+  }
+
   /** A locked load: null (and nothing held) when the session is missing, expired or corrupt. */
   async load(id: string, key: string): Promise<LoadedSession | null> {
     const { config, gateway, statsData } = this.ctx;

@@ -34,7 +34,13 @@ export function pastLifetime(config: Pick<ResolvedConfig, 'maxLifetime'>, item: 
  * an ended session's cookie is not a new event every time.
  */
 export class EndNotices {
+  /** The most it remembers: past it, the oldest half is forgotten at once. */
+  static readonly BOUND = 10_000;
   private readonly told = new Set<string>();
+
+  get size(): number {
+    return this.told.size;
+  }
 
   report(ctx: StoreContext, item: Item): void {
     const key = item.sessionId?.S;
@@ -43,7 +49,7 @@ export class EndNotices {
     const mark = `${key}\u0000${ended}`;
     if (this.told.has(mark)) return;
     // Bounded: past this many, forget the oldest half at once (a repeat event is allowed; a leak is not).
-    if (this.told.size >= 10_000) for (const m of [...this.told].slice(0, 5_000)) this.told.delete(m);
+    if (this.told.size >= EndNotices.BOUND) for (const m of [...this.told].slice(0, EndNotices.BOUND / 2)) this.told.delete(m);
     this.told.add(mark);
     const base = { key, session: idTag(key), ...(item.userId?.S !== undefined ? { userId: item.userId.S } : {}) };
     if (pastLifetime(ctx.config, item)) ctx.emit('destroyed', { ...base, reason: 'lifetime' } satisfies DestroyedEvent);

@@ -3,7 +3,7 @@ import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/clien
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient } from '../aws/client.js';
 import { describeTarget } from '../aws/target.js';
-import { createCodec, MAX_DECODED_BYTES, type Codec } from '../codec/codec.js';
+import { createCodec, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
@@ -29,6 +29,7 @@ import { newHandle, rebase, type CommitOutcome, type LoadedSession, type Session
 import { checkSessionId, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
+import { registerSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
@@ -124,10 +125,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
   readonly statsData = emptyStats();
   /**
    * @internal Skips inflating and decrypting an item this process decoded or wrote already (same
-   * writeId), and reading a large session's chunks again. Any session the codec takes fits in it
-   * (its JSON is at most MAX_DECODED_BYTES, two bytes a character in memory).
+   * writeId), and reading a large session's chunks again; bounded by `decodedCacheBytes`.
    */
-  readonly decoded = new DecodedCache(32 * 1024 * 1024, 2 * MAX_DECODED_BYTES);
+  readonly decoded: DecodedCache;
   /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
   readonly latest = new Map<string, { version: number; json: string }>();
   /** @internal */
@@ -145,6 +145,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   constructor(options: SessionStoreOptions = {}) {
     super();
     this.config = resolveConfig(options);
+    this.decoded = new DecodedCache(this.config.decodedCacheBytes);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
     this.client = createDynamoDBClient(this.config, this.logger);
@@ -175,6 +176,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this);
+    registerSizes(this, () => ({
+      decodedEntries: this.decoded.count,
+      decodedBytes: this.decoded.size,
+      decodedBound: this.config.decodedCacheBytes,
+      latest: this.latest.size,
+      writeQueue: this.writeQueue.size,
+      lockQueue: this.locks.sizes().queued,
+      heldLeases: this.locks.sizes().held,
+      endNotices: this.ends.size,
+      endNoticesBound: EndNotices.BOUND,
+    }));
   }
 
   /**

@@ -9,6 +9,7 @@ import type { ExpiredEvent } from '../core/events.js';
 import { tellExpired } from '../core/expired-event.js';
 import type { SessionStore } from '../core/session-store.js';
 import { ConfigError } from '../errors.js';
+import { registerSizes } from '../core/sizes.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
 import { sessionStreamArn } from '../table/streams.js';
 import { expiredEventFromRecord } from './records.js';
@@ -120,10 +121,12 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
   /** Finds shards not seen yet. At the start with 'latest', shards already closed are history and skipped. */
   const discover = async (initial: boolean): Promise<void> => {
     let start: string | undefined;
+    const listed = new Set<string>();
     do {
       const out = await client.send(new sdk.DescribeStreamCommand({ StreamArn: streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }));
       for (const shard of out.StreamDescription?.Shards ?? []) {
         const id = shard.ShardId;
+        if (id) listed.add(id);
         if (!id || shards.has(id) || finished.has(id)) continue;
         const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
         if (initial && startAt === 'latest' && closed) {
@@ -136,6 +139,9 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
       }
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
+    // A shard past the stream's 24 hours is no longer listed, so nothing can bring it back: without
+    // this, a poller running for months would remember every shard it ever finished.
+    for (const id of finished) if (!listed.has(id)) finished.delete(id);
     nextDiscovery = Date.now() + 60_000;
     rediscover = false;
   };
@@ -256,7 +262,7 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
     }
   })();
 
-  return {
+  const poller: StreamsPoller = {
     streamArn,
     stats: () => ({ ...stats, shards: shards.size }),
     async stop() {
@@ -266,4 +272,6 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
       if (!options.client) client.destroy();
     },
   };
+  registerSizes(poller, () => ({ shards: shards.size, finished: finished.size }));
+  return poller;
 }
