@@ -100,6 +100,19 @@ export class InvalidSessionIdError extends SessionStoreError {
   }
 }
 
+/**
+ * A new session's first write found its id in use by another session: the id
+ * generator (`genid`) repeated itself. Nothing was written, and the existing
+ * session was not joined. The adapters draw a new id themselves when the
+ * generator is theirs; a custom `genid` must produce unguessable, unique ids.
+ */
+export class SessionIdTakenError extends SessionStoreError {
+  override name = 'SessionIdTakenError';
+  constructor(message: string) {
+    super('DSM_SESSION_ID_TAKEN', message);
+  }
+}
+
 /** A pessimistic lock could not be taken within `maxLockWaitMs`. Answer 503 and retry. */
 /**
  * A login would give a user more live sessions than `maxSessionsPerUser`, and

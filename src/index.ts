@@ -23,6 +23,7 @@ export {
   CodecUnavailableError,
   CorruptSessionError,
   InvalidSessionIdError,
+  SessionIdTakenError,
   LockTimeoutError,
   StoreUnavailableError,
   EmbeddedDynamoDBError,

@@ -13,7 +13,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { readItem } from '../src/core/item.js';
-import { localOptions, ENGINES, uniqueTable } from './helpers/dynamo.js';
+import { localOptions, ENGINES, quietLogger, uniqueTable } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
 
@@ -288,3 +288,58 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+describe('a new session never joins an existing one', () => {
+  const table = uniqueTable('id_taken');
+  const store = new SessionStore(localOptions({ table }));
+  after(() => store.close());
+
+  for (const locking of ['auto', 'optimistic', 'pessimistic', 'none'] as const) {
+    it(`${locking}: a first write whose id is taken is a SessionIdTakenError, the existing session untouched`, async () => {
+      const mine = new SessionStore(localOptions({ table, locking, skipTableCheck: true }));
+      try {
+        await store.set(`taken-${locking}`, { user: 'alice' });
+        const handle = mine.newHandle(`taken-${locking}`);
+        await assert.rejects(mine.commit(handle, `taken-${locking}`, { cart: ['x'] }), (err: unknown) => (err as { code?: string }).code === 'DSM_SESSION_ID_TAKEN');
+        assert.deepEqual(await store.get(`taken-${locking}`), { user: 'alice' });
+      } finally {
+        await mine.close();
+      }
+    });
+  }
+
+  it('with maxSessionsPerUser, a login whose new id is taken is refused the same way', async () => {
+    const mine = new SessionStore(localOptions({ table, userId: 'user', maxSessionsPerUser: 3, skipTableCheck: true }));
+    try {
+      await store.set('taken-login', { user: 'alice' });
+      await assert.rejects(mine.commit(mine.newHandle('taken-login'), 'taken-login', { user: 'mallory' }), (err: unknown) => (err as { code?: string }).code === 'DSM_SESSION_ID_TAKEN');
+      assert.deepEqual(await store.get('taken-login'), { user: 'alice' });
+    } finally {
+      await mine.close();
+    }
+  });
+});
+
+describe('a lease is not held forever', () => {
+  it('past maxLockHoldMs a request\'s lease lapses: another request takes it, and the first one\'s save merges instead of overwriting', async () => {
+    const table = uniqueTable('hold_cap');
+    const logger = quietLogger();
+    const slow = new SessionStore(localOptions({ table, locking: 'pessimistic', lockLeaseMs: 300, maxLockHoldMs: 600, logger }));
+    const other = new SessionStore(localOptions({ table, locking: 'pessimistic', lockLeaseMs: 300, maxLockWaitMs: 5_000, skipTableCheck: true }));
+    try {
+      await slow.set('held', { a: 0, b: 0 });
+      const held = await slow.load('held');
+      // Without the cap the slow request would renew for ever, and this load would time out after 5 s.
+      const next = await other.load('held');
+      assert.ok(next?.handle.lease, 'the other request got the lease');
+      assert.equal(await other.commit(next!.handle, 'held', { a: 0, b: 1 }), 'written');
+      assert.equal(held!.handle.lease!.lost, false, 'the slow request was not told: its save finds out');
+      assert.equal(await slow.commit(held!.handle, 'held', { a: 1, b: 0 }), 'merged');
+      assert.deepEqual(await other.get('held'), { a: 1, b: 1 });
+      assert.match(logger.text(), /maxLockHoldMs/);
+    } finally {
+      await slow.close();
+      await other.close();
+    }
+  });
+});

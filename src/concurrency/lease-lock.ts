@@ -124,10 +124,23 @@ async function takenAfter(gateway: Gateway, key: string, owner: string, err: unk
   return { item, lease: { owner, expiresAt: Number(item.lockExpiresAt?.N ?? 0), lost: false } };
 }
 
-/** Keeps a lease alive while a slow request runs: renews at a third of the lease. */
-export function startRenewal(gateway: Gateway, key: string, lease: Lease, options: Pick<LeaseOptions, 'table' | 'leaseMs'>): void {
+/**
+ * Keeps a lease alive while a slow request runs: renews at a third of the
+ * lease, for `maxHoldMs` at most from the first renewal's start. A request
+ * still running then lets it lapse (`onLapse` is told): the session's other
+ * requests go on, and its own save, no longer fenced, merges instead of
+ * overwriting. Without the cap, one request stuck in a loop would lock its
+ * user's session out for as long as its process lives.
+ */
+export function startRenewal(gateway: Gateway, key: string, lease: Lease, options: Pick<LeaseOptions, 'table' | 'leaseMs'> & { maxHoldMs: number; onLapse?: () => void }): void {
+  const started = Date.now();
   const renew = async () => {
     const until = Date.now() + options.leaseMs;
+    if (until - started > options.maxHoldMs) {
+      stopRenewal(lease);
+      options.onLapse?.();
+      return;
+    }
     try {
       await gateway.send(
         'UpdateItem',

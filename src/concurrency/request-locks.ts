@@ -58,7 +58,12 @@ export class RequestLocks {
       loaded.handle.lease = lease;
       loaded.handle.releaseLocal = releaseLocal;
       this.held.set(key, loaded.handle);
-      startRenewal(gateway, key, lease, { table: config.table, leaseMs: config.lockLeaseMs });
+      startRenewal(gateway, key, lease, {
+        table: config.table,
+        leaseMs: config.lockLeaseMs,
+        maxHoldMs: config.maxLockHoldMs,
+        onLapse: () => this.ctx.logger.warn({ table: config.table, session: idTag(id), maxLockHoldMs: config.maxLockHoldMs }, 'a request held its session\'s lease for maxLockHoldMs: it is no longer renewed, and the session\'s other requests go on (this one\'s save will merge)'),
+      });
       return loaded;
     } catch (err) {
       releaseLocal();

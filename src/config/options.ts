@@ -66,6 +66,11 @@ export interface SessionStoreOptions {
   locking?: LockingMode;
   /** Lease of a pessimistic lock in ms, renewed while the request runs. Default 10 000. */
   lockLeaseMs?: number;
+  /**
+   * Longest a request may hold its session's lease, in ms: renewals stop after it and the lease
+   * lapses, so a request that never ends cannot lock its session out. Default 60 000.
+   */
+  maxLockHoldMs?: number;
   /** Longest wait for a pessimistic lock before LockTimeoutError, in ms. Default 10 000. */
   maxLockWaitMs?: number;
   /** Attempts of an optimistic save before it gives up with a StoreUnavailableError. Default 100, about 10 s at most (each retry already holds the newest version; back-off with jitter caps at 100 ms). */
@@ -169,6 +174,7 @@ export interface ResolvedConfig {
   readonly touchAfter: number | 'auto';
   readonly locking: LockingMode;
   readonly lockLeaseMs: number;
+  readonly maxLockHoldMs: number;
   readonly maxLockWaitMs: number;
   readonly maxSaveAttempts: number;
   readonly onConflict: ConflictResolver | undefined;
@@ -209,6 +215,7 @@ export const DEFAULTS = {
   touchAfter: 'auto',
   locking: 'auto',
   lockLeaseMs: 10_000,
+  maxLockHoldMs: 60_000,
   maxLockWaitMs: 10_000,
   maxSaveAttempts: 100,
   compression: true,
@@ -332,6 +339,7 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
     if ((value as number) < 100) throw new ConfigError(`option "${name}" must be at least 100 ms (got ${got(value)})`);
   },
   maxLockWaitMs: nonNegativeInt,
+  maxLockHoldMs: positiveInt,
   maxSaveAttempts: positiveInt,
   onConflict: fn,
   compression: boolean,
@@ -492,6 +500,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     touchAfter: options.touchAfter ?? DEFAULTS.touchAfter,
     locking: options.locking ?? DEFAULTS.locking,
     lockLeaseMs: options.lockLeaseMs ?? DEFAULTS.lockLeaseMs,
+    maxLockHoldMs: options.maxLockHoldMs ?? DEFAULTS.maxLockHoldMs,
     maxLockWaitMs: options.maxLockWaitMs ?? DEFAULTS.maxLockWaitMs,
     maxSaveAttempts: options.maxSaveAttempts ?? DEFAULTS.maxSaveAttempts,
     onConflict: options.onConflict,

@@ -1,6 +1,6 @@
 import { TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { noteEngine } from '../aws/engine.js';
-import { EngineFeatureError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { EngineFeatureError, SessionIdTakenError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
 import { isUnsupportedOperation } from '../table/ensure-table.js';
 import { chunkCount, chunkKey, CHUNKED_DATA, chunksExpiry, fitsOneItem, MAX_CHUNKS, split, storedSize } from './chunks.js';
 import { isConditionalFailure, isTransactionCanceled, sdkAttempts } from './gateway.js';
@@ -274,6 +274,12 @@ export class ItemWrite {
     }
     // Sent once and refused, it did not land; sent more than once, only the ids can say it did not.
     if (found === 'unknown' && attempts > 1) throw unknownOutcome(this.ctx, this.id);
+    // A new session's id is in use: another session's, which this one must never join (nor overwrite).
+    if (base === 0) {
+      throw new SessionIdTakenError(
+        `new session ${idTag(this.id)} in table "${this.ctx.config.table}": its id is another live session's, so nothing was written; the id generator (genid) repeated itself: use 192 random bits or more`,
+      );
+    }
     return { kind: 'newer', old };
   }
 
