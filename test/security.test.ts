@@ -9,11 +9,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import express from 'express';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { SessionStore } from '../src/core/session-store.js';
-import { describeFormat } from '../src/codec/format.js';
+import { describeFormat, writeHeader } from '../src/codec/format.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 import type { StoreStats } from '../src/core/stats.js';
@@ -103,14 +104,142 @@ describe('at rest: encryption and hashed ids', () => {
     await Promise.all([rotated.close(), newOnly.close()]);
   });
 
-  it('a session written with a key no longer listed reads as no session, with a warning, never as garbage', async () => {
+  it('a session written with a key no longer listed is a configuration error (503), logged, kept, never read as garbage', async () => {
     const table3 = uniqueTable('nokey');
     const writer = new SessionStore(localOptions({ table: table3, encryptionKeys: [KEY_OLD] }));
     await writer.set('orphan', { a: 1 });
-    const reader = new SessionStore(localOptions({ table: table3, encryptionKeys: [KEY_NEW] }));
-    assert.equal(await reader.get('orphan'), null);
-    assert.match((reader.logger as unknown as { text(): string }).text(), /corrupt session item ignored/);
+    const reader = new SessionStore(localOptions({ table: table3, encryptionKeys: [KEY_NEW], deleteCorruptSessions: true }));
+    const got = await outcome(reader.get('orphan'));
+    assert.equal((got as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
+    assert.match((reader.logger as unknown as { text(): string }).text(), /key this server cannot use/);
+    assert.deepEqual(await writer.get('orphan'), { a: 1 }, 'not deleted, even with deleteCorruptSessions');
     await Promise.all([writer.close(), reader.close()]);
+  });
+});
+
+/** The raw `data` of a session's item, and a way to put any bytes there: what anyone able to write to the table can do. */
+async function rawData(store: SessionStore, id: string): Promise<Uint8Array> {
+  const out = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: store.keyOf(id) } }, ConsistentRead: true }));
+  return out.Item!.data!.B!;
+}
+async function plant(store: SessionStore, id: string, data: Uint8Array): Promise<void> {
+  await store.client.send(
+    new UpdateItemCommand({
+      TableName: store.config.table,
+      Key: { sessionId: { S: store.keyOf(id) } },
+      UpdateExpression: 'SET #d = :d',
+      ExpressionAttributeNames: { '#d': 'data' },
+      ExpressionAttributeValues: { ':d': { B: data } },
+    }),
+  );
+}
+const outcome = <T>(work: Promise<T>): Promise<T | Error> => work.then((v) => v, (err: Error) => err);
+
+describe('an encrypted session opens only in its own item', () => {
+  const options = (table: string) => localOptions({ table, encryptionKeys: [KEY_NEW], hashSessionIds: ID_SECRET, deleteCorruptSessions: true });
+
+  it("a victim's data copied into the attacker's item is refused there, and nothing is deleted", async () => {
+    const table = uniqueTable('swap');
+    const writer = new SessionStore(options(table));
+    await writer.set('victim-session', { user: 'admin' });
+    await writer.set('attacker-session', { user: 'eve' });
+    await plant(writer, 'attacker-session', await rawData(writer, 'victim-session'));
+
+    const reader = new SessionStore(options(table));
+    const got = await outcome(reader.get('attacker-session'));
+    assert.notDeepEqual(got, { user: 'admin' }, 'the swapped blob must not open as the victim');
+    assert.equal((got as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
+    assert.deepEqual(await reader.get('victim-session'), { user: 'admin' }, 'the victim still reads their own');
+    assert.ok((await rawData(reader, 'attacker-session')).length > 0, 'kept, not deleted');
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it("an older blob of one session put back into another (a rollback through a swap) is refused", async () => {
+    const table = uniqueTable('rollback');
+    const store = new SessionStore(options(table));
+    await store.set('victim-session', { role: 'admin' });
+    const old = await rawData(store, 'victim-session');
+    await store.set('victim-session', { role: 'user' });
+    await store.set('other-session', { role: 'user' });
+    await plant(store, 'other-session', old);
+    const reader = new SessionStore(options(table));
+    const got = await outcome(reader.get('other-session'));
+    assert.notDeepEqual(got, { role: 'admin' });
+    assert.equal((got as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
+    await Promise.all([store.close(), reader.close()]);
+  });
+
+  it('a frame sealed before the binding (header-only additional data) is read once, then rewritten bound to its item', async () => {
+    const table = uniqueTable('legacy');
+    const store = new SessionStore(options(table));
+    await store.set('old-session', { placeholder: true });
+    // What releases before the binding wrote: AES-256-GCM over the JSON, the header alone as additional data.
+    const header = writeHeader('none', KEY_NEW.id, false);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', KEY_NEW.key, iv, { authTagLength: 16 });
+    cipher.setAAD(header);
+    const body = Buffer.concat([cipher.update(JSON.stringify({ cart: ['tea'] })), cipher.final()]);
+    await plant(store, 'old-session', Buffer.concat([header, iv, body, cipher.getAuthTag()]));
+    assert.equal(describeFormat(await rawData(store, 'old-session')).bound, false);
+
+    const reader = new SessionStore(options(table));
+    assert.deepEqual(await reader.get('old-session'), { cart: ['tea'] });
+    const now = await rawData(reader, 'old-session');
+    assert.equal(describeFormat(now).bound, true, 'rewritten with the key binding');
+    assert.deepEqual(await new SessionStore(options(table)).get('old-session'), { cart: ['tea'] });
+    // Bound now: copied elsewhere it no longer opens.
+    await reader.set('elsewhere', { x: 1 });
+    await plant(reader, 'elsewhere', now);
+    const third = new SessionStore(options(table));
+    assert.equal(((await outcome(third.get('elsewhere'))) as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
+    await Promise.all([store.close(), reader.close(), third.close()]);
+  });
+});
+
+describe('key rotation never deletes a session', () => {
+  it('a rolling rotation across two servers: the one not yet given the new key answers 503, deletes nothing, and reads the session once it has the key', async () => {
+    const table = uniqueTable('rolling');
+    // Server A is deployed first with the new key in front; server B still runs the old configuration.
+    const a = new DynamoDBStore(localOptions({ table, encryptionKeys: [KEY_NEW, KEY_OLD], deleteCorruptSessions: true }));
+    const b = new DynamoDBStore(localOptions({ table, encryptionKeys: [KEY_OLD], deleteCorruptSessions: true }));
+    await Promise.all([a.ready(), b.ready()]);
+    const serverA = await expressApp(a);
+    const serverB = await expressApp(b);
+    try {
+      const client = new CookieClient();
+      await client.json(`${serverA.url}/login`);
+      const onB = await client.request(`${serverB.url}/me`);
+      assert.equal(onB.status, 503, 'a configuration error, not a lost session');
+      assert.ok(Number(onB.headers.get('retry-after')) >= 1);
+      assert.equal(onB.headers.getSetCookie().length, 0, 'the client keeps its cookie');
+      assert.match((b.store.logger as unknown as { text(): string }).text(), /k2026[\s\S]*key this server cannot use|key this server cannot use[\s\S]*k2026/);
+      assert.equal((await b.store.stats()).corruptItems, 0);
+      assert.equal((await client.json<{ email: string }>(`${serverA.url}/me`)).email, SECRET_EMAIL, 'the session is still there');
+
+      // B is deployed with the new configuration: the same session reads there too.
+      const b2 = new DynamoDBStore(localOptions({ table, encryptionKeys: [KEY_NEW, KEY_OLD], deleteCorruptSessions: true }));
+      const serverB2 = await expressApp(b2);
+      try {
+        assert.equal((await client.json<{ email: string }>(`${serverB2.url}/me`)).email, SECRET_EMAIL);
+      } finally {
+        serverB2.server.close();
+        await b2.store.close();
+      }
+    } finally {
+      serverA.server.close();
+      serverB.server.close();
+      await Promise.all([a.store.close(), b.store.close()]);
+    }
+  });
+
+  it('a server given a different key under the same id answers 503 and deletes nothing', async () => {
+    const table = uniqueTable('samekeyid');
+    const right = new SessionStore(localOptions({ table, encryptionKeys: [KEY_NEW] }));
+    const wrong = new SessionStore(localOptions({ table, encryptionKeys: [{ id: KEY_NEW.id, key: Buffer.alloc(32, 99) }], deleteCorruptSessions: true }));
+    await right.set('shared', { user: 'ada' });
+    assert.equal(((await outcome(wrong.get('shared'))) as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
+    assert.deepEqual(await right.get('shared'), { user: 'ada' });
+    await Promise.all([right.close(), wrong.close()]);
   });
 });
 

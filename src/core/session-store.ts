@@ -138,7 +138,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.ownsClient = this.config.client === undefined;
     this.client = createDynamoDBClient(this.config, this.logger);
     this.target = describeTarget(this.config);
-    this.codec = createCodec(this.config);
+    this.codec = createCodec({
+      ...this.config,
+      onKeyBudget: (keyId, frames) =>
+        this.logger.warn({ table: this.config.table, keyId, frames }, 'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)'),
+    });
     this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, endpoint: this.config.endpoint }, this.config.returnConsumedCapacity);
     this.gateway.on('engine-omits-item', (engine: string | undefined) => {
       this.logger.warn(
@@ -269,7 +273,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       return refreshExpiry(this, this.locks, handle, expiresAtMs);
     }
     const userId = userIdGiven ?? handle?.userId ?? undefined;
-    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId));
+    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId), key);
     guardSize(this, id, key, bytes.length, userId);
     await this.ready();
     const creating = handle !== undefined && handle.version === 0;
@@ -494,7 +498,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       }
       try {
         const stored = readItem(item);
-        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data));
+        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data, key));
       } catch {
         this.statsData.corruptItems += 1;
       }
