@@ -394,6 +394,11 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
   // By shape as well: a DynamoDBStore of the CommonJS build is another class than the ESM build's.
   checkDynamoSessionOptions(options, (store) => store instanceof DynamoDBStore || (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'));
   const { header, ...sessionOptions } = options;
+  // express-session sets neither flag by default: Secure when the request came over HTTPS (req.secure, which
+  // follows Express's "trust proxy"), SameSite=Lax.
+  sessionOptions.cookie = { ...options.cookie };
+  sessionOptions.cookie.secure ??= 'auto';
+  sessionOptions.cookie.sameSite ??= 'lax';
   const idHeader = resolveIdHeader(header);
   const inner = session(sessionOptions) as unknown as Middleware;
   // `key` is express-session's older name for `name`, still read by it.

@@ -175,6 +175,11 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   const { header, store, lock, keepAlive, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
   const idHeader = resolveIdHeader(header);
   const sessionCookieName = cookieName ?? 'sessionId';
+  // @fastify/session sets neither flag by default: Secure when the request came over HTTPS (request.protocol,
+  // which follows Fastify's trustProxy), SameSite=Lax.
+  const cookieFlags = { ...(cookie as SessionCookieOptions | undefined) };
+  cookieFlags.secure ??= 'auto';
+  cookieFlags.sameSite ??= 'lax';
   // With `header`: each request's id as its header gave it, to tell a new id from the one the client has.
   const incomingIds = new WeakMap<object, string | undefined>();
   // Loaded here, not when the entry is imported: an app that registers @fastify/session itself with a
@@ -187,7 +192,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     ...(store ? { store } : {}),
     ...(lock !== undefined ? { lock } : {}),
     ...(keepAlive !== undefined ? { keepAlive } : {}),
-    sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
+    sessionCookie: { name: cookieName ?? 'sessionId', ...cookieFlags },
   });
   fastify.decorate('dynamoSessionStore', sessionStore);
   fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
@@ -227,7 +232,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     secret,
     store: sessionStore,
     ...(cookieName !== undefined ? { cookieName } : {}),
-    cookie: { maxAge: sessionStore.store.config.ttl * 1000, ...cookie },
+    cookie: { maxAge: sessionStore.store.config.ttl * 1000, ...cookie, secure: cookieFlags.secure, sameSite: cookieFlags.sameSite },
     ...(cookiePrefix !== undefined ? { cookiePrefix } : {}),
     ...(saveUninitialized !== undefined ? { saveUninitialized } : {}),
     ...(rolling !== undefined ? { rolling } : {}),

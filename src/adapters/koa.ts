@@ -140,7 +140,9 @@ export class KoaSessionStore {
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     const version = mine?.handle.storedVersion;
     if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
-      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, this.sessionCookie, sessionCookie ? undefined : new Date(expires)));
+      // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
+      const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
+      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));
     }
   }
 
@@ -248,8 +250,9 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     ...(renew !== undefined ? { renew } : {}),
     ...(signed !== undefined ? { signed } : {}),
     ...(httpOnly !== undefined ? { httpOnly } : {}),
+    // Unset `secure` is Koa's default: the request's protocol (ctx.secure, following app.proxy). koa-session sets no SameSite: Lax.
     ...(secure !== undefined ? { secure } : {}),
-    ...(sameSite !== undefined ? { sameSite } : {}),
+    sameSite: sameSite ?? 'lax',
     ...(overwrite !== undefined ? { overwrite } : {}),
     ...(autoCommit !== undefined ? { autoCommit } : {}),
     ...(valid !== undefined ? { valid } : {}),
