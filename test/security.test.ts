@@ -8,6 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { inspect } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -240,6 +241,84 @@ describe('key rotation never deletes a session', () => {
     assert.equal(((await outcome(wrong.get('shared'))) as { code?: string }).code, 'DSM_ENCRYPTION_KEY');
     assert.deepEqual(await right.get('shared'), { user: 'ada' });
     await Promise.all([right.close(), wrong.close()]);
+  });
+});
+
+describe('secrets are not printable', () => {
+  const ACCESS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
+  const TOKEN = 'FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789';
+  const HASH_SECRET = 'id-hashing-secret-0b7c1e9d5a3f2468ace';
+  const KEY_BYTES = Buffer.from('6e0f3c9a1b2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7', 'hex');
+  const COOKIE_SECRET = 'cookie-signing-secret-5f1e2d3c4b5a69788796a5b4';
+  // Every spelling a secret could take in the output: as given, and the key in base64, hex and as util.inspect prints a Buffer.
+  const needles = [ACCESS_SECRET, TOKEN, HASH_SECRET, COOKIE_SECRET, KEY_BYTES.toString('base64'), KEY_BYTES.toString('hex'), inspect(KEY_BYTES).slice(8, 40)];
+
+  const storeOptions = () =>
+    localOptions({
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: ACCESS_SECRET,
+      sessionToken: TOKEN,
+      hashSessionIds: HASH_SECRET,
+      encryptionKeys: [{ id: 'k1', key: KEY_BYTES }, { id: 'k0', key: KEY_BYTES.toString('base64') }],
+    });
+
+  it('util.inspect and JSON.stringify of every public object print no secret: stores, adapters, entries', async () => {
+    const { FastifySessionStore } = await import('../src/adapters/fastify.js');
+    const { KoaSessionStore } = await import('../src/adapters/koa.js');
+    const { webSessions, ServerSessions } = await import('../src/adapters/web.js');
+    const { createDynamoSessionStorage } = await import('../src/adapters/react-router.js');
+    const { nextSessions } = await import('../src/adapters/next.js');
+    const { dynamoSessionHandle } = await import('../src/adapters/sveltekit.js');
+    const { sessionHandler } = await import('../src/adapters/http.js');
+    const { dynamoSession: honoSession } = await import('../src/adapters/hono.js');
+
+    const core = new SessionStore(storeOptions());
+    const objects: Record<string, unknown> = {
+      SessionStore: core,
+      'SessionStore.config': core.config,
+      DynamoDBStore: new DynamoDBStore(storeOptions()),
+      FastifySessionStore: new FastifySessionStore(storeOptions()),
+      KoaSessionStore: new KoaSessionStore(storeOptions()),
+      ServerSessions: new ServerSessions({ ...storeOptions(), secret: COOKIE_SECRET }),
+      webSessions: webSessions({ ...storeOptions(), secret: COOKIE_SECRET }),
+      'React Router storage': createDynamoSessionStorage({ ...storeOptions(), secret: COOKIE_SECRET }),
+      nextSessions: nextSessions({ ...storeOptions(), secret: COOKIE_SECRET }),
+      'SvelteKit handle': dynamoSessionHandle({ ...storeOptions(), secret: COOKIE_SECRET }),
+      'http handler': sessionHandler({ ...storeOptions(), secret: COOKIE_SECRET }),
+      'Hono middleware': honoSession({ ...storeOptions(), secret: COOKIE_SECRET }),
+    };
+    try {
+      for (const [name, object] of Object.entries(objects)) {
+        const printed = [
+          inspect(object, { depth: 8, showHidden: true }),
+          inspect(object, { depth: 8, customInspect: false }),
+          JSON.stringify(object) ?? '',
+          `${String(object)}`,
+        ].join('\n');
+        for (const secret of needles) assert.equal(printed.includes(secret), false, `${name} prints a secret (${secret.slice(0, 6)}…)`);
+      }
+      assert.equal(core.config.secretAccessKey, '[redacted]', 'whether it is set stays visible');
+      assert.deepEqual(core.config.encryptionKeys.map((k) => k.id), ['k1', 'k0']);
+    } finally {
+      await Promise.all(
+        Object.values(objects).map((o) => {
+          const store = (o as { store?: SessionStore; sessions?: { store: SessionStore } })?.store ?? (o as { sessions?: { store: SessionStore } })?.sessions?.store;
+          return store instanceof SessionStore ? store.close() : (o as { store?: { close?: () => Promise<void> } })?.store?.close?.();
+        }),
+      );
+      await core.close();
+    }
+  });
+
+  it('the store still works with the real secrets it keeps out of sight: hashed ids, encryption', async () => {
+    const table = uniqueTable('hidden');
+    const options = () => localOptions({ table, hashSessionIds: HASH_SECRET, encryptionKeys: [{ id: 'k1', key: KEY_BYTES }] });
+    const store = new SessionStore(options());
+    await store.set('still-works', { a: 1 });
+    const other = new SessionStore(options());
+    assert.deepEqual(await other.get('still-works'), { a: 1 });
+    assert.notEqual(store.keyOf('still-works'), 'still-works');
+    await Promise.all([store.close(), other.close()]);
   });
 });
 

@@ -5,6 +5,7 @@
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
@@ -52,6 +53,15 @@ function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T>
 /** An express-session Store backed by DynamoDB; callbacks and promises both work. */
 export class DynamoDBStore extends session.Store {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `DynamoDBStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   private readonly handles = new WeakMap<object, SessionHandle>();
   /**
    * The handle of data get() handed to express-session, until it makes a Session of it in

@@ -7,6 +7,7 @@
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inspect } from 'node:util';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
@@ -77,6 +78,15 @@ function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void 
 /** A @fastify/session store backed by DynamoDB. */
 export class FastifySessionStore implements FastifySessionStoreContract {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `FastifySessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
   readonly context = new AsyncLocalStorage<RequestContext>();
   private readonly lockFor: (req: FastifyRequest) => boolean | undefined;

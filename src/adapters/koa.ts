@@ -5,6 +5,7 @@
  * and 503 answers (koa-session saves before Koa responds, so a failed save
  * really becomes a 503).
  */
+import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
@@ -72,6 +73,15 @@ function appData(ctx: Koa.Context): SessionData | undefined {
 /** A koa-session external store backed by DynamoDB. */
 export class KoaSessionStore {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `KoaSessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly keepAliveFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly loaded = new WeakMap<object, Map<string, Loaded>>();

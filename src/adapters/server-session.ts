@@ -9,6 +9,7 @@
  * app's keys), so a session written here reads in Express, and back.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
@@ -199,7 +200,8 @@ export class ServerSessions {
   readonly name: string;
   /** @internal Set when ids travel in a header instead of a cookie. */
   readonly idHeader: ResolvedIdHeader | undefined;
-  private readonly secrets: string[];
+  /** The cookie secrets: in a private field, so no inspect, JSON or property walk reaches them. */
+  readonly #secrets: string[];
   private readonly cookie: SessionCookieOptions;
   private readonly trustProxy: boolean;
   private readonly rolling: boolean;
@@ -208,7 +210,7 @@ export class ServerSessions {
 
   constructor(options: ServerSessionOptions) {
     const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, trustProxy, ...storeOptions } = options ?? ({} as ServerSessionOptions);
-    this.secrets = secretList(secret);
+    this.#secrets = secretList(secret);
     this.idHeader = resolveIdHeader(header);
     this.store = store ?? new SessionStore(storeOptions);
     this.name = name ?? 'sid';
@@ -220,6 +222,15 @@ export class ServerSessions {
     this.rolling = rolling ?? false;
     this.saveUninitialized = saveUninitialized ?? false;
     this.genid = genid ?? (() => randomBytes(24).toString('base64url'));
+  }
+
+  /** JSON and util.inspect: the cookie's name and flags and the store's summary, never the secrets. */
+  toJSON(): { name: string; cookie: SessionCookieOptions; store: ReturnType<SessionStore['toJSON']> } {
+    return { name: this.name, cookie: this.cookie, store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `ServerSessions ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
   }
 
   /** @internal */
@@ -243,7 +254,7 @@ export class ServerSessions {
     const https = this.isHttps(lookup, options.https ?? false);
     const cookieHeader = this.idHeader ? undefined : single(lookup('cookie'));
     const raw = this.idHeader ? idFromHeader(single(lookup(this.idHeader.name)), this.idHeader) : readCookie(cookieHeader, this.name);
-    const id = unsignSessionId(raw, this.secrets);
+    const id = unsignSessionId(raw, this.#secrets);
     if (id !== undefined) {
       let loaded;
       // The version cookie makes eventually consistent reads safe; a header client has none, so its reads stay strong.
@@ -301,7 +312,7 @@ export class ServerSessions {
     // Destroyed by another request (a logout, or a login's regenerate): no Set-Cookie at all. Clearing it
     // here could arrive after that login's response and clear the new session's cookie.
     if (outcome === 'destroyed') return [];
-    if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
+    if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.#secrets)]];
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
@@ -319,7 +330,7 @@ export class ServerSessions {
   previewHeaders(session: RequestSession): ResponseHeaders {
     if (session.state === 'destroyed') return session.hadCookie ? this.cleared(session) : [];
     if (session.state === 'new' && Object.keys(session.data).length === 0 && !this.saveUninitialized) return [];
-    if (this.idHeader) return session.state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
+    if (this.idHeader) return session.state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.#secrets)]];
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
     if (session.state === 'loaded' && ((!this.rolling && maxAge === null) || !session.keepAlive)) return [];
     return [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : new Date(Date.now() + maxAge))]];
@@ -327,7 +338,7 @@ export class ServerSessions {
 
   /** @internal The session cookie naming this session, expiring at `expires` (none: a browser-session cookie). */
   sessionCookie(session: RequestSession, expires: Date | undefined): string {
-    return sessionSetCookie(this.name, signSessionId(session.id, this.secrets), forRequest(this.cookie, session.https), expires);
+    return sessionSetCookie(this.name, signSessionId(session.id, this.#secrets), forRequest(this.cookie, session.https), expires);
   }
 
   /** @internal The session cookie as a fresh save sets it now (its expiry from `cookie.maxAge` or `ttl`). */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
+import { inspect } from 'node:util';
+import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient, describeTarget } from '../aws/client.js';
 import { createCodec, MAX_DECODED_BYTES, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
@@ -122,6 +123,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   /** @internal */
   readonly ends = new EndNotices();
   /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
+  readonly #idSecret: string | Buffer | undefined;
   private readonly writeQueue = new KeyedMutex();
   private readonly locks: RequestLocks;
   private readonly target: string;
@@ -133,13 +135,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
 
   constructor(options: SessionStoreOptions = {}) {
     super();
-    this.config = resolveConfig(options);
+    // The secrets are used here, once, and kept only where nothing prints them: the client's credentials,
+    // the codec's keyring, #idSecret. `config` shows whether each is set, never its value.
+    const config = resolveConfig(options);
+    this.#idSecret = config.hashSessionIds;
+    this.config = redactConfig(config);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
-    this.client = createDynamoDBClient(this.config, this.logger);
+    this.client = createDynamoDBClient(config, this.logger);
     this.target = describeTarget(this.config);
     this.codec = createCodec({
-      ...this.config,
+      ...config,
       onKeyBudget: (keyId, frames) =>
         this.logger.warn({ table: this.config.table, keyId, frames }, 'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)'),
     });
@@ -165,6 +171,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this);
+  }
+
+  /** What JSON.stringify and logs show of a store: its table, where it is, and its options with every secret redacted. */
+  toJSON(): { table: string; target: string; config: ResolvedConfig } {
+    const { client: _client, logger: _logger, ...config } = this.config;
+    return { table: this.config.table, target: this.target, config: config as ResolvedConfig };
+  }
+
+  /** util.inspect and console.log: the same as toJSON, never a secret, nor the SDK client's internals. */
+  [inspect.custom](_depth: number, options: object): string {
+    return `SessionStore ${inspect(this.toJSON(), { ...options, depth: 3 })}`;
   }
 
   /**
@@ -202,7 +219,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   /** Table key of a session id (its HMAC when `hashSessionIds`). */
   keyOf(id: string): string {
     checkSessionId(id);
-    return keyFor(id, this.config.hashSessionIds);
+    return keyFor(id, this.#idSecret);
   }
 
   // ---- request-scoped API (adapters) ----
