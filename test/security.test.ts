@@ -322,6 +322,78 @@ describe('secrets are not printable', () => {
   });
 });
 
+describe('no raw session id leaves the store (hashSessionIds off)', () => {
+  it('created, regenerated and destroyed events and listUserSessions name sessions by handle; destroySession(handle, { userId }) ends only that user\'s session', async () => {
+    const store = new SessionStore(localOptions({ table: uniqueTable('handles'), userId: 'user' }));
+    const told: string[] = [];
+    for (const event of ['created', 'regenerated', 'destroyed'] as const) {
+      store.on(event, (e: { key: string; previousKey?: string }) => told.push(JSON.stringify(e)));
+    }
+    const ids = ['live-id-of-ada-phone-0123456789', 'live-id-of-ada-laptop-012345678', 'live-id-of-bob-desktop-01234567'];
+    try {
+      for (const [i, id] of ids.entries()) {
+        const handle = store.newHandle(id);
+        await store.commit(handle, id, { user: i < 2 ? 'ada' : 'bob' });
+      }
+      const regenerated = 'live-id-after-login-0123456789ab';
+      const old = await store.load(ids[0]!, { lock: false });
+      await store.destroy(ids[0]!, old!.handle, 'regenerate');
+      await store.commit(store.newHandle(regenerated), regenerated, { user: 'ada' }, { replaces: old!.handle });
+
+      const list = await store.listUserSessions('ada');
+      assert.equal(list.sessions.length, 2);
+      const listed = JSON.stringify(list);
+      for (const id of [...ids, regenerated]) assert.equal(listed.includes(id), false, 'a live id in listUserSessions');
+
+      // Bob cannot end Ada's session with her handle; Ada can.
+      const laptop = list.sessions.find((s) => s.key === store.handleOf(ids[1]!))!;
+      assert.ok(laptop, 'the handle is the one handleOf gives');
+      assert.equal(await store.destroySession(laptop.key, { userId: 'bob' }), false);
+      assert.deepEqual(await store.get(ids[1]!), { user: 'ada' });
+      assert.equal(await store.destroySession(laptop.key, { userId: 'ada' }), true);
+      assert.equal(await store.get(ids[1]!), null);
+      await assert.rejects(store.destroySession(laptop.key), { code: 'DSM_CONFIG' });
+
+      assert.ok(told.length >= 5, told.join('\n'));
+      for (const line of told) for (const id of [...ids, regenerated]) assert.equal(line.includes(id), false, `a live id in an event: ${line}`);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('cost defaults: what an anonymous or hostile client can make the table bill', () => {
+  it('a session past 400 KB is refused by default (no chunks, nothing written); chunks up to 4 MB are opt-in', async () => {
+    const table = uniqueTable('cost');
+    const big = { blob: randomBytes(450 * 1024).toString('base64') }; // 600 KB of JSON, 450 KB compressed at best
+    const plain = new SessionStore(localOptions({ table }));
+    await plain.ready();
+    await assert.rejects(plain.set('big', big), { code: 'DSM_SESSION_TOO_LARGE' });
+    assert.equal((await plain.client.send(new ScanCommand({ TableName: table }))).Count, 0, 'nothing written');
+    const optedIn = new SessionStore(localOptions({ table, maxSessionBytes: 4 * 1024 * 1024 }));
+    await optedIn.set('big', big);
+    assert.deepEqual(await optedIn.get('big'), big);
+    await Promise.all([plain.close(), optedIn.close()]);
+  });
+
+  it('React Router: requests without a cookie that set nothing write no item and get no session cookie', async () => {
+    const { createDynamoSessionStorage } = await import('../src/adapters/react-router.js');
+    const table = uniqueTable('rrcost');
+    const storage = createDynamoSessionStorage({ ...localOptions({ table }), secret: 'a react router secret of 32 characters or more' });
+    try {
+      await storage.sessions.store.ready();
+      for (let i = 0; i < 5; i++) {
+        const session = await storage.getSession(null);
+        const setCookie = await storage.commitSession(session);
+        assert.match(setCookie, /Expires=Thu, 01 Jan 1970/, 'no cookie naming a session that is not stored');
+      }
+      assert.equal((await storage.sessions.store.client.send(new ScanCommand({ TableName: table }))).Count, 0, 'a cookieless request wrote an item');
+    } finally {
+      await storage.sessions.store.close();
+    }
+  });
+});
+
 describe('hostile payloads', () => {
   it('__proto__ and constructor keys in a stored session pollute no prototype when it loads', async () => {
     const store = new SessionStore(localOptions());

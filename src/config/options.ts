@@ -198,7 +198,8 @@ export const DEFAULTS = {
   maxSaveAttempts: 100,
   compression: true,
   compressionThreshold: 1024,
-  maxSessionBytes: MAX_SESSION_BYTES,
+  // One item: a session past DynamoDB's 400 KB item limit (chunks, up to 4 MB, ~4,000 write units a save) is opt-in.
+  maxSessionBytes: 400 * 1024,
   deleteCorruptSessions: false,
   reapIntervalMs: 0,
   maxAttempts: 3,

@@ -13,7 +13,7 @@ import { saveLeased } from '../concurrency/save-leased.js';
 import { saveUpsert } from '../concurrency/save-upsert.js';
 import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { ConfigError, CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
@@ -26,10 +26,10 @@ import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './
 import { startReaper, type Reaper } from './reaper.js';
 import { refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
-import { checkSessionId, idTag, keyFor } from './session-id.js';
+import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
-import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
+import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
@@ -171,6 +171,21 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this);
+  }
+
+  /**
+   * Lifecycle events name sessions by handle, never by a raw id (`created`,
+   * `regenerated` and `destroyed`; an `expired` one's id opens nothing any more).
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if ((event === 'created' || event === 'regenerated' || event === 'destroyed') && this.#idSecret === undefined && args[0] && typeof args[0] === 'object') {
+      const e = args[0] as { key?: unknown; previousKey?: unknown };
+      const named: Record<string, unknown> = { ...e };
+      if (typeof e.key === 'string') named.key = handleFor(e.key, undefined);
+      if (typeof e.previousKey === 'string') named.previousKey = handleFor(e.previousKey, undefined);
+      return super.emit(event, named, ...args.slice(1));
+    }
+    return super.emit(event, ...args);
   }
 
   /** What JSON.stringify and logs show of a store: its table, where it is, and its options with every secret redacted. */
@@ -439,12 +454,40 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   /**
-   * Ends one session by its table key ("log out that device"), as
-   * `listUserSessions` gives it: the id itself, or its HMAC with
-   * `hashSessionIds`. Emits `destroyed` with reason 'revoked'. Resolves to
-   * whether there was one.
+   * The handle of a session, by its id: what events and `listUserSessions`
+   * name it by, and `destroySession` takes. No session id can be recovered
+   * from it (with `hashSessionIds` it is the table key, an HMAC).
    */
-  async destroySession(key: string): Promise<boolean> {
+  handleOf(id: string): string {
+    return handleFor(this.keyOf(id), this.#idSecret);
+  }
+
+  /**
+   * Ends one session ("log out that device") by the handle `listUserSessions`
+   * or an event gave, with the user it belongs to: a handle of another user's
+   * session ends nothing. A table key (the CLI's, or an HMAC key with
+   * `hashSessionIds`) is taken as well. Emits `destroyed` with reason
+   * 'revoked'. Resolves to whether there was one.
+   */
+  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    let key = handle;
+    if (handle.startsWith(HANDLE_PREFIX)) {
+      if (options.userId === undefined) {
+        throw new ConfigError('destroySession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
+      }
+      const { keys } = await userKeys(this, options.userId);
+      const found = keys.find((k) => handleFor(k, this.#idSecret) === handle);
+      if (found === undefined) return false;
+      key = found;
+    } else if (options.userId !== undefined) {
+      // A key with a user named: only that user's session ends.
+      const { keys } = await userKeys(this, options.userId);
+      if (!keys.includes(key)) return false;
+    }
+    return this.destroyKey(key);
+  }
+
+  private async destroyKey(key: string): Promise<boolean> {
     await this.ready();
     const deleted = await this.deleteKey(key, 'revoked', idTag(key));
     this.locks.settleHolder(key);
@@ -467,8 +510,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * through `userIndex` (a Query, eventually consistent) or a Scan, then read
    * with one strongly consistent BatchGetItem per 100.
    */
-  listUserSessions(userId: string): Promise<UserSessionList> {
-    return describeUserSessions(this, userId);
+  async listUserSessions(userId: string): Promise<UserSessionList> {
+    const list = await describeUserSessions(this, userId);
+    for (const session of list.sessions) session.key = handleFor(session.key, this.#idSecret);
+    return list;
   }
 
   // ---- stateless API (express-session's Store contract and tools) ----
