@@ -308,6 +308,16 @@ describe('dynamodb-session iam-policy', () => {
     assert.equal((await cli(['iam-policy', '--features', 'everything'])).code, 2);
   });
 
+  it('asks for the region and account its ARN would otherwise leave open, and says when the policy holds table-creation actions', async () => {
+    const open = await cli(['iam-policy', '--table', 'Sessions'], { AWS_REGION: '' });
+    assert.equal(open.code, 0);
+    assert.match(open.stderr, /wildcard.*give --region and --account/);
+    assert.match(open.stderr, /create the table once .*--no-create/);
+    const exact = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--account', '123456789012', '--no-create']);
+    assert.equal(exact.stderr, '');
+    assert.equal(actionsOf(exact)[0]!.Action.some((a) => /CreateTable|UpdateTimeToLive/.test(a)), false);
+  });
+
   it('takes settings from flags over environment over context.xml over defaults', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dsm-cli-'));
     const xml = join(dir, 'context.xml');
@@ -516,7 +526,8 @@ describe('dynamodb-session usage', () => {
   });
 
   it('prints no AWS SDK Node-version notice', async () => {
-    const run = await cli(['iam-policy'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' });
+    // A fully specified policy: iam-policy's own advice (region, account, --no-create) goes to stderr otherwise.
+    const run = await cli(['iam-policy', '--region', 'eu-west-1', '--account', '123456789012', '--no-create'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' });
     assert.equal(run.code, 0);
     assert.equal(run.stderr, '');
   });

@@ -368,7 +368,14 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         ...(flags.reaper ? { reapIntervalMs: 60_000 } : {}),
       });
       const features = (flags.features ?? '').split(',').map((f) => f.trim()).filter(Boolean) as PolicyFeature[];
-      out(JSON.stringify(iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features }), null, 2));
+      const policy = iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features });
+      out(JSON.stringify(policy, null, 2));
+      // On stderr, so the JSON on stdout stays usable as it is.
+      const missing = [config.region === undefined ? '--region' : undefined, flags.account === undefined ? '--account' : undefined].filter(Boolean);
+      if (missing.length > 0) err(`dynamodb-session: the table ARN has a wildcard for what ${missing.join(' and ')} would name: any table of that name in any ${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}; give ${missing.join(' and ')}`);
+      if (config.createIfNotExist && !config.skipTableCheck && !features.includes('admin' as PolicyFeature)) {
+        err('dynamodb-session: the policy lets the app create the table and turn on TTL (createIfNotExist is on): create the table once (`dynamodb-session create-table`) and print the runtime role\'s policy with --no-create');
+      }
     });
 
   try {
