@@ -82,6 +82,25 @@ export class CorruptSessionError extends SessionStoreError {
 }
 
 /**
+ * An encrypted session could not be opened with this server's `encryptionKeys`:
+ * its key id is not listed, or it failed authentication (another key under
+ * the same id, or an item altered or moved). A configuration error until
+ * proven otherwise: the session is kept, never deleted, and the request is
+ * answered 503, so a server deployed with the wrong keys, or one step of a
+ * rolling rotation, cannot wipe the sessions it reads.
+ */
+export class EncryptionKeyError extends SessionStoreError {
+  override name = 'EncryptionKeyError';
+  readonly keyId: string;
+  readonly retryAfterSeconds: number;
+  constructor(keyId: string, message: string, options?: { cause?: unknown }) {
+    super('DSM_ENCRYPTION_KEY', message, { cause: options?.cause, retryable: true });
+    this.keyId = keyId;
+    this.retryAfterSeconds = 30;
+  }
+}
+
+/**
  * No longer thrown: every server decodes LZ4 sessions in JavaScript. Kept
  * exported so that code which catches it still compiles.
  */

@@ -22,6 +22,7 @@ export {
   SessionSerializationError,
   CodecUnavailableError,
   CorruptSessionError,
+  EncryptionKeyError,
   InvalidSessionIdError,
   SessionIdTakenError,
   LockTimeoutError,

@@ -180,19 +180,36 @@ describe('dynamodb-session list, show, delete, stats', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^SESSION\s+EXPIRES\s+VERSION\s+BYTES\s+USER\s+LOCK/m);
     assert.doesNotMatch(first.stdout.split('more:')[0]!, /session-[a-c]{20}/);
-    assert.equal((first.stdout.match(/^session-\S*…/gm) ?? []).length, 2, first.stdout);
+    // Sessions by handle (hashSessionIds off: a key is a live id), shortened.
+    assert.equal((first.stdout.match(/^dsh#\S*…/gm) ?? []).length, 2, first.stdout);
     // The next page's command, run as printed: it keeps the table, the endpoint and the page size.
     const more = /^more: dynamodb-session (list .*)$/m.exec(first.stdout);
     assert.ok(more, first.stdout);
     assert.match(more[1]!, new RegExp(`--table ${table} --endpoint ${ENDPOINT.replace(/\./g, '\\.')} --limit 2 --after \\S+$`));
-    const second = await cli([...more[1]!.split(' '), '--full']);
+    // As a shell would split it: a handle's '#' makes shellWord quote it.
+    const second = await cli([...more[1]!.split(' ').map((w) => w.replace(/^'(.*)'$/, '$1')), '--full']);
     assert.equal(second.code, 0);
-    assert.equal((second.stdout.match(/^session-[a-c]{20}\b/gm) ?? []).length, 1, second.stdout);
+    assert.equal((second.stdout.match(/^dsh#[A-Za-z0-9_-]{43}\s/gm) ?? []).length, 1, second.stdout);
     assert.doesNotMatch(second.stdout, /more:/);
 
     const all = JSON.parse((await on(table, 'list', '--json', '--expired')).stdout) as { sessions: Array<{ key: string; expired: boolean }> };
     assert.equal(all.sessions.length, 4);
-    assert.deepEqual(all.sessions.filter((s) => s.expired).map((s) => s.key), ['session-expired-dddddddddddddd']);
+    assert.deepEqual(all.sessions.filter((s) => s.expired).map((s) => s.key), [store.handleOf('session-expired-dddddddddddddd')]);
+  });
+
+  it('no raw session id in list, --full, --json or the --after hint; show and delete take the handle list printed', async () => {
+    const ids = ['session-aaaaaaaaaaaaaaaaaaaa', 'session-bbbbbbbbbbbbbbbbbbbb', 'session-cccccccccccccccccccc', 'session-expired-dddddddddddddd'];
+    const outputs = [await on(table, 'list', '--limit', '1'), await on(table, 'list', '--full'), await on(table, 'list', '--json', '--expired', '--limit', '2')];
+    for (const run of outputs) for (const id of ids) assert.equal(run.stdout.includes(id), false, `${id} in:\n${run.stdout}`);
+    const handle = store.handleOf('session-cccccccccccccccccccc');
+    const shown = await on(table, 'show', handle);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual(JSON.parse(shown.stdout).data, { id: 'session-cccccccccccccccccccc' });
+    assert.equal(JSON.parse(shown.stdout).key, handle);
+    const page = JSON.parse((await on(table, 'list', '--json', '--limit', '1')).stdout) as { next: string };
+    const next = await on(table, 'list', '--json', '--limit', '1', '--after', page.next);
+    assert.equal(next.code, 0, next.stderr);
+    assert.notEqual((JSON.parse(next.stdout) as { sessions: Array<{ key: string }> }).sessions[0]?.key, page.next);
   });
 
   it('show prints the decoded session with version, expiry and lock; a missing key exits 1', async () => {
@@ -225,6 +242,15 @@ describe('dynamodb-session list, show, delete, stats', () => {
     const quick = await on(table, 'stats', '--no-scan');
     assert.match(quick.stdout, /itemCount/);
     assert.doesNotMatch(quick.stdout, /^live/m);
+  });
+
+  it('delete takes a handle, whole or shortened as list prints it', async () => {
+    await store.set('session-eeeeeeeeeeeeeeeeeeee', { id: 'e' });
+    const handle = store.handleOf('session-eeeeeeeeeeeeeeeeeeee');
+    const run = await on(table, 'delete', `${handle.slice(0, 12)}…${handle.slice(-4)}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.includes('session-eeee'), false);
+    assert.equal(await store.get('session-eeeeeeeeeeeeeeeeeeee'), null);
   });
 
   it('delete removes one session; deleting it again exits 1', async () => {
@@ -302,7 +328,8 @@ describe('dynamodb-session iam-policy', () => {
     assert.equal(basic.code, 0, basic.stderr);
     const [statement, ...rest] = actionsOf(basic);
     assert.deepEqual(rest, []);
-    assert.deepEqual(statement!.Action, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // Sessions are one item by default (maxSessionBytes 400 KB): no PutItem nor BatchGetItem for chunks.
+    assert.deepEqual(statement!.Action, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(statement!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
 
     const admin = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--features', 'admin', '--user-index']));
@@ -314,7 +341,6 @@ describe('dynamodb-session iam-policy', () => {
       'dynamodb:DescribeTable',
       'dynamodb:DescribeTimeToLive',
       'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateTable',
@@ -322,8 +348,18 @@ describe('dynamodb-session iam-policy', () => {
     ]);
     assert.deepEqual(admin[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:*:table/Sessions/index/userId-index'] });
     const reaper = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--reaper', '--skip-table-check']));
-    assert.deepEqual(reaper[0]!.Action, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    assert.deepEqual(reaper[0]!.Action, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
     assert.equal((await cli(['iam-policy', '--features', 'everything'])).code, 2);
+  });
+
+  it('asks for the region and account its ARN would otherwise leave open, and says when the policy holds table-creation actions', async () => {
+    const open = await cli(['iam-policy', '--table', 'Sessions'], { AWS_REGION: '' });
+    assert.equal(open.code, 0);
+    assert.match(open.stderr, /wildcard.*give --region and --account/);
+    assert.match(open.stderr, /create the table once .*--no-create/);
+    const exact = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--account', '123456789012', '--no-create']);
+    assert.equal(exact.stderr, '');
+    assert.equal(actionsOf(exact)[0]!.Action.some((a) => /CreateTable|UpdateTimeToLive/.test(a)), false);
   });
 
   it('takes settings from flags over environment over context.xml over defaults', async () => {
@@ -470,18 +506,18 @@ describe('dynamodb-session as a newcomer meets it', () => {
     await store.set('f00dcafe0123-ambiguous-bbbb-x', { n: 4 });
     const listed = await on(table, 'list');
     assert.match(listed.stdout, /show and delete take them as printed; --full prints them whole/);
-    const short = /^(f00dcafe0123…-one)\s/m.exec(listed.stdout)?.[1];
-    assert.ok(short, listed.stdout);
+    // list prints handles (no live id); an operator may still type a key shortened.
+    const short = 'f00dcafe0123…-one';
     const shown = await on(table, 'show', short);
     assert.equal(shown.code, 0, shown.stderr);
     assert.deepEqual(JSON.parse(shown.stdout).data, { n: 1 });
-    assert.equal(JSON.parse(shown.stdout).key, 'f00dcafe0123456789abcdef-one');
+    assert.equal(JSON.parse(shown.stdout).key, store.handleOf('f00dcafe0123456789abcdef-one'));
     const typed = await on(table, 'show', 'f00dcafe0123...-two');
     assert.deepEqual(JSON.parse(typed.stdout).data, { n: 2 }, 'three dots for the ellipsis work too');
 
     const several = await on(table, 'show', 'f00dcafe0123…-x');
     assert.equal(several.code, 1);
-    assert.match(several.stderr, /fits 2 sessions .*"f00dcafe0123-ambiguous-aaaa-x".*list --full/);
+    assert.match(several.stderr, /fits 2 sessions .*"dsh#.*list --full/);
     const none = await on(table, 'show', 'f00dcafe0123…zzzz');
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no session "f00dcafe0123…zzzz"/);
@@ -491,7 +527,7 @@ describe('dynamodb-session as a newcomer meets it', () => {
 
     const deleted = await on(table, 'delete', short);
     assert.equal(deleted.code, 0, deleted.stderr);
-    assert.match(deleted.stdout, /deleted session "f00dcafe0123456789abcdef-one"/);
+    assert.ok(deleted.stdout.includes(`deleted session "${store.handleOf('f00dcafe0123456789abcdef-one')}"`), deleted.stdout);
     assert.equal(await store.get('f00dcafe0123456789abcdef-one'), null);
     assert.equal((await on(table, 'delete', 'f00dcafe0123…-x')).code, 1, 'an ambiguous key deletes nothing');
     assert.equal((await store.ids()).length, 3);
@@ -534,7 +570,8 @@ describe('dynamodb-session usage', () => {
   });
 
   it('prints no AWS SDK Node-version notice', async () => {
-    const run = await cli(['iam-policy'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' });
+    // A fully specified policy: iam-policy's own advice (region, account, --no-create) goes to stderr otherwise.
+    const run = await cli(['iam-policy', '--region', 'eu-west-1', '--account', '123456789012', '--no-create'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' });
     assert.equal(run.code, 0);
     assert.equal(run.stderr, '');
   });

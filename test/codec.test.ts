@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { decodeLz4Block } from '../src/codec/lz4-block.js';
 import { itemBytesBesideData } from '../src/core/item.js';
 import { SessionStore } from '../src/core/session-store.js';
-import { ConfigError, CorruptSessionError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
+import { ConfigError, CorruptSessionError, EncryptionKeyError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
 import { localOptions } from './helpers/dynamo.js';
 import { random, realisticSession } from './helpers/session-fixtures.js';
 
@@ -51,6 +51,22 @@ function throwsCorrupt(codec: Codec, bytes: Uint8Array, message?: RegExp): void 
 
 /** What earlier versions of this package compressed with, and may still read with during a rolling deploy (a dev dependency now). */
 const lz4Napi = createRequire(import.meta.url)('lz4-napi') as { compressSync(data: Buffer): Buffer; uncompressSync(data: Uint8Array): Buffer };
+
+/** A sealed frame that does not open with the keys given: EncryptionKeyError (a configuration error: the session is kept). */
+function throwsKeyError(codec: Codec, bytes: Uint8Array, message?: RegExp): void {
+  assert.throws(
+    () => codec.decode(bytes),
+    (err: unknown) => err instanceof EncryptionKeyError && (message === undefined || message.test(err.message)),
+  );
+}
+
+/** Tampered bytes: refused, as damaged or as not opening with the keys. */
+function throwsRefused(codec: Codec, bytes: Uint8Array): void {
+  assert.throws(
+    () => codec.decode(bytes),
+    (err: unknown) => err instanceof CorruptSessionError || err instanceof EncryptionKeyError,
+  );
+}
 
 const sessionArb = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 12 });
 
@@ -164,7 +180,7 @@ describe('malformed input', () => {
       codec.decode(bytes);
       return true;
     } catch (err) {
-      return err instanceof CorruptSessionError;
+      return err instanceof CorruptSessionError || err instanceof EncryptionKeyError;
     }
   };
 
@@ -172,7 +188,7 @@ describe('malformed input', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => codecs.every((c) => onlyCorrupt(c, bytes))), { numRuns: 3000 });
   });
 
-  test('random bytes behind a valid version byte throw only CorruptSessionError', () => {
+  test('random bytes behind a valid version byte throw only CorruptSessionError, or EncryptionKeyError for a sealed frame', () => {
     const arb = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 300 }));
     fc.assert(
       fc.property(arb, ([flags, tail]) => codecs.every((c) => onlyCorrupt(c, Buffer.concat([Buffer.from([1, flags]), tail])))),
@@ -244,7 +260,7 @@ describe('encryption', () => {
 
   test('the frame names its key and carries no plaintext', () => {
     const bytes = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
-    assert.deepStrictEqual(describeFormat(bytes), { version: 1, compression: 'none', keyId: 'key-a' });
+    assert.deepStrictEqual(describeFormat(bytes), { version: 1, compression: 'none', keyId: 'key-a', bound: true });
     assert.equal(bytes.includes('tok-5bd1f0a0c3e2'), false);
     assert.equal(bytes.includes('ana@example.com'), false);
   });
@@ -263,7 +279,7 @@ describe('encryption', () => {
         for (const mask of [0x01, 0x02, 0x04, 0x10, 0x80, 0xff]) {
           const bytes = Buffer.from(frame);
           bytes[at] = (bytes[at] as number) ^ mask;
-          throwsCorrupt(codec, bytes);
+          throwsRefused(codec, bytes);
         }
       }
     });
@@ -273,7 +289,7 @@ describe('encryption', () => {
     const codec = createCodec(options({ compression: true, compressionThreshold: 0, encryptionKeys: [KEY_A] }));
     const bytes = codec.encode(session);
     bytes[1] = (bytes[1] as number) ^ 0b011; // brotli → gzip
-    throwsCorrupt(codec, bytes, /failed authentication/);
+    throwsKeyError(codec, bytes, /failed authentication/);
   });
 
   test('rotation: written with key A, read after the keys become [B, A]; new writes use B', () => {
@@ -286,15 +302,24 @@ describe('encryption', () => {
     assert.deepStrictEqual(after.decode(fresh), session);
   });
 
-  test('an unknown key id is a CorruptSessionError naming the key id and asking to add it back', () => {
+  test('an unknown key id is an EncryptionKeyError naming the key id and asking to add it back', () => {
     const old = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
-    throwsCorrupt(createCodec(options({ encryptionKeys: [KEY_B, KEY_C] })), old, /"key-a".*add that key back to encryptionKeys/);
-    throwsCorrupt(createCodec(options()), old, /"key-a".*encryptionKeys/);
+    throwsKeyError(createCodec(options({ encryptionKeys: [KEY_B, KEY_C] })), old, /"key-a".*add that key back to encryptionKeys/);
+    throwsKeyError(createCodec(options()), old, /"key-a".*encryptionKeys/);
+  });
+
+  test("a frame opens under its own item's key only: the key is in the additional data", () => {
+    const codec = createCodec(options({ encryptionKeys: [KEY_A] }));
+    const bytes = codec.encode(session, 0, 'session-of-ana');
+    assert.deepStrictEqual(codec.decode(bytes, 'session-of-ana'), session);
+    throwsKeyError(codec, bytes, /failed authentication/);
+    throwsKeyError(codec, codec.encode(session, 0, 'session-of-ana'), /failed authentication/);
+    assert.throws(() => codec.decode(bytes, 'session-of-eve'), EncryptionKeyError);
   });
 
   test('a different key under the same id fails authentication', () => {
     const old = createCodec(options({ encryptionKeys: [KEY_A] })).encode(session);
-    throwsCorrupt(createCodec(options({ encryptionKeys: [{ id: 'key-a', key: KEY_C.key }] })), old, /failed authentication/);
+    throwsKeyError(createCodec(options({ encryptionKeys: [{ id: 'key-a', key: KEY_C.key }] })), old, /failed authentication/);
   });
 
   test('a clear frame is refused once encryptionKeys are set (no downgrade)', () => {
@@ -673,6 +698,7 @@ describe('describeFormat', () => {
       version: 1,
       compression: 'brotli',
       keyId: 'key-c',
+      bound: true,
     });
     assert.equal(describeFormat(clearFrame('{}', 0b10)).compression, 'gzip');
   });

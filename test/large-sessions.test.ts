@@ -21,6 +21,10 @@ import { run as cli } from '../src/cli/program.js';
 import { createTableInput } from '../src/table/schema.js';
 import { expiredEventFromRecord } from '../src/streams/records.js';
 import { ENDPOINT, ENGINES, localOptions, quietLogger } from './helpers/dynamo.js';
+import type { SessionStoreOptions } from '../src/config/options.js';
+
+/** Sessions past 400 KB are opt-in (maxSessionBytes above it, up to 4 MB): every store here opts in unless a test says otherwise. */
+const chunkedOptions = (extra: SessionStoreOptions = {}): SessionStoreOptions => localOptions({ maxSessionBytes: 4 * 1024 * 1024, ...extra });
 import { CookieClient } from './helpers/servers.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 
@@ -83,12 +87,12 @@ describe('large sessions on DynamoDB Local', () => {
   let other: SessionStore;
   const stores: SessionStore[] = [];
   const open = (extra = {}) => {
-    const s = new SessionStore({ ...localOptions({ skipTableCheck: true, ...extra }), table: store.config.table });
+    const s = new SessionStore({ ...chunkedOptions({ skipTableCheck: true, ...extra }), table: store.config.table });
     stores.push(s);
     return s;
   };
   before(async () => {
-    store = new SessionStore(localOptions({ userId: 'user' }));
+    store = new SessionStore(chunkedOptions({ userId: 'user' }));
     await store.ready();
     other = open({ userId: 'user' });
   });
@@ -200,7 +204,7 @@ describe('large sessions on DynamoDB Local', () => {
     const back = (await open().get('login-big')) as { user: string; blob: string };
     assert.equal(back.user, 'carol');
     assert.ok(back.blob === loaded!.data.blob);
-    assert.deepEqual((await limited.listUserSessions('carol')).sessions.map((x) => x.key), ['login-big']);
+    assert.deepEqual((await limited.listUserSessions('carol')).sessions.map((x) => x.key), [limited.handleOf('login-big')]);
   });
 
   it('shrinking a chunked session to a small one leaves exactly one item; from three chunks to two deletes the third', async () => {
@@ -274,7 +278,7 @@ describe('large sessions on DynamoDB Local', () => {
   });
 
   it('chunks never read as sessions: ids(), length() and all() see a chunked session once, decoded', async () => {
-    const s = new SessionStore(localOptions());
+    const s = new SessionStore(chunkedOptions());
     stores.push(s);
     const blob = noise(900 * 1024);
     await s.set('one', { blob });
@@ -323,7 +327,7 @@ describe('large sessions on DynamoDB Local', () => {
 
   it('an expired chunked session reads as none; purgeExpired deletes its head and its chunks, and orphaned chunks past their expiry', async () => {
     // A table without TTL: DynamoDB Local's own TTL would race the purge.
-    const s = new SessionStore(localOptions({ skipTableCheck: true, createIfNotExist: false }));
+    const s = new SessionStore(chunkedOptions({ skipTableCheck: true, createIfNotExist: false }));
     stores.push(s);
     await s.client.send(new CreateTableCommand(createTableInput({ ...s.config, billingMode: 'PAY_PER_REQUEST' })));
     await s.set('gone', { blob: noise(500 * 1024) }, { expires: Date.now() - 1000 });
@@ -343,7 +347,7 @@ describe('large sessions on DynamoDB Local', () => {
   it('a save whose transaction is cut off mid-request leaves the previous version whole; one whose answer is lost is stored whole once', async () => {
     const proxy: FaultProxy = await startFaultProxy(Number(new URL(ENDPOINT).port));
     try {
-      const s = new SessionStore({ ...localOptions({ maxAttempts: 1 }), table: store.config.table, endpoint: proxy.endpoint });
+      const s = new SessionStore({ ...chunkedOptions({ maxAttempts: 1 }), table: store.config.table, endpoint: proxy.endpoint });
       stores.push(s);
       const v1 = { blob: noise(1.1 * MB) };
       await s.set('crash', v1);
@@ -354,7 +358,7 @@ describe('large sessions on DynamoDB Local', () => {
       await assertWhole(store, 'crash');
       assert.ok(((await open().get('crash')) as { blob: string }).blob === v1.blob, 'the previous version, byte for byte');
       // Applied, answer lost: the retried request finds its own write and stores nothing twice.
-      const retrying = new SessionStore({ ...localOptions({ maxAttempts: 2 }), table: store.config.table, endpoint: proxy.endpoint });
+      const retrying = new SessionStore({ ...chunkedOptions({ maxAttempts: 2 }), table: store.config.table, endpoint: proxy.endpoint });
       stores.push(retrying);
       const again = await retrying.load('crash');
       const loadedVersion = again!.handle.version;
@@ -371,7 +375,7 @@ describe('large sessions on DynamoDB Local', () => {
   it('a write that meets a transaction holding the session (TransactionConflictException) is sent again, not failed', async () => {
     const proxy: FaultProxy = await startFaultProxy(Number(new URL(ENDPOINT).port));
     try {
-      const s = new SessionStore({ ...localOptions({ maxAttempts: 1 }), table: store.config.table, endpoint: proxy.endpoint });
+      const s = new SessionStore({ ...chunkedOptions({ maxAttempts: 1 }), table: store.config.table, endpoint: proxy.endpoint });
       stores.push(s);
       await s.set('conflict', { n: 1 });
       const loaded = await s.load('conflict');
@@ -426,7 +430,7 @@ describe('large sessions on DynamoDB Local', () => {
   });
 
   it('the CLI lists a chunked session once with its whole size, shows it decoded, counts it once and deletes all of it', async () => {
-    const s = new SessionStore(localOptions());
+    const s = new SessionStore(chunkedOptions());
     stores.push(s);
     const blob = noise(900 * 1024);
     await s.set('cli-big', { blob });
@@ -463,7 +467,7 @@ describe('large sessions on DynamoDB Local', () => {
 
 describe('maxSessionBytes and the decode cache agree', () => {
   it('maxSessionBytes is a positive integer no larger than one transaction carries (4 MB)', () => {
-    assert.equal(resolveConfig({}).maxSessionBytes, 4 * MB);
+    assert.equal(resolveConfig({}).maxSessionBytes, 400 * 1024, 'one item by default: chunks are opt-in');
     for (const bad of [0, -1, 1.5, '1mb', 4 * MB + 1]) {
       assert.throws(() => resolveConfig({ maxSessionBytes: bad as number }), (err: unknown) => err instanceof ConfigError && /maxSessionBytes/.test(err.message));
     }
@@ -471,7 +475,7 @@ describe('maxSessionBytes and the decode cache agree', () => {
   });
 
   it("the store's decode cache keeps a session as large as the decode cap lets a session be", async () => {
-    const store = new SessionStore(localOptions());
+    const store = new SessionStore(chunkedOptions());
     const json = 'x'.repeat(MAX_DECODED_BYTES);
     store.decoded.set('k', 'w', json);
     assert.equal(store.decoded.get('k', 'w'), json);
@@ -492,7 +496,7 @@ describe('large sessions on dynalite (no transactions)', () => {
   const dynalite = ENGINES.find((e) => e.name === 'dynalite')!;
   it('a session past 400 KB is an EngineFeatureError naming the engine, nothing written; small ones work as before', async () => {
     const logger = quietLogger();
-    const store = new SessionStore(localOptions({ endpoint: dynalite.endpoint, logger }));
+    const store = new SessionStore(chunkedOptions({ endpoint: dynalite.endpoint, logger }));
     try {
       await store.ready();
       await store.set('d', { keep: 'me' });

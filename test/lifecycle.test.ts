@@ -163,13 +163,13 @@ describe('maxSessionsPerUser under concurrent logins', () => {
         const loaded = await store.load(id);
         await store.commit(loaded!.handle, id, { user: 'eve' });
       }
-      assert.deepEqual(ended.map((e) => `${e.key}:${e.reason}`), ['s1:limit']);
+      assert.deepEqual(ended.map((e) => `${e.key}:${e.reason}`), [`${store.handleOf('s1')}:limit`]);
       await store.destroy('s2');
       await store.set('s4', { n: 1 });
       const loaded = await store.load('s4');
       await store.commit(loaded!.handle, 's4', { user: 'eve' });
       assert.deepEqual((await liveSessionsOf(store, 'eve')).sort(), ['s3', 's4']);
-      assert.deepEqual(ended.map((e) => `${e.key}:${e.reason}`), ['s1:limit', 's2:logout']);
+      assert.deepEqual(ended.map((e) => `${e.key}:${e.reason}`), [`${store.handleOf('s1')}:limit`, `${store.handleOf('s2')}:logout`]);
     } finally {
       await store.close();
     }
@@ -204,7 +204,7 @@ describe('devices', () => {
       const devices = await phone.json<{ sessions: Array<{ key: string; userAgent?: string; ip?: string; createdAt?: number; lastSeen?: number }> }>(`${server.url}/devices?user=zoe`);
       assert.deepEqual(devices.sessions.map((d) => d.userAgent), ['Phone/1.0', 'Laptop/2.0']);
       assert.ok(devices.sessions.every((d) => d.ip && d.createdAt && d.lastSeen));
-      await phone.json(`${server.url}/devices/end?key=${encodeURIComponent(devices.sessions[1]!.key)}`, { method: 'POST' });
+      await phone.json(`${server.url}/devices/end?user=zoe&key=${encodeURIComponent(devices.sessions[1]!.key)}`, { method: 'POST' });
       const { session } = await laptop.json<{ session: Record<string, unknown> }>(`${server.url}/peek`);
       assert.equal(session.user, undefined, 'the laptop was logged out');
       const after = await phone.json<{ sessions: Array<{ userAgent?: string }> }>(`${server.url}/devices?user=zoe`);

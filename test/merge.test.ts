@@ -90,6 +90,24 @@ describe('three-way merge of sessions', () => {
     assert.equal(r.conflicts.length, 1);
   });
 
+  it('deleting an object wins against a change beneath it, on either side (a logout by delete session.user stays)', () => {
+    const base = { user: { id: 'alice', lastSeen: 1 }, theme: 'dark' };
+    const loggedOut = { theme: 'dark' };
+    const touched = { user: { id: 'alice', lastSeen: 2 }, theme: 'dark' };
+    for (const [mine, theirs] of [
+      [loggedOut, touched],
+      [touched, loggedOut],
+    ] as const) {
+      const r = mergeSessions(jsonClone(base), jsonClone(mine), jsonClone(theirs));
+      assert.deepEqual(r.value, { theme: 'dark' });
+      assert.deepEqual(r.conflicts.map((c) => c.path), [['user']]);
+    }
+    // An array too: a cart emptied by delete, against an item appended.
+    assert.deepEqual(mergeSessions({ cart: ['a'] }, {}, { cart: ['a', 'b'] }).value, {});
+    // onConflict may still decide otherwise.
+    assert.deepEqual(mergeSessions(base, loggedOut, touched, (_p, _b, _m, theirs) => theirs).value, touched);
+  });
+
   it('both sides deleting the same key is no conflict', () => {
     const r = mergeSessions({ x: 1, y: 2 }, { y: 2 }, { y: 3 });
     assert.deepEqual(r.value, { y: 3 });

@@ -296,28 +296,27 @@ describe('iamPolicy', () => {
 
   it('a store that serves requests on an existing table gets item calls and DescribeTable only', () => {
     const policy = iamPolicy(resolveConfig({ table: 'Sessions', region: 'eu-west-1', createIfNotExist: false }), { account: '123456789012' });
-    assert.deepEqual(actions(policy), ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // One item per session by default (maxSessionBytes 400 KB): no PutItem nor BatchGetItem for chunks.
+    assert.deepEqual(actions(policy), ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(policy.Statement[0]!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
   });
 
   it('createIfNotExist adds CreateTable and the TTL calls; skipTableCheck drops them all', () => {
     assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions' }))), [
-      'dynamodb:BatchGetItem',
       'dynamodb:CreateTable',
       'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',
       'dynamodb:DescribeTimeToLive',
       'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateTimeToLive',
     ]);
-    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions', skipTableCheck: true }))), ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions', skipTableCheck: true }))), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
   it('the reaper adds Scan; a user index adds Query on that index only, and BatchWriteItem', () => {
     const policy = iamPolicy(resolveConfig({ table: 'Sessions', skipTableCheck: true, reapIntervalMs: 60_000, userIndex: true }), { region: 'cn-north-1' });
-    assert.deepEqual(policy.Statement[0]!.Action, ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    assert.deepEqual(policy.Statement[0]!.Action, ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
     assert.deepEqual(policy.Statement[1], {
       Sid: 'SessionUserIndex',
       Effect: 'Allow',

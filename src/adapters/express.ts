@@ -5,6 +5,7 @@
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
@@ -52,6 +53,15 @@ function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T>
 /** An express-session Store backed by DynamoDB; callbacks and promises both work. */
 export class DynamoDBStore extends session.Store {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `DynamoDBStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   private readonly handles = new WeakMap<object, SessionHandle>();
   /**
    * The handle of data get() handed to express-session, until it makes a Session of it in
@@ -394,6 +404,11 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
   // By shape as well: a DynamoDBStore of the CommonJS build is another class than the ESM build's.
   checkDynamoSessionOptions(options, (store) => store instanceof DynamoDBStore || (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'));
   const { header, ...sessionOptions } = options;
+  // express-session sets neither flag by default: Secure when the request came over HTTPS (req.secure, which
+  // follows Express's "trust proxy"), SameSite=Lax.
+  sessionOptions.cookie = { ...options.cookie };
+  sessionOptions.cookie.secure ??= 'auto';
+  sessionOptions.cookie.sameSite ??= 'lax';
   const idHeader = resolveIdHeader(header);
   const inner = session(sessionOptions) as unknown as Middleware;
   // `key` is express-session's older name for `name`, still read by it.

@@ -7,6 +7,7 @@
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inspect } from 'node:util';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
@@ -77,6 +78,15 @@ function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void 
 /** A @fastify/session store backed by DynamoDB. */
 export class FastifySessionStore implements FastifySessionStoreContract {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `FastifySessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
   readonly context = new AsyncLocalStorage<RequestContext>();
   private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
@@ -175,6 +185,11 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   const { header, store, lock, keepAlive, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
   const idHeader = resolveIdHeader(header);
   const sessionCookieName = cookieName ?? 'sessionId';
+  // @fastify/session sets neither flag by default: Secure when the request came over HTTPS (request.protocol,
+  // which follows Fastify's trustProxy), SameSite=Lax.
+  const cookieFlags = { ...(cookie as SessionCookieOptions | undefined) };
+  cookieFlags.secure ??= 'auto';
+  cookieFlags.sameSite ??= 'lax';
   // With `header`: each request's id as its header gave it, to tell a new id from the one the client has.
   const incomingIds = new WeakMap<object, string | undefined>();
   // Loaded here, not when the entry is imported: an app that registers @fastify/session itself with a
@@ -187,7 +202,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     ...(store ? { store } : {}),
     ...(lock !== undefined ? { lock } : {}),
     ...(keepAlive !== undefined ? { keepAlive } : {}),
-    sessionCookie: { name: cookieName ?? 'sessionId', ...(cookie as SessionCookieOptions | undefined) },
+    sessionCookie: { name: cookieName ?? 'sessionId', ...cookieFlags },
   });
   fastify.decorate('dynamoSessionStore', sessionStore);
   fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
@@ -227,7 +242,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     secret,
     store: sessionStore,
     ...(cookieName !== undefined ? { cookieName } : {}),
-    cookie: { maxAge: sessionStore.store.config.ttl * 1000, ...cookie },
+    cookie: { maxAge: sessionStore.store.config.ttl * 1000, ...cookie, secure: cookieFlags.secure, sameSite: cookieFlags.sameSite },
     ...(cookiePrefix !== undefined ? { cookiePrefix } : {}),
     ...(saveUninitialized !== undefined ? { saveUninitialized } : {}),
     ...(rolling !== undefined ? { rolling } : {}),

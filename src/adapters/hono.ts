@@ -55,6 +55,8 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
         ...(locked === undefined ? {} : { lock: locked }),
         method: c.req.method,
         device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+        // @hono/node-server builds the URL's protocol from the connection; Hono has no proxy setting of its own (see trustProxy).
+        https: new URL(c.req.url).protocol === 'https:',
       });
     } catch (err) {
       const status = unavailableStatus(err);

@@ -49,6 +49,8 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
         ...(locked === undefined ? {} : { lock: locked }),
         ...(req.method ? { method: req.method } : {}),
         device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+        // A TLS connection (node:https); behind a proxy, `trustProxy` lets X-Forwarded-Proto say.
+        https: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
       });
     } catch (err) {
       const status = unavailableStatus(err);

@@ -5,6 +5,7 @@
  * and 503 answers (koa-session saves before Koa responds, so a failed save
  * really becomes a 503).
  */
+import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
@@ -72,6 +73,15 @@ function appData(ctx: Koa.Context): SessionData | undefined {
 /** A koa-session external store backed by DynamoDB. */
 export class KoaSessionStore {
   readonly store: SessionStore;
+
+  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
+  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
+    return { store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `KoaSessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
   private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly keepAliveFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly loaded = new WeakMap<object, Map<string, Loaded>>();
@@ -140,7 +150,9 @@ export class KoaSessionStore {
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     const version = mine?.handle.storedVersion;
     if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
-      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, this.sessionCookie, sessionCookie ? undefined : new Date(expires)));
+      // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
+      const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
+      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));
     }
   }
 
@@ -248,8 +260,9 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     ...(renew !== undefined ? { renew } : {}),
     ...(signed !== undefined ? { signed } : {}),
     ...(httpOnly !== undefined ? { httpOnly } : {}),
+    // Unset `secure` is Koa's default: the request's protocol (ctx.secure, following app.proxy). koa-session sets no SameSite: Lax.
     ...(secure !== undefined ? { secure } : {}),
-    ...(sameSite !== undefined ? { sameSite } : {}),
+    sameSite: sameSite ?? 'lax',
     ...(overwrite !== undefined ? { overwrite } : {}),
     ...(autoCommit !== undefined ? { autoCommit } : {}),
     ...(valid !== undefined ? { valid } : {}),

@@ -94,7 +94,7 @@ export class NextSession {
   async save(): Promise<void> {
     // Tried first, with the cookie the save will most likely set: where Next refuses cookies, nothing is written.
     const expected = this.#request.destroyed
-      ? this.#sessions.clearCookie()
+      ? this.#sessions.clearCookie(this.#request)
       : (this.#sessions.previewHeaders(this.#request).find(([name]) => name === 'Set-Cookie')?.[1] ??
         // None expected: a new session with nothing in it is not stored; a loaded one keeps its browser-session cookie.
         (this.#request.isNew ? undefined : this.#sessions.currentCookie(this.#request)));
@@ -108,7 +108,7 @@ export class NextSession {
 
   /** Deletes the session now and clears its cookie; another request holding it cannot bring it back. */
   async destroy(): Promise<void> {
-    this.#setCookie(this.#sessions.clearCookie(), true);
+    this.#setCookie(this.#sessions.clearCookie(this.#request), true);
     await this.#request.destroy();
     await this.#sessions.finish(this.#request);
   }
@@ -169,9 +169,12 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
     // body, which a render or a GET never does.
     const method = request?.method ?? (hasBody(incoming) ? 'POST' : 'GET');
     const locked = request ? lockFor(request) : undefined;
+    // HTTPS as Next.js sees it: a Route Handler's URL, or the X-Forwarded-Proto Next.js sets on every request it serves.
+    const https = request ? new URL(request.url).protocol === 'https:' : incoming.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
     const session = await sessions.open((name) => (request ? request.headers.get(name) : incoming.get(name)), {
       ...(locked === undefined ? {} : { lock: locked }),
       method,
+      https,
     });
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.

@@ -100,7 +100,8 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   if ((options as { header?: unknown })?.header !== undefined) {
     throw new ConfigError('option "header" does not fit React Router\'s SessionStorage, which speaks Cookie and Set-Cookie: use webSessions({ header }) from dynamodb-session-manager/web in the loader or action');
   }
-  const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? true });
+  // saveUninitialized false, as in every other entry: a cookieless request (a bot, a health check) writes nothing.
+  const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? false });
   const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
     if (!(session instanceof DynamoRouterSession)) {
       throw new ConfigError('commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)');
@@ -112,7 +113,9 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
     sessions,
     async getSession(cookieHeader) {
       // No lease, whatever `locking` says: nothing would give it back (see above).
-      const request = await sessions.open(cookieHeader ?? undefined, { lock: false });
+      // getSession gets the Cookie header alone, not the request: `secure: 'auto'` cannot see the protocol, and
+      // follows React Router's own convention instead (Secure in production). Set cookie.secure to say otherwise.
+      const request = await sessions.open(cookieHeader ?? undefined, { lock: false, https: process.env.NODE_ENV === 'production' });
       return new DynamoRouterSession<Data, FlashData>(request) as unknown as RouterSession<Data, FlashData>;
     },
     async commitSession(session) {
@@ -121,6 +124,8 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       const headers = await sessions.finish(request);
       const cleared = headers.find(([name, value]) => name === 'Set-Cookie' && value.startsWith(`${sessions.name}=;`));
       if (cleared) return cleared[1];
+      // A new session with nothing in it was not stored (saveUninitialized false): no cookie to give out.
+      if (request.state === 'new' && Object.keys(request.data).length === 0) return sessions.clearCookie(request);
       // React Router wants one Set-Cookie on every commit: the session cookie, its expiry refreshed.
       return sessions.currentCookie(request);
     },
@@ -128,7 +133,7 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       const request = own(session).request;
       await request.destroy();
       await sessions.finish(request);
-      return sessions.clearCookie();
+      return sessions.clearCookie(request);
     },
   } as DynamoSessionStorage<Data, FlashData>;
 }

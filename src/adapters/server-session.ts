@@ -9,11 +9,12 @@
  * app's keys), so a session written here reads in Express, and back.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
-import { clearSetCookie, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import { clearSetCookie, forRequest, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
 
@@ -33,7 +34,14 @@ export interface ServerSessionOptions extends SessionStoreOptions {
   secret: string | string[] | undefined;
   /** Cookie name. Default `sid`; use `connect.sid` to share sessions with an express-session app. */
   name?: string;
+  /** Cookie attributes. Defaults: `Secure` when the request came over HTTPS (`secure: 'auto'`), `SameSite=Lax`, `HttpOnly`, `Path=/`. */
   cookie?: SessionCookieOptions;
+  /**
+   * Believe the first `X-Forwarded-Proto` of a request about its protocol (for
+   * the cookie's `Secure`): set it when a proxy you run terminates TLS and sets
+   * that header. Default false: the entry's own view of the request decides.
+   */
+  trustProxy?: boolean;
   /** Send the cookie (and refresh its expiry) on every response, not only when the session changed. Default false. */
   rolling?: boolean;
   /** Store sessions nobody wrote to. Default false: no cookie and no item until the app sets something. */
@@ -159,6 +167,10 @@ export class RequestSession {
   freshStart = false;
   /** @internal Where the request came from, for `trackDevices`. */
   device: { userAgent?: string; ip?: string } | undefined;
+  /** @internal The request came over HTTPS: its cookies are `Secure` unless `cookie.secure` says otherwise. */
+  https = false;
+  /** @internal This request destroyed its session itself (a racing request's save finding it gone did not). */
+  destroyedHere = false;
 
   /** Deletes the session now; the response clears the cookie. Another request holding it cannot bring it back. */
   async destroy(): Promise<void> {
@@ -166,6 +178,7 @@ export class RequestSession {
     this.#handle = undefined;
     this.#data = {};
     this.#state = 'destroyed';
+    this.destroyedHere = true;
   }
 
   /** @internal */
@@ -190,15 +203,17 @@ export class ServerSessions {
   readonly name: string;
   /** @internal Set when ids travel in a header instead of a cookie. */
   readonly idHeader: ResolvedIdHeader | undefined;
+  /** The cookie secrets: in private fields, so no inspect, JSON or property walk reaches them. */
   readonly #secret: string | string[] | undefined;
   #secrets: string[] | undefined;
   private readonly cookie: SessionCookieOptions;
+  private readonly trustProxy: boolean;
   private readonly rolling: boolean;
   private readonly saveUninitialized: boolean;
   private readonly genid: () => string;
 
   constructor(options: ServerSessionOptions) {
-    const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, ...storeOptions } = options ?? ({} as ServerSessionOptions);
+    const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, trustProxy, ...storeOptions } = options ?? ({} as ServerSessionOptions);
     this.#secret = secret;
     // A secret given is checked now; a missing one (an unset or empty variable) at the first request: a build has no runtime secrets.
     if (secret !== undefined && secret !== '') this.#secrets = secretList(secret);
@@ -209,6 +224,7 @@ export class ServerSessions {
     if (this.cookie.maxAge !== undefined && this.cookie.maxAge !== null && !(Number.isFinite(this.cookie.maxAge) && this.cookie.maxAge > 0)) {
       throw new ConfigError(`option "cookie.maxAge" must be a positive number of milliseconds, or null for a browser-session cookie (got ${String(this.cookie.maxAge)})`);
     }
+    this.trustProxy = trustProxy ?? false;
     this.rolling = rolling ?? false;
     this.saveUninitialized = saveUninitialized ?? false;
     this.genid = genid ?? (() => randomBytes(24).toString('base64url'));
@@ -222,6 +238,15 @@ export class ServerSessions {
     return (this.#secrets = secretList(this.#secret));
   }
 
+  /** JSON and util.inspect: the cookie's name and flags and the store's summary, never the secrets. */
+  toJSON(): { name: string; cookie: SessionCookieOptions; store: ReturnType<SessionStore['toJSON']> } {
+    return { name: this.name, cookie: this.cookie, store: this.store.toJSON() };
+  }
+
+  [inspect.custom](_depth: number, options: object): string {
+    return `ServerSessions ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
+  }
+
   /** @internal */
   newId(): string {
     return this.genid();
@@ -231,13 +256,16 @@ export class ServerSessions {
    * The request's session: loaded when its cookie (or id header) is validly
    * signed and the session is live, else a new empty one. `source` is the
    * request's Cookie header, or a lookup of its headers (needed for `header`).
+   * `https`: the request came over HTTPS as the entry sees it (with
+   * `trustProxy`, X-Forwarded-Proto has the last word).
    * Throws StoreUnavailableError or LockTimeoutError (adapters answer 503).
    */
   async open(
     source: string | null | undefined | HeaderLookup,
-    options: { lock?: boolean; method?: string; device?: { userAgent?: string; ip?: string } } = {},
+    options: { lock?: boolean; method?: string; device?: { userAgent?: string; ip?: string }; https?: boolean } = {},
   ): Promise<RequestSession> {
     const lookup: HeaderLookup = typeof source === 'function' ? source : (name) => (name === 'cookie' ? source : undefined);
+    const https = this.isHttps(lookup, options.https ?? false);
     const cookieHeader = this.idHeader ? undefined : single(lookup('cookie'));
     const raw = this.idHeader ? idFromHeader(single(lookup(this.idHeader.name)), this.idHeader) : readCookie(cookieHeader, this.name);
     const id = unsignSessionId(raw, this.secrets);
@@ -255,12 +283,20 @@ export class ServerSessions {
         const session = new RequestSession(this, id, loaded, true);
         session.minVersion = minVersion;
         session.device = options.device;
+        session.https = https;
         return session;
       }
     }
     const created = new RequestSession(this, this.genid(), undefined, raw !== undefined);
     created.device = options.device;
+    created.https = https;
     return created;
+  }
+
+  private isHttps(lookup: HeaderLookup, seen: boolean): boolean {
+    if (!this.trustProxy) return seen;
+    const forwarded = single(lookup('x-forwarded-proto'))?.split(',')[0]?.trim().toLowerCase();
+    return forwarded ? forwarded === 'https' : seen;
   }
 
   /**
@@ -270,7 +306,7 @@ export class ServerSessions {
    */
   async finish(session: RequestSession): Promise<ResponseHeaders> {
     const state = session.state;
-    if (state === 'destroyed') return session.hadCookie ? this.cleared() : [];
+    if (state === 'destroyed') return session.hadCookie ? this.cleared(session) : [];
     const empty = Object.keys(session.data).length === 0;
     if (state === 'new' && empty && !this.saveUninitialized) {
       await this.store.release(session.handle);
@@ -287,14 +323,16 @@ export class ServerSessions {
       ...(session.replaces ? { replaces: session.replaces, freshStart: session.freshStart } : {}),
       ...(session.device ? { device: session.device } : {}),
     });
-    if (outcome === 'destroyed') return this.cleared();
+    // Destroyed by another request (a logout, or a login's regenerate): no Set-Cookie at all. Clearing it
+    // here could arrive after that login's response and clear the new session's cookie.
+    if (outcome === 'destroyed') return [];
     if (this.idHeader) return state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
     const version = session.handle?.storedVersion;
     if (!this.store.config.consistentRead && version !== undefined && version !== session.minVersion) {
-      headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, this.cookie, maxAge === null ? undefined : expires)]);
+      headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires)]);
     }
     return headers;
   }
@@ -304,7 +342,7 @@ export class ServerSessions {
    * apps that send their headers before the session is saved.
    */
   previewHeaders(session: RequestSession): ResponseHeaders {
-    if (session.state === 'destroyed') return session.hadCookie ? this.cleared() : [];
+    if (session.state === 'destroyed') return session.hadCookie ? this.cleared(session) : [];
     if (session.state === 'new' && Object.keys(session.data).length === 0 && !this.saveUninitialized) return [];
     if (this.idHeader) return session.state === 'loaded' ? [] : [[this.idHeader.response, signSessionId(session.id, this.secrets)]];
     const maxAge = this.cookie.maxAge === undefined ? this.store.config.ttl * 1000 : this.cookie.maxAge;
@@ -314,7 +352,7 @@ export class ServerSessions {
 
   /** @internal The session cookie naming this session, expiring at `expires` (none: a browser-session cookie). */
   sessionCookie(session: RequestSession, expires: Date | undefined): string {
-    return sessionSetCookie(this.name, signSessionId(session.id, this.secrets), this.cookie, expires);
+    return sessionSetCookie(this.name, signSessionId(session.id, this.secrets), forRequest(this.cookie, session.https), expires);
   }
 
   /** @internal The session cookie as a fresh save sets it now (its expiry from `cookie.maxAge` or `ttl`). */
@@ -323,9 +361,9 @@ export class ServerSessions {
     return this.sessionCookie(session, maxAge === null ? undefined : new Date(Date.now() + maxAge));
   }
 
-  /** @internal A Set-Cookie value that makes the browser drop the session cookie. */
-  clearCookie(): string {
-    return clearSetCookie(this.name, this.cookie);
+  /** @internal A Set-Cookie value that makes the browser drop the session cookie, with the attributes it was set with. */
+  clearCookie(session: RequestSession): string {
+    return clearSetCookie(this.name, forRequest(this.cookie, session.https));
   }
 
   /** @internal The cookie options, for adapters that set cookies through their framework's own API. */
@@ -334,8 +372,8 @@ export class ServerSessions {
   }
 
   /** What tells the client its session is gone: a cookie that expires now, or an empty id header (as Spring Session sends). */
-  private cleared(): ResponseHeaders {
-    return this.idHeader ? [[this.idHeader.response, '']] : [['Set-Cookie', this.clearCookie()]];
+  private cleared(session: RequestSession): ResponseHeaders {
+    return this.idHeader ? [[this.idHeader.response, '']] : [['Set-Cookie', this.clearCookie(session)]];
   }
 
   /** Ends a request that failed: gives back its lease, writes nothing. */
@@ -349,7 +387,7 @@ export class ServerSessions {
       originalMaxAge: maxAge,
       path: this.cookie.path ?? '/',
       httpOnly: this.cookie.httpOnly ?? true,
-      ...(this.cookie.secure ? { secure: true } : {}),
+      ...(this.cookie.secure === true ? { secure: true } : {}),
       ...(this.cookie.domain ? { domain: this.cookie.domain } : {}),
       sameSite: this.cookie.sameSite ?? 'lax',
     };

@@ -15,7 +15,13 @@ export interface SessionCookieOptions {
   path?: string;
   domain?: string;
   httpOnly?: boolean;
-  secure?: boolean;
+  /**
+   * `'auto'` (the default): `Secure` when the request came over HTTPS, as the
+   * entry learns it (the connection, the request's URL, or X-Forwarded-Proto
+   * where the framework's own proxy trust says so).
+   */
+  secure?: boolean | 'auto';
+  /** Default `'lax'`. */
   sameSite?: boolean | 'lax' | 'strict' | 'none';
   partitioned?: boolean;
   /** Lifetime of the cookie in ms; null makes it a browser-session cookie. Default: the store's `ttl`. */
@@ -56,7 +62,12 @@ export function readCookie(header: string | null | undefined, name: string): str
   }
 }
 
-/** A Set-Cookie header value; `expires` absent makes a browser-session cookie. */
+/** `options` with `secure` decided for one request: `'auto'` (or unset) follows whether it came over HTTPS. */
+export function forRequest(options: SessionCookieOptions, https: boolean): SessionCookieOptions & { secure: boolean } {
+  return { ...options, secure: options.secure === undefined || options.secure === 'auto' ? https : options.secure };
+}
+
+/** A Set-Cookie header value; `expires` absent makes a browser-session cookie. `options.secure` already decided (forRequest). */
 export function sessionSetCookie(name: string, value: string, options: SessionCookieOptions, expires: Date | undefined): string {
   const cookie: SetCookie = {
     name,
@@ -64,7 +75,7 @@ export function sessionSetCookie(name: string, value: string, options: SessionCo
     path: options.path ?? '/',
     httpOnly: options.httpOnly ?? true,
     ...(options.domain ? { domain: options.domain } : {}),
-    ...(options.secure ? { secure: true } : {}),
+    ...(options.secure === true ? { secure: true } : {}),
     ...(options.sameSite !== undefined ? { sameSite: options.sameSite } : { sameSite: 'lax' as const }),
     ...(options.partitioned ? { partitioned: true } : {}),
     ...(expires ? { expires } : {}),
@@ -72,7 +83,12 @@ export function sessionSetCookie(name: string, value: string, options: SessionCo
   return stringifySetCookie(cookie);
 }
 
-/** A Set-Cookie header value that makes the browser drop the cookie. */
+/**
+ * A Set-Cookie header value that makes the browser drop the cookie. It
+ * repeats the cookie's attributes: a browser drops a `__Host-` or `Secure`
+ * cookie only for a Set-Cookie that is `Secure` too, and a partitioned one
+ * only for a `Partitioned` one with the same domain and path.
+ */
 export function clearSetCookie(name: string, options: SessionCookieOptions): string {
-  return stringifySetCookie({ name, value: '', path: options.path ?? '/', ...(options.domain ? { domain: options.domain } : {}), expires: new Date(0) });
+  return sessionSetCookie(name, '', options, new Date(0));
 }

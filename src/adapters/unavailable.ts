@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
+import { EncryptionKeyError, LockTimeoutError, StoreUnavailableError } from '../errors.js';
 
-/** Outages and lock time-outs are the client's to retry: 503 with Retry-After. */
+/** Outages, lock time-outs and sessions sealed with a key this server lacks are the client's to retry: 503 with Retry-After. */
 export function unavailableStatus(err: unknown): { retryAfterSeconds: number } | undefined {
-  if (err instanceof LockTimeoutError || err instanceof StoreUnavailableError) return { retryAfterSeconds: err.retryAfterSeconds };
+  if (err instanceof LockTimeoutError || err instanceof StoreUnavailableError || err instanceof EncryptionKeyError) return { retryAfterSeconds: err.retryAfterSeconds };
   return undefined;
 }
 

@@ -31,8 +31,9 @@ export function versionSetCookie(sessionCookieName: string, id: string, version:
     path: options.path ?? '/',
     httpOnly: true,
     ...(options.domain ? { domain: options.domain } : {}),
-    ...(options.secure ? { secure: true } : {}),
+    ...(options.secure === true ? { secure: true } : {}),
     sameSite: options.sameSite ?? 'lax',
+    ...(options.partitioned ? { partitioned: true } : {}),
     ...(expires ? { expires } : {}),
   });
 }

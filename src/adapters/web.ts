@@ -89,7 +89,9 @@ export function webSessions(options: WebSessionOptions): WebSessions {
 
   const getSession = (request: Request): Promise<RequestSession> => {
     const locked = lockFor(request);
-    return sessions.open((name) => request.headers.get(name), { ...(locked === undefined ? {} : { lock: locked }), method: request.method });
+    // The URL's protocol: the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto).
+    const https = new URL(request.url).protocol === 'https:';
+    return sessions.open((name) => request.headers.get(name), { ...(locked === undefined ? {} : { lock: locked }), method: request.method, https });
   };
 
   const commitSession = async (session: RequestSession): Promise<Headers> => {

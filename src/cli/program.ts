@@ -21,7 +21,7 @@ import { enableStream } from '../table/streams.js';
 import { runDoctor } from './doctor.js';
 import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
 import { cliCommand, explain, missingTable, oneLine, shellWord } from './explain.js';
-import { keysFitting, shortenedParts, shortenKey } from './short-keys.js';
+import { isHandle, keysFitting, nameOf, shortenedParts, shortenKey } from './short-keys.js';
 import { progressReporter, summaryLine } from './progress.js';
 import { ENVIRONMENT, resolveSettings, type CommonFlags } from './settings.js';
 
@@ -113,15 +113,15 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
     return storeFor(flags, { ...options, createIfNotExist: false, skipTableCheck: true, ...extra });
   };
 
-  /** The session stored under `key`, or under the one key its shortened form (as `list` prints it) fits. */
+  /** The session stored under `key`, or under the one key its shortened form or handle (as `list` prints it) fits. */
   const findSession = async (store: SessionStore, key: string): Promise<{ key: string; detail?: SessionDetail } | undefined> => {
-    const detail = await showSession(store, key);
+    const detail = isHandle(key) ? undefined : await showSession(store, key);
     if (detail) return { key, detail };
-    const parts = shortenedParts(key);
+    const parts = shortenedParts(key) ?? (isHandle(key) ? { head: key, tail: '' } : undefined);
     if (!parts) return undefined;
     const fitting = await keysFitting(store, parts);
     if (fitting.length > 1) {
-      err(`dynamodb-session: "${key}" fits ${fitting.length} sessions of table "${store.config.table}": ${fitting.slice(0, 5).map((k) => `"${k}"`).join(', ')}${fitting.length > 5 ? ', …' : ''}; give the whole key (\`list --full\`)`);
+      err(`dynamodb-session: "${key}" fits ${fitting.length} sessions of table "${store.config.table}": ${fitting.slice(0, 5).map((k) => `"${nameOf(store, k)}"`).join(', ')}${fitting.length > 5 ? ', …' : ''}; give the whole key (\`list --full\`)`);
       return { key };
     }
     return fitting.length === 1 ? { key: fitting[0]!, ...(await showSession(store, fitting[0]!).then((d) => (d ? { detail: d } : {}))) } : undefined;
@@ -212,7 +212,15 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .option('--json', 'one JSON document')
     .action(async (flags: CommonFlags & { limit: number; after?: string; expired?: boolean; full?: boolean; json?: boolean }) => {
       const store = open(flags);
-      const page = await listSessions(store, { limit: flags.limit, ...(flags.after !== undefined ? { after: flags.after } : {}), includeExpired: flags.expired === true });
+      // --after names the last session of the previous page as list printed it: a handle is turned back into its key.
+      const after = flags.after !== undefined && isHandle(flags.after) ? (await findSession(store, flags.after))?.key : flags.after;
+      if (flags.after !== undefined && after === undefined) {
+        noSession(store, flags.after);
+        return;
+      }
+      const found = await listSessions(store, { limit: flags.limit, ...(after !== undefined ? { after } : {}), includeExpired: flags.expired === true });
+      // Sessions by handle: with hashSessionIds off a key is a live session id, not for a terminal or a log.
+      const page = { ...found, sessions: found.sessions.map((s) => ({ ...s, key: nameOf(store, s.key) })), ...(found.next !== undefined ? { next: nameOf(store, found.next) } : {}) };
       if (flags.json) {
         out(JSON.stringify(page, null, 2));
         return;
@@ -251,6 +259,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         JSON.stringify(
           {
             ...rest,
+            key: nameOf(store, rest.key),
             expiresAt: iso(expiresAt),
             createdAt: createdAt !== undefined ? new Date(createdAt).toISOString() : null,
             updatedAt: updatedAt !== undefined ? new Date(updatedAt).toISOString() : null,
@@ -269,12 +278,12 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .description('delete one session (its user is logged out on the next request)')
     .action(async (key: string, flags: CommonFlags) => {
       const store = open(flags);
-      if (await deleteSessionKey(store, key)) {
-        out(`deleted session "${key}"`);
+      if (!isHandle(key) && (await deleteSessionKey(store, key))) {
+        out(`deleted session "${nameOf(store, key)}"`);
         return;
       }
-      const found = shortenedParts(key) ? await findSession(store, key) : undefined;
-      if (found?.detail && (await deleteSessionKey(store, found.key))) out(`deleted session "${found.key}"`);
+      const found = shortenedParts(key) || isHandle(key) ? await findSession(store, key) : undefined;
+      if (found?.detail && (await deleteSessionKey(store, found.key))) out(`deleted session "${nameOf(store, found.key)}"`);
       else if (!found) noSession(store, key);
       else code = EXIT.FAILED;
     });
@@ -368,7 +377,14 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         ...(flags.reaper ? { reapIntervalMs: 60_000 } : {}),
       });
       const features = (flags.features ?? '').split(',').map((f) => f.trim()).filter(Boolean) as PolicyFeature[];
-      out(JSON.stringify(iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features }), null, 2));
+      const policy = iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features });
+      out(JSON.stringify(policy, null, 2));
+      // On stderr, so the JSON on stdout stays usable as it is.
+      const missing = [config.region === undefined ? '--region' : undefined, flags.account === undefined ? '--account' : undefined].filter(Boolean);
+      if (missing.length > 0) err(`dynamodb-session: the table ARN has a wildcard for what ${missing.join(' and ')} would name: any table of that name in any ${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}; give ${missing.join(' and ')}`);
+      if (config.createIfNotExist && !config.skipTableCheck && !features.includes('admin' as PolicyFeature)) {
+        err('dynamodb-session: the policy lets the app create the table and turn on TTL (createIfNotExist is on): create the table once (`dynamodb-session create-table`) and print the runtime role\'s policy with --no-create');
+      }
     });
 
   try {

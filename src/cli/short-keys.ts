@@ -5,6 +5,18 @@
  */
 import { listSessions } from '../core/inspect.js';
 import type { SessionStore } from '../core/session-store.js';
+import { handleFor, HANDLE_PREFIX } from '../core/session-id.js';
+
+/**
+ * How the CLI names a session: its handle. With `hashSessionIds` off the table
+ * key is the live session id, which must not land in a terminal, a CI log or a
+ * ticket; the handle (an HMAC tag of it) names it as well for show, delete and
+ * --after. With `hashSessionIds` the key is an HMAC already, and is the handle.
+ */
+export const nameOf = (store: SessionStore, key: string): string => handleFor(key, store.config.hashSessionIds);
+
+/** Whether a name given on the command line is a handle (whole or shortened), not a key. */
+export const isHandle = (written: string): boolean => written.startsWith(HANDLE_PREFIX);
 
 const HEAD = 12;
 const TAIL = 4;
@@ -28,7 +40,9 @@ export async function keysFitting(store: SessionStore, parts: { head: string; ta
   do {
     const page = await listSessions(store, { limit: 1000, includeExpired: true, ...(after !== undefined ? { after } : {}) });
     for (const s of page.sessions) {
-      if (s.key.startsWith(parts.head) && s.key.endsWith(parts.tail) && s.key.length >= parts.head.length + parts.tail.length) found.push(s.key);
+      // A handle, whole or shortened, is matched against each key's handle: the key it names is found.
+      const name = isHandle(parts.head) ? nameOf(store, s.key) : s.key;
+      if (name.startsWith(parts.head) && name.endsWith(parts.tail) && name.length >= parts.head.length + parts.tail.length) found.push(s.key);
     }
     after = page.next;
   } while (after !== undefined);

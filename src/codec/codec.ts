@@ -1,5 +1,5 @@
 import type { EncryptionKey } from '../config/options.js';
-import { CorruptSessionError, SessionTooLargeError } from '../errors.js';
+import { CorruptSessionError, EncryptionKeyError, SessionTooLargeError } from '../errors.js';
 import { decompress, MAX_DECODED_BYTES, pack } from './compress.js';
 import { createKeyring, missingKeyring, SEAL_OVERHEAD_BYTES } from './encrypt.js';
 import { readHeader, writeHeader, type Compression } from './format.js';
@@ -18,19 +18,23 @@ export interface CodecOptions {
   compressionThreshold: number;
   /** Empty: frames are written in clear. Else sealed with the first key; any listed key reads. */
   encryptionKeys: ReadonlyArray<EncryptionKey>;
+  /** Called once when this process has sealed FRAMES_PER_KEY_WARNING frames with the write key: time to rotate. */
+  onKeyBudget?: (keyId: string, frames: number) => void;
 }
 
 export interface Codec {
   /**
    * JSON-encodes a session object and frames it; throws SessionSerializationError (nothing else) on values JSON cannot carry,
    * and SessionTooLargeError when the JSON is over MAX_DECODED_BYTES (decode would refuse to inflate it).
+   * `itemKey`: the table key of the item the frame is for; an encrypted frame opens under that key only.
    */
-  encode(data: Record<string, unknown>, itemBytesBeside?: number): Buffer;
+  encode(data: Record<string, unknown>, itemBytesBeside?: number, itemKey?: string): Buffer;
   /**
-   * Inverse; throws CorruptSessionError (nothing else) on any malformed input, whatever the bytes.
+   * Inverse; throws CorruptSessionError on any malformed input, whatever the bytes, and
+   * EncryptionKeyError when an encrypted frame's key is not listed or it fails authentication.
    * LZ4 frames decode in JavaScript (lz4-block.ts), those of earlier versions (lz4-napi) included.
    */
-  decode(bytes: Uint8Array): Record<string, unknown>;
+  decode(bytes: Uint8Array, itemKey?: string): Record<string, unknown>;
   /**
    * The JSON half of `encode`. The store keeps the JSON a request loaded and
    * compares it with this to skip the write of an unchanged session, which
@@ -43,15 +47,17 @@ export interface Codec {
    * The framing half of `encode`: header, compression, encryption. `itemBytesBeside`: the bytes
    * of the item's other attributes (names included), which the choice of compression bills with it.
    */
-  frame(json: string, itemBytesBeside?: number): Buffer;
-  /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError only. */
-  unframe(bytes: Uint8Array): string;
+  frame(json: string, itemBytesBeside?: number, itemKey?: string): Buffer;
+  /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError or EncryptionKeyError. */
+  unframe(bytes: Uint8Array, itemKey?: string): string;
+  /** Whether a frame is sealed without its item's key (an older release's): its session is to be written again. */
+  unbound(bytes: Uint8Array): boolean;
   /** The JSON half of `decode`. CorruptSessionError only. */
   parse(json: string): Record<string, unknown>;
 }
 
 export function createCodec(options: CodecOptions): Codec {
-  const keyring = options.encryptionKeys.length > 0 ? createKeyring(options.encryptionKeys) : undefined;
+  const keyring = options.encryptionKeys.length > 0 ? createKeyring(options.encryptionKeys, options.onKeyBudget) : undefined;
   const headers: Record<Compression, Buffer> = {
     none: writeHeader('none', keyring?.writeId),
     brotli: writeHeader('brotli', keyring?.writeId),
@@ -60,7 +66,7 @@ export function createCodec(options: CodecOptions): Codec {
   };
   const threshold = options.compressionThreshold;
 
-  function frame(json: string, itemBytesBeside = 0): Buffer {
+  function frame(json: string, itemBytesBeside = 0, itemKey = ''): Buffer {
     const raw = Buffer.from(json, 'utf8');
     if (raw.length > MAX_DECODED_BYTES) {
       // It might still compress under DynamoDB's 400 KB, but decode refuses to
@@ -78,7 +84,7 @@ export function createCodec(options: CodecOptions): Codec {
       ({ payload, compression } = pack(raw, itemBytesBeside + headers.none.length + (keyring ? SEAL_OVERHEAD_BYTES : 0)));
     }
     const header = headers[compression];
-    if (keyring) return keyring.seal(header, payload);
+    if (keyring) return keyring.seal(header, payload, itemKey);
     // Not a pooled Buffer: the bytes go to the SDK and may be kept, and a
     // slice of the shared pool would carry its neighbours along.
     const out = Buffer.allocUnsafeSlow(header.length + payload.length);
@@ -87,14 +93,14 @@ export function createCodec(options: CodecOptions): Codec {
     return out;
   }
 
-  function unframe(bytes: Uint8Array): string {
+  function unframe(bytes: Uint8Array, itemKey = ''): string {
     if (!(bytes instanceof Uint8Array)) throw new CorruptSessionError(`session data is ${typeof bytes}, not binary: the item is damaged`);
     const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const header = readHeader(buffer);
     let payload: Buffer;
     if (header.keyId !== undefined) {
       if (!keyring) throw missingKeyring(header.keyId);
-      payload = keyring.open(buffer, header.length, header.keyId);
+      payload = keyring.open(buffer, header.length, header.keyId, itemKey, header.bound === true);
     } else {
       if (keyring) {
         // Accepting clear frames would let anyone with write access to the
@@ -112,20 +118,30 @@ export function createCodec(options: CodecOptions): Codec {
     try {
       return work();
     } catch (err) {
-      if (err instanceof CorruptSessionError) throw err;
+      if (err instanceof CorruptSessionError || err instanceof EncryptionKeyError) throw err;
       throw new CorruptSessionError(`session data could not be decoded (${(err as Error)?.message ?? String(err)}): the item is damaged`, {
         cause: err,
       });
     }
   }
 
+  function unbound(bytes: Uint8Array): boolean {
+    try {
+      const header = readHeader(bytes);
+      return header.keyId !== undefined && header.bound !== true;
+    } catch {
+      return false;
+    }
+  }
+
   return {
-    encode: (data, itemBytesBeside) => frame(stringifySession(data), itemBytesBeside),
-    decode: (bytes) => guarded(() => parseSession(unframe(bytes))),
+    encode: (data, itemBytesBeside, itemKey) => frame(stringifySession(data), itemBytesBeside, itemKey),
+    decode: (bytes, itemKey) => guarded(() => parseSession(unframe(bytes, itemKey))),
     stringify: stringifySession,
     check: checkSession,
     frame,
-    unframe: (bytes) => guarded(() => unframe(bytes)),
+    unframe: (bytes, itemKey) => guarded(() => unframe(bytes, itemKey)),
+    unbound,
     parse: (json) => guarded(() => parseSession(json)),
   };
 }

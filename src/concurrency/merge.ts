@@ -9,6 +9,16 @@
  * is a true conflict, even to equal values: two requests that each turned a
  * counter from 5 into 6 are two increments, and `onConflict` must be able to
  * say so. Without `onConflict` the later write (mine) wins there.
+ *
+ * Deleting a key against a change on the other side: when the key held an
+ * object or array and the other side changed something beneath it, the
+ * deletion wins, so a logout that deletes `session.user` is not undone by a
+ * concurrent request that touched `session.user.lastSeen`. When it held a
+ * scalar that the other side replaced, the new value stays: it was set after
+ * the value deleted (a new flash message), not beneath it. Both are reported
+ * as conflicts, for `onConflict` to decide otherwise. The sure way to log out
+ * is still `destroy()` or `regenerate()`: no concurrent save brings a
+ * destroyed session back.
  */
 export type Path = ReadonlyArray<string | number>;
 
@@ -57,6 +67,9 @@ function put(target: Record<string, Json>, key: string, value: Json): void {
 
 const has = (o: Record<string, Json>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
+/** Both objects, or both arrays: `side` changed what is beneath `base`, rather than replacing it. */
+const sameContainer = (base: Json, side: Json): boolean => (isObject(base) && isObject(side)) || (Array.isArray(base) && Array.isArray(side));
+
 /** A side's edit of a base array as "some base elements removed, then a tail appended", if it is one. */
 function asRemovalsAndAppends(base: Json[], side: Json[]): { kept: boolean[]; tail: Json[] } | undefined {
   const kept = base.map(() => false);
@@ -79,8 +92,9 @@ class Merger {
   readonly conflicts: MergeConflict[] = [];
   constructor(private readonly onConflict: OnConflict | undefined) {}
 
-  conflict(path: Path, base: Json, mine: Json, theirs: Json, fallback: Json = mine): Json {
-    const resolved = this.onConflict ? this.onConflict(path, base, mine, theirs) : fallback;
+  /** `fallback`: what stands without `onConflict` (boxed: undefined, a deletion, is a value here). Default: mine. */
+  conflict(path: Path, base: Json, mine: Json, theirs: Json, fallback: { value: Json } = { value: mine }): Json {
+    const resolved = this.onConflict ? this.onConflict(path, base, mine, theirs) : fallback.value;
     this.conflicts.push({ path, base, mine, theirs, resolved });
     return resolved;
   }
@@ -98,8 +112,12 @@ class Merger {
     if (Array.isArray(mine) && Array.isArray(theirs) && (base === undefined || Array.isArray(base))) {
       return this.array(path, base ?? [], mine, theirs);
     }
-    // A deletion against a modification: the modification stays unless onConflict says otherwise.
-    if (mine === undefined) return this.conflict(path, base, mine, theirs, theirs);
+    // A deleted object or array against changes beneath it: the deletion wins (a logout stays a logout).
+    if ((mine === undefined && sameContainer(base, theirs)) || (theirs === undefined && sameContainer(base, mine))) {
+      return this.conflict(path, base, mine, theirs, { value: undefined });
+    }
+    // A deleted scalar against a new value: the new value stays unless onConflict says otherwise.
+    if (mine === undefined) return this.conflict(path, base, mine, theirs, { value: theirs });
     return this.conflict(path, base, mine, theirs);
   }
 

@@ -220,7 +220,8 @@ export const DEFAULTS = {
   maxSaveAttempts: 100,
   compression: true,
   compressionThreshold: 1024,
-  maxSessionBytes: MAX_SESSION_BYTES,
+  // One item: a session past DynamoDB's 400 KB item limit (chunks, up to 4 MB, ~4,000 write units a save) is opt-in.
+  maxSessionBytes: 400 * 1024,
   // A 256 MB container: Node, the SDK, Express and the store take ~113 MiB of RSS, the cache at most ~19 MiB
   // beside it (1.2x), half of it for the app (docs/benchmarks.md, Memory). On a 128 MB Lambda: less, or 0.
   decodedCacheBytes: 16 * 1024 * 1024,
@@ -525,5 +526,25 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     returnConsumedCapacity: options.returnConsumedCapacity ?? DEFAULTS.returnConsumedCapacity,
     logger: options.logger,
     client: options.client,
+  });
+}
+
+/** What stands in a printable config for a secret that is set. */
+export const REDACTED = '[redacted]';
+
+/**
+ * `config` as the store shows it (`store.config`, util.inspect, JSON): the
+ * secret access key, the session token, the id-hashing secret and every
+ * encryption key replaced by REDACTED, whether they are set still visible.
+ * The store keeps the real ones where nothing prints them.
+ */
+export function redactConfig(config: ResolvedConfig): ResolvedConfig {
+  const hide = <T>(value: T | undefined): T | string | undefined => (value === undefined ? undefined : REDACTED);
+  return Object.freeze({
+    ...config,
+    secretAccessKey: hide(config.secretAccessKey) as string | undefined,
+    sessionToken: hide(config.sessionToken) as string | undefined,
+    hashSessionIds: hide(config.hashSessionIds) as string | undefined,
+    encryptionKeys: Object.freeze(config.encryptionKeys.map(({ id }) => Object.freeze({ id, key: REDACTED }))),
   });
 }

@@ -82,7 +82,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
     const value = flashes[name];
     remove(stored, name);
     const json = JSON.stringify(stored);
-    const bytes = ctx.codec.frame(json, itemBytesBesideData(handle.key, handle.userId));
+    const bytes = ctx.codec.frame(json, itemBytesBesideData(handle.key, handle.userId), handle.key);
     const writeId = nextWriteId();
     try {
       // The expiry is left as it is: reading a flash is not activity that extends the session.

@@ -4,7 +4,7 @@
  * `hashSessionIds` the table holds HMACs and no id can be recovered from them.
  */
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CorruptSessionError } from '../errors.js';
+import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
 import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { isExpired, isStoreKey, readItem, type Item } from './item.js';
 import type { SessionStore } from './session-store.js';
@@ -134,10 +134,10 @@ export async function showSession(store: SessionStore, key: string): Promise<Ses
       item = whole.head;
       frame = whole.frame;
     }
-    data = store.codec.parse(store.codec.unframe(frame));
+    data = store.codec.parse(store.codec.unframe(frame, key));
   } catch (err) {
     // Undecodable is worth showing; DynamoDB unreachable (reading the chunks) is the command's failure.
-    if (!(err instanceof CorruptSessionError)) throw err;
+    if (!(err instanceof CorruptSessionError || err instanceof EncryptionKeyError)) throw err;
     error = `${err.code}: ${err.message}`;
   }
   return { ...summary(item, Date.now()), createdAt: num(item, 'createdAt'), lockOwner: item.lockOwner?.S, data, error };

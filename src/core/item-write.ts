@@ -177,7 +177,7 @@ export class ItemWrite {
     this.storedUserId = storedUserId;
     const userId = this.userId ?? storedUserId;
     this.json = json;
-    this.bytes = this.ctx.codec.frame(json, itemBytesBesideData(this.key, userId));
+    this.bytes = this.ctx.codec.frame(json, itemBytesBesideData(this.key, userId), this.key);
     guardSize(this.ctx, this.id, this.key, this.bytes.length, userId);
   }
 

@@ -1,9 +1,10 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CorruptSessionError } from '../errors.js';
+import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
 import { isExpired, readItem, type Item, type StoredSession } from './item.js';
 import { chunkCount, deleteSessionItem, readChunkedFrame } from './chunks.js';
 import { idTag } from './session-id.js';
 import { pastLifetime } from './lifecycle.js';
+import { rebindFrame } from './rebind.js';
 import type { LoadedSession, SessionData } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 import { writeIdsOf } from './write-history.js';
@@ -35,7 +36,11 @@ export async function loadUnlocked(ctx: RequestContext, id: string, key: string,
  * Decodes an item into the request's data and handle. An item this process
  * decoded or wrote already (same writeId) is not inflated again. A corrupt one
  * is logged (id hashed), deleted with `deleteCorruptSessions`, and reads as no
- * session.
+ * session. One sealed with a key this server does not have, or failing
+ * authentication, is a configuration error: logged, kept, and thrown
+ * (EncryptionKeyError, a 503), since a server deployed with the wrong keys
+ * would otherwise wipe every session it reads. An encrypted frame of an older
+ * release (not bound to its key) is written again, bound.
  */
 export async function openItem(ctx: RequestContext, id: string, item: Item): Promise<LoadedSession | null> {
   // Past the absolute timeout, however recently used (an item written before maxLifetime was set has a later expiry).
@@ -46,6 +51,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
   let stored: StoredSession;
   let json: string;
   let data: SessionData;
+  let unbound = false;
   const cached = item.sessionId?.S !== undefined ? ctx.decoded.get(item.sessionId.S, item.writeId?.S) : undefined;
   // A session past 400 KB: its frame is in its chunks, not read when this version was decoded here before.
   let frame: Uint8Array | CorruptSessionError | undefined;
@@ -64,11 +70,20 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
     if (frame instanceof CorruptSessionError) throw frame;
     stored = readItem(item);
     const writeId = item.writeId?.S;
-    json = cached ?? ctx.codec.unframe(frame ?? stored.data);
-    if (cached === undefined) ctx.decoded.set(stored.key, writeId, json);
-    else ctx.statsData.decodeCacheHits += 1;
+    json = cached ?? ctx.codec.unframe(frame ?? stored.data, stored.key);
+    unbound = cached === undefined && ctx.codec.unbound(frame ?? stored.data);
+    if (cached === undefined) {
+      if (!unbound) ctx.decoded.set(stored.key, writeId, json);
+    } else ctx.statsData.decodeCacheHits += 1;
     data = ctx.codec.parse(json);
   } catch (err) {
+    if (err instanceof EncryptionKeyError) {
+      ctx.logger.error(
+        { table: ctx.config.table, session: idTag(id), keyId: err.keyId, code: err.code, reason: err.message },
+        'session sealed with a key this server cannot use: kept, and answered 503; check encryptionKeys on every server (during a rotation, list the old key after the new one)',
+      );
+      throw err;
+    }
     ctx.statsData.corruptItems += 1;
     const reason = err instanceof CorruptSessionError ? err.message : String(err);
     ctx.logger.warn(
@@ -80,20 +95,26 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
     if (ctx.config.deleteCorruptSessions) await deleteSessionItem(ctx, ctx.keyOf(id));
     return null;
   }
+  let version = stored.version;
+  let writeIds = writeIdsOf(item);
+  if (unbound && chunkCount(item) === 0) {
+    const rebound = await rebindFrame(ctx, stored.key, stored.version, json, stored.userId, writeIds);
+    if (rebound) ({ version, writeIds } = rebound);
+  }
   return {
     data,
     handle: {
       id,
       key: stored.key,
-      version: stored.version,
+      version,
       json,
       expiresAtMs: stored.expiresAtMs,
       createdAt: stored.createdAt,
       ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
       settled: false,
-      storedVersion: stored.version,
+      storedVersion: version,
       chunks: chunkCount(item),
-      writeIds: writeIdsOf(item),
+      writeIds,
     },
   };
 }

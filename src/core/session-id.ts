@@ -38,3 +38,23 @@ export function keyFor(id: string, secret: string | Buffer | undefined): string 
   }
   return id;
 }
+
+/**
+ * What starts a session handle: `#` is in no session id the store accepts
+ * with `hashSessionIds` off (keyFor refuses it) and in no HMAC key, so a
+ * handle is never mistaken for a key.
+ */
+export const HANDLE_PREFIX = 'dsh#';
+
+/**
+ * The opaque name of a session the store hands out (events, listUserSessions):
+ * with `hashSessionIds` the table key (an HMAC already, no id in it);
+ * without, an HMAC tag of the key, from which no id can be recovered, so a
+ * "your devices" page or an event log carries no live session id.
+ * `destroySession(handle, { userId })` takes it back.
+ */
+export function handleFor(key: string, secret: string | Buffer | undefined): string {
+  if (secret !== undefined) return key;
+  // No secret to key it with: the tag is one-way all the same (a 192-bit random id cannot be guessed from it).
+  return HANDLE_PREFIX + createHmac('sha256', 'dynamodb-session-manager session handle').update(key).digest('base64url');
+}

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
+import { inspect } from 'node:util';
+import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient } from '../aws/client.js';
 import { describeTarget } from '../aws/target.js';
 import { createCodec, type Codec } from '../codec/codec.js';
@@ -13,7 +14,7 @@ import { saveLeased } from '../concurrency/save-leased.js';
 import { saveUpsert } from '../concurrency/save-upsert.js';
 import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { ConfigError, CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
@@ -26,11 +27,11 @@ import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './
 import { startReaper, type Reaper } from './reaper.js';
 import { refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
-import { checkSessionId, idTag, keyFor } from './session-id.js';
+import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
-import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
+import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
@@ -133,6 +134,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   /** @internal */
   readonly ends = new EndNotices();
   /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
+  readonly #idSecret: string | Buffer | undefined;
   private readonly writeQueue = new KeyedMutex();
   private readonly locks: RequestLocks;
   private readonly target: string;
@@ -144,13 +146,21 @@ export class SessionStore extends EventEmitter implements RequestContext {
 
   constructor(options: SessionStoreOptions = {}) {
     super();
-    this.config = resolveConfig(options);
-    this.decoded = new DecodedCache(this.config.decodedCacheBytes);
+    // The secrets are used here, once, and kept only where nothing prints them: the client's credentials,
+    // the codec's keyring, #idSecret. `config` shows whether each is set, never its value.
+    const config = resolveConfig(options);
+    this.#idSecret = config.hashSessionIds;
+    this.config = redactConfig(config);
+    this.decoded = new DecodedCache(config.decodedCacheBytes);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
-    this.client = createDynamoDBClient(this.config, this.logger);
+    this.client = createDynamoDBClient(config, this.logger);
     this.target = describeTarget(this.config);
-    this.codec = createCodec(this.config);
+    this.codec = createCodec({
+      ...config,
+      onKeyBudget: (keyId, frames) =>
+        this.logger.warn({ table: this.config.table, keyId, frames }, 'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)'),
+    });
     this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, endpoint: this.config.endpoint }, this.config.returnConsumedCapacity);
     this.gateway.on('engine-omits-item', (engine: string | undefined) => {
       this.logger.warn(
@@ -190,6 +200,32 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   /**
+   * Lifecycle events name sessions by handle, never by a raw id (`created`,
+   * `regenerated` and `destroyed`; an `expired` one's id opens nothing any more).
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if ((event === 'created' || event === 'regenerated' || event === 'destroyed') && this.#idSecret === undefined && args[0] && typeof args[0] === 'object') {
+      const e = args[0] as { key?: unknown; previousKey?: unknown };
+      const named: Record<string, unknown> = { ...e };
+      if (typeof e.key === 'string') named.key = handleFor(e.key, undefined);
+      if (typeof e.previousKey === 'string') named.previousKey = handleFor(e.previousKey, undefined);
+      return super.emit(event, named, ...args.slice(1));
+    }
+    return super.emit(event, ...args);
+  }
+
+  /** What JSON.stringify and logs show of a store: its table, where it is, and its options with every secret redacted. */
+  toJSON(): { table: string; target: string; config: ResolvedConfig } {
+    const { client: _client, logger: _logger, ...config } = this.config;
+    return { table: this.config.table, target: this.target, config: config as ResolvedConfig };
+  }
+
+  /** util.inspect and console.log: the same as toJSON, never a secret, nor the SDK client's internals. */
+  [inspect.custom](_depth: number, options: object): string {
+    return `SessionStore ${inspect(this.toJSON(), { ...options, depth: 3 })}`;
+  }
+
+  /**
    * Checks the table (DescribeTable), creating it when absent and
    * `createIfNotExist`, and enables TTL. Runs once; every other method waits
    * for it. A failure from an outage is forgotten so the next call retries.
@@ -224,7 +260,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
   /** Table key of a session id (its HMAC when `hashSessionIds`). */
   keyOf(id: string): string {
     checkSessionId(id);
-    return keyFor(id, this.config.hashSessionIds);
+    return keyFor(id, this.#idSecret);
   }
 
   // ---- request-scoped API (adapters) ----
@@ -295,7 +331,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       return refreshExpiry(this, this.locks, handle, expiresAtMs);
     }
     const userId = userIdGiven ?? handle?.userId ?? undefined;
-    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId));
+    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId), key);
     guardSize(this, id, key, bytes.length, userId);
     await this.ready();
     const creating = handle !== undefined && handle.version === 0;
@@ -445,12 +481,40 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   /**
-   * Ends one session by its table key ("log out that device"), as
-   * `listUserSessions` gives it: the id itself, or its HMAC with
-   * `hashSessionIds`. Emits `destroyed` with reason 'revoked'. Resolves to
-   * whether there was one.
+   * The handle of a session, by its id: what events and `listUserSessions`
+   * name it by, and `destroySession` takes. No session id can be recovered
+   * from it (with `hashSessionIds` it is the table key, an HMAC).
    */
-  async destroySession(key: string): Promise<boolean> {
+  handleOf(id: string): string {
+    return handleFor(this.keyOf(id), this.#idSecret);
+  }
+
+  /**
+   * Ends one session ("log out that device") by the handle `listUserSessions`
+   * or an event gave, with the user it belongs to: a handle of another user's
+   * session ends nothing. A table key (the CLI's, or an HMAC key with
+   * `hashSessionIds`) is taken as well. Emits `destroyed` with reason
+   * 'revoked'. Resolves to whether there was one.
+   */
+  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    let key = handle;
+    if (handle.startsWith(HANDLE_PREFIX)) {
+      if (options.userId === undefined) {
+        throw new ConfigError('destroySession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
+      }
+      const { keys } = await userKeys(this, options.userId);
+      const found = keys.find((k) => handleFor(k, this.#idSecret) === handle);
+      if (found === undefined) return false;
+      key = found;
+    } else if (options.userId !== undefined) {
+      // A key with a user named: only that user's session ends.
+      const { keys } = await userKeys(this, options.userId);
+      if (!keys.includes(key)) return false;
+    }
+    return this.destroyKey(key);
+  }
+
+  private async destroyKey(key: string): Promise<boolean> {
     await this.ready();
     const deleted = await this.deleteKey(key, 'revoked', idTag(key));
     this.locks.settleHolder(key);
@@ -473,8 +537,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * through `userIndex` (a Query, eventually consistent) or a Scan, then read
    * with one strongly consistent BatchGetItem per 100.
    */
-  listUserSessions(userId: string): Promise<UserSessionList> {
-    return describeUserSessions(this, userId);
+  async listUserSessions(userId: string): Promise<UserSessionList> {
+    const list = await describeUserSessions(this, userId);
+    for (const session of list.sessions) session.key = handleFor(session.key, this.#idSecret);
+    return list;
   }
 
   // ---- stateless API (express-session's Store contract and tools) ----
@@ -521,7 +587,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       }
       try {
         const stored = readItem(item);
-        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data));
+        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data, key));
       } catch {
         this.statsData.corruptItems += 1;
       }

@@ -9,7 +9,7 @@ import type { StoreContext } from './store-context.js';
 
 /** One of a user's sessions, as an account page lists it ("your devices"). */
 export interface UserSession {
-  /** Table key: what `store.destroySession(key)` takes (the id itself, or its HMAC with `hashSessionIds`). */
+  /** The session's handle: what `store.destroySession(handle, { userId })` takes; no session id can be recovered from it (with `hashSessionIds`, the table key, an HMAC). */
   key: string;
   /** Epoch ms. */
   createdAt: number | undefined;

@@ -1,4 +1,4 @@
-import { MAX_SESSION_BYTES, type ResolvedConfig } from '../config/options.js';
+import { DEFAULTS, type ResolvedConfig } from '../config/options.js';
 import { MAX_ITEM_BYTES } from '../core/item.js';
 import { ConfigError } from '../errors.js';
 
@@ -47,7 +47,7 @@ function partitionOf(region: string): string {
  * (unless `skipTableCheck`) and, with `createIfNotExist`, CreateTable and the
  * TTL calls; a reaper (`reapIntervalMs`) adds Scan; a user index adds Query on it
  * and BatchWriteItem (destroyUserSessions deletes in batches). Sessions past
- * 400 KB (`maxSessionBytes` above it, the default) add PutItem (their chunks,
+ * 400 KB (`maxSessionBytes` above it, opt-in) add PutItem (their chunks,
  * written in a TransactWriteItems, which IAM checks as the calls it carries)
  * and BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user
  * index (listUserSessions), which read a user's sessions in batches.
@@ -70,7 +70,7 @@ export function iamPolicy(
   const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${config.table}`;
 
   const actions = new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
-  if ((config.maxSessionBytes ?? MAX_SESSION_BYTES) > MAX_ITEM_BYTES) for (const a of ['PutItem', 'BatchGetItem']) actions.add(`dynamodb:${a}`);
+  if ((config.maxSessionBytes ?? DEFAULTS.maxSessionBytes) > MAX_ITEM_BYTES) for (const a of ['PutItem', 'BatchGetItem']) actions.add(`dynamodb:${a}`);
   if (!config.skipTableCheck || admin || features.has('streams')) actions.add('dynamodb:DescribeTable');
   // create-table --streams
   if (admin) actions.add('dynamodb:UpdateTable');
