@@ -16,6 +16,7 @@ import { readItem } from '../src/core/item.js';
 import { localOptions, ENGINES, quietLogger, uniqueTable } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
+import { webSessions } from '../src/adapters/web.js';
 
 /** The item as stored, decoded the way the store decodes it. */
 async function stored(store: SessionStore, id: string) {
@@ -262,8 +263,9 @@ for (const engine of ENGINES) {
     if (engine.name === 'DynamoDB Local') {
       it('a large session\'s transaction whose answer was lost is applied once, its retry carrying the same ClientRequestToken', async () => {
         const big = 'x'.repeat(500 * 1024);
-        await direct.set('large', { list: [1], big });
-        const store = through({ locking: 'pessimistic', compression: false });
+        const writer = other({ compression: false, maxSessionBytes: 4 * 1024 * 1024 });
+        await writer.set('large', { list: [1], big });
+        const store = through({ locking: 'pessimistic', compression: false, maxSessionBytes: 4 * 1024 * 1024 });
         const loaded = await store.load('large');
         const before = proxy.requests.length;
         proxy.inject('lose-response', 1, 'TransactWriteItems');
@@ -283,7 +285,7 @@ for (const engine of ENGINES) {
           assert.equal(await store.commit(handle, id, { user: 'bob' }), 'written');
         }
         const { sessions } = await direct.listUserSessions('bob');
-        assert.deepEqual(sessions.map((s) => s.key).sort(), ['slot-a', 'slot-b'], 'both logins live: neither evicted the other as a third');
+        assert.deepEqual(sessions.map((s) => s.key).sort(), ['slot-a', 'slot-b'].map((id) => direct.handleOf(id)).sort(), 'both logins live: neither evicted the other as a third');
       });
     }
   });
@@ -340,6 +342,46 @@ describe('a lease is not held forever', () => {
     } finally {
       await slow.close();
       await other.close();
+    }
+  });
+});
+
+describe('a new session never joins an existing one, through the Web entry', () => {
+  it('its own generator drawing a taken id draws another: the new client gets an empty session of its own', async () => {
+    const table = uniqueTable('id_taken_web');
+    const web = webSessions({ ...localOptions({ table }), secret: 'a test secret that is at least thirty-two characters long' });
+    try {
+      await web.sessions.store.set('weak-id', { user: 'alice' });
+      const draw = web.sessions.newId.bind(web.sessions);
+      let first = true;
+      web.sessions.newId = () => (first ? ((first = false), 'weak-id') : draw());
+      const res = await web.handle(new Request('http://app.test/cart', { method: 'POST' }), (session) => {
+        session.set('cart', ['x']);
+        return Response.json({ user: session.get('user') ?? null });
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { user: null });
+      const cookie = res.headers.get('set-cookie') ?? '';
+      assert.ok(cookie !== '' && !cookie.includes('weak-id'), 'a cookie for another id');
+      assert.deepEqual(await web.sessions.store.get('weak-id'), { user: 'alice' }, 'alice\'s session untouched');
+    } finally {
+      await web.sessions.store.close();
+    }
+  });
+
+  it('a caller\'s genid that repeats itself is an error the caller sees, never another user\'s session', async () => {
+    const table = uniqueTable('id_taken_genid');
+    const web = webSessions({ ...localOptions({ table }), secret: 'a test secret that is at least thirty-two characters long', genid: () => 'constant-id' });
+    try {
+      await web.sessions.store.set('constant-id', { user: 'alice' });
+      const attempt = web.handle(new Request('http://app.test/cart', { method: 'POST' }), (session) => {
+        session.set('cart', ['x']);
+        return Response.json({ user: session.get('user') ?? null });
+      });
+      await assert.rejects(attempt, (err: unknown) => (err as { code?: string }).code === 'DSM_SESSION_ID_TAKEN');
+      assert.deepEqual(await web.sessions.store.get('constant-id'), { user: 'alice' });
+    } finally {
+      await web.sessions.store.close();
     }
   });
 });

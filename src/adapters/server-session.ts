@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
-import { ConfigError, InvalidSessionIdError } from '../errors.js';
+import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { clearSetCookie, forRequest, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
@@ -172,6 +172,11 @@ export class RequestSession {
   /** @internal This request destroyed its session itself (a racing request's save finding it gone did not). */
   destroyedHere = false;
 
+  /** @internal A new session's id was taken by another session: it takes another, before anything of it is stored. */
+  drawNewId(): void {
+    this.#id = this.#manager.newId();
+  }
+
   /** Deletes the session now; the response clears the cookie. Another request holding it cannot bring it back. */
   async destroy(): Promise<void> {
     if (this.#state === 'loaded') await this.#manager.store.destroy(this.#id, this.#handle);
@@ -211,6 +216,8 @@ export class ServerSessions {
   private readonly rolling: boolean;
   private readonly saveUninitialized: boolean;
   private readonly genid: () => string;
+  /** The ids are this library's: a taken one is drawn again. A caller's generator that repeats itself is an error it must see. */
+  private readonly ownGenid: boolean;
 
   constructor(options: ServerSessionOptions) {
     const { store, secret, name, cookie, rolling, saveUninitialized, genid, header, trustProxy, ...storeOptions } = options ?? ({} as ServerSessionOptions);
@@ -228,6 +235,7 @@ export class ServerSessions {
     this.rolling = rolling ?? false;
     this.saveUninitialized = saveUninitialized ?? false;
     this.genid = genid ?? (() => randomBytes(24).toString('base64url'));
+    this.ownGenid = genid === undefined;
   }
 
   private get secrets(): string[] {
@@ -287,7 +295,7 @@ export class ServerSessions {
         return session;
       }
     }
-    const created = new RequestSession(this, this.genid(), undefined, raw !== undefined);
+    const created = new RequestSession(this, this.newId(), undefined, raw !== undefined);
     created.device = options.device;
     created.https = https;
     return created;
@@ -317,12 +325,23 @@ export class ServerSessions {
     const held = state === 'loaded' && !session.keepAlive ? session.handle?.expiresAtMs : undefined;
     const expires = new Date(held ?? Date.now() + (maxAge ?? this.store.config.ttl * 1000));
     // A new session is created, not upserted: its first write is conditional on the id being free, and is announced.
-    const handle = session.handle ?? this.store.newHandle(session.id);
-    const outcome = await this.store.commit(handle, session.id, session.stored(() => this.cookieMeta(maxAge)), {
-      expires,
-      ...(session.replaces ? { replaces: session.replaces, freshStart: session.freshStart } : {}),
-      ...(session.device ? { device: session.device } : {}),
-    });
+    let handle = session.handle ?? this.store.newHandle(session.id);
+    let outcome;
+    for (let tries = 1; ; tries++) {
+      try {
+        outcome = await this.store.commit(handle, session.id, session.stored(() => this.cookieMeta(maxAge)), {
+          expires,
+          ...(session.replaces ? { replaces: session.replaces, freshStart: session.freshStart } : {}),
+          ...(session.device ? { device: session.device } : {}),
+        });
+        break;
+      } catch (err) {
+        // A new session never joins the one whose id it drew: it draws another (issue 36.6).
+        if (!(err instanceof SessionIdTakenError) || !this.ownGenid || session.handle || tries >= 3) throw err;
+        session.drawNewId();
+        handle = this.store.newHandle(session.id);
+      }
+    }
     // Destroyed by another request (a logout, or a login's regenerate): no Set-Cookie at all. Clearing it
     // here could arrive after that login's response and clear the new session's cookie.
     if (outcome === 'destroyed') return [];
