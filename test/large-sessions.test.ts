@@ -448,8 +448,8 @@ describe('large sessions on DynamoDB Local', () => {
     const list = await run('list', '--json');
     assert.equal(list.code, 0, list.stderr);
     const sessions = (JSON.parse(list.stdout) as { sessions: Array<{ key: string; dataBytes: number }> }).sessions;
-    assert.deepEqual(sessions.map((x) => x.key).sort(), ['cli-big', 'cli-small']);
-    assert.ok(sessions.find((x) => x.key === 'cli-big')!.dataBytes > 600 * 1024, 'the whole stored size, not the head\'s');
+    assert.deepEqual(sessions.map((x) => x.key).sort(), ['cli-big', 'cli-small'].map((id) => s.handleOf(id)).sort(), 'listed by handle');
+    assert.ok(sessions.find((x) => x.key === s.handleOf('cli-big'))!.dataBytes > 600 * 1024, 'the whole stored size, not the head\'s');
     const show = await run('show', 'cli-big');
     assert.equal(show.code, 0, show.stderr);
     const shown = JSON.parse(show.stdout) as { data: { blob: string }; chunks: number };

@@ -152,7 +152,7 @@ describe('serverless: cold start and bundling', { timeout: 600_000 }, () => {
 
     // A session another server wrote LZ4-compressed.
     const id = 'written-by-a-server-with-lz4';
-    const data = { ...realisticSession(2300, 7), cookie: { originalMaxAge: 3_600_000, path: '/', httpOnly: true, sameSite: 'lax' }, views: 41 };
+    const data = { ...realisticSession(2000, 7), cookie: { originalMaxAge: 3_600_000, path: '/', httpOnly: true, sameSite: 'lax' }, views: 41 };
     await seeding.set(id, data, { expires: new Date(Date.now() + 3_600_000) });
     const compression = async () => {
       const item = await seeding.client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: id } }, ConsistentRead: true }));

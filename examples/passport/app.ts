@@ -1,5 +1,5 @@
 // Express + express-session + Passport (passport-local), sessions in DynamoDB.
-// Run: DYNAMODB_ENDPOINT=http://127.0.0.1:8000 npx tsx examples/passport/app.ts
+// Run: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx tsx examples/passport/app.ts
 // (DynamoDB Local on port 8000 first, in another terminal: npm run dynamodb-local)
 import express from 'express';
 import passport from 'passport';
@@ -20,7 +20,6 @@ const USERS: Record<string, User & { password: string }> = {
 
 const store = new DynamoDBStore({
   table: process.env.TABLE ?? 'sessions',
-  endpoint: process.env.DYNAMODB_ENDPOINT,
   // Passport keeps the signed-in user's id at req.session.passport.user: the store files each
   // session under it, so a user's sessions can be listed, limited and revoked.
   userId: 'passport.user',
