@@ -60,6 +60,11 @@ app.post('/cart', (req, res) => {
 app.get('/me', (req, res) => {
   res.json({ user: req.user ?? null, cart: (req.session as typeof req.session & { cart?: string[] }).cart ?? [] });
 });
+app.get('/', (req, res) => {
+  const session = req.session as typeof req.session & { views?: number };
+  session.views = (session.views ?? 0) + 1;
+  res.json({ views: session.views });
+});
 // "Your devices": the signed-in user's sessions, found by the userId the store keeps.
 app.get('/devices', async (req, res) => {
   if (!req.user) return void res.status(401).json({ error: 'sign in first' });
