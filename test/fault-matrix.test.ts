@@ -7,12 +7,12 @@
  * hold: nothing acknowledged is lost, nothing is applied twice, the order is
  * kept, and no 5xx but 503 reaches a client.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionStore } from '../src/core/session-store.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
-import { ENGINES, localOptions, uniqueTable } from './helpers/dynamo.js';
-import { rateRule, startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { ENGINES } from './helpers/dynamo.js';
+import { rateRule } from './helpers/fault-proxy.js';
+import { faultyEngine, LOCKING_MODES } from './helpers/faulty-engine.js';
 import { FRAMEWORKS, startApp } from './helpers/lifecycle-apps.js';
 import { CookieClient } from './helpers/servers.js';
 import { SECRET, startWebApp } from './helpers/web-app.js';
@@ -25,16 +25,6 @@ const APPENDS = 10;
 const INCREMENTS = 10;
 /** A 503 is retried (a user pressing the button again) at most this many times. */
 const TRIES = 8;
-
-/** `optimistic` keeps concurrent increments only with a rule that adds both sides' deltas. */
-const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown) =>
-  typeof base === 'number' && typeof mine === 'number' && typeof theirs === 'number' ? theirs + (mine - base) : mine;
-
-const MODES: Record<string, SessionStoreOptions> = {
-  auto: {},
-  optimistic: { locking: 'optimistic', onConflict: addDeltas },
-  pessimistic: { locking: 'pessimistic' },
-};
 
 interface Served {
   url: string;
@@ -65,31 +55,14 @@ async function post(client: CookieClient, url: string, statuses: number[]): Prom
 
 for (const engine of ENGINES) {
   describe(`${engine.name}: lost answers, stalls and throttling under every entry`, { timeout: 600_000 }, () => {
-    let proxy: FaultProxy;
-    const table = uniqueTable('fault_matrix');
-    let direct: SessionStore;
-
-    before(async () => {
-      proxy = await startFaultProxy(Number(new URL(engine.endpoint).port));
-      proxy.stallFor(700);
-      direct = new SessionStore(localOptions({ endpoint: engine.endpoint, table }));
-      await direct.ready();
-    });
-    after(async () => {
-      proxy.rule(undefined);
-      await direct.close();
-      await proxy.close();
-    });
+    const faulty = faultyEngine(engine, 'fault_matrix', 700);
 
     let seed = 1;
     for (const entry of ENTRIES) {
-      for (const [mode, options] of Object.entries(MODES)) {
+      for (const [mode, options] of Object.entries(LOCKING_MODES)) {
         it(`${entry}, ${mode}: every acknowledged append and increment kept once, in order, only 503s`, async (t) => {
-          const store: SessionStoreOptions = {
-            ...localOptions({ table, endpoint: proxy.endpoint, skipTableCheck: true }),
-            requestTimeoutMs: 400,
-            ...options,
-          };
+          const { proxy, direct } = faulty;
+          const store = faulty.through({ requestTimeoutMs: 400, ...options });
           const servers = [await serve(entry, store), await serve(entry, store)];
           const statuses: number[] = [];
           const client = new CookieClient();

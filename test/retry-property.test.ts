@@ -8,26 +8,17 @@
  * each and in order, and the counter equals the increments acknowledged.
  * `DSM_PROPERTY_SEED` replays a run fast-check reported.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SessionStore } from '../src/core/session-store.js';
 import { StoreUnavailableError, LockTimeoutError } from '../src/errors.js';
-import type { SessionStoreOptions } from '../src/config/options.js';
-import { ENGINES, localOptions, uniqueTable } from './helpers/dynamo.js';
-import { startFaultProxy, type FaultAction, type FaultProxy } from './helpers/fault-proxy.js';
+import { ENGINES } from './helpers/dynamo.js';
+import type { FaultAction } from './helpers/fault-proxy.js';
+import { faultyEngine, LOCKING_MODES } from './helpers/faulty-engine.js';
 
 const OPS = 3;
 const RUNS = Number(process.env.DSM_PROPERTY_RUNS ?? 4);
-
-const addDeltas = (_path: ReadonlyArray<string | number>, base: unknown, mine: unknown, theirs: unknown) =>
-  typeof base === 'number' && typeof mine === 'number' && typeof theirs === 'number' ? theirs + (mine - base) : mine;
-
-const MODES: Record<string, SessionStoreOptions> = {
-  auto: {},
-  optimistic: { locking: 'optimistic', onConflict: addDeltas },
-  pessimistic: { locking: 'pessimistic' },
-};
 
 type Data = { a?: number[]; b?: number[]; n?: number };
 
@@ -45,6 +36,7 @@ async function request(store: SessionStore, id: string, change: (data: Data) => 
       return;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError || err instanceof LockTimeoutError)) throw err;
+      if (process.env.DSM_PROPERTY_DEBUG) console.error(`${id}: ${(err as Error).message.slice(0, 160)}`);
       if (handle) await store.release(handle).catch(() => undefined);
       assert.ok(tries < 12, `12 tries in a row failed: ${(err as Error).message}`);
     }
@@ -53,26 +45,12 @@ async function request(store: SessionStore, id: string, change: (data: Data) => 
 
 for (const engine of ENGINES) {
   describe(`${engine.name}: any ordering and any lost answers keep every acknowledged change once`, { timeout: 600_000 }, () => {
-    let proxy: FaultProxy;
-    const table = uniqueTable('property');
-    let direct: SessionStore;
+    const faulty = faultyEngine(engine, 'property', 500);
 
-    before(async () => {
-      proxy = await startFaultProxy(Number(new URL(engine.endpoint).port));
-      proxy.stallFor(500);
-      direct = new SessionStore(localOptions({ endpoint: engine.endpoint, table }));
-      await direct.ready();
-    });
-    after(async () => {
-      proxy.rule(undefined);
-      await direct.close();
-      await proxy.close();
-    });
-
-    for (const [mode, options] of Object.entries(MODES)) {
+    for (const [mode, options] of Object.entries(LOCKING_MODES)) {
       it(`${mode}: lists in order, counter exact`, async () => {
-        const make = () =>
-          new SessionStore({ ...localOptions({ table, endpoint: proxy.endpoint, skipTableCheck: true }), requestTimeoutMs: 300, lockLeaseMs: 2_000, maxLockWaitMs: 4_000, ...options });
+        const { proxy, direct } = faulty;
+        const make = () => new SessionStore(faulty.through({ requestTimeoutMs: 300, lockLeaseMs: 2_000, maxLockWaitMs: 4_000, ...options }));
         const stores = [make(), make()];
         let run = 0;
         const fault = fc.constantFrom<FaultAction>('forward', 'forward', 'forward', 'forward', 'lose-response', 'lose-response', 'throttle', 'stall');

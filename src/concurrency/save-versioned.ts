@@ -32,6 +32,8 @@ export async function saveVersioned(
   if (known && known.version > base.version) {
     const folded = foldIn(ctx, write, base, known, ctx.codec.parse(known.json));
     base = folded.base;
+    // Its write ids too: the next write's list then still reaches back (write-history.ts).
+    write.buildsOn(known.version, known.writeIds);
     merged = true;
     if (!folded.changed) return { outcome: 'merged', version: base.version, json: base.json };
   }

@@ -91,7 +91,7 @@ export class Gateway extends EventEmitter {
   constructor(
     readonly client: DynamoDBClient,
     private readonly stats: StoreStats,
-    private readonly where: { table: string; target: string; endpoint?: string | undefined },
+    private readonly where: { table: string; target: string; endpoint?: string | undefined; settleBudgetMs?: number },
     /** Ask for ReturnConsumedCapacity on every call and count it in the stats. */
     private readonly countCapacity = false,
   ) {
@@ -133,15 +133,19 @@ export class Gateway extends EventEmitter {
    * The item under `key` as it is now: a strongly consistent GetItem. It
    * decides how a write ended whose answer was lost, and a request answered
    * before it is known may be retried by its user and applied twice, so it is
-   * sent up to three times (each with the SDK's own attempts) before giving up.
+   * sent up to five times (each with the SDK's own attempts), within the time
+   * one call may take with all its attempts (`settleBudgetMs`): against
+   * random faults that is five reads, against a DynamoDB that does not answer
+   * at all, one or two.
    */
   async readStrong(key: string): Promise<Item | undefined> {
     const command = () => new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true });
+    const until = Date.now() + (this.where.settleBudgetMs ?? 10_000);
     for (let tries = 1; ; tries++) {
       try {
         return (await this.send<{ Item?: Item }>('GetItem', command())).Item;
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError) || tries >= 3) throw err;
+        if (!(err instanceof StoreUnavailableError) || tries >= 5 || Date.now() >= until) throw err;
         await new Promise((r) => setTimeout(r, 25 * 2 ** tries * Math.random()));
       }
     }

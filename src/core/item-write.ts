@@ -319,9 +319,14 @@ export class ItemWrite {
   /** The transaction that carried `transactEntries` (or this write's own) landed. */
   landed(base: number): void {
     this.ctx.decoded.set(this.key, this.writeId, this.json);
-    if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json });
-    this.stored = { version: base + 1, chunks: this.planned?.parts?.length ?? 0 };
     this.below = { version: base + 1, ids: (this.values[':wids']?.L ?? []).map((v) => v.S!) };
+    if (merges(this.ctx)) this.ctx.latest.set(this.key, { version: base + 1, json: this.json, writeIds: this.below.ids });
+    this.stored = { version: base + 1, chunks: this.planned?.parts?.length ?? 0 };
+  }
+
+  /** The next attempt builds on `version`, whose write ids are `ids` (a later save of this process's, from `latest`). */
+  buildsOn(version: number, ids: string[]): void {
+    this.below = { version, ids };
   }
 
   /** The write ids the item vouches for at `version`, when known: the base of the request's next save. */

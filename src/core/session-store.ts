@@ -130,7 +130,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
    */
   readonly decoded: DecodedCache;
   /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
-  readonly latest = new Map<string, { version: number; json: string }>();
+  readonly latest = new Map<string, { version: number; json: string; writeIds: string[] }>();
   /** @internal */
   readonly ends = new EndNotices();
   /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
@@ -161,7 +161,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
       onKeyBudget: (keyId, frames) =>
         this.logger.warn({ table: this.config.table, keyId, frames }, 'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)'),
     });
-    this.gateway = new Gateway(this.client, this.statsData, { table: this.config.table, target: this.target, endpoint: this.config.endpoint }, this.config.returnConsumedCapacity);
+    this.gateway = new Gateway(
+      this.client,
+      this.statsData,
+      {
+        table: this.config.table,
+        target: this.target,
+        endpoint: this.config.endpoint,
+        settleBudgetMs: this.config.requestTimeoutMs * this.config.maxAttempts,
+      },
+      this.config.returnConsumedCapacity,
+    );
     this.gateway.on('engine-omits-item', (engine: string | undefined) => {
       this.logger.warn(
         { table: this.config.table, target: this.target, engine },

@@ -35,7 +35,7 @@ export interface RequestContext extends StoreContext {
    * queued here: the next one merges against it before its first attempt
    * instead of spending a write that is sure to fail its version condition.
    */
-  readonly latest: Map<string, { version: number; json: string }>;
+  readonly latest: Map<string, { version: number; json: string; writeIds: string[] }>;
   /** Tells listeners, once each, of sessions a read found ended (lifecycle.ts). */
   readonly ends: EndNotices;
 }

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { random } from './session-fixtures.js';
 
 export type FaultAction =
   /** Pass it on (after the latency, if any). */
@@ -63,21 +64,9 @@ export interface FaultRates {
   operations?: readonly string[];
 }
 
-/** mulberry32: a small seeded generator, enough to make a fault schedule repeatable. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A rule that gives each request a fault at the rates given, from a seeded generator. */
 export function rateRule(rates: FaultRates): FaultRule {
-  const next = seeded(rates.seed);
+  const next = random(rates.seed);
   const table: Array<[FaultAction, number]> = [
     ['lose-response', rates.lose ?? 0],
     ['stall', rates.stall ?? 0],
