@@ -1,101 +1,190 @@
 /**
- * Heap bytes an entry costs beside its three strings: its slot in the Map
- * (key, value and chain pointers, and its share of the buckets) and the
- * object holding the key, write id, JSON and the entry's size. Measured on
- * Node 20 (x64, no pointer compression) with `--expose-gc` over 20,000 to
- * 150,000 entries: 66 to 98 bytes with three fields, by where the Map is
- * between two doublings, 8 more with the fourth;
- * test/memory.test.ts checks the whole account against the heap.
- */
-export const ENTRY_OVERHEAD_BYTES = 96;
-
-/**
- * Heap bytes of a flat string: a 16-byte header, then one byte a character
- * when all are ASCII, else two (V8 stores Latin-1 in one byte too; counting
- * two for those is the safe side), rounded up to 8.
- */
-export function stringBytes(s: string): number {
-  const chars = Buffer.byteLength(s, 'utf8') === s.length ? s.length : s.length * 2;
-  return (16 + chars + 7) & ~7;
-}
-
-/**
- * A copy of `s` that is one flat string of its own. An id cut out of a
- * cookie header is a slice that keeps the whole header alive, and a write id
- * built by `+` is two strings and a pair: held for as long as the cache
- * holds an entry, either would cost more than the account says.
- */
-const ownCopy = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'));
-
-interface Entry {
-  /** The cache's own copy of the key: a lookup moves the entry to the LRU's end under it, not under the caller's string. */
-  key: string;
-  writeId: string;
-  json: string;
-  /** What this entry is counted as, in bytes. */
-  size: number;
-}
-
-/**
  * Decoded session JSON by table key, valid while the item's `writeId` is the
  * same: every data write sets a new random one, so a match means the bytes are
  * the ones decoded before, and inflating (and decrypting) them again can be
  * skipped. It saves CPU, and for a session past 400 KB the read of its chunks
  * (core/chunks.ts): every load still reads the item (the head), so nothing
- * stale can be served. Bounded by the heap it holds (the option
- * `decodedCacheBytes`): each entry counts its key, write id and JSON as V8
- * stores them plus ENTRY_OVERHEAD_BYTES; the least recently used go first.
- * A bound of 0 keeps nothing.
+ * stale can be served. A bound of 0 keeps nothing.
+ *
+ * Where the entries live. Kept as strings on V8's heap, cached sessions sat in
+ * old space among the requests' garbage; evicting them left pages partly used
+ * that V8 kept committed, so a process's RSS grew well past what the cache
+ * counted (docs/benchmarks.md, "Memory"). Here an entry's key, write id and
+ * JSON are UTF-8 bytes in one buffer outside the heap, written as a ring: new
+ * entries at the head, the oldest evicted at the tail. The only thing on the
+ * heap is a Map from a 32-bit hash of the key to the entry's offset, numbers
+ * that V8 stores in the Map's own table. So what the process holds for the
+ * cache is the buffer plus that table, and the bound (`decodedCacheBytes`)
+ * caps both: the buffer grows, only when the ring is full, to at most 3/4 of
+ * it, and the table takes the rest (ENTRY_OVERHEAD_BYTES an entry). An entry
+ * read while in the older half of the ring is written again at the head, so
+ * what is used stays.
  */
+
+/** An entry's header in the buffer: total bytes (u32), key hash (i32), key bytes (u16), write id bytes (u16), JSON bytes (u32). */
+const HEADER = 16;
+
+/**
+ * Heap bytes an entry is counted for in the Map from hash to offset: three
+ * words of the Map's table (key, value, chain) and its share of the buckets
+ * take 28 to 56 bytes (measured: 2.0 MB for 43,690 entries), and a table that
+ * doubles holds both its copies for a moment. Counted against the bound.
+ */
+export const ENTRY_OVERHEAD_BYTES = 96;
+
+/** The buffer starts this size (or the bound's 3/4 if smaller) and grows by an eighth when the ring is full. */
+const INITIAL_BYTES = 64 * 1024;
+
+/** FNV-1a over the key's UTF-16 code units: a Map key V8 keeps as a small integer. Two keys that share a hash evict each other. */
+function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
 export class DecodedCache {
-  private readonly entries = new Map<string, Entry>();
-  private bytes = 0;
+  private readonly offsets = new Map<number, number>();
+  private arena: Buffer | undefined;
+  /** Most bytes the buffer may have, and most entries the Map may have: together no more than the bound. */
+  private readonly arenaMax: number;
+  private readonly entryMax: number;
+  /** Live data is [tail, head) when not wrapped; [tail, end) then [0, head) when wrapped. */
+  private head = 0;
+  private tail = 0;
+  private end = 0;
+  private wrapped = false;
+  /** Bytes of the entries in the ring, live or replaced, not counting the gap left at a wrap. */
+  private ringBytes = 0;
 
   constructor(
     private readonly maxBytes: number,
     /** Largest entry kept, in bytes as counted; a larger one is not cached. Default: half the bound. */
     private readonly maxEntryBytes = maxBytes / 2,
-  ) {}
+  ) {
+    this.arenaMax = Math.floor((maxBytes * 3) / 4);
+    this.entryMax = Math.floor((maxBytes - this.arenaMax) / ENTRY_OVERHEAD_BYTES);
+  }
 
-  /** What the cache counts itself as holding, in bytes: never more than its bound. */
+  /**
+   * What the cache holds, in bytes: its buffer as allocated, plus the Map's
+   * share for each entry. Never more than the bound.
+   */
   get size(): number {
-    return this.bytes;
+    return (this.arena?.length ?? 0) + this.offsets.size * ENTRY_OVERHEAD_BYTES;
   }
 
   /** Entries held. */
   get count(): number {
-    return this.entries.size;
+    return this.offsets.size;
   }
 
   get(key: string, writeId: string | undefined): string | undefined {
     if (writeId === undefined) return undefined;
-    const entry = this.entries.get(key);
-    if (!entry || entry.writeId !== writeId) return undefined;
-    // Refresh its place in the LRU order.
-    this.entries.delete(key);
-    this.entries.set(entry.key, entry);
-    return entry.json;
+    const at = this.find(key);
+    if (at === undefined) return undefined;
+    const arena = this.arena!;
+    const keyBytes = arena.readUInt16LE(at + 8);
+    const idStart = at + HEADER + keyBytes;
+    const idEnd = idStart + arena.readUInt16LE(at + 10);
+    if (arena.toString('utf8', idStart, idEnd) !== writeId) return undefined;
+    const json = arena.toString('utf8', idEnd, idEnd + arena.readUInt32LE(at + 12));
+    if (this.behind(at) > this.arena!.length / 2) this.set(key, writeId, json);
+    return json;
   }
 
   set(key: string, writeId: string | undefined, json: string): void {
     this.delete(key);
-    if (writeId === undefined || this.maxBytes <= 0) return;
-    const size = ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(writeId) + stringBytes(json);
-    if (size > this.maxEntryBytes) return;
-    const own = ownCopy(key);
-    this.entries.set(own, { key: own, writeId: ownCopy(writeId), json, size });
-    this.bytes += size;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= entry.size;
-    }
+    if (writeId === undefined || this.maxBytes <= 0 || this.entryMax === 0) return;
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    const idBytes = Buffer.byteLength(writeId, 'utf8');
+    if (keyBytes > 0xffff || idBytes > 0xffff) return;
+    const total = HEADER + keyBytes + idBytes + Buffer.byteLength(json, 'utf8');
+    if (total + ENTRY_OVERHEAD_BYTES > this.maxEntryBytes || total > this.arenaMax) return;
+    const at = this.place(total);
+    const arena = this.arena!;
+    const hash = hashKey(key);
+    arena.writeUInt32LE(total, at);
+    arena.writeInt32LE(hash, at + 4);
+    arena.writeUInt16LE(keyBytes, at + 8);
+    arena.writeUInt16LE(idBytes, at + 10);
+    arena.writeUInt32LE(total - HEADER - keyBytes - idBytes, at + 12);
+    arena.write(key, at + HEADER, 'utf8');
+    arena.write(writeId, at + HEADER + keyBytes, 'utf8');
+    arena.write(json, at + HEADER + keyBytes + idBytes, 'utf8');
+    this.head = at + total;
+    this.ringBytes += total;
+    this.offsets.set(hash, at);
+    while (this.offsets.size > this.entryMax) this.evictOldest();
   }
 
   delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    this.bytes -= entry.size;
+    if (this.find(key) !== undefined) this.offsets.delete(hashKey(key));
+  }
+
+  /** Offset of the entry stored under `key`, checking the key's bytes: another key with the same hash is a miss. */
+  private find(key: string): number | undefined {
+    const at = this.offsets.get(hashKey(key));
+    if (at === undefined) return undefined;
+    const arena = this.arena!;
+    return arena.toString('utf8', at + HEADER, at + HEADER + arena.readUInt16LE(at + 8)) === key ? at : undefined;
+  }
+
+  /** Bytes written after the entry at `at`: how far it is from the head. */
+  private behind(at: number): number {
+    if (!this.wrapped || at < this.head) return this.head - at;
+    return this.end - at + this.head;
+  }
+
+  /** Where `total` bytes go at the head: after the last entry, else at the start if the tail has left room there, else in a larger buffer while it may grow, else where entries are evicted from the tail. */
+  private place(total: number): number {
+    for (;;) {
+      const arena = this.arena;
+      if (!this.wrapped) {
+        if (arena && this.head + total <= arena.length) return this.head;
+        const roomAtStart = this.ringBytes > 0 && this.tail >= total;
+        if (!roomAtStart && (!arena || arena.length < this.arenaMax)) {
+          this.grow(this.head + total);
+          continue;
+        }
+        if (this.ringBytes === 0) {
+          this.head = this.tail = 0;
+          continue;
+        }
+        this.end = this.head;
+        this.head = 0;
+        this.wrapped = true;
+        continue;
+      }
+      if (this.head + total <= this.tail) return this.head;
+      this.evictOldest();
+    }
+  }
+
+  private grow(atLeast: number): void {
+    const from = this.arena?.length ?? 0;
+    const size = Math.min(this.arenaMax, Math.max(atLeast, Math.min(INITIAL_BYTES, this.arenaMax), from + (from >> 3)));
+    const next = Buffer.allocUnsafeSlow(size);
+    if (this.arena) this.arena.copy(next, 0, 0, this.head);
+    this.arena = next;
+  }
+
+  /** Drops the entry at the tail (if its key still points at it) and moves the tail past it. */
+  private evictOldest(): void {
+    const arena = this.arena!;
+    if (this.ringBytes === 0) return;
+    const at = this.tail;
+    const total = arena.readUInt32LE(at);
+    const hash = arena.readInt32LE(at + 4);
+    if (this.offsets.get(hash) === at) this.offsets.delete(hash);
+    this.tail += total;
+    this.ringBytes -= total;
+    if (this.wrapped && this.tail >= this.end) {
+      this.tail = 0;
+      this.wrapped = false;
+    }
+    if (this.ringBytes === 0) this.head = this.tail = 0;
   }
 }
