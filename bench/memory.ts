@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { createCodec } from '../src/codec/codec.js';
 import { describeFormat } from '../src/codec/format.js';
 import { DEFAULTS, resolveConfig } from '../src/config/options.js';
-import { DecodedCache } from '../src/core/decoded-cache.js';
+import { DecodedCache, entryBytes } from '../src/core/decoded-cache.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
 import type { StoreSizes } from '../src/core/sizes.js';
 import { startServer } from '../test/helpers/servers.js';
@@ -141,7 +141,7 @@ function saves(): void {
       cache.set(id, 'writeid-1234567', json);
       const miss = cpuMicros(() => codec.unframe(frame));
       const hit = cpuMicros(() => cache.get(id, 'writeid-1234567'));
-      console.log(`| ${(json.length / 1024).toFixed(1)} KB | ${form}${encrypted ? ' + AES-GCM' : ''}, ${frame.length} B | ${miss.toFixed(1)} | ${hit.toFixed(2)} | ${cache.size} B |`);
+      console.log(`| ${(json.length / 1024).toFixed(1)} KB | ${form}${encrypted ? ' + AES-GCM' : ''}, ${frame.length} B | ${miss.toFixed(1)} | ${hit.toFixed(2)} | ${entryBytes(id, 'writeid-1234567', json)} B |`);
     }
   }
 }

@@ -35,6 +35,11 @@ export const ENTRY_OVERHEAD_BYTES = 96;
 /** The buffer starts this size (or the bound's 3/4 if smaller) and grows by an eighth when the ring is full. */
 const INITIAL_BYTES = 64 * 1024;
 
+/** What an entry is counted for against the bound: its bytes in the ring and its share of the Map. */
+export function entryBytes(key: string, writeId: string, json: string): number {
+  return HEADER + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(writeId, 'utf8') + Buffer.byteLength(json, 'utf8') + ENTRY_OVERHEAD_BYTES;
+}
+
 /** FNV-1a over the key's UTF-16 code units: a Map key V8 keeps as a small integer. Two keys that share a hash evict each other. */
 function hashKey(key: string): number {
   let h = 0x811c9dc5;
