@@ -17,7 +17,7 @@ import { lockRule, type LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
-import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
+import { cookieExpiry, fromStored, toStored, withPlainCookie } from './cookie-shape.js';
 import { readCookie } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
@@ -390,23 +390,6 @@ export function fallbackFrom(old: session.Store, ttlSeconds = 86_400): SessionFa
       await call<void>('destroy', id);
     },
   };
-}
-
-/** express-session's cookie settings, as Cookie#toJSON gives them. */
-const COOKIE_FIELDS = ['originalMaxAge', 'partitioned', 'priority', 'expires', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'] as const;
-
-/**
- * A session whose cookie another store kept as the Cookie object's own fields (`_expires`, `data`,
- * a Date turned into {}) gets the plain settings back; any other is returned as it is.
- */
-function withPlainCookie(sess: object): object {
-  const cookie = (sess as { cookie?: unknown }).cookie as Record<string, unknown> | undefined;
-  if (!cookie || typeof cookie !== 'object' || !('_expires' in cookie || 'data' in cookie)) return sess;
-  const source = cookie.data && typeof cookie.data === 'object' ? (cookie.data as Record<string, unknown>) : cookie;
-  const plain: Record<string, unknown> = {};
-  for (const k of COOKIE_FIELDS) if (source[k] !== undefined) plain[k] = source[k];
-  if (!(typeof plain.expires === 'string' || plain.expires instanceof Date)) delete plain.expires;
-  return { ...sess, cookie: plain };
 }
 
 /** What `trackDevices` keeps of the request that creates a session. */

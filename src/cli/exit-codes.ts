@@ -7,6 +7,8 @@ export const EXIT = {
   USAGE: 2,
   /** DynamoDB could not be reached, refused the call, or no credentials were found. */
   AWS: 3,
+  /** An import stopped by Ctrl-C (128 + SIGINT, as a shell reports it): its checkpoint holds; run it again. */
+  INTERRUPTED: 130,
 } as const;
 
 interface Coded {
