@@ -9,7 +9,7 @@
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Gateway } from '../core/gateway.js';
-import { StoreUnavailableError } from '../errors.js';
+import { ImportSourceError } from '../errors.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
 
 export type SourceKind = 'connect-dynamodb' | 'dynamodb-store' | 'redis';
@@ -134,7 +134,7 @@ export async function redisSource(url: string, options: { prefix: string; pageSi
   try {
     await client.connect();
   } catch (err) {
-    throw new StoreUnavailableError(`could not connect to Redis at ${redactUrl(url)}: ${(err as Error).message ?? String(lastError)}; check --url and that the server runs`, { cause: err });
+    throw new ImportSourceError(`could not connect to Redis at ${redactUrl(url)}: ${(err as Error).message ?? String(lastError)}; check --url and that the server runs`, { cause: err });
   }
   const read = async (key: string): Promise<SourceRecord | undefined> => {
     const [raw, ttl] = await Promise.all([client.get(key), client.pTTL(key)]);
@@ -167,7 +167,7 @@ export async function redisSource(url: string, options: { prefix: string; pageSi
       try {
         return await scanPage(position);
       } catch (err) {
-        throw new StoreUnavailableError(`Redis at ${redactUrl(url)} failed: ${(err as Error).message}; run the same command again when it answers (the checkpoint holds)`, { cause: err });
+        throw new ImportSourceError(`Redis at ${redactUrl(url)} failed: ${(err as Error).message}; run the same command again when it answers (the checkpoint holds)`, { cause: err });
       }
     },
     async close() {
