@@ -62,7 +62,6 @@ async function addBadItems(old: OldStore): Promise<{ corruptKey: string; expired
     return { corruptKey: 'sess:corrupt-redis-item', expired: 0 };
   }
   const client = new DynamoDBClient({ endpoint: ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const hashKey = old.name === 'connect-dynamodb' ? 'id' : 'sessionId';
   const future = String(Math.floor(Date.now() / 1000) + 3600);
   const past = String(Math.floor(Date.now() / 1000) - 60);
   const expiredSess = { cookie: { originalMaxAge: 60_000, httpOnly: true, path: '/' }, user: { name: 'gone', cart: [] } };
@@ -75,7 +74,6 @@ async function addBadItems(old: OldStore): Promise<{ corruptKey: string; expired
     await put({ sessionId: { S: 'sess:expired-item-0000000000000000' }, sess: { M: { user: { M: { name: { S: 'gone' } } } } }, expires: { N: past } });
   }
   client.destroy();
-  void hashKey;
   return { corruptKey: 'sess:corrupt-item-0000000000000000', expired: 1 };
 }
 

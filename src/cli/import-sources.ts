@@ -108,7 +108,7 @@ export function dynamoSource(gateway: Gateway, kind: 'connect-dynamodb' | 'dynam
   };
 }
 
-/** The part of a node-redis v4+ client this reads. */
+/** The part of a node-redis client (6, as tested) this reads. */
 interface RedisClient {
   connect(): Promise<unknown>;
   on(event: 'error', listener: (err: unknown) => void): unknown;
