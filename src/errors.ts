@@ -174,6 +174,14 @@ export class StoreUnavailableError extends SessionStoreError {
   }
 }
 
+/** `dynamodb-session import` could not read its source (a Redis server away, or failing mid-import); the checkpoint holds. */
+export class ImportSourceError extends SessionStoreError {
+  override name = 'ImportSourceError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DSM_IMPORT_SOURCE', message, { cause: options?.cause, retryable: true });
+  }
+}
+
 /** The embedded DynamoDB Local could not start (Java missing, port taken, jar absent). */
 export class EmbeddedDynamoDBError extends SessionStoreError {
   override name = 'EmbeddedDynamoDBError';

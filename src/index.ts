@@ -2,6 +2,7 @@ export { SessionStore } from './core/session-store.js';
 export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome } from './core/session-store.js';
 export type { SessionEvents, CreatedEvent, RegeneratedEvent, DestroyedEvent, ExpiredEvent, DestroyReason, ExpirySource } from './core/events.js';
 export type { StoreStats } from './core/stats.js';
+export type { FallbackOption, FallbackSession, SessionFallback } from './core/fallback.js';
 export type { Logger } from './core/logger.js';
 export { resolveConfig, DEFAULTS } from './config/options.js';
 export type { SessionStoreOptions, ResolvedConfig, LockingMode, BillingMode, ConflictResolver, EncryptionKey } from './config/options.js';
@@ -31,6 +32,7 @@ export {
   MissingPeerError,
   SessionLimitError,
   EngineFeatureError,
+  ImportSourceError,
 } from './errors.js';
 export { purgeExpired } from './core/purge.js';
 export type { PurgeOptions, PurgeProgress } from './core/purge.js';

@@ -60,3 +60,20 @@ export function fromStored(data: SessionData, expiresAtMs: number): SessionData 
   data.cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
   return data;
 }
+
+/** express-session's cookie settings, as Cookie#toJSON gives them. */
+const COOKIE_FIELDS = ['originalMaxAge', 'partitioned', 'priority', 'expires', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'] as const;
+
+/**
+ * A session whose cookie another store kept as the Cookie object's own fields (`_expires`, `data`,
+ * a Date turned into {}) gets the plain settings back; any other is returned as it is.
+ */
+export function withPlainCookie(sess: object): object {
+  const cookie = (sess as { cookie?: unknown }).cookie as Record<string, unknown> | undefined;
+  if (!cookie || typeof cookie !== 'object' || !('_expires' in cookie || 'data' in cookie)) return sess;
+  const source = cookie.data && typeof cookie.data === 'object' ? (cookie.data as Record<string, unknown>) : cookie;
+  const plain: Record<string, unknown> = {};
+  for (const k of COOKIE_FIELDS) if (source[k] !== undefined) plain[k] = source[k];
+  if (!(typeof plain.expires === 'string' || plain.expires instanceof Date)) delete plain.expires;
+  return { ...sess, cookie: plain };
+}

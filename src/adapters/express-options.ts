@@ -13,7 +13,7 @@ const EXPRESS_SESSION_OPTIONS = ['cookie', 'genid', 'key', 'name', 'proxy', 'res
 const OWN_OPTIONS = ['header'] as const;
 
 /** The store's options, and its adapter's `lock`: they go to `new DynamoDBStore({ … })`. */
-const STORE_OPTIONS = new Set<string>([...OPTION_NAMES, 'lock', 'keepAlive']);
+const STORE_OPTIONS = new Set<string>([...OPTION_NAMES, 'lock', 'keepAlive', 'migrateFrom']);
 
 /** Throws a ConfigError naming the first option dynamoSession() would not use, and where it belongs. */
 export function checkDynamoSessionOptions(options: unknown, isStore: (value: unknown) => boolean): void {

@@ -10,13 +10,14 @@ import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
-import { InvalidSessionIdError } from '../errors.js';
+import { ConfigError, InvalidSessionIdError } from '../errors.js';
+import type { SessionFallback } from '../core/fallback.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
-import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
+import { cookieExpiry, fromStored, toStored, withPlainCookie } from './cookie-shape.js';
 import { readCookie } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
@@ -36,6 +37,13 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
    * expiry it has. Default: every request.
    */
   keepAlive?: LockRule;
+  /**
+   * Read-through migration: the express-session Store this app used until now (connect-redis,
+   * connect-dynamodb, dynamodb-store, MemoryStore, …). A session missing here is read from it once
+   * and copied here under the same id and expiry; a logout or a regenerated id deletes it there
+   * too. Remove the option once `stats().servedByFallback` stays 0. See docs/migration.md.
+   */
+  migrateFrom?: session.Store;
 }
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
@@ -97,8 +105,15 @@ export class DynamoDBStore extends session.Store {
 
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
-    const { store, lock, keepAlive, ...storeOptions } = options;
-    this.store = store ?? new SessionStore(storeOptions);
+    const { store, lock, keepAlive, migrateFrom, ...storeOptions } = options;
+    if (migrateFrom !== undefined) {
+      if (!migrateFrom || typeof (migrateFrom as { get?: unknown }).get !== 'function' || typeof (migrateFrom as { destroy?: unknown }).destroy !== 'function') {
+        throw new ConfigError('option "migrateFrom" must be an express-session Store (with get and destroy), such as the connect-redis or connect-dynamodb store the app used until now');
+      }
+      if (store) throw new ConfigError('option "migrateFrom" cannot go with "store": give the shared SessionStore the option fallback: fallbackFrom(oldStore) instead');
+      if (storeOptions.fallback) throw new ConfigError('options "migrateFrom" and "fallback" both name an old store: keep one');
+    }
+    this.store = store ?? new SessionStore(migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
     this.lockFor = lockRule(lock);
     this.keepAliveFor = lockRule(keepAlive);
     this.store.on('disconnect', (err) => this.emit('disconnect', err));
@@ -347,6 +362,34 @@ export class DynamoDBStore extends session.Store {
   ids(cb?: Callback<string[]>): Promise<string[]> {
     return settle(this.store.ids(), cb);
   }
+}
+
+/**
+ * The core store's `fallback` over an express-session Store: its get and destroy (callback
+ * style, which every Store has), the session's expiry from its cookie (else `ttl` seconds from now).
+ */
+export function fallbackFrom(old: session.Store, ttlSeconds = 86_400): SessionFallback {
+  const call = <T>(method: 'get' | 'destroy', id: string) =>
+    new Promise<T>((resolve, reject) => {
+      try {
+        (old[method] as (sid: string, cb: (err?: unknown, value?: T) => void) => void).call(old, id, (err, value) => (err ? reject(err) : resolve(value as T)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  return {
+    async get(id) {
+      const sess = await call<ExpressSessionData | null | undefined>('get', id);
+      if (!sess || typeof sess !== 'object') return null;
+      const data = toStored(withPlainCookie(sess));
+      const maxAge = (data.cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;
+      // A cookie without its expiry (dynamodb-store's marshalling loses the Date) restarts its max age, as the old app's next request would.
+      return { data, expiresAt: cookieExpiry(sess) ?? Date.now() + (typeof maxAge === 'number' ? maxAge : ttlSeconds * 1000) };
+    },
+    async destroy(id) {
+      await call<void>('destroy', id);
+    },
+  };
 }
 
 /** What `trackDevices` keeps of the request that creates a session. */

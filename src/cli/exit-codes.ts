@@ -7,6 +7,8 @@ export const EXIT = {
   USAGE: 2,
   /** DynamoDB could not be reached, refused the call, or no credentials were found. */
   AWS: 3,
+  /** An import stopped by Ctrl-C (128 + SIGINT, as a shell reports it): its checkpoint holds; run it again. */
+  INTERRUPTED: 130,
 } as const;
 
 interface Coded {
@@ -25,6 +27,7 @@ export function exitCodeOf(err: unknown): number {
     case 'DSM_TABLE_SCHEMA':
       return EXIT.FAILED;
     case 'DSM_STORE_UNAVAILABLE':
+    case 'DSM_IMPORT_SOURCE':
     case 'DSM_DYNAMODB':
     case 'DSM_CREDENTIALS':
       return EXIT.AWS;

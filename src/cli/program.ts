@@ -14,7 +14,7 @@ import { purgeExpired } from '../core/purge.js';
 import { SessionStore } from '../core/session-store.js';
 import { deleteSessions, listUserSessions } from '../core/user-sessions.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';
-import { TableNotFoundError } from '../errors.js';
+import { ConfigError, TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
 import { STREAM_VIEW_TYPE } from '../table/schema.js';
 import { enableStream } from '../table/streams.js';
@@ -23,6 +23,9 @@ import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
 import { cliCommand, explain, missingTable, oneLine, shellWord } from './explain.js';
 import { isHandle, keysFitting, nameOf, shortenedParts, shortenKey } from './short-keys.js';
 import { progressReporter, summaryLine } from './progress.js';
+import { dynamoSource, redactUrl, redisSource, type ImportSource, type SourceKind } from './import-sources.js';
+import { importSessions, importSummary } from './import-sessions.js';
+import { importProgressReporter } from './import-progress.js';
 import { ENVIRONMENT, resolveSettings, type CommonFlags } from './settings.js';
 
 export interface CliIo {
@@ -146,7 +149,7 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
       `
 Environment: ${Object.entries(ENVIRONMENT).map(([k, v]) => `\n  ${k.padEnd(16)}${v}`).join('')}
 Precedence: flags, then environment, then --context-xml, then defaults.
-Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreachable, AWS error or no credentials.`,
+Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreachable, AWS error or no credentials; 130 import interrupted (Ctrl-C).`,
     );
 
   withCommon(program.command('create-table'))
@@ -324,6 +327,67 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         progress.done();
       }
       out(`${flags.dryRun ? 'dry run: ' : ''}${summaryLine(result)}${flags.dryRun ? ` (would delete ${result.expired - result.skipped})` : ''}`);
+    });
+
+  withCommon(program.command('import'))
+    .description('copy the live sessions of connect-dynamodb, dynamodb-store or connect-redis into the table, under the same ids and expiries (signed cookies keep working); resumable, idempotent')
+    .addOption(new Option('--from <store>', 'the store the sessions come from').choices(['connect-dynamodb', 'dynamodb-store', 'redis']).makeOptionMandatory())
+    .option('--source-table <name>', 'the source table (connect-dynamodb, dynamodb-store), read through the same region, endpoint and credentials as --table')
+    .option('--url <url>', 'the Redis server (redis): redis://[user:password@]host:port[/db]')
+    .option('--prefix <text>', "the source's key prefix (connect-dynamodb's prefix, dynamodb-store's hashPrefix, connect-redis's prefix)", 'sess:')
+    .option('--segments <n>', 'parallel Scan segments (DynamoDB sources)', int(1, 1000), 4)
+    .option('--concurrency <n>', 'writes in flight per segment', int(1, 1000), 16)
+    .option('--page-size <n>', 'items per Scan page or Redis SCAN COUNT (default: 1 MB pages; SCAN 100)', int(1, 10_000))
+    .option('--checkpoint <file>', 'progress file: an interrupted import resumes from it; deleted when the import completes', 'dynamodb-session-import.checkpoint.json')
+    .option('--dry-run', 'count what would be copied, write nothing')
+    .addHelpText(
+      'after',
+      `
+Each session is created only if its id is free here: a re-run copies nothing twice and never
+overwrites a session already here. Expired sessions are skipped; a corrupt source item is
+reported with its key, counted and skipped. Ctrl-C stops after the pages in flight and keeps
+the checkpoint; run the same command again to finish. See docs/migration.md.
+Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or Redis unreachable; 130 interrupted.`,
+    )
+    .action(async (flags: CommonFlags & { from: SourceKind; sourceTable?: string; url?: string; prefix: string; segments: number; concurrency: number; pageSize?: number; checkpoint: string; dryRun?: boolean }) => {
+      if (flags.from === 'redis' ? flags.url === undefined : flags.sourceTable === undefined) {
+        throw new ConfigError(flags.from === 'redis' ? '--from redis needs --url redis://host:port' : `--from ${flags.from} needs --source-table <name>`);
+      }
+      const store = open(flags, { skipTableCheck: false });
+      await store.ready();
+      const source: ImportSource =
+        flags.from === 'redis'
+          ? await redisSource(flags.url!, { prefix: flags.prefix, ...(flags.pageSize ? { pageSize: flags.pageSize } : {}) })
+          : dynamoSource(store.gateway, flags.from, flags.sourceTable!, { prefix: flags.prefix, segments: flags.segments, ...(flags.pageSize ? { pageSize: flags.pageSize } : {}) });
+      const stop = { requested: false };
+      const onSigint = () => {
+        stop.requested = true;
+        err('dynamodb-session: stopping after the pages in flight; the checkpoint holds (Ctrl-C again quits at once, and it still holds)');
+      };
+      process.once('SIGINT', onSigint);
+      const progress = importProgressReporter(io.stderr, await source.estimate().catch(() => 0));
+      let result;
+      try {
+        result = await importSessions(store, source, {
+          dryRun: flags.dryRun === true,
+          concurrency: flags.concurrency,
+          checkpointFile: flags.checkpoint,
+          identity: { from: flags.from, source: flags.from === 'redis' ? redactUrl(flags.url!) : flags.sourceTable, prefix: flags.prefix, table: store.config.table },
+          stop,
+          onProgress: (c) => progress.update(c),
+          onCorrupt: (key, reason) => err(`dynamodb-session: corrupt item ${JSON.stringify(key)} skipped: ${reason}`),
+        });
+      } finally {
+        progress.done();
+        process.off('SIGINT', onSigint);
+        await source.close().catch(() => undefined);
+      }
+      const resumed = result.resumed ? ` (resumed: includes ${result.resumed.copied} copied by earlier runs)` : '';
+      out(`${importSummary(result.counts, flags.dryRun === true)}${resumed}`);
+      if (result.interrupted) {
+        err(`dynamodb-session: interrupted; progress is in ${flags.checkpoint}: run the same command again to finish`);
+        code = EXIT.INTERRUPTED;
+      } else if (result.counts.corrupt > 0) code = EXIT.FAILED;
     });
 
   withCommon(program.command('stats'))

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../core/logger.js';
+import { toFallback, type FallbackOption, type SessionFallback } from '../core/fallback.js';
 
 export type LockingMode = 'auto' | 'optimistic' | 'pessimistic' | 'none';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
@@ -151,6 +152,13 @@ export interface SessionStoreOptions {
    * every call (see docs/benchmarks.md), so it is off unless wanted. Default false.
    */
   returnConsumedCapacity?: boolean;
+  /**
+   * Read-through migration from another session store: a session missing here is asked of it
+   * by its raw id (`get(id)` → `{ data, expiresAt }` or null), copied here once under the same id
+   * and expiry, and served from DynamoDB afterwards. `destroy(id)`, when given, deletes it there
+   * too on a logout or a regenerated id. A function is taken as `get`. See docs/migration.md.
+   */
+  fallback?: FallbackOption;
   /** pino-compatible logger; default prints warnings and errors to stderr. */
   logger?: Logger;
   /** Bring your own DynamoDBClient; region, endpoint and credentials options are then ignored. */
@@ -197,6 +205,7 @@ export interface ResolvedConfig {
   readonly requestTimeoutMs: number;
   readonly skipTableCheck: boolean;
   readonly returnConsumedCapacity: boolean;
+  readonly fallback: SessionFallback | undefined;
   readonly logger: Logger | undefined;
   readonly client: DynamoDBClient | undefined;
 }
@@ -401,6 +410,13 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
   requestTimeoutMs: positiveInt,
   skipTableCheck: boolean,
   returnConsumedCapacity: boolean,
+  fallback: (value, name) => {
+    if (typeof value === 'function') return;
+    const f = value as { get?: unknown; destroy?: unknown } | null;
+    if (!f || typeof f !== 'object' || typeof f.get !== 'function' || (f.destroy !== undefined && typeof f.destroy !== 'function')) {
+      throw new ConfigError(`option "${name}" must be a function (id) => { data, expiresAt } | null, or an object with get(id) and optionally destroy(id) (got ${got(value)})`);
+    }
+  },
   logger: (value, name) => {
     const l = value as Record<string, unknown> | null;
     if (!l || typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
@@ -524,6 +540,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     skipTableCheck: options.skipTableCheck ?? DEFAULTS.skipTableCheck,
     returnConsumedCapacity: options.returnConsumedCapacity ?? DEFAULTS.returnConsumedCapacity,
+    fallback: toFallback(options.fallback),
     logger: options.logger,
     client: options.client,
   });

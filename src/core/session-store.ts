@@ -14,7 +14,7 @@ import { saveLeased } from '../concurrency/save-leased.js';
 import { saveUpsert } from '../concurrency/save-upsert.js';
 import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { ConfigError, CorruptSessionError, SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { ConfigError, CorruptSessionError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
@@ -33,6 +33,8 @@ import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
+import { destroyInFallback, readFallback } from './fallback.js';
+import { CREATING } from '../concurrency/save-versioned.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
@@ -284,8 +286,38 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const key = this.keyOf(id);
     await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
-    if (lock) return this.locks.load(id, key);
-    return loadUnlocked(this, id, key, options.minVersion);
+    const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, options.minVersion);
+    if (loaded || !this.config.fallback) return loaded;
+    // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
+    const found = await readFallback(this.config.fallback, id, this.config.table);
+    if (!found) return null;
+    this.statsData.servedByFallback += 1;
+    if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
+    return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
+  }
+
+  /**
+   * @internal Writes a session copied from another store (read-through migration, `import`) under
+   * its id and expiry, only if no live session has that id here: concurrent copies of one session
+   * create it once, and one already here (newer, or copied before) is never overwritten.
+   */
+  async createIfAbsent(id: string, data: SessionData, expiresAtMs: number): Promise<'created' | 'exists'> {
+    const key = this.keyOf(id);
+    const json = this.jsonOf(data, undefined);
+    const userId = this.config.userId ? (userIdOf(data, this.config.userId) ?? undefined) : undefined;
+    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId), key);
+    guardSize(this, id, key, bytes.length, userId);
+    await this.ready();
+    const createdAt = Date.now();
+    const write = new ItemWrite(this, id, key, json, bytes, clampExpiry(this.config, expiresAtMs, createdAt), userId, createdAt);
+    // An expired item not yet deleted by TTL may be replaced: it is no session any more.
+    try {
+      const result = await write.attempt(`${CREATING} OR expiresAt < :nowSec`, 0);
+      return result.kind === 'stored' || result.kind === 'own' ? 'created' : 'exists';
+    } catch (err) {
+      if (err instanceof SessionIdTakenError) return 'exists';
+      throw err;
+    }
   }
 
   /**
@@ -482,6 +514,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
   async destroy(id: string, handle?: SessionHandle | null, reason: DestroyReason | 'regenerate' = 'logout'): Promise<void> {
     const key = this.keyOf(id);
     await this.ready();
+    // The old store first: a failure there leaves the session whole here, and the logout can be retried.
+    if (this.config.fallback) await destroyInFallback(this.config.fallback, id, this.config.table);
     try {
       await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
     } finally {

@@ -31,6 +31,13 @@ export interface StoreStats {
   ownWritesFound: number;
   outcomesSettled: number;
   errors: number;
+  /**
+   * Read-through migration (`fallback`, Express's `migrateFrom`): sessions this process copied here
+   * from the old store, and loads the old store answered (a copy, or one that lost the race to
+   * copy it to another request). Zero for a while on every server: the option can go.
+   */
+  migrated: number;
+  servedByFallback: number;
 }
 
 export function emptyStats(): StoreStats {
@@ -54,5 +61,7 @@ export function emptyStats(): StoreStats {
     ownWritesFound: 0,
     outcomesSettled: 0,
     errors: 0,
+    migrated: 0,
+    servedByFallback: 0,
   };
 }
