@@ -28,7 +28,7 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 const sessionOptions = {
   name: SESSION_COOKIE,
-  secret: 'bench secret',
+  secret: 'a benchmark secret of at least 32 characters',
   resave: false,
   saveUninitialized: false,
   cookie: { maxAge: 3_600_000 },

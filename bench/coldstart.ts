@@ -57,8 +57,8 @@ const PACKED: Target[] = [
   { name: '…/express', specifier: 'dynamodb-session-manager/express', firstCall: `await new m.DynamoDBStore(${options}).get('a')` },
   { name: '…/fastify', specifier: 'dynamodb-session-manager/fastify', firstCall: `await new m.FastifySessionStore(${options}).store.get('a')` },
   { name: '…/koa', specifier: 'dynamodb-session-manager/koa', firstCall: `await new m.KoaSessionStore(${options}).store.get('a')` },
-  { name: '…/hono', specifier: 'dynamodb-session-manager/hono', firstCall: `await new m.ServerSessions({ ...${options}, secret: 's' }).store.get('a')` },
-  { name: '…/http', specifier: 'dynamodb-session-manager/http', firstCall: `await new m.ServerSessions({ ...${options}, secret: 's' }).store.get('a')` },
+  { name: '…/hono', specifier: 'dynamodb-session-manager/hono', firstCall: `await new m.ServerSessions({ ...${options}, secret: 'a cold-start secret of at least 32 characters' }).store.get('a')` },
+  { name: '…/http', specifier: 'dynamodb-session-manager/http', firstCall: `await new m.ServerSessions({ ...${options}, secret: 'a cold-start secret of at least 32 characters' }).store.get('a')` },
 ];
 
 interface Sample {

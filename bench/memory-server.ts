@@ -30,7 +30,7 @@ await store.ready();
 
 const app = express();
 app.disable('x-powered-by');
-app.use(dynamoSession({ store, secret: 'memory bench secret', resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000, httpOnly: true, sameSite: 'lax' } }));
+app.use(dynamoSession({ store, secret: 'a memory benchmark secret of at least 32 characters', resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000, httpOnly: true, sameSite: 'lax' } }));
 
 type Visitor = { user?: { id: string; name: string; roles: string[] }; visits?: number };
 

@@ -48,7 +48,7 @@ const saved = (req: Request) => new Promise<void>((resolve, reject) => req.sessi
 const sessionOptions = (s: DynamoDBStore): SessionOptions & { store: DynamoDBStore } => ({
   store: s,
   name: 'demo.sid',
-  secret: process.env.DEMO_SECRET ?? 'demo secret',
+  secret: process.env.DEMO_SECRET ?? 'a demo secret of at least thirty-two characters',
   resave: false,
   saveUninitialized: false,
   cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax' },

@@ -20,6 +20,7 @@ import { KoaSessionStore } from '../src/adapters/koa.js';
 import { FastifySessionStore, fastifyDynamoSession } from '../src/adapters/fastify.js';
 import { SessionStore } from '../src/core/session-store.js';
 import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 import { CookieClient } from './helpers/servers.js';
 
 const pessimistic = { locking: 'pessimistic' as const, maxLockWaitMs: 1500, lockLeaseMs: 10_000 };
@@ -89,7 +90,7 @@ describe('Express: the session\'s own methods inside a request', () => {
     store = new DynamoDBStore(localOptions(pessimistic));
     await store.ready();
     const app = express();
-    app.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     const s = (req: express.Request) => req.session as unknown as Record<string, unknown> & session.Session;
     app.post('/create-and-save', (req, res, next) => {
       s(req).user = 'ada';
@@ -193,7 +194,7 @@ describe('plain express-session with DynamoDBStore (no dynamoSession)', () => {
     const store = new DynamoDBStore(localOptions());
     await store.ready();
     const app = express();
-    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     app.post('/', (req, res, next) => {
       (req.session as unknown as { user: string }).user = 'ada';
       req.session.save((err) => (err ? next(err) : res.send('ok')));
@@ -218,7 +219,7 @@ describe('plain express-session with DynamoDBStore and locking: pessimistic', ()
     const store = new DynamoDBStore(localOptions(pessimistic));
     await store.ready();
     const app = express();
-    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     const s = (req: express.Request) => req.session as unknown as Record<string, unknown> & session.Session;
     app.post('/count', (req, res) => {
       s(req).n = Number(s(req).n ?? 0) + 1;
@@ -256,7 +257,7 @@ describe('plain express-session with DynamoDBStore and locking: pessimistic', ()
     const store = new DynamoDBStore(localOptions({ logger, consistentRead: false, locking: 'optimistic' }));
     await store.ready();
     const app = express();
-    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     app.post('/count', (req, res) => {
       const data = req.session as unknown as { n?: number };
       data.n = (data.n ?? 0) + 1;
@@ -281,7 +282,7 @@ describe('plain express-session with DynamoDBStore and locking: pessimistic', ()
     const store = new DynamoDBStore(localOptions({ logger }));
     await store.ready();
     const app = express();
-    app.use(session({ store, secret: 's', resave: false, saveUninitialized: false }));
+    app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     app.post('/count', (req, res) => {
       const data = req.session as unknown as { n?: number };
       data.n = (data.n ?? 0) + 1;

@@ -323,17 +323,23 @@ describe('dynamodb-session purge-expired', () => {
 describe('dynamodb-session iam-policy', () => {
   const actionsOf = (run: Run) => (JSON.parse(run.stdout) as { Statement: Array<{ Action: string[]; Resource: string[] }> }).Statement;
 
+  const ACCOUNT = ['--account', '123456789012'];
+  const RUNTIME = ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
+  const ADMIN_ONLY = /CreateTable|UpdateTable|UpdateTimeToLive|DeleteTable/;
+
   it('prints JSON with exactly the actions the configuration needs, on the table ARN', async () => {
-    const basic = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--account', '123456789012', '--no-create']);
+    const basic = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT, '--no-create']);
     assert.equal(basic.code, 0, basic.stderr);
     const [statement, ...rest] = actionsOf(basic);
     assert.deepEqual(rest, []);
     // Sessions are one item by default (maxSessionBytes 400 KB): no PutItem nor BatchGetItem for chunks.
-    assert.deepEqual(statement!.Action, ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(statement!.Action, RUNTIME);
     assert.deepEqual(statement!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
 
-    const admin = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--features', 'admin', '--user-index']));
-    assert.deepEqual(admin[0]!.Action, [
+    const admin = await cli(['iam-policy', '--table', 'Sessions', '--features', 'admin', '--user-index', ...ACCOUNT]);
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.equal(admin.stderr, '');
+    assert.deepEqual(actionsOf(admin)[0]!.Action, [
       'dynamodb:BatchGetItem',
       'dynamodb:BatchWriteItem',
       'dynamodb:CreateTable',
@@ -346,20 +352,41 @@ describe('dynamodb-session iam-policy', () => {
       'dynamodb:UpdateTable',
       'dynamodb:UpdateTimeToLive',
     ]);
-    assert.deepEqual(admin[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:*:table/Sessions/index/userId-index'] });
-    const reaper = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--reaper', '--skip-table-check']));
+    assert.deepEqual(actionsOf(admin)[1], { Sid: 'SessionUserIndex', Effect: 'Allow', Action: ['dynamodb:Query'], Resource: ['arn:aws:dynamodb:us-east-1:123456789012:table/Sessions/index/userId-index'] });
+    assert.deepEqual(actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--admin', '--user-index', ...ACCOUNT])), actionsOf(admin));
+    const reaper = actionsOf(await cli(['iam-policy', '--table', 'Sessions', '--reaper', '--skip-table-check', ...ACCOUNT]));
     assert.deepEqual(reaper[0]!.Action, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
-    assert.equal((await cli(['iam-policy', '--features', 'everything'])).code, 2);
+    assert.equal((await cli(['iam-policy', '--features', 'everything', ...ACCOUNT])).code, 2);
   });
 
-  it('asks for the region and account its ARN would otherwise leave open, and says when the policy holds table-creation actions', async () => {
+  it('the runtime policy never creates or changes the table, even for createIfNotExist (the default): it says so, and that --admin is the operator\'s', async () => {
+    const runtime = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT]);
+    assert.equal(runtime.code, 0, runtime.stderr);
+    assert.deepEqual(actionsOf(runtime)[0]!.Action, RUNTIME);
+    for (const features of ['purge', 'list', 'clear', 'revoke', 'streams']) {
+      const run = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT, '--features', features, '--user-index']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(actionsOf(run).flatMap((s) => s.Action).some((a) => ADMIN_ONLY.test(a)), false, features);
+    }
+    assert.match(runtime.stderr, /cannot create the table, which createIfNotExist \(on\) would do.*dynamodb-session create-table --table Sessions.*iam-policy --admin.*createIfNotExist: false \(--no-create here\)/);
+  });
+
+  it('refuses to leave the account or region of the ARN open unless --allow-wildcards, naming the flags', async () => {
     const open = await cli(['iam-policy', '--table', 'Sessions'], { AWS_REGION: '' });
-    assert.equal(open.code, 0);
-    assert.match(open.stderr, /wildcard.*give --region and --account/);
-    assert.match(open.stderr, /create the table once .*--no-create/);
-    const exact = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--account', '123456789012', '--no-create']);
+    assert.equal(open.code, 2);
+    assert.equal(open.stdout, '');
+    assert.match(open.stderr, /no account and region for the table ARN: give --region and --account, or --allow-wildcards/);
+    const noAccount = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', '--no-create']);
+    assert.equal(noAccount.code, 2);
+    assert.match(noAccount.stderr, /no account for the table ARN: give --account, or --allow-wildcards/);
+    const noRegion = await cli(['iam-policy', '--table', 'Sessions', ...ACCOUNT, '--no-create'], { AWS_REGION: '' });
+    assert.equal(noRegion.code, 2);
+    assert.match(noRegion.stderr, /no region .*give --region, or --allow-wildcards/);
+    const wild = await cli(['iam-policy', '--table', 'Sessions', '--no-create', '--allow-wildcards'], { AWS_REGION: '' });
+    assert.equal(wild.code, 0, wild.stderr);
+    assert.deepEqual(actionsOf(wild)[0]!.Resource, ['arn:aws:dynamodb:*:*:table/Sessions']);
+    const exact = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT, '--no-create']);
     assert.equal(exact.stderr, '');
-    assert.equal(actionsOf(exact)[0]!.Action.some((a) => /CreateTable|UpdateTimeToLive/.test(a)), false);
   });
 
   it('takes settings from flags over environment over context.xml over defaults', async () => {
@@ -367,10 +394,10 @@ describe('dynamodb-session iam-policy', () => {
     const xml = join(dir, 'context.xml');
     writeFileSync(xml, '<Context><Manager className="com.amazonaws.services.dynamodb.sessionmanager.DynamoDBSessionManager" Table="FromXml" RegionId="eu-central-1" /></Context>');
     const resource = (run: Run) => actionsOf(run)[0]!.Resource[0];
-    assert.equal(resource(await cli(['iam-policy'], { AWS_REGION: '' })), 'arn:aws:dynamodb:*:*:table/Tomcat_SessionState');
-    assert.equal(resource(await cli(['iam-policy', '--context-xml', xml], { AWS_REGION: '' })), 'arn:aws:dynamodb:eu-central-1:*:table/FromXml');
-    assert.equal(resource(await cli(['iam-policy'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv', AWS_REGION: 'sa-east-1' })), 'arn:aws:dynamodb:sa-east-1:*:table/FromEnv');
-    assert.equal(resource(await cli(['iam-policy', '--table', 'FromFlag', '--region', 'ap-south-1'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv' })), 'arn:aws:dynamodb:ap-south-1:*:table/FromFlag');
+    assert.equal(resource(await cli(['iam-policy', '--allow-wildcards'], { AWS_REGION: '' })), 'arn:aws:dynamodb:*:*:table/Tomcat_SessionState');
+    assert.equal(resource(await cli(['iam-policy', '--allow-wildcards', '--context-xml', xml], { AWS_REGION: '' })), 'arn:aws:dynamodb:eu-central-1:*:table/FromXml');
+    assert.equal(resource(await cli(['iam-policy', '--allow-wildcards'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv', AWS_REGION: 'sa-east-1' })), 'arn:aws:dynamodb:sa-east-1:*:table/FromEnv');
+    assert.equal(resource(await cli(['iam-policy', '--allow-wildcards', '--table', 'FromFlag', '--region', 'ap-south-1'], { DSM_CONTEXT_XML: xml, DSM_TABLE: 'FromEnv' })), 'arn:aws:dynamodb:ap-south-1:*:table/FromFlag');
     const broken = await cli(['iam-policy', '--context-xml', join(dir, 'missing.xml')]);
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /ConfigError \[DSM_CONFIG\]: context\.xml file .* does not exist/);
@@ -625,7 +652,7 @@ describe('deployment templates', () => {
         PolicyDocument: { Statement: Array<{ Action: string | string[] }> };
       };
       const actions = policy.PolicyDocument.Statement.flatMap((s) => s.Action).sort();
-      assert.deepEqual(actions, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(withIndex ? ['dynamodb:BatchWriteItem', 'dynamodb:Query'] : [])].sort());
+      assert.deepEqual(actions, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(withIndex ? ['dynamodb:BatchWriteItem', 'dynamodb:Query'] : [])].sort());
     });
   }
 
@@ -641,7 +668,7 @@ describe('deployment templates', () => {
     assert.equal(policy.Type, 'AWS::IAM::Policy');
     assert.ok(Array.isArray(policy.Properties.Roles));
     const statement = (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string[] }> }).Statement[0]!;
-    assert.deepEqual([...statement.Action].sort(), ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual([...statement.Action].sort(), ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
   it('the CloudFormation table really is a session table: the same definition created on DynamoDB Local serves sessions', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { ConfigError } from '../src/errors.js';
 import { localOptions } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 
 const store = new DynamoDBStore(localOptions());
 after(() => store.store.close());
@@ -22,32 +23,32 @@ const configError = (pattern: RegExp) => (err: unknown) => {
 describe('dynamoSession() options', () => {
   it('lock, given to dynamoSession() instead of the store, is a ConfigError saying where it goes', () => {
     assert.throws(
-      () => dynamoSession({ store, secret: 's', lock: '/cart' } as never),
+      () => dynamoSession({ store, secret: SECRET, lock: '/cart' } as never),
       configError(/option "lock" of dynamoSession\(\) belongs to the store: new DynamoDBStore\(\{ lock, … \}\)/),
     );
   });
 
   it("the store's options (table, locking) are ConfigErrors too, naming the store", () => {
     for (const name of ['table', 'locking', 'endpoint']) {
-      assert.throws(() => dynamoSession({ store, secret: 's', [name]: 'x' } as never), configError(new RegExp(`option "${name}" of dynamoSession\\(\\) belongs to the store`)));
+      assert.throws(() => dynamoSession({ store, secret: SECRET, [name]: 'x' } as never), configError(new RegExp(`option "${name}" of dynamoSession\\(\\) belongs to the store`)));
     }
   });
 
   it('an unknown option is a ConfigError naming it, with the likely meant one', () => {
-    assert.throws(() => dynamoSession({ store, Secret: 's' } as never), configError(/unknown option "Secret" of dynamoSession\(\): did you mean "secret"\?/));
-    assert.throws(() => dynamoSession({ store, secret: 's', resaveUninitialized: false } as never), configError(/unknown option "resaveUninitialized".*express-session's options: cookie, genid/));
+    assert.throws(() => dynamoSession({ store, Secret: SECRET } as never), configError(/unknown option "Secret" of dynamoSession\(\): did you mean "secret"\?/));
+    assert.throws(() => dynamoSession({ store, secret: SECRET, resaveUninitialized: false } as never), configError(/unknown option "resaveUninitialized".*express-session's options: cookie, genid/));
   });
 
   it('a store that is not a DynamoDBStore, or none, is a ConfigError', () => {
-    assert.throws(() => dynamoSession({ secret: 's' } as never), configError(/option "store" of dynamoSession\(\) must be a DynamoDBStore/));
-    assert.throws(() => dynamoSession({ store: {}, secret: 's' } as never), configError(/must be a DynamoDBStore/));
+    assert.throws(() => dynamoSession({ secret: SECRET } as never), configError(/option "store" of dynamoSession\(\) must be a DynamoDBStore/));
+    assert.throws(() => dynamoSession({ store: {}, secret: SECRET } as never), configError(/must be a DynamoDBStore/));
     assert.throws(() => dynamoSession(null as never), configError(/takes an options object/));
   });
 
   it("every option of express-session's own passes", () => {
     const middleware = dynamoSession({
       store,
-      secret: ['new secret', 'old secret'],
+      secret: ['the new secret, of at least 32 characters', 'the old secret, of at least 32 characters'],
       name: 'app.sid',
       cookie: { maxAge: 60_000, httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/' },
       genid: () => 'an-id-of-the-apps-own',
@@ -60,7 +61,7 @@ describe('dynamoSession() options', () => {
     assert.equal(typeof middleware, 'function');
     // `key`, express-session's older name for `name`, which its own test suite still uses: the cookie is named by it.
     const keyed = new DynamoDBStore({ store: store.store });
-    dynamoSession({ store: keyed, secret: 's', key: 'legacy.sid' } as Parameters<typeof dynamoSession>[0]);
+    dynamoSession({ store: keyed, secret: SECRET, key: 'legacy.sid' } as Parameters<typeof dynamoSession>[0]);
     assert.equal(keyed.cookieName, 'legacy.sid');
   });
 });

@@ -7,6 +7,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import session from 'express-session';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
@@ -93,7 +94,7 @@ describe('Express in-process', () => {
     const store = new DynamoDBStore(localOptions({ endpoint: proxy.endpoint, maxAttempts: 1, requestTimeoutMs: 1000 }));
     await store.ready();
     const app = express();
-    app.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: true }));
+    app.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: true }));
     app.get('/', (req, res) => {
       (req.session as unknown as { n: number }).n = 1;
       res.send('ok');
@@ -125,7 +126,7 @@ describe('Express in-process', () => {
 describe('Express: the response leaves after the save', () => {
   async function app(store: DynamoDBStore) {
     const a = express();
-    a.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: false }));
+    a.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     a.get('/set', async (req, res) => {
       (req.session as unknown as { v: number }).v = Number(req.query.v);
       await new Promise((r) => setTimeout(r, Number(req.query.wait ?? 0)));
@@ -197,7 +198,7 @@ describe('Express: a change moves the expiry forward', () => {
     const store = new DynamoDBStore(localOptions({ table }));
     await store.ready();
     const a = express();
-    a.use(dynamoSession({ store, secret: 's', resave: false, saveUninitialized: false, cookie: { maxAge: 600_000 } }));
+    a.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: false, cookie: { maxAge: 600_000 } }));
     a.get('/set', (req, res) => {
       (req.session as unknown as { v: number }).v = Number(req.query.v);
       res.json({ id: req.sessionID });

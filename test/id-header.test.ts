@@ -62,7 +62,7 @@ const apps: Record<string, (store: SessionStore, header: SessionIdHeader) => Pro
     const { default: Koa } = await import('koa');
     const { dynamoSession } = await import('../src/adapters/koa.js');
     const app = new Koa();
-    app.keys = ['unused'];
+    app.keys = [SECRET];
     app.use(dynamoSession(app, { store, secret: SECRET, header }));
     app.use(async (ctx) => {
       const session = ctx.session as unknown as Data;

@@ -21,6 +21,7 @@ import { run as cli } from '../src/cli/program.js';
 import { createTableInput } from '../src/table/schema.js';
 import { expiredEventFromRecord } from '../src/streams/records.js';
 import { ENDPOINT, ENGINES, localOptions, quietLogger } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
 
 /** Sessions past 400 KB are opt-in (maxSessionBytes above it, up to 4 MB): every store here opts in unless a test says otherwise. */
@@ -105,7 +106,7 @@ describe('large sessions on DynamoDB Local', () => {
     const blob = noise(1.5 * MB);
     const app = express();
     app.use(express.json({ limit: '4mb' }));
-    app.use(dynamoSession({ store: new DynamoDBStore({ store }), secret: 'large sessions', resave: false, saveUninitialized: false }));
+    app.use(dynamoSession({ store: new DynamoDBStore({ store }), secret: SECRET, resave: false, saveUninitialized: false }));
     app.post('/blob', (req, res) => {
       (req.session as unknown as { blob: string }).blob = (req.body as { blob: string }).blob;
       res.json({ ok: true });

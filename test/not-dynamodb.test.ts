@@ -13,6 +13,7 @@ import express from 'express';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { SessionStore } from '../src/core/session-store.js';
 import { localOptions, quietLogger, uniqueTable } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 
 const ANSWERS = [
   { what: 'an HTML 404 page', status: 404, type: 'text/html; charset=utf-8', body: '<!doctype html><title>Not Found</title><h1>Not Found</h1>' },
@@ -64,7 +65,7 @@ describe('an endpoint that does not speak the DynamoDB API', () => {
     const server = await notDynamoDB(ANSWERS[0]!);
     const store = new DynamoDBStore({ ...options(server.endpoint), skipTableCheck: true });
     const app = express();
-    app.use(dynamoSession({ store, secret: 'test secret', resave: false, saveUninitialized: false }));
+    app.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: false }));
     app.get('/', (req, res) => {
       (req.session as unknown as { views: number }).views = 1;
       res.json({ ok: true });

@@ -134,7 +134,7 @@ describe('the packed package, installed with only the peers the README names for
     const result = runIn(
       dirs.none.dir,
       `const { nextSessions } = await import('dynamodb-session-manager/next');
-       const { getSession, sessions } = nextSessions({ ...${local('unused')}, secret: 'a secret' });
+       const { getSession, sessions } = nextSessions({ ...${local('unused')}, secret: 'a secret of at least thirty-two characters' });
        await getSession().then(() => console.log('loaded'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, packageName: e.packageName })));
        await sessions.store.close();`,
     );

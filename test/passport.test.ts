@@ -20,7 +20,7 @@ let server: ServerProcess;
 let store: SessionStore;
 
 before(async () => {
-  server = await startServer('examples/passport/app.ts', { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, TABLE: table, PORT: '0', MAX_SESSIONS_PER_USER: '2', SESSION_SECRET: 'passport test secret' });
+  server = await startServer('examples/passport/app.ts', { AWS_ENDPOINT_URL_DYNAMODB: ENDPOINT, TABLE: table, PORT: '0', MAX_SESSIONS_PER_USER: '2', SESSION_SECRET: 'a passport test secret of at least 32 characters' });
   store = new SessionStore({ ...localOptions(), table });
 });
 after(async () => {

@@ -294,21 +294,23 @@ describe('destroyUserSessions', () => {
 describe('iamPolicy', () => {
   const actions = (p: ReturnType<typeof iamPolicy>) => p.Statement.flatMap((s) => s.Action).sort();
 
-  it('a store that serves requests on an existing table gets item calls and DescribeTable only', () => {
+  it('a store that serves requests on an existing table gets item calls and the table reads of ready() only', () => {
     const policy = iamPolicy(resolveConfig({ table: 'Sessions', region: 'eu-west-1', createIfNotExist: false }), { account: '123456789012' });
     // One item per session by default (maxSessionBytes 400 KB): no PutItem nor BatchGetItem for chunks.
-    assert.deepEqual(actions(policy), ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(actions(policy), ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(policy.Statement[0]!.Resource, ['arn:aws:dynamodb:eu-west-1:123456789012:table/Sessions']);
   });
 
-  it('createIfNotExist adds CreateTable and the TTL calls; skipTableCheck drops them all', () => {
-    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions' }))), [
+  it('createIfNotExist adds nothing: creating the table and turning on its TTL are the admin policy\'s; skipTableCheck drops the table reads', () => {
+    const runtime = ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:DescribeTimeToLive', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions' }))), runtime);
+    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions', createIfNotExist: true }))), runtime);
+    assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions', createIfNotExist: true }), { features: ['admin'] })).filter((a) => !runtime.includes(a)), [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
       'dynamodb:CreateTable',
-      'dynamodb:DeleteItem',
-      'dynamodb:DescribeTable',
-      'dynamodb:DescribeTimeToLive',
-      'dynamodb:GetItem',
-      'dynamodb:UpdateItem',
+      'dynamodb:Scan',
+      'dynamodb:UpdateTable',
       'dynamodb:UpdateTimeToLive',
     ]);
     assert.deepEqual(actions(iamPolicy(resolveConfig({ table: 'Sessions', skipTableCheck: true }))), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);

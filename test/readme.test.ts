@@ -56,8 +56,8 @@ describe('README', () => {
   });
 
   it('the context.xml snippet runs as written: a store configured from the file', async () => {
-    const block = /### context\.xml[\s\S]*?```js\n([\s\S]*?)```/.exec(README);
-    assert.ok(block, 'a js block under ### context.xml');
+    const block = /### context\.xml[\s\S]*?```ts\n([\s\S]*?)```/.exec(README);
+    assert.ok(block, 'a ts block under ### context.xml');
     const dir = mkdtempSync(join(tmpdir(), 'dsm-readme-'));
     try {
       const table = uniqueTable('readme');

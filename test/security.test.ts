@@ -17,6 +17,7 @@ import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { SessionStore } from '../src/core/session-store.js';
 import { describeFormat, writeHeader } from '../src/codec/format.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
+import { SECRET } from './helpers/web-app.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 import type { StoreStats } from '../src/core/stats.js';
 
@@ -36,7 +37,7 @@ async function dump(store: SessionStore): Promise<string> {
 
 async function expressApp(store: DynamoDBStore) {
   const app = express();
-  app.use(dynamoSession({ store, secret: 'cookie secret', resave: false, saveUninitialized: false }));
+  app.use(dynamoSession({ store, secret: SECRET, resave: false, saveUninitialized: false }));
   app.get('/login', (req, res) => {
     Object.assign(req.session, { email: SECRET_EMAIL, csrf: SECRET_TOKEN });
     res.json({ id: req.sessionID });

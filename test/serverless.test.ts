@@ -114,7 +114,7 @@ describe('serverless: cold start and bundling', { timeout: 600_000 }, () => {
     t.diagnostic(`bundle: ${(bytes.length / 1024).toFixed(0)} KB, ${(gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped`);
 
     const table = uniqueTable('lambda');
-    const secret = 'a Lambda secret';
+    const secret = 'a Lambda secret of at least thirty-two characters';
     const seeding = new SessionStore(localOptions({ table }));
     t.after(() => seeding.close());
     await seeding.ready();

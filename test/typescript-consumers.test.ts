@@ -31,11 +31,11 @@ const store: SessionStore = new DynamoDBStore({ table: 'sessions', lock: '/cart'
 // @ts-expect-error ttl is a number of seconds
 new SessionStore({ ttl: 'one day' });
 // React Router's own types: the storage is one of its SessionStorages, its sessions have the data's types.
-const storage = createDynamoSessionStorage<{ views: number }, { notice: string }>({ secret: 's', table: 'sessions' });
+const storage = createDynamoSessionStorage<{ views: number }, { notice: string }>({ secret: 'a secret of at least thirty-two characters', table: 'sessions' });
 export const views = (cookie: string) => storage.getSession(cookie).then((s) => s.get('views')?.toFixed(0));
-export const web = webSessions({ secret: 's', header: { name: 'Authorization', scheme: 'Bearer' } });
+export const web = webSessions({ secret: 'a secret of at least thirty-two characters', header: { name: 'Authorization', scheme: 'Bearer' } });
 // SvelteKit's handle hook, called as SvelteKit calls it: an event with its request and locals, and resolve.
-const handle = dynamoSessionHandle({ secret: 's', table: 'sessions' });
+const handle = dynamoSessionHandle({ secret: 'a secret of at least thirty-two characters', table: 'sessions' });
 export const handled: Promise<Response> = handle({ event: { request: new Request('http://localhost/'), locals: {} }, resolve: () => new Response('ok') });
 export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession, honoSession, sessionHandler, unavailableResponse, nextSessions, ReadOnlySessionError };
 `;

@@ -227,7 +227,7 @@ it('a build needs no runtime secret: the entries are made without "secret" (as `
       (err: unknown) => err instanceof ConfigError && /option "secret" is required.*checked at the first request/.test((err as Error).message),
     );
     // A list with an empty secret is a mistake in the code, not a missing runtime value: it still fails at once.
-    assert.throws(() => webSessions({ ...localOptions(), secret: ['a secret', ''] }), ConfigError);
+    assert.throws(() => webSessions({ ...localOptions(), secret: [SECRET, ''] }), ConfigError);
   } finally {
     await web.sessions.store.close();
   }

@@ -11,7 +11,7 @@ const store = new DynamoDBStore({ table: process.env.TABLE ?? 'sessions' });
 await store.ready(); // creates the table on first run (createIfNotExist)
 
 const app = express();
-app.use(dynamoSession({ store, secret: process.env.SESSION_SECRET ?? 'change me', resave: false, saveUninitialized: false }));
+app.use(dynamoSession({ store, secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long', resave: false, saveUninitialized: false }));
 
 app.get('/', (req, res) => {
   const session = req.session as typeof req.session & { views?: number };

@@ -8,7 +8,7 @@ import { dynamoSession, type SessionEnv } from 'dynamodb-session-manager/hono';
 // On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const sessions = dynamoSession({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me' });
+const sessions = dynamoSession({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long' });
 await sessions.sessions.store.ready(); // creates the table on first run
 
 const app = new Hono<SessionEnv>();

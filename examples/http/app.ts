@@ -7,7 +7,7 @@ import { sessionHandler } from 'dynamodb-session-manager/http';
 // On Node 20 the AWS SDK warns that its releases from 2027 on will need Node 22; nothing to act on today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const withSession = sessionHandler({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me' });
+const withSession = sessionHandler({ table: process.env.TABLE ?? 'sessions', secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long' });
 await withSession.sessions.store.ready(); // creates the table on first run
 
 const server = createServer((req, res) =>

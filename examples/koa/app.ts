@@ -8,7 +8,7 @@ import { dynamoSession } from 'dynamodb-session-manager/koa';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const app = new Koa();
-app.keys = [process.env.SESSION_SECRET ?? 'change me'];
+app.keys = [process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long'];
 const sessions = dynamoSession(app, { table: process.env.TABLE ?? 'sessions' });
 await sessions.store.store.ready(); // creates the table on first run
 app.use(sessions);

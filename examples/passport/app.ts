@@ -41,7 +41,7 @@ passport.deserializeUser<string>((id, done) => {
 
 const app = express();
 app.use(express.urlencoded({ extended: false }));
-app.use(dynamoSession({ store, secret: process.env.SESSION_SECRET ?? 'change me', resave: false, saveUninitialized: false }));
+app.use(dynamoSession({ store, secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long', resave: false, saveUninitialized: false }));
 app.use(passport.session());
 
 // Passport regenerates the session id on login (a fixation defence); keepSessionInfo carries over

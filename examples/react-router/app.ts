@@ -12,7 +12,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { getSession, commitSession, sessions } = createDynamoSessionStorage<{ views: number }>({
   table: process.env.TABLE ?? 'sessions',
-  secret: process.env.SESSION_SECRET ?? 'change me',
+  secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long',
 });
 await sessions.store.ready(); // creates the table on first run
 

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { OPTION_NAMES } from '../config/options.js';
+import { checkSecretLength } from './signed-cookie.js';
 
 /** express-session's own options (1.x), and `store`; `key` is its older name for `name`, still read. */
 const EXPRESS_SESSION_OPTIONS = ['cookie', 'genid', 'key', 'name', 'proxy', 'resave', 'rolling', 'saveUninitialized', 'secret', 'store', 'unset'] as const;
@@ -33,4 +34,7 @@ export function checkDynamoSessionOptions(options: unknown, isStore: (value: unk
   if (!isStore((options as { store?: unknown }).store)) {
     throw new ConfigError('option "store" of dynamoSession() must be a DynamoDBStore: dynamoSession({ store: new DynamoDBStore({ table, … }), … })');
   }
+  // Unset, express-session signs with req.secret (cookie-parser's), which is not ours to check.
+  const secret = (options as { secret?: unknown }).secret;
+  if (secret !== undefined) checkSecretLength(Array.isArray(secret) ? secret : [secret], 'secret');
 }

@@ -20,7 +20,7 @@ import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
-import type { SessionCookieOptions } from './signed-cookie.js';
+import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
@@ -183,6 +183,8 @@ export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<F
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
   const { header, store, lock, keepAlive, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  // @fastify/session refuses a short string, not a short entry of a rotation list; a signer object is the app's own.
+  if (typeof secret === 'string' || Array.isArray(secret)) checkSecretLength(Array.isArray(secret) ? secret : [secret], 'secret');
   const idHeader = resolveIdHeader(header);
   const sessionCookieName = cookieName ?? 'sessionId';
   // @fastify/session sets neither flag by default: Secure when the request came over HTTPS (request.protocol,

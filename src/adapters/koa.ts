@@ -14,7 +14,7 @@ import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
-import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import { checkSecretLength, readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
@@ -243,6 +243,14 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   const secrets = secret === undefined ? undefined : secretList(secret);
   const idHeader = resolveIdHeader(header);
   if (idHeader && !secrets) throw new ConfigError('option "header" of dynamoSession() needs "secret": the header carries the id signed as the cookie of `secret` is (app.keys sign koa\'s own two-cookie format, which no header holds)');
+  // Without `secret`, koa-session signs with app.keys: held to the same length, now if they are set, else at the first request.
+  let keysChecked = secrets !== undefined || signed === false;
+  const checkKeys = () => {
+    if (keysChecked || !Array.isArray(app.keys)) return;
+    checkSecretLength(app.keys, 'app.keys');
+    keysChecked = true;
+  };
+  checkKeys();
   const cookieName = key ?? 'koa.sess';
   const cookieOptions = { httpOnly: httpOnly ?? true, ...(secure !== undefined ? { secure } : {}), sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none', path: '/' };
   const external = new KoaSessionStore({
@@ -298,6 +306,7 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   };
   const inner = createSession(app, sessionOptions);
   const middleware: Koa.Middleware = async (ctx, next) => {
+    checkKeys();
     // koa-session reads the session cookie through externalKey.get and sets it (or clears it) through Koa's cookies.
     if (idHeader) bridgeIdHeader(ctx.req, ctx.res, idHeader, cookieName);
     ctx.flash = (name: string, value: unknown) => {

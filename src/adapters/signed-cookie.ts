@@ -28,13 +28,29 @@ export interface SessionCookieOptions {
   maxAge?: number | null;
 }
 
+/** As @fastify/session requires: an HMAC key shorter than this is open to an offline guess from one cookie. */
+export const MIN_SECRET_LENGTH = 32;
+
 /** Secrets as given: the first signs, every one verifies (rotation). */
 export function secretList(secret: string | string[] | undefined, option = 'secret'): string[] {
   const list = Array.isArray(secret) ? secret : secret === undefined ? [] : [secret];
   if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
     throw new ConfigError(`option "${option}" is required: a non-empty string, or an array of them (the first signs new cookies, all verify), used to sign the session cookie`);
   }
+  checkSecretLength(list, option);
   return list;
+}
+
+/** Refuses a signing secret (or any one of a rotation list) shorter than 32 characters; its value is never shown. */
+export function checkSecretLength(list: readonly unknown[], option: string): void {
+  list.forEach((s, i) => {
+    if ((typeof s === 'string' || Buffer.isBuffer(s)) && s.length < MIN_SECRET_LENGTH) {
+      const which = list.length > 1 ? `${option}[${i}]` : option;
+      throw new ConfigError(
+        `option "${which}" is shorter than ${MIN_SECRET_LENGTH} characters: a cookie-signing secret needs at least ${MIN_SECRET_LENGTH} random characters (make one with \`openssl rand -base64 32\`)`,
+      );
+    }
+  });
 }
 
 export function signSessionId(id: string, secrets: string[]): string {

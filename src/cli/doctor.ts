@@ -79,7 +79,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
           ? { ok: true, what: `TTL: ${engine} has none; the store's reaper deletes expired sessions (reapIntervalMs ${store.config.reapIntervalMs})` }
           : { ok: false, what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`, fix: `set reapIntervalMs (e.g. 60000), or run \`${command('purge-expired')}\` on a schedule` },
       );
-    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: `allow dynamodb:DescribeTimeToLive (\`${command('iam-policy', '--features', 'admin')}\`)` });
+    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: `allow dynamodb:DescribeTimeToLive (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)` });
   }
 
   const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
@@ -112,7 +112,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report({
         ok: false,
         what: `permission ${result.action}: ${result.outcome === 'denied' ? 'denied' : 'failed'} (${result.reason})`,
-        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`${command('iam-policy', '--features', 'admin')}\` prints a policy` : 'see docs/troubleshooting.md',
+        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\` prints a policy` : 'see docs/troubleshooting.md',
       });
     }
   }
@@ -126,7 +126,7 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
         : { ok: true, what: `engine: ${name} returns the item a failed condition found (no extra read on a conflict)` },
     );
   } catch (err) {
-    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: `allow dynamodb:UpdateItem and dynamodb:DeleteItem (\`${command('iam-policy', '--features', 'admin')}\`)` });
+    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: `allow dynamodb:UpdateItem and dynamodb:DeleteItem (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)` });
   }
 
   try {

@@ -99,7 +99,7 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
     case 'DSM_DYNAMODB':
       return {
         what: `DynamoDB at ${target} refused a call on table "${config.table}"${why ? ` (${why})` : ''}`,
-        fix: `check the IAM policy of these credentials: \`${cliCommand('iam-policy', config.table, flags, '--features', 'admin')}\` prints the one this CLI needs`,
+        fix: `check the IAM policy of these credentials: \`${cliCommand('iam-policy', config.table, flags, '--admin', '--account', 'ACCOUNT_ID')}\` prints the one this CLI needs`,
         exitCode: EXIT.AWS,
       };
     default:

@@ -426,13 +426,15 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
     });
 
   withCommon(program.command('iam-policy'))
-    .description('print a least-privilege IAM policy (JSON) for the table and the features used')
-    .option('--account <id>', '12-digit account id for the table ARN (default *)')
-    .option('--features <list>', `comma-separated: ${POLICY_FEATURES.join(', ')} (admin: everything this CLI does)`)
+    .description("print a least-privilege IAM policy (JSON): by default a running server's role; --admin the operator's (create-table and every command)")
+    .option('--account <id>', '12-digit account id for the table ARN (required, or --allow-wildcards)')
+    .option('--admin', "the operator's policy: create the table, turn on its TTL and stream, and every command of this CLI (same as --features admin)")
+    .option('--features <list>', `comma-separated: ${POLICY_FEATURES.join(', ')}`)
+    .option('--allow-wildcards', 'print the policy with * for a missing --account or region (any account or region holding a table of that name)')
     .option('--reaper', 'the app runs the reaper (reapIntervalMs > 0)')
-    .option('--skip-table-check', 'the app sets skipTableCheck: no DescribeTable/CreateTable')
-    .option('--no-create', 'the app sets createIfNotExist: false')
-    .action(async (flags: CommonFlags & { account?: string; features?: string; reaper?: boolean; skipTableCheck?: boolean; create: boolean }) => {
+    .option('--skip-table-check', 'the app sets skipTableCheck: no DescribeTable/DescribeTimeToLive')
+    .option('--no-create', 'the app sets createIfNotExist: false (silences the note that the runtime policy cannot create the table)')
+    .action(async (flags: CommonFlags & { account?: string; admin?: boolean; features?: string; allowWildcards?: boolean; reaper?: boolean; skipTableCheck?: boolean; create: boolean }) => {
       const { options } = resolveSettings(flags);
       const config = resolveConfig({
         ...options,
@@ -441,13 +443,18 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
         ...(flags.reaper ? { reapIntervalMs: 60_000 } : {}),
       });
       const features = (flags.features ?? '').split(',').map((f) => f.trim()).filter(Boolean) as PolicyFeature[];
+      if (flags.admin && !features.includes('admin')) features.push('admin');
+      // A policy is pasted into IAM as it is printed: a wildcard there grants the table of that name in every account or region.
+      const missing = [config.region === undefined ? '--region' : undefined, flags.account === undefined ? '--account' : undefined].filter((f): f is string => f !== undefined);
+      if (missing.length > 0 && !flags.allowWildcards) {
+        const what = missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region (nor AWS_REGION, a profile or context.xml)' : 'account';
+        throw new InvalidArgumentError(`no ${what} for the table ARN: give ${missing.join(' and ')}, or --allow-wildcards for a policy that names the table in any ${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}`);
+      }
       const policy = iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features });
       out(JSON.stringify(policy, null, 2));
       // On stderr, so the JSON on stdout stays usable as it is.
-      const missing = [config.region === undefined ? '--region' : undefined, flags.account === undefined ? '--account' : undefined].filter(Boolean);
-      if (missing.length > 0) err(`dynamodb-session: the table ARN has a wildcard for what ${missing.join(' and ')} would name: any table of that name in any ${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}; give ${missing.join(' and ')}`);
-      if (config.createIfNotExist && !config.skipTableCheck && !features.includes('admin' as PolicyFeature)) {
-        err('dynamodb-session: the policy lets the app create the table and turn on TTL (createIfNotExist is on): create the table once (`dynamodb-session create-table`) and print the runtime role\'s policy with --no-create');
+      if (config.createIfNotExist && !config.skipTableCheck && !features.includes('admin')) {
+        err(`dynamodb-session: this runtime policy cannot create the table, which createIfNotExist (on) would do when it is missing: create it once (\`${cliCommand('create-table', config.table, flags)}\`, under \`iam-policy --admin\`'s policy) and run the app with createIfNotExist: false (--no-create here)`);
       }
     });
 

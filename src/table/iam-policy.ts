@@ -9,7 +9,9 @@ import { ConfigError } from '../errors.js';
  * - `clear`: clear() (Scan, BatchWriteItem);
  * - `revoke`: destroyUserSessions() / `revoke-user` (Query on the user index, else Scan; BatchWriteItem);
  * - `streams`: startStreamsPoller, the `expired` events of TTL deletions (DescribeTable to find the stream; reading it);
- * - `admin`: all of the above but `streams`, plus creating the table and turning its stream on: what every CLI command needs.
+ * - `admin`: the operator's policy, not a running server's: all of the above but `streams`, plus creating the
+ *   table, turning on its TTL and its stream (CreateTable, UpdateTimeToLive, UpdateTable): what every CLI command
+ *   needs, and what `createIfNotExist` needs to create a missing table.
  */
 export type PolicyFeature = 'purge' | 'list' | 'clear' | 'revoke' | 'streams' | 'admin';
 export const POLICY_FEATURES: readonly PolicyFeature[] = ['purge', 'list', 'clear', 'revoke', 'streams', 'admin'];
@@ -42,18 +44,22 @@ function partitionOf(region: string): string {
 
 /**
  * A least-privilege IAM policy for the session table: only the calls this
- * configuration makes. Serving requests needs GetItem, UpdateItem (every save,
- * touch and lock is an UpdateItem) and DeleteItem; `ready()` adds DescribeTable
- * (unless `skipTableCheck`) and, with `createIfNotExist`, CreateTable and the
- * TTL calls; a reaper (`reapIntervalMs`) adds Scan; a user index adds Query on it
- * and BatchWriteItem (destroyUserSessions deletes in batches). Sessions past
- * 400 KB (`maxSessionBytes` above it, opt-in) add PutItem (their chunks,
- * written in a TransactWriteItems, which IAM checks as the calls it carries)
- * and BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user
- * index (listUserSessions), which read a user's sessions in batches.
+ * configuration makes while it serves requests. That is GetItem, UpdateItem
+ * (every save, touch and lock is an UpdateItem) and DeleteItem; `ready()` adds
+ * DescribeTable and DescribeTimeToLive (unless `skipTableCheck`); a reaper
+ * (`reapIntervalMs`) adds Scan; a user index adds Query on it and
+ * BatchWriteItem (destroyUserSessions deletes in batches). Sessions past 400 KB
+ * (`maxSessionBytes` above it, opt-in) add PutItem (their chunks, written in a
+ * TransactWriteItems, which IAM checks as the calls it carries) and
+ * BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user index
+ * (listUserSessions), which read a user's sessions in batches.
+ *
+ * No runtime policy can create or change the table, whatever `createIfNotExist`
+ * says: that is the `admin` feature's, for the operator who runs `create-table`
+ * once (or for development, where `createIfNotExist` creates it).
  */
 export function iamPolicy(
-  config: Pick<ResolvedConfig, 'table' | 'region' | 'createIfNotExist' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes' | 'maxSessionsPerUser'>>,
+  config: Pick<ResolvedConfig, 'table' | 'region' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes' | 'maxSessionsPerUser'>>,
   options: IamPolicyOptions = {},
 ): IamPolicyDocument {
   const features = new Set<PolicyFeature>(options.features ?? []);
@@ -72,12 +78,10 @@ export function iamPolicy(
   const actions = new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
   if ((config.maxSessionBytes ?? DEFAULTS.maxSessionBytes) > MAX_ITEM_BYTES) for (const a of ['PutItem', 'BatchGetItem']) actions.add(`dynamodb:${a}`);
   if (!config.skipTableCheck || admin || features.has('streams')) actions.add('dynamodb:DescribeTable');
-  // create-table --streams
-  if (admin) actions.add('dynamodb:UpdateTable');
-  if ((config.createIfNotExist && !config.skipTableCheck) || admin) {
-    for (const a of ['CreateTable', 'DescribeTimeToLive', 'UpdateTimeToLive']) actions.add(`dynamodb:${a}`);
-  }
-  if (admin) actions.add('dynamodb:DescribeTimeToLive');
+  // ready() reads the TTL setting (and would turn it on, which only the admin policy allows: it warns instead).
+  if (!config.skipTableCheck || admin) actions.add('dynamodb:DescribeTimeToLive');
+  // create-table, its --streams, and createIfNotExist on a missing table.
+  if (admin) for (const a of ['CreateTable', 'UpdateTable', 'UpdateTimeToLive']) actions.add(`dynamodb:${a}`);
   const scans = config.reapIntervalMs > 0 || admin || features.has('purge') || features.has('list') || features.has('clear');
   // A user index is there to revoke users' sessions: the app calls destroyUserSessions().
   const revoke = admin || features.has('revoke') || config.userIndex !== undefined;

@@ -18,7 +18,7 @@ import { createClient } from 'redis';
 import { ENDPOINT, uniqueTable } from './dynamo.js';
 import { CookieClient } from './servers.js';
 
-export const SECRET = 'migration test secret';
+export const SECRET = 'migration test secret, at least thirty-two characters';
 export const COOKIE = { maxAge: 3_600_000 };
 export const USERS = 100;
 

@@ -9,5 +9,5 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // One store for the whole server; its table is created on the first request (createIfNotExist).
 export const { getSession } = nextSessions({
   table: process.env.TABLE ?? 'sessions',
-  secret: process.env.SESSION_SECRET ?? 'change me',
+  secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long',
 });

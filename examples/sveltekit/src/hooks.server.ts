@@ -9,7 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const sessions = dynamoSessionHandle({
   table: process.env.TABLE ?? 'sessions',
-  secret: process.env.SESSION_SECRET ?? 'change me',
+  secret: process.env.SESSION_SECRET ?? 'change me: at least thirty-two characters long',
 });
 
 // Creates the table on first run, before the server takes its first request.
