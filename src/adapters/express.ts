@@ -21,6 +21,7 @@ import { readCookie } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
+import { deviceOf } from './device.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options. */
@@ -238,7 +239,7 @@ export class DynamoDBStore extends session.Store {
         expires: cookieExpiry(sess),
         ...(json === undefined ? {} : { json }),
         ...(replaces ? { replaces } : {}),
-        ...(handle?.version === 0 ? { device: deviceOf((sess as { req?: IncomingMessage }).req) } : {}),
+        ...(handle?.version === 0 ? { device: requestDevice((sess as { req?: IncomingMessage }).req) } : {}),
       });
     };
     return settle(save(), cb);
@@ -365,13 +366,9 @@ export class DynamoDBStore extends session.Store {
   }
 }
 
-/** What `trackDevices` keeps of the request that creates a session. */
-function deviceOf(req: IncomingMessage | undefined): { userAgent?: string; ip?: string } | undefined {
-  if (!req) return undefined;
-  const userAgent = req.headers['user-agent'];
+function requestDevice(req: IncomingMessage | undefined) {
   // Express's req.ip honours its "trust proxy" setting; a bare request has only the socket's address.
-  const ip = (req as { ip?: string }).ip ?? req.socket?.remoteAddress;
-  return { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) };
+  return req ? deviceOf(req.headers['user-agent'], (req as { ip?: string }).ip ?? req.socket?.remoteAddress) : undefined;
 }
 
 function returnThis<T>(this: T): T {

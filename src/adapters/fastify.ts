@@ -23,6 +23,7 @@ import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
+import { deviceOf } from './device.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
@@ -138,7 +139,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
     if (own && !handle) ctx!.handles.set(sid, own);
     const replaces = own && !handle ? takeReplaced(ctx) : undefined;
-    const device = own?.version === 0 && ctx ? { userAgent: ctx.request.headers['user-agent'], ip: ctx.request.ip } : undefined;
+    const device = own?.version === 0 && ctx ? deviceOf(ctx.request.headers['user-agent'], ctx.request.ip) : undefined;
     this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
       () => later(cb),
       (err) => later(cb, this.saveFailed(err)),

@@ -9,6 +9,7 @@ import { ServerSessions, RequestSession, type ServerSessionOptions } from './ser
 import { lockRule, type LockRule } from './lock-rule.js';
 import { unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
+import { deviceOf } from './device.js';
 
 export interface HonoSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
@@ -48,13 +49,12 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     let session: RequestSession;
     try {
       const locked = lockFor(c);
-      const userAgent = c.req.header('user-agent');
       // @hono/node-server keeps the Node request in c.env.incoming; other runtimes give no address.
       const ip = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
       session = await sessions.open((name) => c.req.header(name), {
         ...(locked === undefined ? {} : { lock: locked }),
         method: c.req.method,
-        device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+        device: deviceOf(c.req.header('user-agent'), ip),
         // @hono/node-server builds the URL's protocol from the connection; Hono has no proxy setting of its own (see trustProxy).
         https: new URL(c.req.url).protocol === 'https:',
       });

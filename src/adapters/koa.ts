@@ -20,6 +20,7 @@ import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { ConfigError } from '../errors.js';
+import { deviceOf } from './device.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
@@ -144,7 +145,7 @@ export class KoaSessionStore {
     const ctx = options.ctx;
     const handle = mine?.handle ?? (ctx ? this.store.newHandle(key) : undefined);
     const replaces = ctx && !mine ? takeReplaced(this.pending(ctx)) : undefined;
-    const device = ctx && !mine ? { userAgent: ctx.get('User-Agent') || undefined, ip: ctx.ip || undefined } : undefined;
+    const device = ctx && !mine ? deviceOf(ctx.get('User-Agent'), ctx.ip) : undefined;
     await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
     // A second save of it in this request builds on the first.
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
