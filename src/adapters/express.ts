@@ -92,6 +92,8 @@ export class DynamoDBStore extends session.Store {
   private readonly claimed = new WeakSet<SessionHandle>();
   /** Sessions the change check found unchanged and walked for values JSON skips: the touch that follows need not walk them again. */
   private readonly vetted = new WeakSet<object>();
+  /** Sessions whose request keepAlive leaves out: written under the expiry they were loaded with, a browser-session cookie's too. */
+  private readonly held = new WeakSet<object>();
   /** @internal Set by dynamoSession(): every request load is announced through `loading`. */
   withMiddleware = false;
   /** @internal Each request's response, from dynamoSession(), for servers where `req.res` is not set (plain node:http, connect). */
@@ -236,7 +238,7 @@ export class DynamoDBStore extends session.Store {
       }
       const replaces = this.replacing.get(sess);
       await this.store.commit(handle, sid, toStored(sess), {
-        expires: cookieExpiry(sess),
+        expires: this.expiryOf(sess, handle),
         ...(json === undefined ? {} : { json }),
         ...(replaces ? { replaces } : {}),
         ...(handle?.version === 0 ? { device: requestDevice((sess as { req?: IncomingMessage }).req) } : {}),
@@ -268,9 +270,13 @@ export class DynamoDBStore extends session.Store {
     const touch = async () => {
       // The touch of plain express-session, which compares JSON text only, vets the values here; after dynamoSession()'s change check it has been done.
       const vetted = this.vetted.delete(sess);
-      await this.store.touch(handle, sid, { expires: cookieExpiry(sess), ...(vetted ? {} : { data: toStored(sess) }) });
+      await this.store.touch(handle, sid, { expires: this.expiryOf(sess, handle), ...(vetted ? {} : { data: toStored(sess) }) });
     };
     return settle(touch(), cb);
+  }
+
+  private expiryOf(sess: ExpressSessionData, handle: SessionHandle | undefined): Date | undefined {
+    return handle && this.held.has(sess) ? new Date(handle.expiresAtMs) : cookieExpiry(sess);
   }
 
   override destroy(sid: string, cb?: Callback): Promise<void> {
@@ -353,6 +359,7 @@ export class DynamoDBStore extends session.Store {
   holdExpiry(req: IncomingMessage, sess: object | undefined): void {
     if (!sess || this.keepAliveFor(req) !== false || !this.handles.has(sess)) return;
     Object.defineProperty(sess, 'touch', { configurable: true, enumerable: false, writable: true, value: returnThis });
+    this.held.add(sess);
   }
 
   /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
