@@ -22,6 +22,7 @@ import { fastifyDynamoSession } from '../src/adapters/fastify.js';
 import { dynamoSession as koaSession } from '../src/adapters/koa.js';
 import { dynamoSession as honoSession, type SessionEnv } from '../src/adapters/hono.js';
 import { sessionHandler } from '../src/adapters/http.js';
+import type { RequestSession } from '../src/adapters/server-session.js';
 import { unavailableResponse, webSessions } from '../src/adapters/web.js';
 import { randomBytes } from 'node:crypto';
 import { dynamoSessionHandle } from '../src/adapters/sveltekit.js';
@@ -39,6 +40,9 @@ interface AppSession {
   set(key: string, value: unknown): void;
   regenerate(): Promise<void>;
   destroy(): Promise<void>;
+  flash(name: string, value: unknown): void;
+  /** The flash message, taken out: once across requests. */
+  takeFlash(name: string): Promise<unknown>;
 }
 
 /** The options a scenario gives an entry, beside its store. */
@@ -67,19 +71,21 @@ const notPolled = (path: string) => !path.startsWith('/poll');
  * The app every driver serves: its answer to one request, as status and JSON.
  * /data and /poll/data read; /set and /poll/set write k=v; /incr is a read-modify-write
  * across an await; /login regenerates and sets the user; /logout destroys; /hold keeps the
- * request (and any lease) for 1.5 s; /big writes more than the store's size bound.
+ * request (and any lease) for 0.9 s; /big writes more than the store's size bound.
  */
 async function act(method: string, url: URL, session: AppSession): Promise<{ status: number; body: unknown }> {
   const path = url.pathname.replace(/^\/poll/, '');
   const q = (name: string) => url.searchParams.get(name) ?? '';
   if (path === '/data') return { status: 200, body: { a: session.get('a') ?? null, n: session.get('n') ?? null, user: session.get('user') ?? null } };
+  if (path === '/take') return { status: 200, body: { msg: (await session.takeFlash('msg')) ?? null } };
   if (path === '/hold') {
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 900));
     session.set('held', true);
     return { status: 200, body: { route: 'answered' } };
   }
   if (method !== 'POST') return { status: 404, body: {} };
   if (path === '/set') session.set(q('k'), q('v'));
+  else if (path === '/flash') session.flash('msg', q('v'));
   else if (path === '/incr') {
     const n = Number(session.get('n') ?? 0);
     await new Promise((r) => setTimeout(r, 2));
@@ -107,11 +113,13 @@ async function serveFetch(fetch: (request: Request) => Promise<Response>): Promi
 }
 
 const json = (answer: { status: number; body: unknown }) => Response.json(answer.body, { status: answer.status });
-const fromRequestSession = (s: { get(k: string): unknown; set(k: string, v: unknown): unknown; regenerate(): Promise<void>; destroy(): Promise<void> }): AppSession => ({
+const fromRequestSession = (s: RequestSession): AppSession => ({
   get: (k) => s.get(k),
   set: (k, v) => void s.set(k, v),
   regenerate: () => s.regenerate(),
   destroy: () => s.destroy(),
+  flash: (name, value) => void s.flash(name, value),
+  takeFlash: (name) => s.takeFlash(name),
 });
 
 const drivers: Driver[] = [
@@ -128,6 +136,8 @@ const drivers: Driver[] = [
           set: (k, v) => void (data()[k] = v),
           regenerate: () => new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve()))),
           destroy: () => new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve()))),
+          flash: (name, value) => req.flash(name, value),
+          takeFlash: (name) => req.takeFlash(name),
         };
         try {
           const answer = await act(req.method, new URL(req.url, 'http://x'), session);
@@ -157,6 +167,8 @@ const drivers: Driver[] = [
           set: (k, v) => req.session.set(k as never, v as never),
           regenerate: () => req.session.regenerate(),
           destroy: () => req.session.destroy(),
+          flash: (name, value) => req.flash(name, value),
+          takeFlash: (name) => req.takeFlash(name),
         };
         const answer = await act(req.method, new URL(req.url, 'http://x'), session);
         return reply.code(answer.status).send(answer.body);
@@ -181,6 +193,8 @@ const drivers: Driver[] = [
           destroy: async () => {
             ctx.session = null;
           },
+          flash: (name, value) => ctx.flash(name, value),
+          takeFlash: (name) => ctx.takeFlash(name),
         };
         const answer = await act(ctx.method, new URL(ctx.url, 'http://x'), session);
         ctx.status = answer.status;
@@ -244,6 +258,7 @@ const drivers: Driver[] = [
       keepAlive: 'getSession(cookieHeader) gets no request to apply a rule to',
       'regenerate on login': "React Router's Session has no regenerate: an app destroys one session and starts another",
       '503 on a lock time-out': 'it takes no lease (see lock rule)',
+      'version cookie (consistentRead: false)': "commitSession returns one Set-Cookie value (React Router's contract), so no version cookie: its reads stay strongly consistent",
     },
     async start(store) {
       const storage = createDynamoSessionStorage<Record<string, unknown>>({ store, secret: SECRET });
@@ -264,6 +279,9 @@ async function routerAction(storage: ReturnType<typeof createDynamoSessionStorag
     destroy: async () => {
       destroyed = true;
     },
+    flash: (name, value) => session.flash(name, value),
+    // React Router's flash is read once by get(); commitSession stores that it was read.
+    takeFlash: async (name) => session.get(name),
   });
   const setCookie = destroyed ? await storage.destroySession(session) : await storage.commitSession(session);
   return Response.json(answer.body, { status: answer.status, headers: { 'Set-Cookie': setCookie } });
@@ -275,6 +293,9 @@ const SCENARIOS = [
   'lock rule',
   'keepAlive',
   'trackDevices',
+  'version cookie (consistentRead: false)',
+  'flash',
+  'maxLifetime',
   'regenerate on login',
   'logout sticks',
   '503 on an outage',
@@ -366,7 +387,7 @@ const scenarios: Record<Scenario, (driver: Driver) => Promise<void>> = {
       await ok(post(client, `${url}/set?k=user&v=${user}`));
       const expiry = async () => (await store.listUserSessions(user)).sessions[0]!.expiresAt;
       const first = await expiry();
-      await new Promise((r) => setTimeout(r, 1100));
+      await new Promise((r) => setTimeout(r, 50));
       await ok(post(client, `${url}/poll/set?k=a&v=polled`));
       assert.equal(await expiry(), first, 'a request the rule leaves out keeps the expiry');
       await ok(post(client, `${url}/set?k=a&v=active`));
@@ -382,6 +403,49 @@ const scenarios: Record<Scenario, (driver: Driver) => Promise<void>> = {
       assert.equal(sessions.length, 1);
       assert.equal(sessions[0]!.userAgent, AGENT);
     });
+  },
+
+  async 'version cookie (consistentRead: false)'(driver) {
+    const eventual = new SessionStore(localOptions({ table, consistentRead: false }));
+    try {
+      await withServer(driver, {}, eventual, async (url) => {
+        const client = new CookieClient();
+        const res = await post(client, `${url}/set?k=a&v=1`);
+        assert.equal(res.status, 200, await res.text());
+        assert.ok(
+          res.headers.getSetCookie().some((c) => /^[^=]+\.v=\d+\./.test(c)),
+          `a write sets the version cookie: ${JSON.stringify(res.headers.getSetCookie())}`,
+        );
+        await ok(post(client, `${url}/set?k=a&v=2`));
+        assert.equal((await ok(client.request(`${url}/data`))).a, '2', 'the client reads its own latest write');
+      });
+    } finally {
+      await eventual.close();
+    }
+  },
+
+  async flash(driver) {
+    await withServer(driver, {}, store, async (url) => {
+      const client = new CookieClient();
+      await ok(post(client, `${url}/flash?v=saved`));
+      assert.equal((await ok(client.request(`${url}/take`))).msg, 'saved');
+      assert.equal((await ok(client.request(`${url}/take`))).msg, null, 'shown once');
+    });
+  },
+
+  async maxLifetime(driver) {
+    const bounded = new SessionStore(localOptions({ table, maxLifetime: 1 }));
+    try {
+      await withServer(driver, {}, bounded, async (url) => {
+        const client = new CookieClient();
+        await ok(post(client, `${url}/set?k=a&v=young`));
+        assert.equal((await ok(client.request(`${url}/data`))).a, 'young');
+        await new Promise((r) => setTimeout(r, 1200));
+        assert.equal((await ok(client.request(`${url}/data`))).a, null, 'ended by maxLifetime, however active');
+      });
+    } finally {
+      await bounded.close();
+    }
   },
 
   async 'regenerate on login'(driver) {

@@ -149,8 +149,9 @@ export class KoaSessionStore {
     await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
     // A second save of it in this request builds on the first.
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
-    const version = mine?.handle.storedVersion;
-    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
+    // A session this request created has a version too: the client's next read may already be eventually consistent.
+    const version = handle?.storedVersion;
+    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine?.minVersion) {
       // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
       const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
       options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));
