@@ -71,15 +71,19 @@ const notPolled = (path: string) => !path.startsWith('/poll');
  * The app every driver serves: its answer to one request, as status and JSON.
  * /data and /poll/data read; /set and /poll/set write k=v; /incr is a read-modify-write
  * across an await; /login regenerates and sets the user; /logout destroys; /hold keeps the
- * request (and any lease) for 0.9 s; /big writes more than the store's size bound.
+ * request (and any lease) for 1.2 s; /big writes more than the store's size bound.
  */
+/** How many /hold requests have loaded their session (and taken its lease, if theirs is an unsafe method). */
+let holdsStarted = 0;
+
 async function act(method: string, url: URL, session: AppSession): Promise<{ status: number; body: unknown }> {
   const path = url.pathname.replace(/^\/poll/, '');
   const q = (name: string) => url.searchParams.get(name) ?? '';
   if (path === '/data') return { status: 200, body: { a: session.get('a') ?? null, n: session.get('n') ?? null, user: session.get('user') ?? null } };
   if (path === '/take') return { status: 200, body: { msg: (await session.takeFlash('msg')) ?? null } };
   if (path === '/hold') {
-    await new Promise((r) => setTimeout(r, 900));
+    holdsStarted += 1;
+    await new Promise((r) => setTimeout(r, 1200));
     session.set('held', true);
     return { status: 200, body: { route: 'answered' } };
   }
@@ -469,7 +473,9 @@ const scenarios: Record<Scenario, (driver: Driver) => Promise<void>> = {
       const stale = new CookieClient();
       stale.setCookieHeader(client.cookieHeader());
       // A slow request that loaded the session before the logout saves after it.
+      const started = holdsStarted;
       const slow = stale.request(`${url}/hold`, { method: 'GET' });
+      while (holdsStarted === started) await new Promise((r) => setTimeout(r, 10));
       await ok(post(client, `${url}/logout`));
       await (await slow).text();
       await ok(post(stale, `${url}/set?k=b&v=late`));
@@ -500,8 +506,9 @@ const scenarios: Record<Scenario, (driver: Driver) => Promise<void>> = {
         withServer(driver, {}, impatient, async (url) => {
           const client = new CookieClient();
           await ok(post(client, `${holder}/set?k=a&v=1`));
+          const started = holdsStarted;
           const held = post(client, `${holder}/hold`);
-          await new Promise((r) => setTimeout(r, 300));
+          while (holdsStarted === started) await new Promise((r) => setTimeout(r, 10));
           const res = await post(client, `${url}/incr`);
           await res.text();
           assert.equal(res.status, 503);

@@ -17,7 +17,7 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
-import { unavailableStatus } from './unavailable.js';
+import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
@@ -62,7 +62,9 @@ interface RequestContext extends PendingEnd {
 function forFastify(err: unknown): unknown {
   const status = unavailableStatus(err);
   if (status && err && typeof err === 'object') {
-    Object.assign(err, { statusCode: 503, headers: { 'retry-after': String(Math.max(1, Math.ceil(status.retryAfterSeconds))), 'cache-control': 'no-store' } });
+    // Fastify's error handler writes its own body (and its type): only the status and the cache headers are ours.
+    const { 'Retry-After': retryAfter, 'Cache-Control': cacheControl } = unavailableHeaders(status.retryAfterSeconds);
+    Object.assign(err, { statusCode: 503, headers: { 'retry-after': retryAfter, 'cache-control': cacheControl } });
   }
   return err;
 }

@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
 import { deviceOf } from './device.js';
 
@@ -25,10 +25,7 @@ export interface HonoSessionOptions extends ServerSessionOptions {
 export type SessionEnv = { Variables: { session: RequestSession } };
 
 function unavailable(c: Context, retryAfterSeconds: number): Response {
-  return c.text('Session store temporarily unavailable: please retry shortly.\n', 503, {
-    'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
-    'Cache-Control': 'no-store',
-  });
+  return c.text(UNAVAILABLE_BODY, 503, unavailableHeaders(retryAfterSeconds));
 }
 
 /**

@@ -16,7 +16,7 @@ import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { ConfigError } from '../errors.js';
@@ -318,9 +318,8 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
       const status = unavailableStatus(err);
       if (!status) throw err;
       ctx.status = 503;
-      ctx.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = 'Session store temporarily unavailable: please retry shortly.\n';
+      ctx.set(unavailableHeaders(status.retryAfterSeconds));
+      ctx.body = UNAVAILABLE_BODY;
     }
   };
   return Object.assign(middleware, { store: external });

@@ -16,7 +16,7 @@
  */
 import { ServerSessions, RequestSession, type ServerSessionOptions, type ResponseHeaders } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
 import { deviceOf } from './device.js';
 
@@ -54,8 +54,6 @@ export interface WebSessions {
   handle(request: Request, handler: (session: RequestSession) => Response | Promise<Response>, facts?: RequestFacts): Promise<Response>;
 }
 
-const UNAVAILABLE = 'Session store temporarily unavailable: please retry shortly.\n';
-
 /**
  * The 503 with Retry-After an outage or a lock time-out calls for, or
  * undefined for any other error (rethrow it): `catch (err) { return unavailableResponse(err) ?? Promise.reject(err) }`.
@@ -64,10 +62,8 @@ export function unavailableResponse(err: unknown, init: { headers?: ConstructorP
   const status = unavailableStatus(err);
   if (!status) return undefined;
   const headers = new Headers(init.headers);
-  headers.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
-  headers.set('Content-Type', 'text/plain; charset=utf-8');
-  headers.set('Cache-Control', 'no-store');
-  return new Response(UNAVAILABLE, { status: 503, headers });
+  for (const [name, value] of Object.entries(unavailableHeaders(status.retryAfterSeconds))) headers.set(name, value);
+  return new Response(UNAVAILABLE_BODY, { status: 503, headers });
 }
 
 /** Headers to send, as a Headers object (Set-Cookie kept apart, one per cookie). */
