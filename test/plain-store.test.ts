@@ -80,7 +80,8 @@ describe("plain express-session with DynamoDBStore, locking: 'auto' (default)", 
   let a: { server: Server; url: string };
   let b: { server: Server; url: string };
   before(async () => {
-    const options = localOptions();
+    // 50 leases in a row over one session: on a loaded machine the last waits longer than the default 10 s.
+    const options = localOptions({ maxLockWaitMs: 60_000 });
     store = new DynamoDBStore(options);
     // A second server on the same table, as a second process would be: only DynamoDB's lease keeps them apart.
     other = new DynamoDBStore({ ...options });
