@@ -17,12 +17,13 @@ import type { SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
-import { unavailableStatus } from './unavailable.js';
+import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
+import { deviceOf } from './device.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
@@ -61,7 +62,9 @@ interface RequestContext extends PendingEnd {
 function forFastify(err: unknown): unknown {
   const status = unavailableStatus(err);
   if (status && err && typeof err === 'object') {
-    Object.assign(err, { statusCode: 503, headers: { 'retry-after': String(Math.max(1, Math.ceil(status.retryAfterSeconds))), 'cache-control': 'no-store' } });
+    // Fastify's error handler writes its own body (and its type): only the status and the cache headers are ours.
+    const { 'Retry-After': retryAfter, 'Cache-Control': cacheControl } = unavailableHeaders(status.retryAfterSeconds);
+    Object.assign(err, { statusCode: 503, headers: { 'retry-after': retryAfter, 'cache-control': cacheControl } });
   }
   return err;
 }
@@ -138,7 +141,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
     if (own && !handle) ctx!.handles.set(sid, own);
     const replaces = own && !handle ? takeReplaced(ctx) : undefined;
-    const device = own?.version === 0 && ctx ? { userAgent: ctx.request.headers['user-agent'], ip: ctx.request.ip } : undefined;
+    const device = own?.version === 0 && ctx ? deviceOf(ctx.request.headers['user-agent'], ctx.request.ip) : undefined;
     this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
       () => later(cb),
       (err) => later(cb, this.saveFailed(err)),

@@ -7,8 +7,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
+import { deviceOf } from './device.js';
 
 export interface HonoSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
@@ -24,10 +25,7 @@ export interface HonoSessionOptions extends ServerSessionOptions {
 export type SessionEnv = { Variables: { session: RequestSession } };
 
 function unavailable(c: Context, retryAfterSeconds: number): Response {
-  return c.text('Session store temporarily unavailable: please retry shortly.\n', 503, {
-    'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
-    'Cache-Control': 'no-store',
-  });
+  return c.text(UNAVAILABLE_BODY, 503, unavailableHeaders(retryAfterSeconds));
 }
 
 /**
@@ -48,13 +46,12 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
     let session: RequestSession;
     try {
       const locked = lockFor(c);
-      const userAgent = c.req.header('user-agent');
       // @hono/node-server keeps the Node request in c.env.incoming; other runtimes give no address.
       const ip = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
       session = await sessions.open((name) => c.req.header(name), {
         ...(locked === undefined ? {} : { lock: locked }),
         method: c.req.method,
-        device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+        device: deviceOf(c.req.header('user-agent'), ip),
         // @hono/node-server builds the URL's protocol from the connection; Hono has no proxy setting of its own (see trustProxy).
         https: new URL(c.req.url).protocol === 'https:',
       });

@@ -14,6 +14,7 @@ import { ServerSessions, RequestSession, type ServerSessionOptions } from './ser
 import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
+import { deviceOf } from './device.js';
 
 export interface HttpSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
@@ -43,12 +44,10 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     let session: RequestSession;
     try {
       const locked = lockFor(req);
-      const userAgent = req.headers['user-agent'];
-      const ip = req.socket?.remoteAddress;
       session = await sessions.open((name) => req.headers[name], {
         ...(locked === undefined ? {} : { lock: locked }),
         ...(req.method ? { method: req.method } : {}),
-        device: { ...(userAgent ? { userAgent } : {}), ...(ip ? { ip } : {}) },
+        device: deviceOf(req.headers['user-agent'], req.socket?.remoteAddress),
         // A TLS connection (node:https); behind a proxy, `trustProxy` lets X-Forwarded-Proto say.
         https: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
       });

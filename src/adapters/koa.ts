@@ -16,10 +16,11 @@ import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { checkSecretLength, readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { ConfigError } from '../errors.js';
+import { deviceOf } from './device.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
@@ -144,12 +145,13 @@ export class KoaSessionStore {
     const ctx = options.ctx;
     const handle = mine?.handle ?? (ctx ? this.store.newHandle(key) : undefined);
     const replaces = ctx && !mine ? takeReplaced(this.pending(ctx)) : undefined;
-    const device = ctx && !mine ? { userAgent: ctx.get('User-Agent') || undefined, ip: ctx.ip || undefined } : undefined;
+    const device = ctx && !mine ? deviceOf(ctx.get('User-Agent'), ctx.ip) : undefined;
     await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
     // A second save of it in this request builds on the first.
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
-    const version = mine?.handle.storedVersion;
-    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine!.minVersion) {
+    // A session this request created has a version too: the client's next read may already be eventually consistent.
+    const version = handle?.storedVersion;
+    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine?.minVersion) {
       // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
       const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
       options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));
@@ -325,9 +327,8 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
       const status = unavailableStatus(err);
       if (!status) throw err;
       ctx.status = 503;
-      ctx.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = 'Session store temporarily unavailable: please retry shortly.\n';
+      ctx.set(unavailableHeaders(status.retryAfterSeconds));
+      ctx.body = UNAVAILABLE_BODY;
     }
   };
   return Object.assign(middleware, { store: external });

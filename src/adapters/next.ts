@@ -26,11 +26,17 @@ import type { SessionData } from '../core/session-store.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { optionalPeer } from './optional-peer.js';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
-import { webSessions, type WebSessions } from './web.js';
+import { pathOf, webSessions, type WebSessions } from './web.js';
+import { deviceOf } from './device.js';
 
 export interface NextSessionOptions extends Omit<ServerSessionOptions, 'header'> {
   /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix (needs `getSession(request)`). */
   lock?: LockRule<Request>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`
+   * (needs `getSession(request)`); others (a background poll) keep the expiry they loaded. Default: every request.
+   */
+  keepAlive?: LockRule<Request>;
 }
 
 /** What `cookies()` gives: Next's RequestCookies, read-write in Server Actions and Route Handlers. */
@@ -153,13 +159,11 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   if ((options as { header?: unknown })?.header !== undefined) {
     throw new ConfigError('option "header" does not fit getSession(), which reads and sets cookies through next/headers: use webSessions({ header }) from dynamodb-session-manager/web in a Route Handler');
   }
-  const { lock, ...rest } = options;
-  const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}) });
+  const { lock, keepAlive, ...rest } = options;
+  const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) });
   const sessions = web.sessions;
-  const lockFor = lockRule<Request>(lock, (request) => {
-    const url = new URL(request.url);
-    return url.pathname + url.search;
-  });
+  const lockFor = lockRule<Request>(lock, pathOf);
+  const keepAliveFor = lockRule<Request>(keepAlive, pathOf);
 
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
@@ -171,11 +175,14 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
     const locked = request ? lockFor(request) : undefined;
     // HTTPS as Next.js sees it: a Route Handler's URL, or the X-Forwarded-Proto Next.js sets on every request it serves.
     const https = request ? new URL(request.url).protocol === 'https:' : incoming.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
-    const session = await sessions.open((name) => (request ? request.headers.get(name) : incoming.get(name)), {
+    const header = (name: string) => (request ? request.headers.get(name) : incoming.get(name));
+    const session = await sessions.open(header, {
       ...(locked === undefined ? {} : { lock: locked }),
       method,
       https,
+      device: deviceOf(header('user-agent'), undefined),
     });
+    session.keepAlive = !request || keepAliveFor(request) !== false;
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.
       const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };

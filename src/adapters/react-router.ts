@@ -20,6 +20,8 @@
 import type { SessionStorage, Session as RouterSession, SessionData as RouterSessionData, FlashSessionData } from 'react-router';
 import { ConfigError } from '../errors.js';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { servedRequest, watchServedRequests } from './served-request.js';
+import { deviceOf } from './device.js';
 
 export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'header'> {
   /** Cookie name. Default `__session`, as React Router's own storages. */
@@ -102,6 +104,8 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   }
   // saveUninitialized false, as in every other entry: a cookieless request (a bot, a health check) writes nothing.
   const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? false });
+  // getSession is given the Cookie header alone: with trackDevices, the device comes from the request node:http is serving.
+  if (sessions.store.config.trackDevices) watchServedRequests();
   const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
     if (!(session instanceof DynamoRouterSession)) {
       throw new ConfigError('commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)');
@@ -115,7 +119,12 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       // No lease, whatever `locking` says: nothing would give it back (see above).
       // getSession gets the Cookie header alone, not the request: `secure: 'auto'` cannot see the protocol, and
       // follows React Router's own convention instead (Secure in production). Set cookie.secure to say otherwise.
-      const request = await sessions.open(cookieHeader ?? undefined, { lock: false, https: process.env.NODE_ENV === 'production' });
+      const served = servedRequest()?.request;
+      const request = await sessions.open(cookieHeader ?? undefined, {
+        lock: false,
+        https: process.env.NODE_ENV === 'production',
+        ...(served ? { device: deviceOf(served.headers['user-agent'], served.socket?.remoteAddress) } : {}),
+      });
       return new DynamoRouterSession<Data, FlashData>(request) as unknown as RouterSession<Data, FlashData>;
     },
     async commitSession(session) {

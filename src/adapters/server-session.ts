@@ -349,7 +349,8 @@ export class ServerSessions {
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
-    const version = session.handle?.storedVersion;
+    // A session this request created has a version too: the client's next read may already be eventually consistent.
+    const version = (session.handle ?? handle).storedVersion;
     if (!this.store.config.consistentRead && version !== undefined && version !== session.minVersion) {
       headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires)]);
     }

@@ -37,6 +37,8 @@ interface SessionEvent {
   locals: object;
   /** True for a request SvelteKit makes of its own endpoints in-process (a load's `fetch`). */
   isSubRequest?: boolean;
+  /** The client's address as the adapter sees it (for `trackDevices`); it may throw where the adapter knows none. */
+  getClientAddress?: () => string;
 }
 
 /** SvelteKit's `Handle`, for any event of that shape; `sessions` is the core (its store is `sessions.store`), `web` the same sessions' Web-standard API. */
@@ -47,6 +49,14 @@ export type DynamoSessionHandle = (<Event extends SessionEvent>(input: {
   readonly sessions: ServerSessions;
   readonly web: WebSessions;
 };
+
+function clientAddress(event: SessionEvent): string | undefined {
+  try {
+    return event.getClientAddress?.();
+  } catch {
+    return undefined;
+  }
+}
 
 export function dynamoSessionHandle(options: SvelteKitSessionOptions): DynamoSessionHandle {
   const web = webSessions(options);
@@ -67,7 +77,7 @@ export function dynamoSessionHandle(options: SvelteKitSessionOptions): DynamoSes
         // A streamed promise may fetch later, after the save: its sub-request then loads a session of its own.
         scope.open = false;
       }
-    });
+    }, { clientAddress: clientAddress(event) });
   };
   return Object.assign(handle, { sessions: web.sessions, web });
 }

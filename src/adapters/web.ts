@@ -16,12 +16,23 @@
  */
 import { ServerSessions, RequestSession, type ServerSessionOptions, type ResponseHeaders } from './server-session.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { unavailableStatus } from './unavailable.js';
+import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
+import { deviceOf } from './device.js';
 
 export interface WebSessionOptions extends ServerSessionOptions {
   /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix. */
   lock?: LockRule<Request>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<Request>;
+}
+
+/** What a framework knows of a request beyond the Request object (SvelteKit's `getClientAddress()`), for `trackDevices`. */
+export interface RequestFacts {
+  clientAddress?: string | undefined;
 }
 
 export interface WebSessions {
@@ -32,7 +43,7 @@ export interface WebSessions {
    * signed and live, else a new empty one. Throws StoreUnavailableError or
    * LockTimeoutError (`unavailableResponse` turns them into a 503).
    */
-  getSession(request: Request): Promise<RequestSession>;
+  getSession(request: Request, facts?: RequestFacts): Promise<RequestSession>;
   /** Saves what the request changed; the headers to add to the response (Set-Cookie, or the id header). */
   commitSession(session: RequestSession): Promise<Headers>;
   /** Deletes the session now; the headers that tell the client (an expired cookie, or an empty id header). */
@@ -40,10 +51,8 @@ export interface WebSessions {
   /** Ends a request that saves nothing (it failed, or it only read): gives back its lease. Safe to call twice. */
   releaseSession(session: RequestSession): Promise<void>;
   /** The whole request: load, run `handler`, save before the response leaves; 503 on outages. */
-  handle(request: Request, handler: (session: RequestSession) => Response | Promise<Response>): Promise<Response>;
+  handle(request: Request, handler: (session: RequestSession) => Response | Promise<Response>, facts?: RequestFacts): Promise<Response>;
 }
-
-const UNAVAILABLE = 'Session store temporarily unavailable: please retry shortly.\n';
 
 /**
  * The 503 with Retry-After an outage or a lock time-out calls for, or
@@ -53,10 +62,8 @@ export function unavailableResponse(err: unknown, init: { headers?: ConstructorP
   const status = unavailableStatus(err);
   if (!status) return undefined;
   const headers = new Headers(init.headers);
-  headers.set('Retry-After', String(Math.max(1, Math.ceil(status.retryAfterSeconds))));
-  headers.set('Content-Type', 'text/plain; charset=utf-8');
-  headers.set('Cache-Control', 'no-store');
-  return new Response(UNAVAILABLE, { status: 503, headers });
+  for (const [name, value] of Object.entries(unavailableHeaders(status.retryAfterSeconds))) headers.set(name, value);
+  return new Response(UNAVAILABLE_BODY, { status: 503, headers });
 }
 
 /** Headers to send, as a Headers object (Set-Cookie kept apart, one per cookie). */
@@ -79,19 +86,30 @@ export function withHeaders(response: Response, extra: Headers): Response {
   return out;
 }
 
-export function webSessions(options: WebSessionOptions): WebSessions {
-  const { lock, ...rest } = options;
-  const sessions = new ServerSessions(rest);
-  const lockFor = lockRule<Request>(lock, (request) => {
-    const url = new URL(request.url);
-    return url.pathname + url.search;
-  });
+/** A Request's path and query, what a RegExp or prefix `lock` / `keepAlive` rule matches. */
+export function pathOf(request: Request): string {
+  const url = new URL(request.url);
+  return url.pathname + url.search;
+}
 
-  const getSession = (request: Request): Promise<RequestSession> => {
+export function webSessions(options: WebSessionOptions): WebSessions {
+  const { lock, keepAlive, ...rest } = options;
+  const sessions = new ServerSessions(rest);
+  const lockFor = lockRule<Request>(lock, pathOf);
+  const keepAliveFor = lockRule<Request>(keepAlive, pathOf);
+
+  const getSession = async (request: Request, facts: RequestFacts = {}): Promise<RequestSession> => {
     const locked = lockFor(request);
     // The URL's protocol: the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto).
     const https = new URL(request.url).protocol === 'https:';
-    return sessions.open((name) => request.headers.get(name), { ...(locked === undefined ? {} : { lock: locked }), method: request.method, https });
+    const session = await sessions.open((name) => request.headers.get(name), {
+      ...(locked === undefined ? {} : { lock: locked }),
+      method: request.method,
+      https,
+      device: deviceOf(request.headers.get('user-agent'), facts.clientAddress),
+    });
+    session.keepAlive = keepAliveFor(request) !== false;
+    return session;
   };
 
   const commitSession = async (session: RequestSession): Promise<Headers> => {
@@ -111,10 +129,10 @@ export function webSessions(options: WebSessionOptions): WebSessions {
 
   const releaseSession = (session: RequestSession): Promise<void> => sessions.abandon(session);
 
-  const handle = async (request: Request, handler: (session: RequestSession) => Response | Promise<Response>): Promise<Response> => {
+  const handle = async (request: Request, handler: (session: RequestSession) => Response | Promise<Response>, facts?: RequestFacts): Promise<Response> => {
     let session: RequestSession;
     try {
-      session = await getSession(request);
+      session = await getSession(request, facts);
     } catch (err) {
       const answer = unavailableResponse(err);
       if (answer) return answer;

@@ -76,6 +76,19 @@ export class CookieClient {
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
   }
+
+  /** Every cookie held, as a Cookie header: to copy one client's session into another. */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  setCookieHeader(header: string): void {
+    this.cookies.clear();
+    for (const pair of header.split('; ').filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
 }
 
 export interface ChildServer {
