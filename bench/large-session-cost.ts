@@ -53,6 +53,8 @@ try {
     table: 'large_session_cost',
     billingMode: 'PAY_PER_REQUEST' as const,
     compression: false,
+    // Sessions past one item are opt-in.
+    maxSessionBytes: 4 * MiB,
     returnConsumedCapacity: true,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   };
