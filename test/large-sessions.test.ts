@@ -1,8 +1,9 @@
 /**
- * Sessions past DynamoDB's 400 KB item limit (issue 23, point 1): stored as a
- * head item and chunk items `<key>#<n>`, written in one TransactWriteItems and
- * read with the head. On DynamoDB Local, with real stores, a real Express app
- * and the fault proxy; on dynalite, which has no transactions, the refusal.
+ * Sessions past DynamoDB's 400 KB item limit (issue 23, point 1; issue 31,
+ * point 3): a head item and chunk items `<key>#<writeId>#<n>`, the chunks put
+ * first, the head switched to them with one conditional UpdateItem, no
+ * transaction. On DynamoDB Local, with real stores, a real Express app and the
+ * fault proxy; on dynalite, which has no transactions, a 1 MiB session too.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -600,7 +601,7 @@ describe('large sessions on DynamoDB Local', () => {
 });
 
 describe('maxSessionBytes and the decode cache agree', () => {
-  it('maxSessionBytes is a positive integer no larger than one transaction carries (4 MB)', () => {
+  it('maxSessionBytes is a positive integer no larger than the decode cap and a login\'s transaction allow (4 MB)', () => {
     assert.equal(resolveConfig({}).maxSessionBytes, 400 * 1024, 'one item by default: chunks are opt-in');
     for (const bad of [0, -1, 1.5, '1mb', 4 * MB + 1]) {
       assert.throws(() => resolveConfig({ maxSessionBytes: bad as number }), (err: unknown) => err instanceof ConfigError && /maxSessionBytes/.test(err.message));
