@@ -5,12 +5,14 @@
  * (ReturnConsumedCapacity). Units are DynamoDB's billing rules, not timings:
  * one run is exact.
  *
- * One correction: DynamoDB Local's figure for a TransactWriteItems counts
- * items of equal size once (three 3 KB Puts report 6 units, not 18), and a
- * large session's full chunks are all the same size. So each item of every
- * transaction the store sends is also written alone to a scratch table, and
- * its reported units are summed and doubled (DynamoDB bills a transactional
- * write twice): that is the "transaction, per item" row.
+ * A save is its chunks' PutItems, then the head's UpdateItem (no
+ * transaction since issue 31; a login under maxSessionsPerUser still is one).
+ * Should a transaction be sent, one correction applies: DynamoDB Local's
+ * figure for a TransactWriteItems counts items of equal size once (three 3 KB
+ * Puts report 6 units, not 18). So each item of every transaction the store
+ * sends is also written alone to a scratch table, and its reported units are
+ * summed and doubled (DynamoDB bills a transactional write twice): that is
+ * the "transaction, per item" row.
  *
  * The session is incompressible data with compression off, so its stored size
  * is its JSON's: 1 MiB. `node --import tsx bench/large-session-cost.ts` (or
@@ -53,6 +55,8 @@ try {
     table: 'large_session_cost',
     billingMode: 'PAY_PER_REQUEST' as const,
     compression: false,
+    // Sessions past one item are opt-in.
+    maxSessionBytes: 4 * MiB,
     returnConsumedCapacity: true,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   };
@@ -124,7 +128,7 @@ try {
   await db.stop();
 }
 
-console.log('Capacity units per operation on DynamoDB Local (R = read units, W = write units; strongly consistent reads):\n');
+console.log('Capacity units per operation on DynamoDB Local (R = read units, W = write units; heads read strongly, chunks eventually consistent):\n');
 for (const [label, list] of Object.entries(rows)) {
   console.log(`${label} session:\n`);
   console.log('| operation | calls | R | W |');

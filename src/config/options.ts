@@ -88,8 +88,8 @@ export interface SessionStoreOptions {
   /**
    * Largest session, in bytes as stored (its items' bytes after compression and encryption, as
    * DynamoDB counts them); past it a save is a SessionTooLargeError. A session past DynamoDB's 400 KB
-   * item limit is stored as a head item and chunk items written in one transaction, so this can be at
-   * most 4 MB (4194304), what one TransactWriteItems carries. Default 4194304.
+   * item limit is stored as a head item and chunk items (core/chunks.ts). At most 4 MB (4194304): the
+   * decode cap, and what a login's transaction (maxSessionsPerUser) carries. Default 409600 (one item).
    */
   maxSessionBytes?: number;
   /**
@@ -229,7 +229,7 @@ export const DEFAULTS = {
   maxSaveAttempts: 100,
   compression: true,
   compressionThreshold: 1024,
-  // One item: a session past DynamoDB's 400 KB item limit (chunks, up to 4 MB, ~4,000 write units a save) is opt-in.
+  // One item: a session past DynamoDB's 400 KB item limit (chunks, up to 4 MB, ~1,030 write units a MiB saved) is opt-in.
   maxSessionBytes: 400 * 1024,
   // A 256 MB container: Node, the SDK, Express and the store take ~113 MiB of RSS, the cache at most ~19 MiB
   // beside it (1.2x), half of it for the app (docs/benchmarks.md, Memory). On a 128 MB Lambda: less, or 0.
@@ -358,7 +358,7 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
     positiveInt(value, name);
     if ((value as number) > MAX_SESSION_BYTES) {
       throw new ConfigError(
-        `option "${name}" must be at most ${MAX_SESSION_BYTES} (4 MB: a session past DynamoDB's 400 KB item limit is written in one transaction, which carries no more) (got ${got(value)})`,
+        `option "${name}" must be at most ${MAX_SESSION_BYTES} (4 MB: the decode cap, and what a login's transaction carries) (got ${got(value)})`,
       );
     }
   },

@@ -1,9 +1,7 @@
-import { TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { noteEngine } from '../aws/engine.js';
-import { EngineFeatureError, SessionIdTakenError, SessionStoreError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
-import { isUnsupportedOperation } from '../table/ensure-table.js';
-import { chunkCount, chunkKey, CHUNKED_DATA, chunksExpiry, fitsOneItem, MAX_CHUNKS, split, storedSize } from './chunks.js';
-import { isConditionalFailure, isTransactionCanceled, sdkAttempts } from './gateway.js';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { SessionIdTakenError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { chunkCount, chunkItem, CHUNKED_DATA, chunksExpiry, fitsOneItem, hasChunks, putChunks, split, storedSize } from './chunks.js';
+import { isConditionalFailure, sdkAttempts } from './gateway.js';
 import { isExpired, itemBytesBesideData, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
@@ -62,24 +60,25 @@ export function guardSize(ctx: RequestContext, id: string, key: string, dataByte
 /** A transaction's items, the session's head last (where a caller that adds items of its own finds its cancellation reason). */
 type Entries = TransactWriteItem[];
 
-/** How one attempt writes: the condition it sends, the chunks it writes (none: the frame fits the item) and those the stored version has. */
+/** How one attempt writes: the condition it sends, the chunks it puts (none: the frame fits the item). */
 interface Plan {
   condition: string;
   parts: Buffer[] | undefined;
-  had: number;
-  transact: boolean;
+  /** The stored version has (or may have) chunk attributes: a write of one item removes them. */
+  clear: boolean;
   /** The condition names the exact version replaced (or no item at all): the write ids below it are known. */
   pinned: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * The stored item has no chunks. Not `attribute_not_exists(chunks)`: a
- * `chunks` of 0 (or of another type), which reads as none, would then fail
- * the condition on every attempt.
+ * The stored item has no chunks, in either layout (chunks.ts). Not
+ * `attribute_not_exists(chunks)`: a `chunks` of 0 (or of another type), which
+ * reads as none, would then fail the condition on every attempt.
  */
-const NO_CHUNKS = 'NOT chunks > :zero';
+const NO_CHUNKS = 'NOT chunks > :zero AND #data <> :chunked';
+
+/** Head attributes of chunks, either layout: what a write of one item over a chunked head removes. */
+const CHUNK_ATTRIBUTES = ['chunks', 'chunkItems', 'chunkBytes', 'chunksExpireAt'];
 
 /**
  * One save of a session item: its data, expiry and owner, built once, sent by
@@ -183,42 +182,39 @@ export class ItemWrite {
 
   /**
    * No base to build on (a caller outside any request): the last writer wins,
-   * as with a plain Put. One UpdateItem for a session that fits one item, on
-   * condition that the stored one has no chunks; when it has, or this one
-   * needs them, a transaction on the version found, which deletes the chunks
-   * left over.
+   * as with a plain Put. One UpdateItem, after the chunks when the session
+   * needs them. A write of one item is conditional on the stored one having
+   * no chunks (the common case, where nothing is to be removed); when it has,
+   * the write removes their attributes, and the chunks expire.
    */
   async upsert(): Promise<void> {
-    this.values[':zero'] = { N: '0' };
     for (;;) {
-      if (this.parts() === undefined && !this.stored?.chunks) {
-        const wid = nextWriteId();
-        this.values[':data'] = { B: this.bytes };
-        this.values[':wid'] = { S: wid };
-        // The version replaced is not known: the item vouches for this write alone.
-        this.values[':wids'] = writeIdsValue(wid, []);
-        try {
-          await updateItem(this.ctx, this.key, this.expression('version = if_not_exists(version, :zero) + :one', []), NO_CHUNKS, this.values);
-          this.ctx.decoded.set(this.key, wid, this.json);
-          return;
-        } catch (err) {
-          if (!isConditionalFailure(err)) {
-            // Read before answering: a replace whose answer was lost may have landed.
-            const now = await this.readAfter(err);
-            if (now && writeIdsOf(now).includes(wid)) return;
-            throw err;
-          }
-          const old = await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
-          // An earlier attempt of this very call landed (its answer lost), and the retry met it.
-          if (old && writeIdsOf(old).includes(wid)) return;
-          this.learn(old);
-          continue;
+      const parts = this.parts();
+      const guess = this.stored?.chunks ?? 0;
+      const plan: Plan = { condition: parts || guess > 0 ? '' : NO_CHUNKS, parts, clear: !parts && guess > 0, pinned: false };
+      const { expression, values } = this.prepare(0, {}, plan, 'version = if_not_exists(version, :zero) + :one');
+      const wid = this.writeId;
+      // The version replaced is not known: the item vouches for this write alone.
+      values[':wids'] = writeIdsValue(wid, []);
+      if (parts) await putChunks(this.ctx, this.key, wid, parts, values[':chunksExp']!);
+      try {
+        await updateItem(this.ctx, this.key, expression, plan.condition || undefined, values);
+        this.ctx.decoded.set(this.key, wid, this.json);
+        return;
+      } catch (err) {
+        if (!isConditionalFailure(err)) {
+          // Read before answering: a replace whose answer was lost may have landed.
+          const now = await this.readAfter(err);
+          if (now && writeIdsOf(now).includes(wid)) return;
+          throw err;
         }
+        const old = await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
+        // An earlier attempt of this very call landed (its answer lost), and the retry met it.
+        if (old && writeIdsOf(old).includes(wid)) return;
+        this.learn(old);
+        // Not chunked after all (a stray attribute): remove what there is rather than ask again.
+        if (this.stored && this.stored.chunks === 0) this.stored.chunks = 1;
       }
-      const known = this.stored;
-      const result = await this.attempt(known ? 'version = :v' : 'attribute_not_exists(sessionId)', known?.version ?? 0);
-      // Otherwise `failed` learned what is stored now (nothing, or an expired or newer version): try again on it.
-      if (result.kind === 'stored' || result.kind === 'own') return;
     }
   }
 
@@ -226,19 +222,20 @@ export class ItemWrite {
    * One conditional attempt on `base`. `condition` may use `:v` (the base
    * version), `:nowSec` and `:owner`; the version becomes `base + 1`, or is
    * incremented where it stands (`increment`, last-writer-wins). `owner`
-   * fences the write with a lease, which the same write gives back. A session
-   * that fits one item, stored as one, is one UpdateItem; one that needs
-   * chunks, or whose stored version has chunks (shrinking deletes them), is
-   * one TransactWriteItems with the condition on the head.
+   * fences the write with a lease, which the same write gives back. One
+   * UpdateItem; a session past one item puts its chunks first, under this
+   * attempt's write id, and the UpdateItem switches the head to them
+   * (chunks.ts): no transaction.
    */
   async attempt(condition: string, base: number, options: { increment?: boolean; owner?: string } = {}): Promise<Attempt> {
-    const plan = this.plan(condition, base, options.increment === true);
-    if (plan.transact) return this.attemptTransaction(plan, base, options);
+    const plan = this.plan(condition, base);
     const { expression, values, increment } = this.prepare(base, options, plan);
+    // Refused or lost, nothing names these yet: the stored session is unchanged, and they expire.
+    if (plan.parts) await putChunks(this.ctx, this.key, this.writeId, plan.parts, values[':chunksExp']!);
     try {
       const stored = await updateItem(this.ctx, this.key, expression, plan.condition, values, increment);
       this.landed(base);
-      this.stored = { version: stored ?? base + 1, chunks: 0 };
+      this.stored = { version: stored ?? base + 1, chunks: plan.parts?.length ?? 0 };
       return { kind: 'stored', version: stored ?? base + 1 };
     } catch (err) {
       if (!isConditionalFailure(err)) return this.settle(err, base);
@@ -252,7 +249,7 @@ export class ItemWrite {
    * save-user-limit.ts). `landed` or `failed` tells the write how it ended.
    */
   transactEntries(condition: string, base: number, options: { owner?: string } = {}): Entries {
-    return this.entries(this.plan(condition, base, false), base, options);
+    return this.entries(this.plan(condition, base), base, options);
   }
 
   /**
@@ -336,7 +333,8 @@ export class ItemWrite {
 
   /** What the item found by a failed condition says of the stored version. */
   private learn(old: Item | undefined): void {
-    this.stored = old ? { version: Number(old.version?.N ?? 0), chunks: chunkCount(old) } : undefined;
+    // A head claiming chunks it does not name counts as chunked: a write of one item removes the claim.
+    this.stored = old ? { version: Number(old.version?.N ?? 0), chunks: hasChunks(old) ? Math.max(1, chunkCount(old)) : 0 } : undefined;
     this.below = old ? { version: Number(old.version?.N ?? 0), ids: writeIdsOf(old) } : undefined;
   }
 
@@ -350,98 +348,27 @@ export class ItemWrite {
   }
 
   /**
-   * How to write on `condition`: when it pins the stored item (its first
-   * write, or `version = :v` at a version whose chunks are known), as it is;
-   * otherwise with a clause on the chunk count the write assumes, so that it
-   * can never leave a stored version's chunks behind (a failure tells it the
-   * real count, and the strategy's retry uses it). A transaction cannot say
-   * which version it stored, so an increment becomes `version = :v` there.
+   * How to write on `condition`. A write of one item over a version known to
+   * have chunks removes their attributes; over one not known, it adds a
+   * clause that the stored one has none (a failure tells it, and the
+   * strategy's retry removes them). Chunks the stored version had are left
+   * to expire (chunks.ts).
    */
-  private plan(condition: string, base: number, increment: boolean): Plan {
+  private plan(condition: string, base: number): Plan {
     const parts = this.parts();
     const creating = condition.startsWith('attribute_not_exists(sessionId)');
-    const known = (c: string) => (creating ? 0 : c.includes('version = :v') && this.stored?.version === base ? this.stored.chunks : undefined);
-    const had = known(condition) ?? this.stored?.chunks ?? 0;
-    const transact = parts !== undefined || had > 0;
-    if (transact && increment && !creating && !condition.includes('version = :v')) condition = `(${condition}) AND version = :v`;
     const pinned = creating || condition.includes('version = :v');
-    if (known(condition) === undefined) condition = `(${condition}) AND ${had > 0 ? 'chunks = :had' : NO_CHUNKS}`;
-    return { condition, parts, had: Math.min(had, MAX_CHUNKS), transact, pinned };
+    const known = creating ? 0 : condition.includes('version = :v') && this.stored?.version === base ? this.stored.chunks : undefined;
+    const had = known ?? this.stored?.chunks ?? 0;
+    if (!parts && known === undefined && had === 0) condition = `(${condition}) AND ${NO_CHUNKS}`;
+    return { condition, parts, clear: !parts && had > 0, pinned };
   }
 
-  private async attemptTransaction(plan: Plan, base: number, options: { owner?: string }): Promise<Attempt> {
-    const items = this.entries(plan, base, options);
-    for (let tries = 1; ; tries++) {
-      let head: { Code?: string; Item?: Item } | undefined;
-      let attempts = 1;
-      try {
-        // The token makes DynamoDB apply the transaction once however often the SDK sends it (for ten
-        // minutes); a resend below, after a cancellation that applied nothing, is a new transaction.
-        await this.ctx.gateway.send('TransactWriteItems', new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: `${this.writeId}.${tries}` }), {
-          expectConditionFailure: true,
-        });
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) return this.settle(err, base);
-        attempts = sdkAttempts(err);
-        const reasons = this.refused(err);
-        // Another transaction held one of the items for a moment: nothing was written; send it again.
-        if (reasons.some((r) => r.Code === 'TransactionConflict') && tries < 5) {
-          await sleep(Math.random() * 10 * 2 ** tries);
-          continue;
-        }
-        head = reasons[reasons.length - 1];
-        if (head?.Code !== 'ConditionalCheckFailed') {
-          const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
-          const why = `session ${idTag(this.id)} in table "${this.ctx.config.table}": DynamoDB cancelled its transaction (${codes}): nothing was written and the stored session is unchanged`;
-          // Throttled, or still meeting other transactions: a later retry may pass. Anything else will not.
-          if (reasons.some((r) => /Throttl|Throughput|RequestLimit|TransactionConflict/.test(r.Code ?? ''))) throw new StoreUnavailableError(`${why}; retry the request`, { cause: err });
-          throw new SessionStoreError('DSM_DYNAMODB', `${why}; its cancellation reasons (in this order: the chunks, the head) say why`, { cause: err });
-        }
-      }
-      if (!head) {
-        this.landed(base);
-        return { kind: 'stored', version: base + 1 };
-      }
-      return this.failed(await this.ctx.gateway.itemAfterConditionFailure({ Item: head.Item }, this.key), base, attempts);
-    }
-  }
-
-  /**
-   * A refused transaction in the library's terms: its cancellation reasons
-   * (one per entry, the head last), or the named error of why it was refused
-   * whole: an engine without transactions, a transaction past 4 MB.
-   */
-  private refused(err: unknown): Array<{ Code?: string; Item?: Item }> {
-    if (isTransactionCanceled(err)) return (err.CancellationReasons ?? []) as Array<{ Code?: string; Item?: Item }>;
-    const size = storedSize(this.key, this.bytes.length, undefined);
-    if (isUnsupportedOperation(err)) {
-      noteEngine(this.ctx.gateway.engine, (err as { cause?: unknown }).cause ?? err, this.ctx.config.endpoint !== undefined);
-      throw new EngineFeatureError(
-        `session ${idTag(this.id)} takes ${size} bytes, past DynamoDB's 400 KB item limit: storing it as several items needs transactions (TransactWriteItems), which ${this.ctx.gateway.engine.name ?? 'this DynamoDB engine'} does not implement; nothing was written and the stored session is unchanged. Keep sessions under 400 KB on this engine (maxSessionBytes: 409600 refuses larger ones up front with a SessionTooLargeError), or use DynamoDB or DynamoDB Local`,
-        { cause: err },
-      );
-    }
-    const cause = (err as { cause?: { name?: string; message?: string } }).cause;
-    if (err instanceof SessionStoreError && cause?.name === 'ValidationException' && /4 ?MB/i.test(cause.message ?? '')) {
-      throw new SessionTooLargeError(
-        `session ${idTag(this.id)} takes ${size} bytes in table "${this.ctx.config.table}": with the rest of its transaction that is past the 4 MB one DynamoDB transaction carries; nothing was written and the stored session is unchanged; store less in it, or lower maxSessionBytes to refuse such sessions up front`,
-        size,
-        4 * 1024 * 1024,
-      );
-    }
-    throw err;
-  }
-
-  /** The transaction's entries: the chunks written, the stored version's chunks left over deleted, the head last. */
+  /** The login transaction's entries (save-user-limit.ts): this write's chunks, then its head. */
   private entries(plan: Plan, base: number, options: { owner?: string }): Entries {
     const { expression, values } = this.prepare(base, options, plan);
     const table = this.ctx.config.table;
-    const written = plan.parts?.length ?? 0;
-    const puts: Entries = (plan.parts ?? []).map((part, i) => ({
-      Put: { TableName: table, Item: { sessionId: { S: chunkKey(this.key, i + 1) }, data: { B: part }, expiresAt: values[':chunksExp']!, writeId: values[':wid']! } },
-    }));
-    const deletes: Entries = [];
-    for (let n = written + 1; n <= plan.had; n++) deletes.push({ Delete: { TableName: table, Key: { sessionId: { S: chunkKey(this.key, n) } } } });
+    const puts: Entries = (plan.parts ?? []).map((part, i) => ({ Put: { TableName: table, Item: chunkItem(this.key, this.writeId, i + 1, part, values[':chunksExp']!) } }));
     const head: Entries[number] = {
       Update: {
         TableName: table,
@@ -453,10 +380,15 @@ export class ItemWrite {
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
-    return [...puts, ...deletes, head];
+    return [...puts, head];
   }
 
-  private prepare(base: number, options: { increment?: boolean; owner?: string }, plan: Plan): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
+  private prepare(
+    base: number,
+    options: { increment?: boolean; owner?: string },
+    plan: Plan,
+    versionExpr?: string,
+  ): { expression: string; values: Record<string, AttributeValue>; increment: boolean } {
     this.planned = plan;
     const values = this.values;
     const wid = nextWriteId();
@@ -467,21 +399,23 @@ export class ItemWrite {
     values[':nowSec'] = { N: String(nowSeconds()) };
     values[':v'] = { N: String(base) };
     values[':nv'] = { N: String(base + 1) };
-    values[':had'] = { N: String(plan.had) };
     values[':zero'] = { N: '0' };
+    values[':chunked'] = { B: CHUNKED_DATA };
     if (options.owner !== undefined) values[':owner'] = { S: options.owner };
-    const increment = options.increment === true && base !== 0 && !plan.transact;
+    const increment = options.increment === true && base !== 0;
     const remove = options.owner !== undefined ? ['lockOwner', 'lockExpiresAt'] : [];
     const set: string[] = [];
     if (plan.parts) {
-      set.push('chunks = :parts', 'chunkBytes = :frameBytes', 'chunksExpireAt = :chunksExp');
+      set.push('chunkItems = :parts', 'chunkBytes = :frameBytes', 'chunksExpireAt = :chunksExp');
       values[':parts'] = { N: String(plan.parts.length) };
       values[':frameBytes'] = { N: String(this.bytes.length) };
       values[':chunksExp'] = { N: String(chunksExpiry(Number(values[':exp']!.N))) };
-    } else if (plan.had > 0) {
-      remove.push('chunks', 'chunkBytes', 'chunksExpireAt');
+      // A head of the release before names its chunks by `chunks`, which would win over these.
+      remove.push('chunks');
+    } else if (plan.clear) {
+      remove.push(...CHUNK_ATTRIBUTES);
     }
-    return { expression: this.expression(increment ? 'version = version + :one' : 'version = :nv', remove, set), values, increment };
+    return { expression: this.expression(versionExpr ?? (increment ? 'version = version + :one' : 'version = :nv'), remove, set), values, increment };
   }
 
   private expression(versionExpr: string, remove: string[], set: string[] = []): string {

@@ -11,7 +11,7 @@ import { nextWriteId, writeIdsOf, writeIdsValue } from './write-history.js';
  * UpdateItem, once per such session, on the version read: a save that came
  * first wins and has bound it already. Resolves to the new version and writeId,
  * or undefined when another write came first. A session in chunks is bound
- * at its next change instead (a rewrite there is a transaction).
+ * at its next change instead (a rewrite there puts all its chunks).
  */
 export async function rebindFrame(
   ctx: RequestContext,

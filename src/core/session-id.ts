@@ -24,7 +24,7 @@ export function idTag(id: string): string {
  * The table's key for a session id. With `hashSessionIds` it is an HMAC, so a
  * dump of the table yields no id that a cookie could replay. Without it the key
  * is the id itself, which must then not look like one of the store's own
- * items: a large session's chunks are `<key>#<n>` (chunks.ts), so an id with a
+ * items: a large session's chunks are `<key>#<writeId>#<n>` (chunks.ts), so an id with a
  * `#` could be another session's chunk; the bookkeeping items start with
  * `dynamodb-session-manager:` (item.ts). The ids the frameworks make
  * (base64url, UUIDs) contain neither, and an HMAC key (base64url) never does.

@@ -16,7 +16,7 @@ import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
 import { ConfigError, CorruptSessionError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
-import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
+import { chunkCount, CHUNKED_DATA, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
 import { Gateway } from './gateway.js';
 import { isExpired, itemBytesBesideData, readItem, type Item } from './item.js';
@@ -92,7 +92,8 @@ function loadedHead(handle: SessionHandle): Item {
   return {
     sessionId: { S: handle.key },
     ...(handle.userId !== undefined ? { userId: { S: handle.userId } } : {}),
-    ...(handle.chunks ? { chunks: { N: String(handle.chunks) } } : {}),
+    // As this release writes it (a head of the release before loses its chunks to TTL instead).
+    ...(handle.chunks ? { data: { B: CHUNKED_DATA }, chunkItems: { N: String(handle.chunks) } } : {}),
     ...(handle.writeIds?.[0] !== undefined ? { writeId: { S: handle.writeIds[0] } } : {}),
   };
 }

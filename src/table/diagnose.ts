@@ -97,7 +97,7 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
     await probe('dynamodb:DeleteItem', () =>
       store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
     ),
-    // A session past 400 KB: its chunks are Puts in a TransactWriteItems (IAM checks PutItem), read with a BatchGetItem.
+    // A session past 400 KB: its chunks are PutItems before the head's UpdateItem, read with a BatchGetItem.
     ...(store.config.maxSessionBytes > MAX_ITEM_BYTES
       ? [
           await probe('dynamodb:PutItem', () =>

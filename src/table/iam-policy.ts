@@ -49,9 +49,9 @@ function partitionOf(region: string): string {
  * DescribeTable and DescribeTimeToLive (unless `skipTableCheck`); a reaper
  * (`reapIntervalMs`) adds Scan; a user index adds Query on it and
  * BatchWriteItem (destroyUserSessions deletes in batches). Sessions past 400 KB
- * (`maxSessionBytes` above it, opt-in) add PutItem (their chunks, written in a
- * TransactWriteItems, which IAM checks as the calls it carries) and
- * BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user index
+ * (`maxSessionBytes` above it, opt-in) add PutItem (their chunks, put before the
+ * head names them; a login's TransactWriteItems is checked as the calls it
+ * carries) and BatchGetItem (their chunks read); so do `maxSessionsPerUser` and a user index
  * (listUserSessions), which read a user's sessions in batches.
  *
  * No runtime policy can create or change the table, whatever `createIfNotExist`
