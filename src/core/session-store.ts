@@ -33,6 +33,7 @@ import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
+import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
@@ -242,9 +243,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
    */
   ready(): Promise<EnsureTableResult | undefined> {
     if (!this.readyPromise) {
-      this.readyPromise = this.config.skipTableCheck
-        ? Promise.resolve(undefined)
-        : ensureTable(this.gateway, this.config, this.target, this.logger);
+      // The optional OpenTelemetry API first: the client's retry counter must be in place before its first call.
+      this.readyPromise = loadTelemetry().then(() => {
+        if (this.ownsClient) instrumentClient(this.client);
+        return this.config.skipTableCheck ? undefined : ensureTable(this.gateway, this.config, this.target, this.logger);
+      });
       this.readyPromise.catch((err: unknown) => {
         if (err instanceof StoreUnavailableError) this.readyPromise = undefined;
         else this.logger.error({ table: this.config.table, code: (err as SessionStoreError).code }, (err as Error).message);
@@ -284,8 +287,14 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const key = this.keyOf(id);
     await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
-    if (lock) return this.locks.load(id, key);
-    return loadUnlocked(this, id, key, options.minVersion);
+    return traced(
+      this,
+      'session.load',
+      lock ? 'UpdateItem' : 'GetItem',
+      { id },
+      () => (lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, options.minVersion)),
+      describeLoad,
+    );
   }
 
   /**
@@ -327,8 +336,15 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
     if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
-    if (!handle) return this.save(undefined, id, data, options);
-    return this.ending(handle, () => this.save(handle, id, data, options));
+    const settled = handle;
+    return traced(
+      this,
+      'session.save',
+      'UpdateItem',
+      { id },
+      () => (settled ? this.ending(settled, () => this.save(settled, id, data, options)) : this.save(undefined, id, data, options)),
+      describeCommit,
+    );
   }
 
   private async save(handle: SessionHandle | undefined, id: string, data: SessionData, options: CommitOptions): Promise<CommitOutcome> {
@@ -375,6 +391,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
           : lease
             ? await saveLeased(this, write, base, lease)
             : await saveVersioned(this, write, base);
+      noteItem(this.config.table, bytes.length, write.chunksAt(result.version) ?? 0);
       if (result.outcome === 'destroyed') return 'destroyed';
       if (creating) this.announceNew(handle, key, userId, options.replaces);
       // Keeps the handle in step, so a later save of the same request builds on this one. After a
@@ -461,7 +478,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       await this.ready();
       return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
     };
-    return handle && handle.id === id && !handle.settled ? this.ending(handle, refresh) : refresh();
+    return traced(this, 'session.touch', 'UpdateItem', { id }, () => (handle && handle.id === id && !handle.settled ? this.ending(handle, refresh) : refresh()), describeCommit);
   }
 
   /**
@@ -470,7 +487,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * retry may fix. Safe to call more than once.
    */
   async release(handle: SessionHandle | null | undefined): Promise<void> {
-    if (handle) await this.locks.release(handle);
+    if (!handle) return;
+    // Only a lease to give back is worth a span: most requests hold none, and their release is a no-op.
+    if (handle.settled || !handle.lease || handle.lease.lost) return this.locks.release(handle);
+    await traced(this, 'session.release', 'UpdateItem', { tag: idTag(handle.id) }, () => this.locks.release(handle));
   }
 
   /**
@@ -482,12 +502,14 @@ export class SessionStore extends EventEmitter implements RequestContext {
   async destroy(id: string, handle?: SessionHandle | null, reason: DestroyReason | 'regenerate' = 'logout'): Promise<void> {
     const key = this.keyOf(id);
     await this.ready();
-    try {
-      await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
-    } finally {
-      if (handle && handle.id === id) this.locks.settle(handle);
-      this.locks.settleHolder(key);
-    }
+    await traced(this, 'session.destroy', 'DeleteItem', { id }, async () => {
+      try {
+        await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
+      } finally {
+        if (handle && handle.id === id) this.locks.settle(handle);
+        this.locks.settleHolder(key);
+      }
+    });
   }
 
   /**
@@ -506,7 +528,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `hashSessionIds`) is taken as well. Emits `destroyed` with reason
    * 'revoked'. Resolves to whether there was one.
    */
-  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+  destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    return tracedAdmin(this, 'revoke', 'DeleteItem', () => this.revokeSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
+  }
+
+  private async revokeSession(handle: string, options: { userId?: string }): Promise<boolean> {
     let key = handle;
     if (handle.startsWith(HANDLE_PREFIX)) {
       if (options.userId === undefined) {
@@ -560,12 +586,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `userIndex` when configured, else a Scan of the table. Resolves to how many.
    */
   destroyUserSessions(userId: string): Promise<number> {
-    return destroyUser(this, userId);
+    return tracedAdmin(this, 'revoke', this.config.userIndex ? 'Query' : 'Scan', () => destroyUser(this, userId), (deleted) => ({ [`${PREFIX}.deleted`]: deleted }));
   }
 
   /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */
   purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
-    return purge(this, options);
+    return tracedAdmin(this, 'purge', 'Scan', () => purge(this, options), (p) => ({
+      [`${PREFIX}.scanned`]: p.scanned,
+      [`${PREFIX}.expired`]: p.expired,
+      [`${PREFIX}.deleted`]: p.deleted,
+      [`${PREFIX}.skipped`]: p.skipped,
+    }));
   }
 
   /** The session's data, or null when missing, expired or corrupt. Takes no lease. */
