@@ -284,3 +284,39 @@ describe('telemetry through the Express and Fastify entries', { concurrency: fal
     }
   });
 });
+
+describe('spans of the AWS SDK instrumentation nest under the store\'s', { concurrency: false }, () => {
+  interface Line { name: string; kind: number; id: string; parent: string | null; scope: string }
+  const traced = async (undici: boolean): Promise<Line[]> => {
+    const table = uniqueTable('otel_sdk');
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--import', './test/fixtures/otel-hook.mjs', 'test/fixtures/otel-aws-sdk.ts'],
+        { env: { ...process.env, DSM_TEST_ENDPOINT: ENDPOINT, DSM_TABLE: table, OTEL_UNDICI: undici ? '1' : '0' }, timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+      ),
+    );
+    return out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+  };
+  const under = (lines: Line[], parent: Line) => lines.filter((l) => l.parent === parent.id);
+
+  it('each DynamoDB call is a client span of @opentelemetry/instrumentation-aws-sdk inside the store\'s span (the store\'s own undici handler)', async () => {
+    const lines = await traced(false);
+    const lock = lines.find((l) => l.name === 'session.lock')!;
+    const save = lines.find((l) => l.name === 'session.save')!;
+    assert.ok(lock && save, JSON.stringify(lines));
+    const sdk = (l: Line) => l.scope.includes('aws-sdk');
+    assert.deepEqual(under(lines, lock).filter(sdk).map((l) => l.name), ['DynamoDB.UpdateItem'], JSON.stringify(lines));
+    assert.deepEqual(under(lines, save).filter(sdk).map((l) => l.name), ['DynamoDB.UpdateItem'], JSON.stringify(lines));
+    assert.equal(lines.filter((l) => l.scope.includes('undici')).length, 0, 'no transport spans without the undici instrumentation');
+  });
+
+  it('with @opentelemetry/instrumentation-undici, each HTTP request to DynamoDB is a span under its SDK call', async () => {
+    const lines = await traced(true);
+    const calls = lines.filter((l) => l.scope.includes('aws-sdk'));
+    assert.ok(calls.length >= 2, JSON.stringify(lines));
+    for (const call of calls) assert.equal(under(lines, call).filter((l) => l.scope.includes('undici')).length, 1, `${call.name} has its HTTP span: ${JSON.stringify(lines)}`);
+  });
+});
