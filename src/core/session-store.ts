@@ -25,7 +25,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import { loadUnlocked } from './open-item.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
-import { refreshExpiry, writeExpiry } from './refresh.js';
+import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
 import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
@@ -478,7 +478,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
       await this.ready();
       return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
     };
-    return traced(this, 'session.touch', 'UpdateItem', { id }, () => (handle && handle.id === id && !handle.settled ? this.ending(handle, refresh) : refresh()), describeCommit);
+    const live = handle && handle.id === id && !handle.settled ? handle : undefined;
+    const run = () => (live ? this.ending(live, refresh) : refresh());
+    // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
+    if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) return run();
+    return traced(this, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
   }
 
   /**

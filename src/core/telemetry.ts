@@ -24,6 +24,7 @@ export const PREFIX = 'dynamodb_session';
 
 let api: Api | undefined;
 let loading: Promise<void> | undefined;
+let tracer: OtelApi.Tracer | undefined;
 
 /** Imports @opentelemetry/api once per process; resolves either way (absent: telemetry stays off). */
 export function loadTelemetry(): Promise<void> {
@@ -141,21 +142,20 @@ async function tracedWith<T>(
   const histogram = DURATIONS[name];
   const started = performance.now();
   const table = store.config.table;
-  const tracer = otel.trace.getTracer(SCOPE);
+  // The API's tracer is a stand-in that finds the registered provider's: one is enough.
+  tracer ??= otel.trace.getTracer(SCOPE);
   const outer = otel.trace.getActiveSpan();
-  return tracer.startActiveSpan(name, { kind: otel.SpanKind.INTERNAL }, async (span) => {
+  const attributes: Attributes = {
+    'db.system.name': 'aws.dynamodb',
+    'db.collection.name': table,
+    'db.operation.name': operation,
+    [`${PREFIX}.locking`]: store.config.locking,
+  };
+  if (session) attributes[`${PREFIX}.session`] = 'tag' in session ? session.tag : tagOf(session.id);
+  return tracer.startActiveSpan(name, { kind: otel.SpanKind.INTERNAL, attributes }, async (span) => {
     const recording = span.isRecording();
     const own: SpanFacts = { parent: outer ? facts.get(outer) : undefined, attempts: 0, capacity: 0, conflicts: 0 };
-    if (recording) {
-      facts.set(span, own);
-      span.setAttributes({
-        'db.system.name': 'aws.dynamodb',
-        'db.collection.name': table,
-        'db.operation.name': operation,
-        [`${PREFIX}.locking`]: store.config.locking,
-      });
-      if (session) span.setAttribute(`${PREFIX}.session`, 'tag' in session ? session.tag : idTag(session.id));
-    }
+    if (recording) facts.set(span, own);
     const metricAttributes: Attributes = { 'db.collection.name': table };
     try {
       const result = await run();
@@ -198,6 +198,18 @@ export async function tracedAdmin<T>(store: TracedStore, action: string, operati
   // Tools (the CLI's purge) may run one before anything has made the store ready.
   await loadTelemetry();
   return traced(store, `session.admin.${action}`, operation, undefined, run, describe);
+}
+
+// A request's spans name one session several times (load, lock, save): its tag, a SHA-256, is computed once.
+const tags = new Map<string, string>();
+function tagOf(id: string): string {
+  let tag = tags.get(id);
+  if (tag === undefined) {
+    if (tags.size >= 1000) tags.clear();
+    tag = idTag(id);
+    tags.set(id, tag);
+  }
+  return tag;
 }
 
 /** The code a span and a metric name an error by: the store's DSM_* code, else the SDK's error name. */
