@@ -5,8 +5,9 @@
  * machine's drift falls on each alike):
  * - base: the code before telemetry (a commit given by --base, checked out to a temporary folder);
  * - absent: this code, with @opentelemetry/api not to be found (bench/without-otel.mjs);
+ * - context: this code, the API found and an AsyncLocalStorage context manager registered, no provider;
  * - tracing: this code, the API found and the SDK registered (bench/with-otel.ts).
- * Prints each turn's µs and the median of the per-turn ratios absent/base and tracing/absent.
+ * Prints each turn's µs and the median of the per-turn ratios absent/base, tracing/absent and tracing/context.
  *
  * `node --import tsx bench/telemetry-cost.ts [--turns 3] [--base <commit>]`
  */
@@ -34,14 +35,16 @@ if (process.argv.includes('--turn')) {
     const kinds = {
       base: [`--import`, 'tsx', join(here, 'bench/telemetry-cost.ts'), '--turn', baseDir],
       absent: ['--import', 'tsx', '--import', './bench/without-otel.mjs', 'bench/telemetry-cost.ts', '--turn', here],
+      context: ['--import', 'tsx', '--import', './bench/with-otel.ts', 'bench/telemetry-cost.ts', '--turn', here],
       tracing: ['--import', 'tsx', '--import', './bench/with-otel.ts', 'bench/telemetry-cost.ts', '--turn', here],
     };
     const names = Object.keys(kinds) as Array<keyof typeof kinds>;
-    const results: Record<keyof typeof kinds, Cpu[]> = { base: [], absent: [], tracing: [] };
+    const results: Record<keyof typeof kinds, Cpu[]> = { base: [], absent: [], context: [], tracing: [] };
     for (let t = 0; t < turns; t++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(t + k) % names.length]!;
-        const out = execFileSync(process.execPath, kinds[name], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, maxBuffer: 1 << 20 }).toString();
+        const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', OTEL_BENCH: name };
+        const out = execFileSync(process.execPath, kinds[name], { env, maxBuffer: 1 << 20 }).toString();
         const cpu = JSON.parse(out.trim().split('\n').pop()!) as Cpu;
         results[name].push(cpu);
         console.log(`turn ${t + 1} ${name}: ${FIGURES.map((f) => `${f} ${cpu[f].toFixed(1)}`).join(', ')}`);
@@ -50,7 +53,8 @@ if (process.argv.includes('--turn')) {
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const ratio = (a: keyof typeof kinds, b: keyof typeof kinds, f: (typeof FIGURES)[number]) => median(results[a].map((r, i) => r[f] / results[b][i]![f]));
     for (const f of FIGURES) {
-      console.log(`${f}: absent/base ${ratio('absent', 'base', f).toFixed(3)}×, tracing/absent ${ratio('tracing', 'absent', f).toFixed(3)}× (median µs: base ${median(results.base.map((r) => r[f])).toFixed(1)}, absent ${median(results.absent.map((r) => r[f])).toFixed(1)}, tracing ${median(results.tracing.map((r) => r[f])).toFixed(1)})`);
+      const us = names.map((k) => `${k} ${median(results[k].map((r) => r[f])).toFixed(1)}`).join(', ');
+      console.log(`${f}: absent/base ${ratio('absent', 'base', f).toFixed(3)}×, tracing/absent ${ratio('tracing', 'absent', f).toFixed(3)}×, tracing/context ${ratio('tracing', 'context', f).toFixed(3)}× (median µs: ${us})`);
     }
   } finally {
     rmSync(baseDir, { recursive: true, force: true });

@@ -17,5 +17,8 @@ const points: PushMetricExporter = {
   selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
 };
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+// OTEL_BENCH=context: the context manager alone (AsyncLocalStorage, which every traced Node.js app runs), no provider.
+if (process.env.OTEL_BENCH !== 'context') {
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] }));
 metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: points, exportIntervalMillis: 10_000 })] }));
+}
