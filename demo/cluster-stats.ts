@@ -5,16 +5,19 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { emptyStats, type StoreStats } from '../src/core/stats.js';
+import type { MetricSummary } from './otel-metrics.js';
 
 export interface WorkerStats {
   pid: number;
   stats: StoreStats;
+  /** What the worker's OpenTelemetry metric reader holds (demo/otel-metrics.ts). */
+  metrics: MetricSummary[];
 }
 
 type Message =
   | { type: 'dsm-demo:collect'; id: number }
   | { type: 'dsm-demo:report'; id: string }
-  | { type: 'dsm-demo:stats'; id: string; pid: number; stats: StoreStats }
+  | { type: 'dsm-demo:stats'; id: string; pid: number; stats: StoreStats; metrics: MetricSummary[] }
   | { type: 'dsm-demo:collected'; id: number; workers: WorkerStats[] };
 
 const isMessage = (m: unknown): m is Message => typeof m === 'object' && m !== null && String((m as { type?: unknown }).type).startsWith('dsm-demo:');
@@ -42,17 +45,20 @@ export function serveClusterStats(): void {
     } else if (msg.type === 'dsm-demo:stats') {
       const entry = gathering.get(msg.id);
       if (!entry) return;
-      entry.workers.push({ pid: msg.pid, stats: msg.stats });
+      entry.workers.push({ pid: msg.pid, stats: msg.stats, metrics: msg.metrics });
       if (entry.workers.length >= entry.expected) entry.done();
     }
   });
 }
 
 /** Worker side: answers the primary's requests with this process's counters. */
-export function answerStatsRequests(local: () => StoreStats): void {
+export function answerStatsRequests(local: () => StoreStats, metrics: () => Promise<MetricSummary[]>): void {
   process.on('message', (msg: unknown) => {
     if (isMessage(msg) && msg.type === 'dsm-demo:report') {
-      process.send?.({ type: 'dsm-demo:stats', id: msg.id, pid: process.pid, stats: local() } satisfies Message);
+      const stats = local();
+      void metrics()
+        .catch(() => [])
+        .then((m) => process.send?.({ type: 'dsm-demo:stats', id: msg.id, pid: process.pid, stats, metrics: m } satisfies Message));
     }
   });
 }
@@ -60,14 +66,15 @@ export function answerStatsRequests(local: () => StoreStats): void {
 let nextId = 0;
 
 /** Worker side: every worker's counters, or this worker's alone when there is no primary to ask. */
-export function clusterStats(local: () => StoreStats): Promise<WorkerStats[]> {
-  if (!process.send) return Promise.resolve([{ pid: process.pid, stats: local() }]);
+export async function clusterStats(local: () => StoreStats, metrics: () => Promise<MetricSummary[]>): Promise<WorkerStats[]> {
+  if (!process.send) return [{ pid: process.pid, stats: local(), metrics: await metrics() }];
+  const alone = await metrics();
   const id = ++nextId;
   return new Promise((resolve) => {
     const onMessage = (msg: unknown) => {
       if (isMessage(msg) && msg.type === 'dsm-demo:collected' && msg.id === id) finish(msg.workers);
     };
-    const timer = setTimeout(() => finish([{ pid: process.pid, stats: local() }]), COLLECT_TIMEOUT_MS * 2);
+    const timer = setTimeout(() => finish([{ pid: process.pid, stats: local(), metrics: alone }]), COLLECT_TIMEOUT_MS * 2);
     const finish = (workers: WorkerStats[]) => {
       clearTimeout(timer);
       process.off('message', onMessage);

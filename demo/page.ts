@@ -5,6 +5,7 @@
 import type { StoreStats } from '../src/core/stats.js';
 import type { LiveSession } from './live-sessions.js';
 import type { WorkerStats } from './cluster-stats.js';
+import { sumMetrics } from './otel-metrics.js';
 
 export interface AdminView {
   table: string;
@@ -63,6 +64,12 @@ export function renderAdmin(a: AdminView): string {
     .sort(([x], [y]) => x.localeCompare(y))
     .map(([op, n]) => `<li><span>${esc(op)}</span><b>${n}</b></li>`)
     .join('');
+  const otel = sumMetrics(a.workers.map((w) => w.metrics ?? []))
+    .map((m) => {
+      const shown = m.sum === undefined ? String(m.value) : `${m.value} × mean ${m.unit === 's' ? `${((m.sum / Math.max(1, m.value)) * 1000).toFixed(1)} ms` : `${Math.round(m.sum / Math.max(1, m.value))} ${esc(m.unit)}`}`;
+      return `<li><span><code>${esc(m.name)}</code></span><b data-metric="${esc(m.name)}">${shown}</b></li>`;
+    })
+    .join('');
   const perWorker = a.workers
     .map((w) => `<li><span>pid ${w.pid}</span><b>${Object.values(w.stats.calls).reduce((x, y) => x + y, 0)} calls</b></li>`)
     .join('');
@@ -89,6 +96,8 @@ export function renderAdmin(a: AdminView): string {
       </ul>
       <ul class="kv">${perWorker}</ul>
     </div>
+    <h3>OpenTelemetry metrics, read from each worker's metric reader</h3>
+    <div class="stats"><ul class="kv" data-testid="otel-metrics">${otel || '<li class="muted">none recorded yet</li>'}</ul></div>
     ${
       t.conflicts > 0
         ? `<p class="muted" data-testid="conflicts-note">Each true conflict was settled by the demo's <code>onConflict</code>, which adds up both requests' increments: none was lost. (Without one, the later write wins and the other change is lost; <code>stats().conflicts</code> counts them so that you can tell.)</p>`

@@ -4,6 +4,7 @@
  * environment) which DynamoDB and table to use; the table already exists.
  */
 import './quiet-sdk.js';
+import { readMetrics, startMetricReader } from './otel-metrics.js';
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -15,6 +16,8 @@ import { answerStatsRequests, clusterStats, sumStats } from './cluster-stats.js'
 import { renderAdmin, renderPage, type AdminView } from './page.js';
 import { EXIT_CANNOT_LISTEN, EXIT_PORT_DENIED, EXIT_PORT_IN_USE } from './exit-codes.js';
 
+// Before any store: a store asks for its meter at its first measurement.
+startMetricReader();
 const target = targetFromEnv(process.env);
 const RACE_HOLD_MS = Number(process.env.DEMO_RACE_HOLD_MS ?? 30);
 const PRODUCTS = ['Coffee beans', 'Burr grinder', 'Kettle', 'Pour-over cone', 'Filter papers', 'Mug'] as const;
@@ -32,7 +35,7 @@ const lastWriterWins = new DynamoDBStore({ ...common, locking: 'none' });
 const mergeOnly = new DynamoDBStore({ ...common, locking: 'optimistic', onConflict: addDeltas });
 
 const localStats = () => sumStats([store.store.stats(), lastWriterWins.store.stats(), mergeOnly.store.stats()]);
-answerStatsRequests(localStats);
+answerStatsRequests(localStats, readMetrics);
 
 type Bag = { visits?: number; cart?: string[]; user?: string; race?: number };
 const bag = (req: Request) => req.session as unknown as Bag;
@@ -71,7 +74,7 @@ app.use((req, res, next) =>
 );
 
 async function adminView(req: Request): Promise<AdminView> {
-  const [listing, workers] = await Promise.all([liveSessions(store.store), clusterStats(localStats)]);
+  const [listing, workers] = await Promise.all([liveSessions(store.store), clusterStats(localStats, readMetrics)]);
   return {
     table: target.table,
     currentId: req.session?.id,

@@ -62,6 +62,7 @@ describe('the packed package, installed with only the peers the README names for
     koa: ['koa', 'koa-session'],
     fastify: ['fastify'],
     fastifySession: ['fastify', '@fastify/session', '@fastify/cookie'],
+    telemetry: ['express-session', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/context-async-hooks'],
   };
   const dirs = {} as Record<keyof typeof folders, PackedInstall>;
   before(async () => {
@@ -128,6 +129,69 @@ describe('the packed package, installed with only the peers the README names for
        await store.store.close();`,
     );
     assert.deepEqual(kept, { ok: true, out: '3' });
+  });
+
+  // A store's whole life (ready, set, get, close), then which OpenTelemetry modules the process resolved:
+  // by import, through a resolve hook that reports them; by require, from require.cache.
+  const telemetryModules = (table: string, type: 'module' | 'commonjs'): string =>
+    type === 'module'
+      ? `import { register } from 'node:module';
+         import { MessageChannel } from 'node:worker_threads';
+         const { port1, port2 } = new MessageChannel();
+         const seen = new Set();
+         port1.on('message', (url) => seen.add(url.slice(url.lastIndexOf('node_modules/') + 13).split('/').slice(0, 2).join('/')));
+         const hook = 'let port; export function initialize(data) { port = data.port; } export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes("opentelemetry")) port.postMessage(r.url); return r; }';
+         register('data:text/javascript,' + encodeURIComponent(hook), { data: { port: port2 }, transferList: [port2] });
+         const { DynamoDBStore } = await import('dynamodb-session-manager/express');
+         const store = new DynamoDBStore(${local(table)});
+         await store.ready();
+         await store.set('a-session-id', { cookie: { originalMaxAge: 60000 }, views: 3 });
+         await store.get('a-session-id');
+         await store.store.close();
+         await new Promise((r) => setTimeout(r, 100));
+         port1.close();
+         console.log(JSON.stringify([...seen].sort()));`
+      : `const { DynamoDBStore } = require('dynamodb-session-manager/express');
+         (async () => {
+           const store = new DynamoDBStore(${local(table)});
+           await store.ready();
+           await store.set('a-session-id', { cookie: { originalMaxAge: 60000 }, views: 3 });
+           await store.get('a-session-id');
+           await store.store.close();
+           const seen = new Set(Object.keys(require.cache).filter((p) => p.includes('opentelemetry')).map((p) => p.slice(p.lastIndexOf('node_modules/') + 13).split('/').slice(0, 2).join('/')));
+           console.log(JSON.stringify([...seen].sort()));
+         })();`;
+
+  it('without @opentelemetry/api installed, a store loads no telemetry module, by import or by require', () => {
+    for (const type of ['module', 'commonjs'] as const) {
+      assert.deepEqual(runIn(dirs.express.dir, telemetryModules(uniqueTable('packed_no_otel'), type), type), { ok: true, out: '[]' }, type);
+    }
+  });
+
+  it('with @opentelemetry/api installed, the built store (ESM and CommonJS) loads it, and its spans reach a registered provider', () => {
+    for (const type of ['module', 'commonjs'] as const) {
+      assert.deepEqual(runIn(dirs.telemetry.dir, telemetryModules(uniqueTable('packed_otel'), type), type), { ok: true, out: '["@opentelemetry/api"]' }, type);
+    }
+    const traced = runIn(
+      dirs.telemetry.dir,
+      `const { context, trace } = require('@opentelemetry/api');
+       const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+       const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+       const exporter = new InMemorySpanExporter();
+       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+       trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+       const { SessionStore } = require('dynamodb-session-manager');
+       (async () => {
+         const store = new SessionStore(${local(uniqueTable('packed_otel_spans'))});
+         await store.ready();
+         await store.set('a-session-id', { views: 1 });
+         await store.get('a-session-id');
+         await store.close();
+         console.log(exporter.getFinishedSpans().map((s) => s.name).join(','));
+       })();`,
+      'commonjs',
+    );
+    assert.deepEqual(traced, { ok: true, out: 'session.save,session.load' });
   });
 
   it('getSession of dynamodb-session-manager/next without next installed fails with a MissingPeerError naming it', () => {

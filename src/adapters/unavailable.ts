@@ -1,9 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { EncryptionKeyError, LockTimeoutError, StoreUnavailableError } from '../errors.js';
+import { noteUnavailable } from '../core/telemetry.js';
 
 /** Outages, lock time-outs and sessions sealed with a key this server lacks are the client's to retry: 503 with Retry-After. */
 export function unavailableStatus(err: unknown): { retryAfterSeconds: number } | undefined {
-  if (err instanceof LockTimeoutError || err instanceof StoreUnavailableError || err instanceof EncryptionKeyError) return { retryAfterSeconds: err.retryAfterSeconds };
+  if (err instanceof LockTimeoutError || err instanceof StoreUnavailableError || err instanceof EncryptionKeyError) {
+    noteUnavailable(err);
+    return { retryAfterSeconds: err.retryAfterSeconds };
+  }
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import type { Base, ItemWrite } from '../core/item-write.js';
 import type { SessionData } from '../core/session-handle.js';
 import { idTag } from '../core/session-id.js';
 import type { RequestContext } from '../core/store-context.js';
+import { noteMerge } from '../core/telemetry.js';
 import { mergeSessions } from './merge.js';
 
 /**
@@ -18,6 +19,7 @@ export function foldIn(ctx: RequestContext, write: ItemWrite, base: Base, theirs
   const result = mergeSessions(baseData, ctx.codec.parse(write.json), theirsData, ctx.config.onConflict);
   ctx.statsData.merges += 1;
   ctx.statsData.conflicts += result.conflicts.length;
+  noteMerge(ctx.config.table, result.conflicts.length);
   for (const c of result.conflicts) ctx.emit('conflict', { session: idTag(write.id), path: c.path });
   write.replace(ctx.codec.stringify(result.value), theirs.userId);
   return { base: theirs, changed: write.json !== theirs.json };

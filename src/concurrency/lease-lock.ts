@@ -4,6 +4,7 @@ import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure, type Gateway } from '../core/gateway.js';
 import { isExpired, nowSeconds, type Item } from '../core/item.js';
 import type { StoreStats } from '../core/stats.js';
+import { noteLockTimeout } from '../core/telemetry.js';
 
 export interface Lease {
   readonly owner: string;
@@ -97,6 +98,7 @@ export async function acquireLease(
         stats.lockWaits += 1;
         stats.lockWaitMs += elapsed;
         stats.lockTimeouts += 1;
+        noteLockTimeout(options.table);
         const retryAfter = Math.max(1, Math.ceil((Number(old.lockExpiresAt?.N ?? now) - Date.now()) / 1000));
         throw new LockTimeoutError(
           `session ${options.idTag} in table "${options.table}" stayed locked by another request for ${elapsed} ms (maxLockWaitMs ${options.maxWaitMs}): answer 503 and let the client retry in ${retryAfter} s; raise maxLockWaitMs if requests on one session are often this slow`,

@@ -5,6 +5,7 @@ import { openItem } from '../core/open-item.js';
 import { idTag } from '../core/session-id.js';
 import type { LoadedSession, SessionHandle } from '../core/session-handle.js';
 import type { RequestContext } from '../core/store-context.js';
+import { noteLease, noteLockTimeout, traced } from '../core/telemetry.js';
 import { updateItem } from '../core/update-item.js';
 import { acquireLease, startRenewal, stopRenewal, type Lease } from './lease-lock.js';
 import { KeyedMutex } from './local-queue.js';
@@ -33,15 +34,17 @@ export class RequestLocks {
     const { config, gateway, statsData } = this.ctx;
     // One budget, maxLockWaitMs, for both waits: in this process's queue and for another server's lease.
     const started = Date.now();
-    const releaseLocal = await this.waitForTurn(key, id, started);
+    let releaseLocal: () => void = () => undefined;
+    const { item, lease, expired } = await traced(this.ctx, 'session.lock', 'UpdateItem', { id }, async () => {
+      releaseLocal = await this.waitForTurn(key, id, started);
+      try {
+        return await acquireLease(gateway, key, { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) }, statsData, started);
+      } catch (err) {
+        releaseLocal();
+        throw err;
+      }
+    });
     try {
-      const { item, lease, expired } = await acquireLease(
-        gateway,
-        key,
-        { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) },
-        statsData,
-        started,
-      );
       if (!item || !lease) {
         if (expired) this.ctx.ends.report(this.ctx, expired);
         releaseLocal();
@@ -58,6 +61,7 @@ export class RequestLocks {
       loaded.handle.lease = lease;
       loaded.handle.releaseLocal = releaseLocal;
       this.held.set(key, loaded.handle);
+      noteLease(config.table, 1);
       startRenewal(gateway, key, lease, {
         table: config.table,
         leaseMs: config.lockLeaseMs,
@@ -94,7 +98,10 @@ export class RequestLocks {
   /** The request is done with the session here: no more renewals, the next request of this process may go. */
   settle(handle: SessionHandle): void {
     handle.settled = true;
-    if (this.held.get(handle.key) === handle) this.held.delete(handle.key);
+    if (this.held.get(handle.key) === handle) {
+      this.held.delete(handle.key);
+      noteLease(this.ctx.config.table, -1);
+    }
     if (handle.lease) stopRenewal(handle.lease);
     handle.releaseLocal?.();
     handle.releaseLocal = undefined;
@@ -118,6 +125,7 @@ export class RequestLocks {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         statsData.lockTimeouts += 1;
+        noteLockTimeout(config.table);
         // The queue still hands us the turn later; give it straight back.
         void pending.then((release) => release());
         reject(

@@ -4,6 +4,7 @@ import { engineTraits, noteEngine, type EngineTraits } from '../aws/engine.js';
 import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
 import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
+import { noteCall, noteRetry } from './telemetry.js';
 
 // Network failures carry no HTTP status; these service errors mean "try later".
 const RETRYABLE_NAMES = new Set([
@@ -184,10 +185,11 @@ export class Gateway extends EventEmitter {
       this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
       try {
         const out = (await (opts.ownMiddleware ? this.client.send(command as never, {}) : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
-        this.count(out.ConsumedCapacity, operation);
+        noteCall(this.where.table, operation, (out as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1, this.count(out.ConsumedCapacity, operation));
         this.reachable();
         return out;
       } catch (err) {
+        noteCall(this.where.table, operation, sdkAttempts(err), 0);
         if (isConditionalFailure(err) || isTransactionCanceled(err)) {
           this.reachable();
           if (opts.expectConditionFailure) throw err;
@@ -196,6 +198,7 @@ export class Gateway extends EventEmitter {
         // maxSessionsPerUser) for the few ms it takes: nothing was done, and the SDK does not retry it.
         if ((err as SdkError | null)?.name === 'TransactionConflictException' && conflicts < 5) {
           this.reachable();
+          noteRetry('TransactionConflictException');
           await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** conflicts));
           continue;
         }
@@ -215,10 +218,14 @@ export class Gateway extends EventEmitter {
     }
   }
 
-  private count(consumed: unknown, operation: string): void {
+  /** Adds the call's consumed capacity to the stats; returns its units. */
+  private count(consumed: unknown, operation: string): number {
+    if (consumed === undefined) return 0;
     const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+    let total = 0;
     for (const c of list as Array<{ CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }>) {
       const units = c.CapacityUnits ?? 0;
+      total += units;
       if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
         this.stats.readCapacityUnits += c.ReadCapacityUnits ?? 0;
         this.stats.writeCapacityUnits += c.WriteCapacityUnits ?? 0;
@@ -228,6 +235,7 @@ export class Gateway extends EventEmitter {
         this.stats.writeCapacityUnits += units;
       }
     }
+    return total;
   }
 
   translate(err: unknown, operation: string): Error {

@@ -17,10 +17,7 @@ import { updateItem } from './update-item.js';
  */
 export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, handle: SessionHandle, expiresAtMs: number): Promise<CommitOutcome> {
   expiresAtMs = clampExpiry(ctx.config, expiresAtMs, handle.createdAt);
-  const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
-  // 'auto': a tenth of the lifetime, a second at least; 0: every later expiry is written (express-session's MemoryStore does so, at a write per request).
-  const threshold = ctx.config.touchAfter === 'auto' ? Math.max(1, Math.floor(lifetimeSec / 10)) * 1000 : ctx.config.touchAfter * 1000;
-  const due = expiresAtMs - handle.expiresAtMs >= Math.max(1, threshold);
+  const due = refreshDue(ctx, handle, expiresAtMs);
   const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
   if (!due) {
     ctx.statsData.touchesSkipped += 1;
@@ -30,6 +27,14 @@ export async function refreshExpiry(ctx: RequestContext, locks: RequestLocks, ha
   const ok = await writeExpiry(ctx, handle.key, expiresAtMs, lease);
   if (ok) handle.expiresAtMs = expiresAtMs;
   return ok ? 'touched' : 'destroyed';
+}
+
+/** Whether moving the stored expiry to `expiresAtMs` (clamped) is worth a write now. */
+export function refreshDue(ctx: RequestContext, handle: SessionHandle, expiresAtMs: number): boolean {
+  const lifetimeSec = (expiresAtMs - Date.now()) / 1000;
+  // 'auto': a tenth of the lifetime, a second at least; 0: every later expiry is written (express-session's MemoryStore does so, at a write per request).
+  const threshold = ctx.config.touchAfter === 'auto' ? Math.max(1, Math.floor(lifetimeSec / 10)) * 1000 : ctx.config.touchAfter * 1000;
+  return expiresAtMs - handle.expiresAtMs >= Math.max(1, threshold);
 }
 
 /**

@@ -25,7 +25,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import { loadUnlocked } from './open-item.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
-import { refreshExpiry, writeExpiry } from './refresh.js';
+import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
 import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
 import { emptyStats, type StoreStats } from './stats.js';
@@ -35,6 +35,7 @@ import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, l
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import { destroyInFallback, readFallback } from './fallback.js';
 import { CREATING } from '../concurrency/save-versioned.js';
+import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
@@ -245,9 +246,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
    */
   ready(): Promise<EnsureTableResult | undefined> {
     if (!this.readyPromise) {
-      this.readyPromise = this.config.skipTableCheck
-        ? Promise.resolve(undefined)
-        : ensureTable(this.gateway, this.config, this.target, this.logger);
+      // The optional OpenTelemetry API first: the client's retry counter must be in place before its first call.
+      this.readyPromise = loadTelemetry().then(() => {
+        if (this.ownsClient) instrumentClient(this.client);
+        return this.config.skipTableCheck ? undefined : ensureTable(this.gateway, this.config, this.target, this.logger);
+      });
       this.readyPromise.catch((err: unknown) => {
         if (err instanceof StoreUnavailableError) this.readyPromise = undefined;
         else this.logger.error({ table: this.config.table, code: (err as SessionStoreError).code }, (err as Error).message);
@@ -287,14 +290,23 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const key = this.keyOf(id);
     await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
-    const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, options.minVersion);
-    if (loaded || !this.config.fallback) return loaded;
-    // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
-    const found = await readFallback(this.config.fallback, id, this.config.table);
-    if (!found) return null;
-    this.statsData.servedByFallback += 1;
-    if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
-    return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
+    return traced(
+      this,
+      'session.load',
+      lock ? 'UpdateItem' : 'GetItem',
+      { id },
+      async () => {
+        const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, options.minVersion);
+        if (loaded || !this.config.fallback) return loaded;
+        // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
+        const found = await readFallback(this.config.fallback, id, this.config.table);
+        if (!found) return null;
+        this.statsData.servedByFallback += 1;
+        if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
+        return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
+      },
+      describeLoad,
+    );
   }
 
   /**
@@ -360,8 +372,15 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
     if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
-    if (!handle) return this.save(undefined, id, data, options);
-    return this.ending(handle, () => this.save(handle, id, data, options));
+    const settled = handle;
+    return traced(
+      this,
+      'session.save',
+      'UpdateItem',
+      { id },
+      () => (settled ? this.ending(settled, () => this.save(settled, id, data, options)) : this.save(undefined, id, data, options)),
+      describeCommit,
+    );
   }
 
   private async save(handle: SessionHandle | undefined, id: string, data: SessionData, options: CommitOptions): Promise<CommitOutcome> {
@@ -408,6 +427,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
           : lease
             ? await saveLeased(this, write, base, lease)
             : await saveVersioned(this, write, base);
+      noteItem(this.config.table, bytes.length, write.chunksAt(result.version) ?? 0);
       if (result.outcome === 'destroyed') return 'destroyed';
       if (creating) this.announceNew(handle, key, userId, options.replaces);
       // Keeps the handle in step, so a later save of the same request builds on this one. After a
@@ -494,7 +514,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
       await this.ready();
       return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
     };
-    return handle && handle.id === id && !handle.settled ? this.ending(handle, refresh) : refresh();
+    const live = handle && handle.id === id && !handle.settled ? handle : undefined;
+    const run = () => (live ? this.ending(live, refresh) : refresh());
+    // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
+    if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) return run();
+    return traced(this, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
   }
 
   /**
@@ -503,7 +527,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * retry may fix. Safe to call more than once.
    */
   async release(handle: SessionHandle | null | undefined): Promise<void> {
-    if (handle) await this.locks.release(handle);
+    if (!handle) return;
+    // Only a lease to give back is worth a span: most requests hold none, and their release is a no-op.
+    if (handle.settled || !handle.lease || handle.lease.lost) return this.locks.release(handle);
+    await traced(this, 'session.release', 'UpdateItem', { tag: idTag(handle.id) }, () => this.locks.release(handle));
   }
 
   /**
@@ -517,12 +544,14 @@ export class SessionStore extends EventEmitter implements RequestContext {
     await this.ready();
     // The old store first: a failure there leaves the session whole here, and the logout can be retried.
     if (this.config.fallback) await destroyInFallback(this.config.fallback, id, this.config.table);
-    try {
-      await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
-    } finally {
-      if (handle && handle.id === id) this.locks.settle(handle);
-      this.locks.settleHolder(key);
-    }
+    await traced(this, 'session.destroy', 'DeleteItem', { id }, async () => {
+      try {
+        await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
+      } finally {
+        if (handle && handle.id === id) this.locks.settle(handle);
+        this.locks.settleHolder(key);
+      }
+    });
   }
 
   /**
@@ -541,7 +570,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `hashSessionIds`) is taken as well. Emits `destroyed` with reason
    * 'revoked'. Resolves to whether there was one.
    */
-  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+  destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    return tracedAdmin(this, 'revoke', 'DeleteItem', () => this.revokeSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
+  }
+
+  private async revokeSession(handle: string, options: { userId?: string }): Promise<boolean> {
     let key = handle;
     if (handle.startsWith(HANDLE_PREFIX)) {
       if (options.userId === undefined) {
@@ -595,12 +628,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `userIndex` when configured, else a Scan of the table. Resolves to how many.
    */
   destroyUserSessions(userId: string): Promise<number> {
-    return destroyUser(this, userId);
+    return tracedAdmin(this, 'revoke', this.config.userIndex ? 'Query' : 'Scan', () => destroyUser(this, userId), (deleted) => ({ [`${PREFIX}.deleted`]: deleted }));
   }
 
   /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */
   purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
-    return purge(this, options);
+    return tracedAdmin(this, 'purge', 'Scan', () => purge(this, options), (p) => ({
+      [`${PREFIX}.scanned`]: p.scanned,
+      [`${PREFIX}.expired`]: p.expired,
+      [`${PREFIX}.deleted`]: p.deleted,
+      [`${PREFIX}.skipped`]: p.skipped,
+    }));
   }
 
   /** The session's data, or null when missing, expired or corrupt. Takes no lease. */

@@ -102,6 +102,10 @@ describe('the demo in a browser', () => {
     const id = await text('session-id');
     assert.match(await page.getByTestId('sessions').textContent() ?? '', new RegExp(`${id.replace('…', '')}.*\\(you\\)`));
     assert.ok(Number(await text('total-calls')) > 150, 'calls of all workers are counted');
+    // The same facts through OpenTelemetry: each worker's metric reader, summed.
+    const otel = page.getByTestId('otel-metrics');
+    assert.ok(Number((await otel.locator('[data-metric="dynamodb_session.load.duration"]').textContent())?.split(' ')[0]) > 10, 'loads measured by the metric reader');
+    assert.ok(Number(await otel.locator('[data-metric="dynamodb_session.capacity.consumed"]').textContent()) > 0, 'capacity units by operation');
     await shot('demo-4-admin');
   });
 
