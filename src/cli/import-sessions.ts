@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { SessionStore } from '../core/session-store.js';
+import { tracedAdmin } from '../core/telemetry.js';
 import { ConfigError, InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../errors.js';
 import { toStored, withPlainCookie } from '../adapters/cookie-shape.js';
 import type { ImportSource, SourceRecord } from './import-sources.js';
@@ -74,7 +75,18 @@ function writeCheckpoint(file: string, checkpoint: Checkpoint): void {
   renameSync(temp, file);
 }
 
-export async function importSessions(store: SessionStore, source: ImportSource, options: ImportOptions): Promise<ImportResult> {
+/** One `session.admin.import` span when a tracer provider is registered (core/telemetry.ts), with the run's counts. */
+export function importSessions(store: SessionStore, source: ImportSource, options: ImportOptions): Promise<ImportResult> {
+  return tracedAdmin(store, 'import', 'PutItem', () => runImport(store, source, options), (result) => ({
+    'dynamodb_session.import.copied': result.counts.copied,
+    'dynamodb_session.import.already_here': result.counts.alreadyHere,
+    'dynamodb_session.import.expired': result.counts.expired,
+    'dynamodb_session.import.corrupt': result.counts.corrupt,
+    'dynamodb_session.import.interrupted': result.interrupted,
+  }));
+}
+
+async function runImport(store: SessionStore, source: ImportSource, options: ImportOptions): Promise<ImportResult> {
   const file = options.dryRun ? undefined : options.checkpointFile;
   const saved = file ? readCheckpoint(file, options.identity, source.lanes) : undefined;
   const checkpoint: Checkpoint = saved ?? { identity: options.identity, lanes: Array.from({ length: source.lanes }, () => ({ position: null, done: false })), counts: zero() };
