@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import type { SessionStoreOptions } from '../config/options.js';
+import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -149,7 +149,7 @@ export class DynamoDBStore extends session.Store {
     lock ??= req ? this.lockFor(req) : false;
     let loaded;
     try {
-      const minVersion = req && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
+      const minVersion = req && eventualReads(this.store.config) ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
       loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(req?.method ? { method: req.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     } catch (err) {
@@ -194,7 +194,7 @@ export class DynamoDBStore extends session.Store {
   private noticePlainUse(): void {
     if (this.noticedPlainUse) return;
     this.noticedPlainUse = true;
-    if (!this.store.config.consistentRead) {
+    if (this.store.config.consistentRead === false) {
       this.store.logger.warn(
         { table: this.store.config.table },
         'consistentRead: false needs dynamoSession(): its version cookie is what makes an eventually consistent read safe, and plain express-session cannot set it, so every read here is strongly consistent',
@@ -273,11 +273,11 @@ export class DynamoDBStore extends session.Store {
   }
 
   /**
-   * @internal With `consistentRead: false`: the version cookie the response should carry so the
+   * @internal Unless `consistentRead: true`: the version cookie the response should carry so the
    * client's next read may be eventually consistent, when it changed.
    */
   versionCookie(sess: object, minVersion: number | undefined): string | undefined {
-    if (this.store.config.consistentRead) return undefined;
+    if (!eventualReads(this.store.config)) return undefined;
     const handle = this.handles.get(sess);
     if (!handle || handle.storedVersion === minVersion) return undefined;
     const cookie = (sess as { cookie?: { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null } }).cookie ?? {};

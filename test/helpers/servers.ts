@@ -76,6 +76,17 @@ export class CookieClient {
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
   }
+
+  /** Every cookie in the jar, by name. */
+  names(): string[] {
+    return [...this.cookies.keys()];
+  }
+
+  /** Sets a cookie by hand (a forged one), or drops it with undefined. */
+  set(name: string, value: string | undefined): void {
+    if (value === undefined) this.cookies.delete(name);
+    else this.cookies.set(name, value);
+  }
 }
 
 export interface ChildServer {
