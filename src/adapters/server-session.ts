@@ -349,8 +349,9 @@ export class ServerSessions {
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
-    const version = session.handle?.storedVersion;
-    if (eventualReads(this.store.config) && version !== undefined && version !== session.minVersion) {
+    // A new session's handle is the one made above: its first write sets the cookie too, so its next read is eventual and sets none.
+    const version = (session.handle ?? handle).storedVersion;
+    if (eventualReads(this.store.config) && version > 0 && version !== session.minVersion) {
       headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires)]);
     }
     return headers;
