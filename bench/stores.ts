@@ -9,7 +9,7 @@ export type StoreSpec =
       kind: 'ours';
       dynamo: true;
       locking: 'none' | 'auto' | 'optimistic' | 'pessimistic';
-      consistentRead: boolean;
+      consistentRead: boolean | 'auto';
       /** Resolve a conflict on a number by adding both sides' changes (counters). */
       addDeltas?: boolean;
       /** Run only these workloads (a variant that only matters for some). */
@@ -23,7 +23,8 @@ export const SESSION_COOKIE = 'connect.sid';
 export const STORES: readonly StoreSpec[] = [
   { name: 'memory', label: 'express-session MemoryStore (no DynamoDB)', kind: 'memory', dynamo: false },
   { name: 'ours-none', label: 'ours, locking: none', kind: 'ours', dynamo: true, locking: 'none', consistentRead: true },
-  { name: 'ours-auto', label: 'ours, locking: auto (default)', kind: 'ours', dynamo: true, locking: 'auto', consistentRead: true },
+  { name: 'ours-auto', label: 'ours, defaults (locking: auto, consistentRead: auto)', kind: 'ours', dynamo: true, locking: 'auto', consistentRead: 'auto' },
+  { name: 'ours-strong', label: 'ours, locking: auto, consistentRead: true (the default before issue 31)', kind: 'ours', dynamo: true, locking: 'auto', consistentRead: true },
   { name: 'ours-optimistic', label: 'ours, locking: optimistic', kind: 'ours', dynamo: true, locking: 'optimistic', consistentRead: true },
   { name: 'ours-pessimistic', label: 'ours, locking: pessimistic', kind: 'ours', dynamo: true, locking: 'pessimistic', consistentRead: true },
   {

@@ -141,6 +141,7 @@ describe('refused values', () => {
     ['an invalid Date', { at: new Date(Number.NaN) }, /^session\.at is an invalid Date/],
     ['a Map', { seen: new Map([[1, 2]]) }, /^session\.seen is a Map/],
     ['a function returned by toJSON', { a: { toJSON: () => ({ f: () => 1 }) } }, /^session\.a\.f is a function/],
+    ['a function in an object without a prototype', { box: Object.assign(Object.create(null) as object, { f: () => 1 }) }, /^session\.box\.f is a function/],
     ['nesting of 201 levels', nested(201), /nests deeper than 200 levels/],
   ];
   for (const [what, session, message] of cases) {
@@ -151,6 +152,16 @@ describe('refused values', () => {
       );
     });
   }
+
+  test('an enumerable function inherited from Object.prototype, which JSON skips, is no refusal; an own one still is', () => {
+    Object.defineProperty(Object.prototype, 'inheritedHelper', { value: () => 1, enumerable: true, configurable: true, writable: true });
+    try {
+      assert.doesNotThrow(() => codec.check({ user: { name: 'Ana', roles: ['a'] }, n: 1 }));
+      assert.throws(() => codec.check({ user: { name: 'Ana', own: () => 1 } }), /^SessionSerializationError: session\.user\.own is a function/);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).inheritedHelper;
+    }
+  });
 
   test('nesting of 200 levels is accepted', () => {
     const deep = nested(200);

@@ -12,7 +12,7 @@ describe('configuration', () => {
     assert.equal(c.writeCapacityUnits, 5);
     assert.equal(c.createIfNotExist, true);
     assert.equal(c.billingMode, 'PROVISIONED');
-    assert.equal(c.consistentRead, true);
+    assert.equal(c.consistentRead, 'auto');
     assert.equal(c.ttl, 86_400);
     assert.equal(c.locking, 'auto');
     assert.equal(c.skipTableCheck, false);
@@ -25,6 +25,7 @@ describe('configuration', () => {
     ['a zero capacity', { readCapacityUnits: 0 }, /"readCapacityUnits" must be a positive integer/],
     ['a fractional capacity', { readCapacityUnits: 1.5 }, /"readCapacityUnits" must be a positive integer/],
     ['a non-boolean createIfNotExist', { createIfNotExist: 'yes' }, /"createIfNotExist" must be true or false/],
+    ['a consistentRead other than "auto", true or false', { consistentRead: 'eventual' as never }, /"consistentRead" must be "auto", true or false \(got "eventual"\)/],
     ['an unknown billing mode', { billingMode: 'ON_DEMAND' }, /"billingMode" must be one of "PROVISIONED", "PAY_PER_REQUEST"/],
     ['a bad table name', { table: 'a b' }, /"table" must be a DynamoDB table name/],
     ['a bad endpoint', { endpoint: 'localhost:8000' }, /"endpoint" must be an http/],

@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import type { SessionStoreOptions } from '../config/options.js';
+import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import type { SessionFallback } from '../core/fallback.js';
 import { putFlash, takeFlash } from '../core/flash.js';
@@ -180,7 +180,7 @@ export class DynamoDBStore extends session.Store {
     lock ??= req ? this.lockFor(req) : false;
     let loaded;
     try {
-      const minVersion = req && versioned && !this.store.config.consistentRead ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
+      const minVersion = req && versioned && eventualReads(this.store.config) ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
       loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(req?.method ? { method: req.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     } catch (err) {
@@ -225,7 +225,7 @@ export class DynamoDBStore extends session.Store {
    * unsafe ones there. Said once.
    */
   private noticePlainUse(served = false): void {
-    if (!this.noticed.has('consistentRead') && !this.store.config.consistentRead) {
+    if (!this.noticed.has('consistentRead') && this.store.config.consistentRead === false) {
       this.noticed.add('consistentRead');
       this.store.logger.warn(
         { table: this.store.config.table },
@@ -311,11 +311,11 @@ export class DynamoDBStore extends session.Store {
   }
 
   /**
-   * @internal With `consistentRead: false`: the version cookie the response should carry so the
+   * @internal Unless `consistentRead: true`: the version cookie the response should carry so the
    * client's next read may be eventually consistent, when it changed.
    */
   versionCookie(sess: object, minVersion: number | undefined): string | undefined {
-    if (this.store.config.consistentRead) return undefined;
+    if (!eventualReads(this.store.config)) return undefined;
     const handle = this.handles.get(sess);
     if (!handle || handle.storedVersion === minVersion) return undefined;
     const cookie = (sess as { cookie?: { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null } }).cookie ?? {};

@@ -13,7 +13,7 @@ import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { putFlash, takeFlash } from '../core/flash.js';
-import type { SessionStoreOptions } from '../config/options.js';
+import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
@@ -116,7 +116,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     // Outside a request nothing would give a lease back.
     const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
     const minVersion =
-      ctx && !this.store.config.consistentRead ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
+      ctx && eventualReads(this.store.config) ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
     if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
     this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.request.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) }).then(
       (loaded) => {
@@ -286,9 +286,9 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
           throw sessionStore.saveFailed(err);
         }
       }
-      // A write this request made: the client's next reads must not be older (consistentRead: false).
+      // A write this request made: the client's next reads must not be older (unless consistentRead: true).
       const version = handle.storedVersion;
-      if (!sessionStore.store.config.consistentRead && version !== ctx.floors.get(sid) && request.session?.sessionId === sid) {
+      if (eventualReads(sessionStore.store.config) && version !== ctx.floors.get(sid) && request.session?.sessionId === sid) {
         const flags = sessionStore.sessionCookie;
         const secure = (flags.secure as boolean | 'auto' | undefined) === 'auto' ? request.protocol === 'https' : flags.secure;
         reply.header('set-cookie', versionSetCookie(flags.name, sid, version, { ...flags, secure }, expires));

@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import type { SessionStoreOptions } from '../config/options.js';
+import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -101,7 +101,7 @@ export class KoaSessionStore {
     // Without a request to end it, a lease would never be given back: only koa-session's own loads lock.
     const lock = ctx ? this.lockFor(ctx) : false;
     const minVersion =
-      ctx && !this.store.config.consistentRead ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
+      ctx && eventualReads(this.store.config) ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
     let loaded;
     try {
       loaded = await this.store.load(key, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
@@ -151,7 +151,7 @@ export class KoaSessionStore {
     if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     // A session this request created has a version too: the client's next read may already be eventually consistent.
     const version = handle?.storedVersion;
-    if (options.ctx && !this.store.config.consistentRead && version !== undefined && version !== mine?.minVersion) {
+    if (options.ctx && eventualReads(this.store.config) && version !== undefined && version > 0 && version !== mine?.minVersion) {
       // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
       const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
       options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import type { SessionStoreOptions } from '../config/options.js';
+import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { clearSetCookie, forRequest, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
@@ -280,7 +280,7 @@ export class ServerSessions {
     if (id !== undefined) {
       let loaded;
       // The version cookie makes eventually consistent reads safe; a header client has none, so its reads stay strong.
-      const minVersion = this.store.config.consistentRead || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
+      const minVersion = !eventualReads(this.store.config) || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
       try {
         loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(options.method ? { method: options.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
       } catch (err) {
@@ -349,9 +349,9 @@ export class ServerSessions {
     const send = held === undefined && (state !== 'loaded' || this.rolling || (maxAge !== null && outcome !== 'unchanged'));
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
-    // A session this request created has a version too: the client's next read may already be eventually consistent.
+    // A new session's handle is the one made above: its first write sets the cookie too, so its next read is eventual and sets none.
     const version = (session.handle ?? handle).storedVersion;
-    if (!this.store.config.consistentRead && version !== undefined && version !== session.minVersion) {
+    if (eventualReads(this.store.config) && version > 0 && version !== session.minVersion) {
       headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires)]);
     }
     return headers;

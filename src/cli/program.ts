@@ -294,6 +294,10 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
   withCommon(program.command('revoke-user'))
     .argument('<userId>', 'the userId stored with the sessions')
     .description('delete every session of a user (Query on the user index with --user-index, else a Scan of the whole table)')
+    .addHelpText(
+      'after',
+      "\nFrom the delete on, the user's sessions can make no write (every write is conditional on the item). With the\ndefault consistentRead 'auto', their reads may still succeed for DynamoDB's replication lag (typically well\nunder a second: a replica 400 ms behind served them for at most 400 ms in docs/security.md's measurement).\nSet consistentRead: true in the apps to close that window.",
+    )
     .action(async (userId: string, flags: CommonFlags) => {
       const store = open(flags);
       const found = await listUserSessions(store, userId);

@@ -44,13 +44,15 @@ export interface SessionStoreOptions {
   /** Billing of a table the store creates. Default `PROVISIONED` (the seed's). */
   billingMode?: BillingMode;
   /**
-   * false: eventually consistent reads (half the read units) where they are
-   * safe: a request that carries the version of its session's last write (the
-   * adapters keep it in a small companion cookie) reads eventually consistently
-   * and reads again, strongly, only if what came back is older than that
-   * version. Requests without it read strongly. Default true.
+   * Default `'auto'`: a request that carries the version of its session's last
+   * write (the adapters keep it in a small companion cookie) reads eventually
+   * consistently, for half the read units; an answer that is missing, expired
+   * or older than that version is read again, strongly, before the store acts
+   * on it. Every other read is strong: a first request, a load without a
+   * request (plain express-session, the id header), admin calls. `true`: every
+   * read strong. `false`: as `'auto'`, and list/count/clear scan eventually.
    */
-  consistentRead?: boolean;
+  consistentRead?: boolean | 'auto';
   /** Session lifetime in seconds when the cookie has no expiry. Default 86 400 (1 day). */
   ttl?: number;
   /**
@@ -177,7 +179,7 @@ export interface ResolvedConfig {
   readonly writeCapacityUnits: number;
   readonly createIfNotExist: boolean;
   readonly billingMode: BillingMode;
-  readonly consistentRead: boolean;
+  readonly consistentRead: boolean | 'auto';
   readonly ttl: number;
   readonly touchAfter: number | 'auto';
   readonly locking: LockingMode;
@@ -213,13 +215,18 @@ export interface ResolvedConfig {
 /** The aggregate size of the items one DynamoDB TransactWriteItems may carry: the ceiling of `maxSessionBytes`. */
 export const MAX_SESSION_BYTES = 4 * 1024 * 1024;
 
+/** Whether a load may read eventually consistently when the request carries its version floor. */
+export function eventualReads(config: Pick<ResolvedConfig, 'consistentRead'>): boolean {
+  return config.consistentRead !== true;
+}
+
 export const DEFAULTS = {
   table: 'Tomcat_SessionState',
   readCapacityUnits: 10,
   writeCapacityUnits: 5,
   createIfNotExist: true,
   billingMode: 'PROVISIONED',
-  consistentRead: true,
+  consistentRead: 'auto',
   ttl: 86_400,
   touchAfter: 'auto',
   locking: 'auto',
@@ -335,7 +342,9 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
   writeCapacityUnits: positiveInt,
   createIfNotExist: boolean,
   billingMode: oneOf('PROVISIONED', 'PAY_PER_REQUEST'),
-  consistentRead: boolean,
+  consistentRead: (value, name) => {
+    if (value !== 'auto' && typeof value !== 'boolean') throw new ConfigError(`option "${name}" must be "auto", true or false (got ${got(value)})`);
+  },
   ttl: positiveInt,
   touchAfter: (value, name) => {
     if (value === 'auto') return;

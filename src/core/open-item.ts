@@ -1,4 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { eventualReads } from '../config/options.js';
 import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
 import { isExpired, readItem, type Item, type StoredSession } from './item.js';
 import { chunkCount, deleteSessionItem, readChunkedFrame } from './chunks.js';
@@ -11,16 +12,18 @@ import { writeIdsOf } from './write-history.js';
 
 /**
  * An unlocked load: one GetItem, strongly consistent unless the client said
- * which version it last saw (`minVersion`, from the version cookie, with
- * `consistentRead: false`): an eventually consistent answer older than that is
- * caught and read again strongly. Expired, missing and corrupt sessions are null.
+ * which version it last saw (`minVersion`, from the version cookie) and
+ * `consistentRead` is not true. An eventual answer is acted on only when it is
+ * provably fresh: one that is missing, expired or older than the floor may be
+ * a replica behind the client's last write, and is read again strongly before
+ * the session is ended or served. Expired, missing and corrupt sessions are null.
  */
 export async function loadUnlocked(ctx: RequestContext, id: string, key: string, minVersion: number | undefined): Promise<LoadedSession | null> {
-  const eventual = !ctx.config.consistentRead && minVersion !== undefined;
+  const eventual = eventualReads(ctx.config) && minVersion !== undefined;
   const read = (consistent: boolean) =>
     ctx.gateway.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: consistent }));
   let out = await read(!eventual);
-  if (eventual && Number(out.Item?.version?.N ?? 0) < minVersion) {
+  if (eventual && (!out.Item || isExpired(out.Item) || Number(out.Item.version?.N ?? 0) < minVersion)) {
     ctx.statsData.staleReads += 1;
     out = await read(true);
   }

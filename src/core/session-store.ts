@@ -705,7 +705,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const pages = this.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
       new ScanCommand({
         TableName: this.config.table,
-        ConsistentRead: this.config.consistentRead,
+        ConsistentRead: this.config.consistentRead !== false,
         ...(projection ? { ProjectionExpression: projection } : {}),
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),

@@ -20,7 +20,7 @@ export interface StoreStats {
   /** Saves and touches dropped because the session had been destroyed meanwhile. */
   destroyedWhileInUse: number;
   corruptItems: number;
-  /** Eventually consistent reads that came back older than the client's last write, and were read again strongly. */
+  /** Eventually consistent reads read again strongly: their answer was missing, expired or older than the client's last write. */
   staleReads: number;
   /** Loads that found the item's bytes already decoded in this process (same writeId): no inflate, no decrypt. */
   decodeCacheHits: number;

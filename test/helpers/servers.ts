@@ -89,6 +89,17 @@ export class CookieClient {
       this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
   }
+
+  /** Every cookie in the jar, by name. */
+  names(): string[] {
+    return [...this.cookies.keys()];
+  }
+
+  /** Sets a cookie by hand (a forged one), or drops it with undefined. */
+  set(name: string, value: string | undefined): void {
+    if (value === undefined) this.cookies.delete(name);
+    else this.cookies.set(name, value);
+  }
 }
 
 export interface ChildServer {
