@@ -29,7 +29,7 @@ export interface Snippet {
   line: number;
   tsx: boolean;
   code: string;
-  /** The block's place in an app, for blocks that import each other: its first line's `// lib/session.ts`, or the path under the app of an `<!-- test/fixtures/<app>/app/page.tsx -->` mark above it. */
+  /** The block's place in a Next.js app, for blocks that import each other: its first line's `// lib/session.ts`, or the path in the Next.js test app of an `<!-- test/fixtures/next-app/app/page.tsx -->` mark above it. */
   path?: string;
 }
 
@@ -47,7 +47,7 @@ export function tsSnippets(file: string, text: string): Snippet[] {
     assert.ok(end > i, `${file}:${i + 1}: a code block that is never closed`);
     if (open[1] === 'ts' || open[1] === 'tsx') {
       const code = lines.slice(i + 1, end).join('\n');
-      const path = /^\/\/ ([\w./-]+\.tsx?)\n/.exec(code)?.[1] ?? /^<!-- test\/fixtures\/[\w-]+\/([\w./-]+\.tsx?) -->$/.exec(lines[i - 1] ?? '')?.[1];
+      const path = /^\/\/ ([\w./-]+\.tsx?)\n/.exec(code)?.[1] ?? /^<!-- test\/fixtures\/next-app\/([\w./-]+\.tsx?) -->$/.exec(lines[i - 1] ?? '')?.[1];
       snippets.push({ file, heading, line: i + 1, tsx: open[1] === 'tsx', code, ...(path ? { path } : {}) });
     }
     i = end;
