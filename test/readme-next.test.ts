@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 
 it("the README's Next.js blocks are the test app's files", () => {
   const readme = readFileSync('README.md', 'utf8');
-  for (const file of ['test/fixtures/next-app/app/actions.js', 'test/fixtures/next-app/app/page.js']) {
-    const block = new RegExp('<!-- ' + file.replace(/[./]/g, '\\$&') + ' -->\\n```js\\n([\\s\\S]*?)```').exec(readme);
+  for (const file of ['test/fixtures/next-app/app/actions.ts', 'test/fixtures/next-app/app/page.tsx']) {
+    const block = new RegExp('<!-- ' + file.replace(/[./]/g, '\\$&') + ' -->\\n```tsx?\\n([\\s\\S]*?)```').exec(readme);
     assert.ok(block, `README has a block marked <!-- ${file} -->`);
     assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its README block differ`);
   }

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -29,6 +29,8 @@ export interface Snippet {
   line: number;
   tsx: boolean;
   code: string;
+  /** The block's place in a Next.js app, for blocks that import each other: its first line's `// lib/session.ts`, or the path in the Next.js test app of an `<!-- test/fixtures/next-app/app/page.tsx -->` mark above it. */
+  path?: string;
 }
 
 /** The ```ts and ```tsx blocks of a Markdown text, each with the heading it sits under. */
@@ -43,7 +45,11 @@ export function tsSnippets(file: string, text: string): Snippet[] {
     if (!open) continue;
     const end = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
     assert.ok(end > i, `${file}:${i + 1}: a code block that is never closed`);
-    if (open[1] === 'ts' || open[1] === 'tsx') snippets.push({ file, heading, line: i + 1, tsx: open[1] === 'tsx', code: lines.slice(i + 1, end).join('\n') });
+    if (open[1] === 'ts' || open[1] === 'tsx') {
+      const code = lines.slice(i + 1, end).join('\n');
+      const path = /^\/\/ ([\w./-]+\.tsx?)\n/.exec(code)?.[1] ?? /^<!-- test\/fixtures\/next-app\/([\w./-]+\.tsx?) -->$/.exec(lines[i - 1] ?? '')?.[1];
+      snippets.push({ file, heading, line: i + 1, tsx: open[1] === 'tsx', code, ...(path ? { path } : {}) });
+    }
     i = end;
   }
   return snippets;
@@ -52,7 +58,8 @@ export function tsSnippets(file: string, text: string): Snippet[] {
 let work: string;
 let app: string;
 const snippets = SNIPPET_FILES.flatMap((file) => tsSnippets(file, readFileSync(join(ROOT, file), 'utf8')));
-const names = snippets.map((s, i) => `snippet-${i + 1}.${s.tsx ? 'tsx' : 'ts'}`);
+// A block with a path goes to that path in a folder of its section (where its neighbours' relative imports find it).
+const names = snippets.map((s, i) => (s.path ? `section-${SNIPPET_FILES.indexOf(s.file)}-${s.heading.replace(/\W+/g, '-')}/${s.path}` : `snippet-${i + 1}.${s.tsx ? 'tsx' : 'ts'}`));
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsm-snippets-'));
@@ -71,11 +78,14 @@ before(async () => {
   symlinkSync(pkgDir, join(app, 'node_modules', 'dynamodb-session-manager'), 'dir');
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'snippets', private: true, type: 'module' }));
   // `export {}`: a block without imports is a module too, so blocks never share names.
-  snippets.forEach((s, i) => writeFileSync(join(app, names[i]!), `${s.code}\nexport {};\n`));
+  snippets.forEach((s, i) => {
+    mkdirSync(dirname(join(app, names[i]!)), { recursive: true });
+    writeFileSync(join(app, names[i]!), `${s.code}\nexport {};\n`);
+  });
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
-it('the docs have TypeScript blocks to check; the only JavaScript blocks are the Next.js test app\'s files', () => {
+it('the docs have TypeScript blocks to check, and no JavaScript blocks', () => {
   assert.ok(snippets.length >= 10, `found ${snippets.length} blocks`);
   for (const file of SNIPPET_FILES) {
     let heading = '(top)';
@@ -84,24 +94,33 @@ it('the docs have TypeScript blocks to check; the only JavaScript blocks are the
       if (/^#{1,6} /.test(line)) heading = line;
       if (/^```(js|javascript|jsx|mjs)\s*$/.test(line)) js.push(heading);
     }
-    // test/fixtures/next-app is a JavaScript app (next build and the fresh-folder test use these blocks as its files); its TypeScript form follows them.
-    assert.deepEqual(js.filter((h) => h !== '### Next.js (App Router)'), [], `${file} has JavaScript blocks: write them in TypeScript`);
+    assert.deepEqual(js, [], `${file} has JavaScript blocks: write them in TypeScript`);
   }
 });
 
-it('every ```ts block of the docs type-checks under --strict (nodenext)', { timeout: 600_000 }, async () => {
+it('every ```ts block of the docs type-checks under --strict (nodenext; the files of an app as its bundler resolves them)', { timeout: 600_000 }, async () => {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--jsx', 'react-jsx', '--esModuleInterop', '--types', 'node', ...names];
-  const output = await run(process.execPath, [tsc, ...args], { cwd: app, maxBuffer: 16 * 1024 * 1024 }).then(
-    () => '',
-    (err: { stdout?: string }) => err.stdout ?? String(err),
-  );
+  const common = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--jsx', 'react-jsx', '--esModuleInterop', '--types', 'node'];
+  const check = (files: string[], args: string[]): Promise<string> =>
+    files.length === 0
+      ? Promise.resolve('')
+      : run(process.execPath, [tsc, ...common, ...args, ...files], { cwd: app, maxBuffer: 16 * 1024 * 1024 }).then(
+          () => '',
+          (err: { stdout?: string }) => err.stdout ?? String(err),
+        );
+  // A block with a path is a file of an app whose bundler resolves its imports (Next.js: `import … from '../lib/session'`), so it is checked as `create-next-app`'s tsconfig.json does.
+  const output = (
+    await Promise.all([
+      check(names.filter((_, i) => !snippets[i]!.path), ['--module', 'nodenext', '--moduleResolution', 'nodenext']),
+      check(names.filter((_, i) => snippets[i]!.path), ['--module', 'esnext', '--moduleResolution', 'bundler', '--isolatedModules']),
+    ])
+  ).join('\n');
   // Each message under the block it is about.
   const failures = output.split('\n').filter(Boolean).map((line) => {
-    const at = /^(snippet-(\d+)\.tsx?)\((\d+),(\d+)\)/.exec(line);
-    if (!at) return line;
-    const s = snippets[Number(at[2]) - 1]!;
-    return `${s.file}:${s.line + Number(at[3])} (${s.heading}):${line.slice(at[0].length)}`;
+    const at = /^(\S+?\.tsx?)\((\d+),(\d+)\)/.exec(line);
+    const s = at ? snippets[names.indexOf(at[1]!)] : undefined;
+    if (!at || !s) return line;
+    return `${s.file}:${s.line + Number(at[2])} (${s.heading}):${line.slice(at[0].length)}`;
   });
   assert.deepEqual(failures, [], failures.join('\n'));
 });

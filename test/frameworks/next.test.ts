@@ -4,8 +4,9 @@
  * table. Route Handlers, a Server Action posted as a form, a Server Component
  * that reads (and one that may not write), the proxy (middleware), an outage,
  * and a session shared with Express; then a fresh folder where the packed
- * package is installed as npm does, with the README's Next.js files, built
- * with no next.config and no secret. `npm run test:frameworks` runs it (the
+ * package is installed as npm does, with the README's Next.js files (TypeScript,
+ * with what create-next-app installs for it), built and type-checked with no
+ * next.config and no secret. `npm run test:frameworks` runs it (the
  * builds take a minute and more each, too long for `npm test`).
  */
 import { after, before, describe, it } from 'node:test';
@@ -185,21 +186,24 @@ it('next: DynamoDB unreachable → 503 with Retry-After; back → the session is
 });
 
 it("a fresh folder: the packed package installed as npm does, the README's Next.js files, next build with no config and no secret, next start; a form post counts, on the endpoint of AWS_ENDPOINT_URL_DYNAMODB", { timeout: 600_000 }, async () => {
-  const install = await installPacked(['next', 'react', 'react-dom']);
+  // What create-next-app installs for a TypeScript app, so that next build type-checks the files.
+  const install = await installPacked(['next', 'react', 'react-dom', 'typescript', '@types/node', '@types/react', '@types/react-dom']);
   let server: ChildServer | undefined;
   try {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(readme.indexOf('### Next.js (App Router)'));
-    const [session, actions, page] = [...section.matchAll(/```js\n([\s\S]*?)```/g)].slice(0, 3).map((m) => m[1]!);
-    assert.match(session!, /^\/\/ lib\/session\.js\n/);
+    const [session, actions, page] = [...section.matchAll(/```tsx?\n([\s\S]*?)```/g)].slice(0, 3).map((m) => m[1]!);
+    assert.match(session!, /^\/\/ lib\/session\.ts\n/);
     for (const folder of ['lib', 'app']) mkdirSync(join(install.dir, folder));
-    writeFileSync(join(install.dir, 'lib', 'session.js'), session!);
-    writeFileSync(join(install.dir, 'app', 'actions.js'), actions!);
-    writeFileSync(join(install.dir, 'app', 'page.js'), page!);
-    writeFileSync(join(install.dir, 'app', 'layout.js'), readFileSync(`${APP}/app/layout.js`));
+    writeFileSync(join(install.dir, 'lib', 'session.ts'), session!);
+    writeFileSync(join(install.dir, 'app', 'actions.ts'), actions!);
+    writeFileSync(join(install.dir, 'app', 'page.tsx'), page!);
+    writeFileSync(join(install.dir, 'app', 'layout.tsx'), readFileSync(`${APP}/app/layout.tsx`));
     const next = join(install.dir, 'node_modules', 'next', 'dist', 'bin', 'next');
     const build = spawnSync(process.execPath, [next, 'build'], { cwd: install.dir, env: { ...env, SESSION_SECRET: undefined }, encoding: 'utf8' });
     assert.equal(build.status, 0, `next build failed:\n${build.stdout}${build.stderr}`);
+    // A TypeScript app: next build wrote its tsconfig.json and type-checked the README's files.
+    assert.match(build.stdout + build.stderr, /Finished TypeScript/, `next build did not type-check:\n${build.stdout}${build.stderr}`);
     const port = await freePort();
     server = await startChildServer([next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
       cwd: install.dir,
