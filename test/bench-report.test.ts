@@ -12,8 +12,9 @@ import { STORES } from '../bench/stores.js';
 import { WORKLOADS } from '../bench/load.js';
 
 test('processCpuMs counts the CPU another process spends, and tells when it cannot', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-  // A child that spins for about 600 ms of CPU, then waits to be stopped.
-  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 600; while (Date.now() < end); process.stdout.write("done"); setInterval(() => {}, 1000);'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // A child that spins until it has spent 600 ms of CPU (by its own count: on a loaded machine wall time is not CPU), then waits to be stopped.
+  const spin = 'const from = process.cpuUsage(); const spent = () => { const u = process.cpuUsage(from); return (u.user + u.system) / 1000; }; while (spent() < 600); process.stdout.write("done"); setInterval(() => {}, 1000);';
+  const child = spawn(process.execPath, ['-e', spin], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     await once(child.stdout!, 'data');
     const spent = processCpuMs(child.pid!);
