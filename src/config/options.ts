@@ -95,10 +95,10 @@ export interface SessionStoreOptions {
    */
   maxSessionBytes?: number;
   /**
-   * Heap this process may spend on decoded sessions, in bytes: a session read again with the same
+   * Memory this process may spend on decoded sessions, in bytes: a session read again with the same
    * write id is not decompressed or decrypted again, and a session past 400 KB has its chunks read
-   * only once. Each entry counts what it really costs (its key, write id, JSON and ~100 bytes of
-   * structure). `0` turns the cache off. Default 16777216 (16 MiB).
+   * only once. Entries are UTF-8 in one buffer outside V8's heap (at most 3/4 of the bound) and an
+   * index on it (the rest, 96 bytes an entry). `0` turns the cache off. Default 16777216 (16 MiB).
    */
   decodedCacheBytes?: number;
   /** AES-256-GCM at rest: write with the first key, read with any. */
