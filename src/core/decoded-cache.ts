@@ -15,8 +15,8 @@
  * heap is a Map from a 32-bit hash of the key to the entry's offset, numbers
  * that V8 stores in the Map's own table. So what the process holds for the
  * cache is the buffer plus that table, and the bound (`decodedCacheBytes`)
- * caps both: the buffer grows, only when the ring is full, to at most 3/4 of
- * it, and the table takes the rest (ENTRY_OVERHEAD_BYTES an entry). An entry
+ * caps both: the buffer grows (by half, when entries in use fill half of it
+ * and no room is left) to at most 3/4 of it, and the table takes the rest (ENTRY_OVERHEAD_BYTES an entry). An entry
  * read while in the older half of the ring is written again at the head, so
  * what is used stays.
  */
@@ -32,7 +32,7 @@ const HEADER = 16;
  */
 export const ENTRY_OVERHEAD_BYTES = 96;
 
-/** The buffer starts this size (or the bound's 3/4 if smaller) and grows by an eighth when the ring is full. */
+/** The buffer starts this size (or the bound's 3/4 if smaller) and grows by half when entries in use fill half of it. */
 const INITIAL_BYTES = 64 * 1024;
 
 /** What an entry is counted for against the bound: its bytes in the ring and its share of the Map. */
@@ -63,6 +63,8 @@ export class DecodedCache {
   private wrapped = false;
   /** Bytes of the entries in the ring, live or replaced, not counting the gap left at a wrap. */
   private ringBytes = 0;
+  /** Bytes of the entries a key still points at: the buffer grows only when they fill half of it, else replaced ones are evicted. */
+  private liveBytes = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -121,12 +123,19 @@ export class DecodedCache {
     arena.write(json, at + HEADER + keyBytes + idBytes, 'utf8');
     this.head = at + total;
     this.ringBytes += total;
+    // Another key with the same hash: its entry is replaced.
+    const other = this.offsets.get(hash);
+    if (other !== undefined) this.liveBytes -= arena.readUInt32LE(other);
     this.offsets.set(hash, at);
+    this.liveBytes += total;
     while (this.offsets.size > this.entryMax) this.evictOldest();
   }
 
   delete(key: string): void {
-    if (this.find(key) !== undefined) this.offsets.delete(hashKey(key));
+    const at = this.find(key);
+    if (at === undefined) return;
+    this.offsets.delete(hashKey(key));
+    this.liveBytes -= this.arena!.readUInt32LE(at);
   }
 
   /** Offset of the entry stored under `key`, checking the key's bytes: another key with the same hash is a miss. */
@@ -150,7 +159,9 @@ export class DecodedCache {
       if (!this.wrapped) {
         if (arena && this.head + total <= arena.length) return this.head;
         const roomAtStart = this.ringBytes > 0 && this.tail >= total;
-        if (!roomAtStart && (!arena || arena.length < this.arenaMax)) {
+        // Grow only for entries in use: when most of the ring is replaced entries, evicting them is free.
+        const full = !arena || (arena.length < this.arenaMax && this.liveBytes + total > arena.length / 2);
+        if (!roomAtStart && full) {
           this.grow(this.head + total);
           continue;
         }
@@ -170,7 +181,7 @@ export class DecodedCache {
 
   private grow(atLeast: number): void {
     const from = this.arena?.length ?? 0;
-    const size = Math.min(this.arenaMax, Math.max(atLeast, Math.min(INITIAL_BYTES, this.arenaMax), from + (from >> 3)));
+    const size = Math.min(this.arenaMax, Math.max(atLeast, Math.min(INITIAL_BYTES, this.arenaMax), from + (from >> 1)));
     const next = Buffer.allocUnsafeSlow(size);
     if (this.arena) this.arena.copy(next, 0, 0, this.head);
     this.arena = next;
@@ -183,7 +194,10 @@ export class DecodedCache {
     const at = this.tail;
     const total = arena.readUInt32LE(at);
     const hash = arena.readInt32LE(at + 4);
-    if (this.offsets.get(hash) === at) this.offsets.delete(hash);
+    if (this.offsets.get(hash) === at) {
+      this.offsets.delete(hash);
+      this.liveBytes -= total;
+    }
     this.tail += total;
     this.ringBytes -= total;
     if (this.wrapped && this.tail >= this.end) {
