@@ -18,7 +18,7 @@ import type { SessionStore } from '../src/core/session-store.js';
 import { localOptions } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 
-const SECRET = 'a plain express-session secret';
+const SECRET = 'a plain express-session secret of 32+ characters';
 const N = 50;
 
 async function listen(app: (req: IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<{ server: Server; url: string }> {
