@@ -22,10 +22,9 @@ import { runDoctor } from './doctor.js';
 import { describeError, EXIT, exitCodeOf } from './exit-codes.js';
 import { cliCommand, explain, missingTable, oneLine, shellWord } from './explain.js';
 import { isHandle, keysFitting, nameOf, shortenedParts, shortenKey } from './short-keys.js';
-import { progressReporter, summaryLine } from './progress.js';
+import { importProgressReporter, progressReporter, summaryLine } from './progress.js';
 import { dynamoSource, redactUrl, redisSource, type ImportSource, type SourceKind } from './import-sources.js';
 import { importSessions, importSummary } from './import-sessions.js';
-import { importProgressReporter } from './import-progress.js';
 import { ENVIRONMENT, resolveSettings, type CommonFlags } from './settings.js';
 
 export interface CliIo {
