@@ -220,6 +220,29 @@ for (const engine of ENGINES) {
       assert.deepEqual((await stored(direct, 'save-unknown'))?.data, { list: [1, 2] });
     });
 
+    it('a save whose answer was lost, and whose settling reads go unanswered twice, is read again before the answer: written, not a 503', async () => {
+      await direct.set('settle-again', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 1, requestTimeoutMs: 300 });
+      proxy.stallFor(1_000);
+      const loaded = await store.load('settle-again');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      proxy.inject('stall', 2, 'GetItem');
+      assert.equal(await store.commit(loaded!.handle, 'settle-again', { list: [1, 2] }), 'written');
+      assert.deepEqual((await stored(direct, 'settle-again'))?.data, { list: [1, 2] });
+    });
+
+    it('a save whose answer was lost, whose retry fails its condition and whose reads of the item go unanswered twice, is its own: written once', async () => {
+      await direct.set('settle-failed-condition', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 2, requestTimeoutMs: 300 });
+      proxy.stallFor(1_000);
+      const loaded = await store.load('settle-failed-condition');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      // The retry meets the landed write; an engine that returns no item with the failure is read (twice unanswered).
+      proxy.inject('stall', 2, 'GetItem');
+      assert.equal(await store.commit(loaded!.handle, 'settle-failed-condition', { list: [1, 2] }), 'written');
+      assert.deepEqual((await stored(direct, 'settle-failed-condition'))?.data, { list: [1, 2] });
+    });
+
     it('a save answered too late (past requestTimeoutMs) is found by its retry, once', async () => {
       await direct.set('save-stall', { list: [1] });
       const store = through({ locking: 'optimistic', requestTimeoutMs: 300 });

@@ -134,10 +134,10 @@ export class Gateway extends EventEmitter {
    * The item under `key` as it is now: a strongly consistent GetItem. It
    * decides how a write ended whose answer was lost, and a request answered
    * before it is known may be retried by its user and applied twice, so it is
-   * sent up to five times (each with the SDK's own attempts), within the time
-   * one call may take with all its attempts (`settleBudgetMs`): against
-   * random faults that is five reads, against a DynamoDB that does not answer
-   * at all, one or two.
+   * sent at least three times and up to five (each with the SDK's own
+   * attempts), the last two only within the time one call may take with all
+   * its attempts (`settleBudgetMs`): against random faults that is five
+   * reads, against a DynamoDB that does not answer at all, three.
    */
   async readStrong(key: string): Promise<Item | undefined> {
     const command = () => new GetItemCommand({ TableName: this.where.table, Key: { sessionId: { S: key } }, ConsistentRead: true });
@@ -146,7 +146,7 @@ export class Gateway extends EventEmitter {
       try {
         return (await this.send<{ Item?: Item }>('GetItem', command())).Item;
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError) || tries >= 5 || Date.now() >= until) throw err;
+        if (!(err instanceof StoreUnavailableError) || tries >= 5 || (tries >= 3 && Date.now() >= until)) throw err;
         await new Promise((r) => setTimeout(r, 25 * 2 ** tries * Math.random()));
       }
     }
