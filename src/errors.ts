@@ -168,9 +168,25 @@ export class LockTimeoutError extends SessionStoreError {
 export class StoreUnavailableError extends SessionStoreError {
   override name = 'StoreUnavailableError';
   readonly retryAfterSeconds: number;
-  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
-    super('DSM_STORE_UNAVAILABLE', message, { cause: options?.cause, retryable: true });
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }, code = 'DSM_STORE_UNAVAILABLE') {
+    super(code, message, { cause: options?.cause, retryable: true });
     this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
+  }
+}
+
+/**
+ * A save was sent and its answer lost, and what would tell whether it landed
+ * did not come either: the reads after it went unanswered, or more requests
+ * wrote the session since than its item remembers. It may have been applied.
+ * Adapters answer 503 as for any outage; a client that retries a request
+ * which is not idempotent may apply it twice, which only it can prevent (an
+ * idempotency key of its own). Rare: it takes DynamoDB falling silent right
+ * after a write landed (docs/reliability.md).
+ */
+export class SaveOutcomeUnknownError extends StoreUnavailableError {
+  override name = 'SaveOutcomeUnknownError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'DSM_OUTCOME_UNKNOWN');
   }
 }
 

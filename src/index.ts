@@ -28,6 +28,7 @@ export {
   SessionIdTakenError,
   LockTimeoutError,
   StoreUnavailableError,
+  SaveOutcomeUnknownError,
   EmbeddedDynamoDBError,
   MissingPeerError,
   SessionLimitError,

@@ -11,7 +11,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
-import { StoreUnavailableError } from '../src/errors.js';
+import { SaveOutcomeUnknownError, StoreUnavailableError } from '../src/errors.js';
+import { WRITES_MAX } from '../src/core/write-history.js';
 import { readItem } from '../src/core/item.js';
 import { localOptions, ENGINES, quietLogger, uniqueTable } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
@@ -106,26 +107,64 @@ for (const engine of ENGINES) {
       await saveLostThenOverwritten('auto-save', through(), other());
     });
 
-    it('a save whose answer was lost, pushed out of the item\'s memory by later writes, is a 503: never merged again, never called saved', async () => {
-      await direct.set('unknown-outcome', { list: [1] });
+    /** The save's answer is lost and its retry held while `writes` saves of another server land on top: how the save ends. */
+    async function saveUnderLaterWrites(id: string, writes: number): Promise<unknown> {
+      await direct.set(id, { list: [1] });
       const mine = through({ locking: 'optimistic' });
       const theirs = other({ locking: 'optimistic' });
-      const loaded = await mine.load('unknown-outcome');
+      const loaded = await mine.load(id);
       const retry = gate();
       const before = proxy.count('UpdateItem');
       proxy.inject('lose-response', 1, 'UpdateItem');
       proxy.inject('hold', 1, 'UpdateItem', retry.promise);
-      const saving = mine.commit(loaded!.handle, 'unknown-outcome', { list: [1, 2] });
+      const saving = mine.commit(loaded!.handle, id, { list: [1, 2] }).catch((err: unknown) => err);
       await seen(proxy, 'UpdateItem', before + 2);
-      for (let n = 3; n <= 8; n++) {
-        const next = await theirs.load('unknown-outcome');
-        await theirs.commit(next!.handle, 'unknown-outcome', { list: [...(next!.data.list as number[]), n] });
+      for (let n = 3; n < 3 + writes; n++) {
+        const next = await theirs.load(id);
+        await theirs.commit(next!.handle, id, { list: [...(next!.data.list as number[]), n] });
       }
       retry.open();
-      await assert.rejects(saving, StoreUnavailableError);
-      assert.deepEqual((await stored(direct, 'unknown-outcome'))?.data, { list: [1, 2, 3, 4, 5, 6, 7, 8] }, 'nothing applied twice');
+      const outcome = await saving;
+      assert.deepEqual((await stored(direct, id))?.data, { list: Array.from({ length: writes + 2 }, (_, i) => i + 1) }, 'nothing applied twice');
+      return outcome;
+    }
+
+    it('a save whose answer was lost, under six later writes made while its retry waited, is still found by its own id: written once', async () => {
+      assert.equal(await saveUnderLaterWrites('recent-writes', 6), 'written');
+      const item = await direct.client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: 'recent-writes' } }, ConsistentRead: true }));
+      assert.equal(item.Item?.writeIds?.L?.length, 8, 'the item remembers every write of the last 30 s (here 8: the first, this save, six others), beyond the newest five');
+    });
+
+    it(`a save whose answer was lost, pushed out of the item's memory by ${WRITES_MAX} later writes, is a SaveOutcomeUnknownError: never merged again, never called saved`, async () => {
+      const outcome = await saveUnderLaterWrites('unknown-outcome', WRITES_MAX);
+      assert.ok(outcome instanceof SaveOutcomeUnknownError, String(outcome));
+      assert.ok(outcome instanceof StoreUnavailableError, 'answered 503 as any outage');
+      assert.equal(outcome.code, 'DSM_OUTCOME_UNKNOWN');
       const item = await direct.client.send(new GetItemCommand({ TableName: table, Key: { sessionId: { S: 'unknown-outcome' } }, ConsistentRead: true }));
-      assert.equal(item.Item?.writeIds?.L?.length, 5, 'the item remembers five writes, no more');
+      assert.equal(item.Item?.writeIds?.L?.length, WRITES_MAX, `the item remembers ${WRITES_MAX} writes, no more`);
+    });
+
+    it('a save whose answer was lost and whose settling reads all go unanswered is a SaveOutcomeUnknownError (it may have landed), not a plain 503', async () => {
+      await direct.set('settle-silent', { list: [1] });
+      const store = through({ locking: 'optimistic', maxAttempts: 1, requestTimeoutMs: 300 });
+      proxy.stallFor(1_000);
+      const loaded = await store.load('settle-silent');
+      proxy.inject('lose-response', 1, 'UpdateItem');
+      proxy.inject('stall', 5, 'GetItem');
+      await assert.rejects(store.commit(loaded!.handle, 'settle-silent', { list: [1, 2] }), (err: unknown) => err instanceof SaveOutcomeUnknownError && err.code === 'DSM_OUTCOME_UNKNOWN');
+      assert.deepEqual((await stored(direct, 'settle-silent'))?.data, { list: [1, 2] }, 'it had landed');
+    });
+
+    it('a save refused at the connection (nothing listening) is a plain StoreUnavailableError: nothing was sent, nothing stored', async () => {
+      await direct.set('save-down', { list: [1] });
+      const gone = await startFaultProxy(Number(new URL(engine.endpoint).port));
+      const store = new SessionStore(localOptions({ table, endpoint: gone.endpoint, skipTableCheck: true, locking: 'optimistic', maxAttempts: 2 }));
+      stores.push(store);
+      const loaded = await store.load('save-down');
+      // Its port closed: every connection is refused.
+      await gone.close();
+      await assert.rejects(store.commit(loaded!.handle, 'save-down', { list: [1, 2] }), (err: unknown) => err instanceof StoreUnavailableError && !(err instanceof SaveOutcomeUnknownError) && err.code === 'DSM_STORE_UNAVAILABLE');
+      assert.deepEqual((await stored(direct, 'save-down'))?.data, { list: [1] });
     });
 
     it('a lease whose answer was lost is found to be this request\'s own on the retry: no wait for it', async () => {

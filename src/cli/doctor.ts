@@ -5,7 +5,7 @@
 import { describeCredentials } from '../aws/credentials.js';
 import type { SessionStore } from '../core/session-store.js';
 import { clockSkewMs, describeSessionTable, probeConditionFailure, probePermissions, ttlState } from '../table/diagnose.js';
-import { isUnsupportedOperation } from '../table/ensure-table.js';
+import { isUnsupportedOperation } from '../aws/errors.js';
 import { schemaProblem, TTL_ATTRIBUTE, USER_ATTRIBUTE } from '../table/schema.js';
 import { describeError, EXIT } from './exit-codes.js';
 import { awsCliFlags, cliCommand, explain, missingTable } from './explain.js';

@@ -27,6 +27,7 @@ export function exitCodeOf(err: unknown): number {
     case 'DSM_TABLE_SCHEMA':
       return EXIT.FAILED;
     case 'DSM_STORE_UNAVAILABLE':
+    case 'DSM_OUTCOME_UNKNOWN':
     case 'DSM_IMPORT_SOURCE':
     case 'DSM_DYNAMODB':
     case 'DSM_CREDENTIALS':

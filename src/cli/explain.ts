@@ -8,7 +8,7 @@
  */
 import { describeTarget } from '../aws/target.js';
 import type { ResolvedConfig } from '../config/options.js';
-import { foreignAnswer } from '../core/gateway.js';
+import { foreignAnswer } from '../aws/errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CommonFlags } from './settings.js';
 

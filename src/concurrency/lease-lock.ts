@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure, type Gateway } from '../core/gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
+import type { Gateway } from '../core/gateway.js';
 import { isExpired, nowSeconds, type Item } from '../core/item.js';
 import type { StoreStats } from '../core/stats.js';
 import { noteLockTimeout } from '../core/telemetry.js';

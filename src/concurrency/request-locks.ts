@@ -1,5 +1,5 @@
 import { LockTimeoutError } from '../errors.js';
-import { isConditionalFailure } from '../core/gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { isExpired } from '../core/item.js';
 import { openItem } from '../core/open-item.js';
 import { idTag } from '../core/session-id.js';

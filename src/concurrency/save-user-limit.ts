@@ -1,18 +1,16 @@
 import { BatchGetItemCommand, GetItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EngineFeatureError, SessionLimitError, StoreUnavailableError } from '../errors.js';
-import { isTransactionCanceled, sdkAttempts } from '../core/gateway.js';
-import type { Base, ItemWrite } from '../core/item-write.js';
+import { isTransactionCanceled, sdkAttempts } from '../aws/errors.js';
+import { CREATING, type Base, type Guard, type ItemWrite } from '../core/item-write.js';
 import { isExpired, type Item } from '../core/item.js';
 import { pastLifetime } from '../core/lifecycle.js';
 import { openItem } from '../core/open-item.js';
 import { idTag } from '../core/session-id.js';
 import type { RequestContext } from '../core/store-context.js';
 import type { DestroyedEvent } from '../core/events.js';
-import { isUnsupportedOperation } from '../table/ensure-table.js';
-import { foldIn } from './fold-in.js';
+import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Lease } from './lease-lock.js';
-import type { SaveResult } from './save-outcome.js';
-import { CREATING } from './save-versioned.js';
+import { foldIn, type SaveResult } from '../core/save-loop.js';
 
 /** The item that keeps count of a user's sessions. `expiresAt` 0: it never reads as a session, and TTL leaves it alone. */
 export const userSlotsKey = (userId: string): string => `dynamodb-session-manager:user:${userId}`;
@@ -95,7 +93,7 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
     }
     recorded.set(write.key, Date.now());
     const owner = lease && !lease.lost ? lease.owner : undefined;
-    const condition = base.version === 0 ? CREATING : owner ? 'lockOwner = :owner AND version = :v' : 'version = :v AND expiresAt > :nowSec';
+    const guard: Guard = base.version === 0 ? CREATING : { on: 'version', ...(owner ? { owner } : {}) };
     const sessions: Record<string, AttributeValue> = {};
     for (const [key, created] of recorded) sessions[key] = { N: String(created) };
     const items = [
@@ -122,7 +120,7 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
         },
       })),
       // The session's own entries, its head last (a large session's chunks before it: core/chunks.ts).
-      ...write.transactEntries(condition, base.version, owner ? { owner } : {}),
+      ...write.transactEntries(guard, base.version),
     ];
     try {
       // Applied once however often the SDK sends it (its answer lost): the token is this attempt's write id.

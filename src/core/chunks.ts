@@ -45,7 +45,7 @@
  */
 import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError, StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { isExpired, isStoreKey, itemSize, MAX_ITEM_BYTES, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { StoreContext } from './store-context.js';

@@ -12,11 +12,11 @@
  * loaded; only the request whose write succeeds shows it. A lease does not
  * settle it: under `locking: 'auto'` a GET takes none.
  */
-import { StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure, sdkAttempts } from './gateway.js';
+import { SaveOutcomeUnknownError, StoreUnavailableError } from '../errors.js';
+import { isConditionalFailure, sdkAttempts } from '../aws/errors.js';
 import { isExpired, itemBytesBesideData, nowSeconds } from './item.js';
 import { openItem } from './open-item.js';
-import { findWrite, nextWriteId, WRITES_KEPT, writeIdsValue } from './write-history.js';
+import { findWrite, keptWriteIds, nextWriteId, writeIdsValue } from './write-history.js';
 import type { SessionData, SessionHandle } from './session-handle.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
@@ -102,7 +102,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
       // Its answer was lost and the SDK sent it again: the first attempt took it (write-history.ts).
       const found = findWrite(old, writeId, base.version);
       if (found === 'unknown' && sdkAttempts(err) > 1) {
-        throw new StoreUnavailableError(`session ${idTag(handle.id)} in table "${ctx.config.table}": taking flash "${name}" met a lost answer and later writes: whether it was taken is unknown; retry the request`);
+        throw new SaveOutcomeUnknownError(`session ${idTag(handle.id)} in table "${ctx.config.table}": taking flash "${name}" met a lost answer and later writes: whether it was taken is unknown; retry the request`);
       }
       if (found !== 'landed') {
         if (attempt >= ctx.config.maxSaveAttempts) {
@@ -123,7 +123,7 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
       handle.version = base.version + 1;
       handle.storedVersion = base.version + 1;
       handle.json = json;
-      handle.writeIds = [writeId, ...base.writeIds].slice(0, WRITES_KEPT);
+      handle.writeIds = keptWriteIds(writeId, base.writeIds);
     }
     return value;
   }

@@ -2,74 +2,10 @@ import { EventEmitter } from 'node:events';
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { engineTraits, noteEngine, type EngineTraits } from '../aws/engine.js';
 import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
+import { foreignAnswer, isConditionalFailure, isOutage, isThrottle, isTransactionCanceled, sdkAttempts, type SdkError } from '../aws/errors.js';
 import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
 import { noteCall, noteRetry } from './telemetry.js';
-
-// Network failures carry no HTTP status; these service errors mean "try later".
-const RETRYABLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'AbortError',
-]);
-
-interface SdkError {
-  name?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  Item?: Record<string, unknown>;
-}
-
-/** How many times the SDK sent the request that ended in `err` (1 when it says nothing): above 1, an earlier attempt may have landed. */
-export function sdkAttempts(err: unknown): number {
-  const metadata = (err as SdkError & { $metadata?: { attempts?: number } } | null)?.$metadata;
-  return metadata?.attempts ?? 1;
-}
-
-export function isConditionalFailure(err: unknown): err is SdkError {
-  return (err as SdkError | null)?.name === 'ConditionalCheckFailedException';
-}
-
-/** A transaction one of whose conditions failed (or that met another transaction): CancellationReasons say which. */
-export function isTransactionCanceled(err: unknown): err is SdkError & { CancellationReasons?: Array<{ Code?: string; Item?: Record<string, unknown> }> } {
-  return (err as SdkError | null)?.name === 'TransactionCanceledException';
-}
-
-/** DynamoDB answered, asking the caller to slow down: busy, not unreachable. */
-const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
-
-/** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
-export function isOutage(err: unknown): boolean {
-  const e = err as SdkError | null;
-  if (!e || typeof e !== 'object') return false;
-  if (e.name && RETRYABLE_NAMES.has(e.name)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status === undefined) return true;
-  return status >= 500;
-}
-
-/**
- * What answered instead of DynamoDB, when the answer was not DynamoDB's JSON
- * (an HTML 404 page, a proxy's text): `HTTP 404 (text/html)`. DynamoDB, Local
- * or not, answers every call with JSON, and every error with a `__type` the
- * SDK names it by; anything else is some other server at the endpoint.
- */
-export function foreignAnswer(err: unknown): string | undefined {
-  const e = err as (SdkError & { $response?: { headers?: Record<string, string> } }) | null;
-  const status = e?.$metadata?.httpStatusCode;
-  if (!e || typeof e !== 'object' || status === undefined) return undefined;
-  // The SDK's JSON parse of the body failed, or the body named no error type.
-  if (e.name !== 'SyntaxError' && e.name !== 'Unknown') return undefined;
-  const type = e.$response?.headers?.['content-type'];
-  return `HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}`;
-}
 
 /** Any command of @aws-sdk/client-dynamodb. */
 type Command = { input: object };
@@ -250,7 +186,7 @@ export class Gateway extends EventEmitter {
     }
     const foreign = foreignAnswer(err);
     if (foreign || isOutage(err)) {
-      if (!THROTTLES.has(e?.name ?? '')) {
+      if (!isThrottle(err)) {
         this.failures += 1;
         if (this.failures === 1) this.emit('suspect');
         else if (this.connected) {

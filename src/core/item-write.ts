@@ -1,7 +1,7 @@
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { SessionIdTakenError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
+import { SaveOutcomeUnknownError, SessionIdTakenError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
 import { chunkCount, chunkItem, CHUNKED_DATA, chunksExpiry, fitsOneItem, hasChunks, putChunks, split, storedSize } from './chunks.js';
-import { isConditionalFailure, sdkAttempts } from './gateway.js';
+import { isConditionalFailure, neverSent, sdkAttempts } from '../aws/errors.js';
 import { isExpired, itemBytesBesideData, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
@@ -16,14 +16,15 @@ export interface Base {
 }
 
 /**
- * A write whose answer never came, nor its own result on a read afterwards,
- * and which later writes have pushed out of the item's list of write ids
- * (write-history.ts): whether it landed cannot be known, so nothing may be
- * merged on top of it, nor reported as saved.
+ * A write whose answer never came, nor its own result on a read afterwards:
+ * the reads went unanswered too, or later writes have pushed it out of the
+ * item's list of write ids (write-history.ts). Whether it landed cannot be
+ * known, so nothing may be merged on top of it, nor reported as saved.
  */
-function unknownOutcome(ctx: RequestContext, id: string): StoreUnavailableError {
-  return new StoreUnavailableError(
-    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and more requests wrote the session since than its item remembers, so whether the save landed is unknown: it is reported as failed; retry the request`,
+function unknownOutcome(ctx: RequestContext, id: string, why: string, cause?: unknown): SaveOutcomeUnknownError {
+  return new SaveOutcomeUnknownError(
+    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and ${why}, so whether it landed is unknown: it is reported as failed, and it may have been applied; retrying a request that is not idempotent may apply it twice`,
+    { cause },
   );
 }
 
@@ -36,6 +37,36 @@ export type Attempt =
   | { kind: 'own' }
   /** Another request's write is stored: `old` is the item as it is now. */
   | { kind: 'newer'; old: Item };
+
+/**
+ * What a write requires of the stored item, typed rather than spelled as a
+ * condition string for the write to parse back:
+ * - `absent`: no item under the key (a session's first write), or with
+ *   `orExpired` one past its expiry (a copy from another store);
+ * - `version`: the version the request built on (`base`), unexpired; with
+ *   `owner`, still under that lease instead;
+ * - `live`: any unexpired version (last writer wins), under `owner`'s lease
+ *   when given.
+ */
+export type Guard = { on: 'absent'; orExpired?: boolean } | { on: 'version'; owner?: string } | { on: 'live'; owner?: string };
+
+/** A session's first write: the id must be free (nobody can know it yet, unless its cookie left early). */
+export const CREATING: Guard = { on: 'absent' };
+
+/** The condition expression of `guard` (its values: `:v`, `:nowSec`, `:owner`). */
+function conditionOf(guard: Guard): string {
+  switch (guard.on) {
+    case 'absent':
+      return guard.orExpired ? 'attribute_not_exists(sessionId) OR expiresAt < :nowSec' : 'attribute_not_exists(sessionId)';
+    case 'version':
+      return guard.owner === undefined ? 'version = :v AND expiresAt > :nowSec' : 'lockOwner = :owner AND version = :v';
+    case 'live':
+      return guard.owner === undefined ? 'expiresAt > :nowSec' : 'expiresAt > :nowSec AND lockOwner = :owner';
+  }
+}
+
+/** The lease a write under `guard` is fenced by, and gives back. */
+const ownerOf = (guard: Guard): { owner?: string } => (guard.on !== 'absent' && guard.owner !== undefined ? { owner: guard.owner } : {});
 
 /** Unlocked saves merge what another request stored meanwhile: `optimistic`, and `auto`'s safe methods. */
 export const merges = (ctx: RequestContext): boolean => ctx.config.locking === 'optimistic' || ctx.config.locking === 'auto';
@@ -227,9 +258,9 @@ export class ItemWrite {
    * attempt's write id, and the UpdateItem switches the head to them
    * (chunks.ts): no transaction.
    */
-  async attempt(condition: string, base: number, options: { increment?: boolean; owner?: string } = {}): Promise<Attempt> {
-    const plan = this.plan(condition, base);
-    const { expression, values, increment } = this.prepare(base, options, plan);
+  async attempt(guard: Guard, base: number, options: { increment?: boolean } = {}): Promise<Attempt> {
+    const plan = this.plan(guard, base);
+    const { expression, values, increment } = this.prepare(base, { ...options, ...ownerOf(guard) }, plan);
     // Refused or lost, nothing names these yet: the stored session is unchanged, and they expire.
     if (plan.parts) await putChunks(this.ctx, this.key, this.writeId, plan.parts, values[':chunksExp']!);
     try {
@@ -239,7 +270,7 @@ export class ItemWrite {
       return { kind: 'stored', version: stored ?? base + 1 };
     } catch (err) {
       if (!isConditionalFailure(err)) return this.settle(err, base);
-      return this.failed(await this.ctx.gateway.itemAfterConditionFailure(err, this.key), base, sdkAttempts(err));
+      return this.failed(await this.foundAfter(err), base, sdkAttempts(err));
     }
   }
 
@@ -248,8 +279,8 @@ export class ItemWrite {
    * that must count the user's sessions in the same transaction:
    * save-user-limit.ts). `landed` or `failed` tells the write how it ended.
    */
-  transactEntries(condition: string, base: number, options: { owner?: string } = {}): Entries {
-    return this.entries(this.plan(condition, base), base, options);
+  transactEntries(guard: Guard, base: number): Entries {
+    return this.entries(this.plan(guard, base), base, ownerOf(guard));
   }
 
   /**
@@ -270,7 +301,7 @@ export class ItemWrite {
       return { kind: 'own' };
     }
     // Sent once and refused, it did not land; sent more than once, only the ids can say it did not.
-    if (found === 'unknown' && attempts > 1) throw unknownOutcome(this.ctx, this.id);
+    if (found === 'unknown' && attempts > 1) throw unknownOutcome(this.ctx, this.id, 'more requests wrote the session since than its item remembers');
     // A new session's id is in use: another session's, which this one must never join (nor overwrite).
     if (base === 0) {
       throw new SessionIdTakenError(
@@ -302,14 +333,29 @@ export class ItemWrite {
     throw err;
   }
 
-  /** The item as it is now, read to settle `err`; `err` itself when it is no outage or the read fails too. */
+  /**
+   * The item as it is now, read to settle `err`. Throws `err` itself when it
+   * is no outage, or shows that nothing was sent; when the reads fail too, a
+   * SaveOutcomeUnknownError.
+   */
   private async readAfter(err: unknown): Promise<Item | undefined> {
     if (!(err instanceof StoreUnavailableError)) throw err;
     this.ctx.statsData.outcomesSettled += 1;
     try {
       return await this.ctx.gateway.readStrong(this.key);
-    } catch {
-      throw err;
+    } catch (readErr) {
+      if (neverSent(err.cause)) throw err;
+      throw unknownOutcome(this.ctx, this.id, 'the reads that would tell went unanswered too', readErr);
+    }
+  }
+
+  /** The item a failed condition found; when the SDK sent the write more than once and the read fails, the outcome is unknown. */
+  private async foundAfter(err: unknown): Promise<Item | undefined> {
+    try {
+      return await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
+    } catch (readErr) {
+      if (sdkAttempts(err) > 1 && readErr instanceof StoreUnavailableError) throw unknownOutcome(this.ctx, this.id, 'the read that would tell went unanswered', readErr);
+      throw readErr;
     }
   }
 
@@ -354,14 +400,14 @@ export class ItemWrite {
    * strategy's retry removes them). Chunks the stored version had are left
    * to expire (chunks.ts).
    */
-  private plan(condition: string, base: number): Plan {
+  private plan(guard: Guard, base: number): Plan {
     const parts = this.parts();
-    const creating = condition.startsWith('attribute_not_exists(sessionId)');
-    const pinned = creating || condition.includes('version = :v');
-    const known = creating ? 0 : condition.includes('version = :v') && this.stored?.version === base ? this.stored.chunks : undefined;
+    const creating = guard.on === 'absent';
+    const pinned = creating || guard.on === 'version';
+    const known = creating ? 0 : guard.on === 'version' && this.stored?.version === base ? this.stored.chunks : undefined;
     const had = known ?? this.stored?.chunks ?? 0;
-    if (!parts && known === undefined && had === 0) condition = `(${condition}) AND ${NO_CHUNKS}`;
-    return { condition, parts, clear: !parts && had > 0, pinned };
+    const condition = conditionOf(guard);
+    return { condition: !parts && known === undefined && had === 0 ? `(${condition}) AND ${NO_CHUNKS}` : condition, parts, clear: !parts && had > 0, pinned };
   }
 
   /** The login transaction's entries (save-user-limit.ts): this write's chunks, then its head. */

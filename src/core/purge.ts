@@ -2,7 +2,7 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { ExpirySource } from './events.js';
 import { expiredEventOf, tellExpired } from './expired-event.js';
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { dropChunks, isChunkKey } from './chunks.js';
 import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';

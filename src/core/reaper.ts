@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { purgeExpired, REAPER_KEY, type PurgeProgress } from './purge.js';
 import type { StoreContext } from './store-context.js';
 

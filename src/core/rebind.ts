@@ -1,4 +1,4 @@
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { itemBytesBesideData } from './item.js';
 import type { RequestContext } from './store-context.js';
 import { updateItem } from './update-item.js';

@@ -1,7 +1,7 @@
 import type { Lease } from '../concurrency/lease-lock.js';
 import type { RequestLocks } from '../concurrency/request-locks.js';
 import { StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure } from './gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { chunkCount, extendChunks } from './chunks.js';
 import { expiryMs, isExpired, nowSeconds } from './item.js';
 import { clampExpiry } from './lifecycle.js';

@@ -8,12 +8,8 @@ import { createCodec, type Codec } from '../codec/codec.js';
 import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
-import type { SaveResult } from '../concurrency/save-outcome.js';
-import { saveLastWriter } from '../concurrency/save-last-writer.js';
-import { saveLeased } from '../concurrency/save-leased.js';
-import { saveUpsert } from '../concurrency/save-upsert.js';
-import { saveVersioned } from '../concurrency/save-versioned.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
+import { saveLoaded, type SaveResult } from './save-loop.js';
 import { ConfigError, CorruptSessionError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { chunkCount, CHUNKED_DATA, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
@@ -34,7 +30,6 @@ import { registerSizes } from './sizes.js';
 import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import { destroyInFallback, readFallback } from './fallback.js';
-import { CREATING } from '../concurrency/save-versioned.js';
 import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
@@ -325,7 +320,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const write = new ItemWrite(this, id, key, json, bytes, clampExpiry(this.config, expiresAtMs, createdAt), userId, createdAt);
     // An expired item not yet deleted by TTL may be replaced: it is no session any more.
     try {
-      const result = await write.attempt(`${CREATING} OR expiresAt < :nowSec`, 0);
+      const result = await write.attempt({ on: 'absent', orExpired: true }, 0);
       return result.kind === 'stored' || result.kind === 'own' ? 'created' : 'exists';
     } catch (err) {
       if (err instanceof SessionIdTakenError) return 'exists';
@@ -415,18 +410,15 @@ export class SessionStore extends EventEmitter implements RequestContext {
     if (handle) write.knowStored(handle.version, creating ? 0 : handle.chunks, handle.userId, creating ? [] : handle.writeIds);
     const turn = await this.writeQueue.acquire(key);
     try {
-      if (!handle) return await saveUpsert(write);
+      // Nothing loaded to build on (a tool or a job calling set()): created or replaced whole, as a Put would.
+      if (!handle) return await write.upsert().then(() => 'written' as const);
       const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
       const base = { version: handle.version, json: handle.json, ...(handle.userId !== undefined ? { userId: handle.userId } : {}) };
       // A login (the session gets an owner it did not have) under maxSessionsPerUser counts the user's sessions in the same transaction.
       const login = this.config.maxSessionsPerUser !== undefined && typeof userIdGiven === 'string' && userIdGiven !== handle.userId;
       const result: SaveResult = login
         ? await saveWithUserLimit(this, write, base, lease, userIdGiven)
-        : this.config.locking === 'none'
-          ? await saveLastWriter(write, base, handle.lease)
-          : lease
-            ? await saveLeased(this, write, base, lease)
-            : await saveVersioned(this, write, base);
+        : await saveLoaded(this, write, base, handle.lease, this.config.locking === 'none' ? 'last-writer' : 'merge');
       noteItem(this.config.table, bytes.length, write.chunksAt(result.version) ?? 0);
       if (result.outcome === 'destroyed') return 'destroyed';
       if (creating) this.announceNew(handle, key, userId, options.replaces);

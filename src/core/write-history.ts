@@ -1,13 +1,14 @@
 /**
  * How a data write knows itself again. Every data write stores a write id of
  * its own (`writeId`) and, in `writeIds`, that id followed by the ids of the
- * writes before it (newest first, `WRITES_KEPT` in all). A write whose answer
+ * writes before it (newest first; how many: see `WRITES_KEPT`). A write whose answer
  * was lost meets the item again on its retry (the SDK's, or the read the store
  * makes when the attempts run out): finding its id there, even under other
  * requests' later writes, it knows it landed, and is neither merged again nor
  * reported as failed. Not finding it, it knows it did not land only when the
  * list reaches back to the version it would have written; otherwise the
- * outcome is unknown, and the request gets a 503 rather than a guess.
+ * outcome is unknown, and the request fails with a SaveOutcomeUnknownError
+ * (a 503) rather than a guess.
  *
  * `writeIds[0]` must equal `writeId`: a writer that rewrites the item without
  * the list (an older release of this library during a rolling deploy) leaves a
@@ -19,23 +20,50 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Item } from './item.js';
 
 /**
- * Ids kept per item, its own included: five cover four writes by other
- * requests between a write landing and its retry meeting it (the SDK's
- * back-off is well under a second; 5 × ~19 bytes in the item).
+ * Ids kept per item: always the newest five, and beyond them those written in
+ * the last `RECENT_MS`, up to `WRITES_MAX`. A write whose answer was lost
+ * meets the item again within the time its call's attempts take (at most
+ * `maxAttempts` × `requestTimeoutMs` plus back-off, 9 s or so by default),
+ * however many requests wrote the session meanwhile; a session written more
+ * than `WRITES_MAX` times in that window is the one case left where the
+ * outcome may be unknown. A quiet session's list stays at five (5 × ~25
+ * bytes in the item); a busy one's grows only while it is busy.
  */
 export const WRITES_KEPT = 5;
+export const WRITES_MAX = 32;
+export const RECENT_MS = 30_000;
 
 /**
- * Write ids: a random prefix drawn once per process, then a counter. As
- * unique as a fresh random id per write (two processes would need the same
- * 72 random bits), without a call into the system's random source on every
- * save: measured, 5.6 µs for randomBytes(9) against 0.05 µs for this.
+ * Write ids: a random prefix drawn once per process, a counter, and after a
+ * dot the second it was drawn (base 36), which says how long the item keeps
+ * it. As unique as a fresh random id per write (two processes would need the
+ * same 72 random bits), without a call into the system's random source on
+ * every save: measured, 5.6 µs for randomBytes(9) against 0.05 µs for this.
  */
 const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
 let writeCounter = 0;
 export function nextWriteId(): string {
   writeCounter += 1;
-  return WRITE_ID_PREFIX + writeCounter.toString(36);
+  return `${WRITE_ID_PREFIX}${writeCounter.toString(36)}.${Math.floor(Date.now() / 1000).toString(36)}`;
+}
+
+/** When a write id was drawn, in ms; 0 for an id without its time (an older release's). */
+function drawnAt(wid: string): number {
+  const dot = wid.lastIndexOf('.');
+  const seconds = dot < 0 ? NaN : parseInt(wid.slice(dot + 1), 36);
+  return Number.isFinite(seconds) ? seconds * 1000 : 0;
+}
+
+/** The ids a write with id `wid` keeps on top of a version whose ids are `below`, newest first. */
+export function keptWriteIds(wid: string, below: readonly string[]): string[] {
+  const kept = [wid, ...below.slice(0, WRITES_KEPT - 1)];
+  const since = Date.now() - RECENT_MS;
+  for (let i = WRITES_KEPT - 1; i < below.length && kept.length < WRITES_MAX; i++) {
+    const id = below[i]!;
+    if (drawnAt(id) < since) break;
+    kept.push(id);
+  }
+  return kept;
 }
 
 /** The write ids an item vouches for, newest first: the version it holds, then the ones before it. */
@@ -43,12 +71,12 @@ export function writeIdsOf(item: Item | undefined): string[] {
   const current = item?.writeId?.S;
   if (current === undefined) return [];
   const listed = (item?.writeIds?.L ?? []).map((v) => v.S).filter((s): s is string => typeof s === 'string');
-  return listed[0] === current ? listed.slice(0, WRITES_KEPT) : [current];
+  return listed[0] === current ? listed.slice(0, WRITES_MAX) : [current];
 }
 
 /** The `writeIds` value a write with id `wid` stores on top of a version whose ids are `below`. */
 export function writeIdsValue(wid: string, below: readonly string[]): AttributeValue {
-  return { L: [wid, ...below.slice(0, WRITES_KEPT - 1)].map((S) => ({ S })) };
+  return { L: keptWriteIds(wid, below).map((S) => ({ S })) };
 }
 
 /**

@@ -16,11 +16,11 @@ import {
   UpdateItemCommand,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { isConditionalFailure } from '../core/gateway.js';
+import { isConditionalFailure } from '../aws/errors.js';
 import { MAX_ITEM_BYTES } from '../core/item.js';
 import type { SessionStore } from '../core/session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
-import { isUnsupportedOperation } from './ensure-table.js';
+import { isUnsupportedOperation } from '../aws/errors.js';
 
 /** A key no session has (ids come from cookies, which cannot hold spaces). */
 export const PROBE_KEY = 'dynamodb-session-manager doctor probe';

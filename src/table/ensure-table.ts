@@ -8,6 +8,7 @@ import {
 import type { ResolvedConfig } from '../config/options.js';
 import { TableNotFoundError, TableSchemaError } from '../errors.js';
 import { noteEngine } from '../aws/engine.js';
+import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Logger } from '../core/logger.js';
 import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
@@ -16,12 +17,6 @@ export interface EnsureTableResult {
   created: boolean;
   /** UNSUPPORTED: the engine has no TTL API (dynalite); UNKNOWN: enabling it failed otherwise. */
   ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN' | 'UNSUPPORTED';
-}
-
-/** The engine answered that it has no such operation: not a permission problem. */
-export function isUnsupportedOperation(err: unknown): boolean {
-  const cause = (err as { cause?: { name?: string; message?: string } } | null)?.cause ?? (err as { name?: string; message?: string } | null);
-  return cause?.name === 'UnknownOperationException' || /unknown operation|not (yet )?(supported|implemented)/i.test(cause?.message ?? '');
 }
 
 const isNotFound = (err: unknown) => (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';

@@ -1,0 +1,87 @@
+/**
+ * What an error of the AWS SDK (or of the HTTP handler beneath it) means to
+ * the store, in one place: an outage or a throttle (answer 503 and retry), a
+ * failed condition or a cancelled transaction (another writer came first), an
+ * operation the engine lacks, something other than DynamoDB answering, and
+ * how many times the SDK sent the request that failed.
+ */
+// Network failures carry no HTTP status; these service errors mean "try later".
+const RETRYABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+]);
+
+export interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  Item?: Record<string, unknown>;
+}
+
+/** How many times the SDK sent the request that ended in `err` (1 when it says nothing): above 1, an earlier attempt may have landed. */
+export function sdkAttempts(err: unknown): number {
+  const metadata = (err as SdkError & { $metadata?: { attempts?: number } } | null)?.$metadata;
+  return metadata?.attempts ?? 1;
+}
+
+export function isConditionalFailure(err: unknown): err is SdkError {
+  return (err as SdkError | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** A transaction one of whose conditions failed (or that met another transaction): CancellationReasons say which. */
+export function isTransactionCanceled(err: unknown): err is SdkError & { CancellationReasons?: Array<{ Code?: string; Item?: Record<string, unknown> }> } {
+  return (err as SdkError | null)?.name === 'TransactionCanceledException';
+}
+
+/** DynamoDB answered, asking the caller to slow down: busy, not unreachable. */
+const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+export const isThrottle = (err: unknown): boolean => THROTTLES.has((err as SdkError | null)?.name ?? '');
+
+/** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
+export function isOutage(err: unknown): boolean {
+  const e = err as SdkError | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name && RETRYABLE_NAMES.has(e.name)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  return status >= 500;
+}
+
+/**
+ * What answered instead of DynamoDB, when the answer was not DynamoDB's JSON
+ * (an HTML 404 page, a proxy's text): `HTTP 404 (text/html)`. DynamoDB, Local
+ * or not, answers every call with JSON, and every error with a `__type` the
+ * SDK names it by; anything else is some other server at the endpoint.
+ */
+export function foreignAnswer(err: unknown): string | undefined {
+  const e = err as (SdkError & { $response?: { headers?: Record<string, string> } }) | null;
+  const status = e?.$metadata?.httpStatusCode;
+  if (!e || typeof e !== 'object' || status === undefined) return undefined;
+  // The SDK's JSON parse of the body failed, or the body named no error type.
+  if (e.name !== 'SyntaxError' && e.name !== 'Unknown') return undefined;
+  const type = e.$response?.headers?.['content-type'];
+  return `HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}`;
+}
+
+/** The engine answered that it has no such operation: not a permission problem. */
+export function isUnsupportedOperation(err: unknown): boolean {
+  const cause = (err as { cause?: { name?: string; message?: string } } | null)?.cause ?? (err as { name?: string; message?: string } | null);
+  return cause?.name === 'UnknownOperationException' || /unknown operation|not (yet )?(supported|implemented)/i.test(cause?.message ?? '');
+}
+
+/** A failure that shows the call never reached DynamoDB: nothing answered at the address (a refused connection, a name that does not resolve). */
+export function neverSent(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'UND_ERR_CONNECT_TIMEOUT') return true;
+  }
+  return false;
+}
