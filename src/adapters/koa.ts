@@ -5,6 +5,7 @@
  * and 503 answers (koa-session saves before Koa responds, so a failed save
  * really becomes a 503).
  */
+import { storeFrom } from './shared-store.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
@@ -90,7 +91,7 @@ export class KoaSessionStore {
 
   constructor(options: KoaStoreOptions = {}) {
     const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
-    this.store = store ?? new SessionStore(storeOptions);
+    this.store = storeFrom(store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'koa.sess' };
     this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
     this.keepAliveFor = lockRule<Koa.Context>(keepAlive, (ctx) => ctx.url);
