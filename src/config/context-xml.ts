@@ -188,7 +188,8 @@ export function parseContextXmlDetailed(xml: string, fileName?: string): Context
       case 'int':
         value = parseInteger(raw);
         if (value === undefined) {
-          throw new ConfigError(`${at(written)}: <Manager> attribute ${attribute.name} must be a whole number such as ${attribute.name.startsWith('Read') ? 10 : 5}${shown}`);
+          const example = (OPTIONS[attribute.option] as OptionSpec).default;
+          throw new ConfigError(`${at(written)}: <Manager> attribute ${attribute.name} must be a whole number such as ${String(example)}${shown}`);
         }
         break;
       case 'boolean':

@@ -275,7 +275,8 @@ function checkTogether(options: SessionStoreOptions): void {
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
     const missing = options.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey';
     throw new ConfigError(
-      `option "${missing}" is missing: give both accessKeyId and secretAccessKey (context.xml AwsAccessKey and AwsSecretKey), or neither to use the credentials file or the default chain`,
+      `option "${missing}" is missing: give both accessKeyId and secretAccessKey (context.xml AwsAccessKey and AwsSecretKey), ` +
+        'or neither to use the credentials file or the default chain',
     );
   }
   if ((options.maxSessionsPerUser !== undefined || options.onSessionLimit !== undefined) && options.userId === undefined) {
