@@ -26,7 +26,7 @@ import { servedRequest, watchServedRequests } from './served-request.js';
 import { deviceOf } from './device.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /**
    * Which requests take a pessimistic lease: a predicate, a URL RegExp, or a

@@ -30,7 +30,7 @@ import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHead
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 export interface FastifyStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the request, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<FastifyRequest>;

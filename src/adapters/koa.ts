@@ -26,7 +26,7 @@ import { deviceOf } from './device.js';
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
 export interface KoaStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the context, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<Koa.Context>;

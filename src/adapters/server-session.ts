@@ -26,7 +26,7 @@ export type HeaderLookup = (name: string) => string | string[] | null | undefine
 export type ResponseHeaders = Array<[string, string]>;
 
 export interface ServerSessionOptions extends SessionStoreOptions {
-  /** Share one core store instead of making one from the options. */
+  /** Share one core store instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /**
    * Signs the session cookie: a string, or several to rotate (the first signs, all verify). Required, but
