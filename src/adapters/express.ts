@@ -4,6 +4,7 @@
  * itself, plus per-route locking and 503 answers when DynamoDB is away.
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
+import { storeFrom } from './shared-store.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import session from 'express-session';
@@ -25,7 +26,7 @@ import { servedRequest, watchServedRequests } from './served-request.js';
 import { deviceOf } from './device.js';
 
 export interface DynamoDBStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /**
    * Which requests take a pessimistic lease: a predicate, a URL RegExp, or a
@@ -119,7 +120,7 @@ export class DynamoDBStore extends session.Store {
       if (store) throw new ConfigError('option "migrateFrom" cannot go with "store": give the shared SessionStore the option fallback: fallbackFrom(oldStore) instead');
       if (storeOptions.fallback) throw new ConfigError('options "migrateFrom" and "fallback" both name an old store: keep one');
     }
-    this.store = store ?? new SessionStore(migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
+    this.store = storeFrom(store, migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
     this.lockFor = lockRule(lock);
     this.keepAliveFor = lockRule(keepAlive);
     this.stopWatching = watchServedRequests();

@@ -6,6 +6,7 @@
  * expiry refresh here; per-route locking; leases given back by requests that
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
+import { storeFrom } from './shared-store.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
@@ -29,7 +30,7 @@ import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHead
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 export interface FastifyStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the request, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<FastifyRequest>;
@@ -102,7 +103,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
 
   constructor(options: FastifyStoreOptions = {}) {
     const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
-    this.store = store ?? new SessionStore(storeOptions);
+    this.store = storeFrom(store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
     this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
     this.keepAliveFor = lockRule<FastifyRequest>(keepAlive, (req) => req.url);

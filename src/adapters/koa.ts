@@ -5,6 +5,7 @@
  * and 503 answers (koa-session saves before Koa responds, so a failed save
  * really becomes a 503).
  */
+import { storeFrom } from './shared-store.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
@@ -25,7 +26,7 @@ import { deviceOf } from './device.js';
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
 
 export interface KoaStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options. */
+  /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /** Which requests take a pessimistic lease: a predicate of the context, a RegExp on the URL, or a path prefix. */
   lock?: LockRule<Koa.Context>;
@@ -90,7 +91,7 @@ export class KoaSessionStore {
 
   constructor(options: KoaStoreOptions = {}) {
     const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
-    this.store = store ?? new SessionStore(storeOptions);
+    this.store = storeFrom(store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'koa.sess' };
     this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
     this.keepAliveFor = lockRule<Koa.Context>(keepAlive, (ctx) => ctx.url);

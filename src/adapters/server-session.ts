@@ -8,9 +8,10 @@
  * Stored data keeps express-session's shape (a `cookie` object beside the
  * app's keys), so a session written here reads in Express, and back.
  */
+import { storeFrom } from './shared-store.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import type { SessionStore, SessionData, SessionHandle } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
@@ -25,7 +26,7 @@ export type HeaderLookup = (name: string) => string | string[] | null | undefine
 export type ResponseHeaders = Array<[string, string]>;
 
 export interface ServerSessionOptions extends SessionStoreOptions {
-  /** Share one core store instead of making one from the options. */
+  /** Share one core store instead of making one from the options (then give none of them). */
   store?: SessionStore;
   /**
    * Signs the session cookie: a string, or several to rotate (the first signs, all verify). Required, but
@@ -225,7 +226,7 @@ export class ServerSessions {
     // A secret given is checked now; a missing one (an unset or empty variable) at the first request: a build has no runtime secrets.
     if (secret !== undefined && secret !== '') this.#secrets = secretList(secret);
     this.idHeader = resolveIdHeader(header);
-    this.store = store ?? new SessionStore(storeOptions);
+    this.store = storeFrom(store, storeOptions);
     this.name = name ?? 'sid';
     this.cookie = cookie ?? {};
     if (this.cookie.maxAge !== undefined && this.cookie.maxAge !== null && !(Number.isFinite(this.cookie.maxAge) && this.cookie.maxAge > 0)) {

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { keyBytes, type EncryptionKey } from '../config/options.js';
+import { keyBytes } from '../config/checks.js';
+import type { EncryptionKey } from '../config/options.js';
 import { ConfigError, CorruptSessionError, EncryptionKeyError } from '../errors.js';
 
 const CIPHER = 'aes-256-gcm';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ConfigError } from '../errors.js';
-import { resolveConfig, type SessionStoreOptions } from './options.js';
+import { OPTION_NAMES, OPTIONS, resolveConfig, type OptionSpec, type SessionStoreOptions } from './options.js';
 
 export interface ContextXmlResult {
   /** The options the `<Manager>` attributes give; only those present. */
@@ -26,20 +26,14 @@ interface Attribute {
 
 // Tomcat maps attributes to setters without regard to the case of the first letter
 // (the seed itself writes `createIfNotExist`), so names match case-insensitively.
+// Each attribute is read as its option's default is typed; keys and the file's path are the exceptions.
+const KINDS: Partial<Record<keyof SessionStoreOptions, Kind>> = { accessKeyId: 'secret', secretAccessKey: 'secret', credentialsFile: 'path' };
 const ATTRIBUTES = new Map<string, Attribute>(
-  (
-    [
-      ['AwsAccessKey', 'accessKeyId', 'secret'],
-      ['AwsSecretKey', 'secretAccessKey', 'secret'],
-      ['AwsCredentialsFile', 'credentialsFile', 'path'],
-      ['Table', 'table', 'string'],
-      ['RegionId', 'region', 'string'],
-      ['Endpoint', 'endpoint', 'string'],
-      ['ReadCapacityUnits', 'readCapacityUnits', 'int'],
-      ['WriteCapacityUnits', 'writeCapacityUnits', 'int'],
-      ['CreateIfNotExist', 'createIfNotExist', 'boolean'],
-    ] as const
-  ).map(([name, option, kind]) => [name.toLowerCase(), { name, option, kind }]),
+  OPTION_NAMES.flatMap((option) => {
+    const { xml: name, default: given } = OPTIONS[option] as OptionSpec;
+    const kind = KINDS[option] ?? (typeof given === 'number' ? 'int' : typeof given === 'boolean' ? 'boolean' : 'string');
+    return name ? [[name.toLowerCase(), { name, option, kind }]] : [];
+  }),
 );
 
 /** Tomcat's own: which Manager class to load. Meaningless here, so silently skipped. */
@@ -194,7 +188,8 @@ export function parseContextXmlDetailed(xml: string, fileName?: string): Context
       case 'int':
         value = parseInteger(raw);
         if (value === undefined) {
-          throw new ConfigError(`${at(written)}: <Manager> attribute ${attribute.name} must be a whole number such as ${attribute.name.startsWith('Read') ? 10 : 5}${shown}`);
+          const example = (OPTIONS[attribute.option] as OptionSpec).default;
+          throw new ConfigError(`${at(written)}: <Manager> attribute ${attribute.name} must be a whole number such as ${String(example)}${shown}`);
         }
         break;
       case 'boolean':

@@ -1,0 +1,20 @@
+import { SessionStore } from '../core/session-store.js';
+import type { SessionStoreOptions } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * An entry's core store: the one given as `store` (shared between entries), or one made from the store
+ * options. Both at once is a ConfigError: a shared store was made with its own options and would ignore these.
+ */
+export function storeFrom(store: SessionStore | undefined, options: SessionStoreOptions): SessionStore {
+  if (!store) return new SessionStore(options);
+  const ignored = Object.keys(options).filter((name) => options[name as keyof SessionStoreOptions] !== undefined);
+  if (ignored.length > 0) {
+    const names = ignored.map((name) => `"${name}"`).join(', ');
+    throw new ConfigError(
+      `option${ignored.length > 1 ? 's' : ''} ${names} cannot go with "store", which was made with its own options and would ignore them: ` +
+        `give them to the shared store (new SessionStore({ ${ignored.join(', ')}, … })), or drop "store"`,
+    );
+  }
+  return store;
+}
