@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
 import { purgeExpired, REAPER_KEY, type PurgeProgress } from './purge.js';
@@ -47,27 +47,30 @@ export function startReaper(store: StoreContext, options: ReaperOptions): Reaper
   let stopped = false;
   let held = false;
 
+  /** One conditional UpdateItem of the reaper's lease item. */
+  const leaseWrite = (expression: string, condition: string, values: Record<string, AttributeValue>) =>
+    store.gateway.send(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { sessionId: { S: REAPER_KEY } },
+        UpdateExpression: expression,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: { ':owner': { S: owner }, ...values },
+      }),
+      { expectConditionFailure: true },
+    );
+
   const takeLease = async (): Promise<boolean> => {
     const now = Date.now();
     try {
-      await store.gateway.send(
-        'UpdateItem',
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { sessionId: { S: REAPER_KEY } },
-          // expiresAt 0: reads as expired to every session read (ids, length, all), and is
-          // too old for DynamoDB TTL to act on, so the item never shows up as a session.
-          UpdateExpression: 'SET lockOwner = :owner, lockExpiresAt = :until, expiresAt = :zero',
-          ConditionExpression: 'attribute_not_exists(lockOwner) OR lockOwner = :owner OR lockExpiresAt < :now',
-          ExpressionAttributeValues: {
-            ':owner': { S: owner },
-            ':until': { N: String(now + leaseMs) },
-            ':now': { N: String(now) },
-            ':zero': { N: '0' },
-          },
-        }),
-        { expectConditionFailure: true },
-      );
+      // expiresAt 0: reads as expired to every session read (ids, length, all), and is
+      // too old for DynamoDB TTL to act on, so the item never shows up as a session.
+      await leaseWrite('SET lockOwner = :owner, lockExpiresAt = :until, expiresAt = :zero', 'attribute_not_exists(lockOwner) OR lockOwner = :owner OR lockExpiresAt < :now', {
+        ':until': { N: String(now + leaseMs) },
+        ':now': { N: String(now) },
+        ':zero': { N: '0' },
+      });
       return true;
     } catch (err) {
       if (isConditionalFailure(err)) return false;
@@ -113,17 +116,7 @@ export function startReaper(store: StoreContext, options: ReaperOptions): Reaper
       if (!held) return;
       held = false;
       try {
-        await store.gateway.send(
-          'UpdateItem',
-          new UpdateItemCommand({
-            TableName: table,
-            Key: { sessionId: { S: REAPER_KEY } },
-            UpdateExpression: 'REMOVE lockOwner, lockExpiresAt',
-            ConditionExpression: 'lockOwner = :owner',
-            ExpressionAttributeValues: { ':owner': { S: owner } },
-          }),
-          { expectConditionFailure: true },
-        );
+        await leaseWrite('REMOVE lockOwner, lockExpiresAt', 'lockOwner = :owner', {});
       } catch (err) {
         // Lost already, or DynamoDB is away: the lease runs out by itself.
         if (!isConditionalFailure(err)) store.logger.warn({ table, reason: (err as Error).message }, 'the reaper could not give back its lease; it expires by itself');
