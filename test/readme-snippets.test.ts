@@ -20,8 +20,13 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = resolve('.');
 
-/** The Markdown files whose TypeScript blocks are checked: the README and every page of docs/. */
-export const SNIPPET_FILES = ['README.md', ...markdownUnder('docs')];
+/** Pages whose blocks are not checked, each with the reason. */
+const UNCHECKED: Record<string, string> = {
+  'docs/telemetry.md': 'its setup imports OpenTelemetry SDK packages (sdk-node, the OTLP exporters) this repository does not install',
+};
+
+/** The Markdown files whose TypeScript blocks are checked: the README and every page of docs/ but those above. */
+export const SNIPPET_FILES = ['README.md', ...markdownUnder('docs').filter((file) => !(file in UNCHECKED))];
 
 function markdownUnder(dir: string): string[] {
   return readdirSync(join(ROOT, dir))
