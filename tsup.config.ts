@@ -9,6 +9,8 @@ export default defineConfig([
       index: 'src/index.ts',
       // The Streams consumer: its own entry, so that only it loads @aws-sdk/client-dynamodb-streams.
       streams: 'src/streams/index.ts',
+      // Dev and test helpers (embedded DynamoDB Local, resolveConfig, DEFAULTS): out of the root entry an application imports.
+      testing: 'src/testing.ts',
       ...Object.fromEntries(adapters.map((name) => [`adapters/${name}`, `src/adapters/${name}.ts`])),
     },
     format: ['esm', 'cjs'],

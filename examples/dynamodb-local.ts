@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
+import { startDynamoDBLocal } from 'dynamodb-session-manager/testing';
 
 const say = (line: string) => console.log(`dynamodb-local: ${line}`);
 

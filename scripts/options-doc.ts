@@ -43,6 +43,9 @@ const shownDefault = (spec: OptionSpec): string => {
   return code(typeof spec.default === 'string' ? `'${spec.default}'` : String(spec.default));
 };
 
+/** What follows the tables, written by hand: context.xml, credentials, endpoint and Region. */
+const TAIL = fileURLToPath(new URL('./options-doc-tail.md', import.meta.url));
+
 /** docs/options.md as the schema gives it. */
 export function optionsPage(): string {
   const docs = docComments();
@@ -76,7 +79,8 @@ ${rows.join('\n')}
 | \`lock\` | — | which requests take a pessimistic lease whatever \`locking\` says: a predicate of the request, a RegExp on the URL, or a path prefix |
 | \`keepAlive\` | every request | which requests extend the session, in the same three forms; the others (a background poll) read and write it under the expiry it has |
 | \`migrateFrom\` | — | Express only (\`new DynamoDBStore({ migrateFrom })\`): the express-session Store the app used until now, as \`fallback\` ([migration.md](migration.md)) |
-`;
+
+${readFileSync(TAIL, 'utf8')}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -55,12 +55,12 @@ describe('examples/<framework>/app.ts', { concurrency: 2 }, () => {
   }
 });
 
-it('the README shows every example exactly as the file is', () => {
-  const readme = readFileSync('README.md', 'utf8');
+it("each framework's page of docs/frameworks shows its example exactly as the file is", () => {
   for (const framework of frameworks) {
+    const page = `docs/frameworks/${framework}.md`;
     const file = `examples/${framework}/app.ts`;
-    const block = new RegExp('<!-- ' + file.replace(/[./]/g, '\\$&') + ' -->\\n```ts\\n([\\s\\S]*?)```').exec(readme);
-    assert.ok(block, `README has a block marked <!-- ${file} -->`);
-    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its README block differ`);
+    const block = new RegExp('<!-- ' + file.replace(/[./]/g, '\\$&') + ' -->\\n```ts\\n([\\s\\S]*?)```').exec(readFileSync(page, 'utf8'));
+    assert.ok(block, `${page} has a block marked <!-- ${file} -->`);
+    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its block in ${page} differ`);
   }
 });

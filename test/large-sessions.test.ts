@@ -296,7 +296,7 @@ describe('large sessions on DynamoDB Local', () => {
     assert.equal(await open().get('destroy'), null);
   });
 
-  it('destroyUserSessions and destroySession leave no chunk of a user\'s chunked sessions', async () => {
+  it('destroyUserSessions and revokeSession leave no chunk of a user\'s chunked sessions', async () => {
     await store.set('alice-1', { user: 'alice', blob: noise(500 * 1024) });
     await store.set('alice-2', { user: 'alice', blob: noise(900 * 1024) });
     await store.set('bob-1', { user: 'bob', blob: noise(500 * 1024) });
@@ -305,7 +305,7 @@ describe('large sessions on DynamoDB Local', () => {
     const bob = await rawItem(store, 'bob-1');
     assert.ok(Number(bob?.chunkItems?.N) >= 1);
     assert.equal((await itemsOf(store, 'bob-1')).length, 1 + Number(bob!.chunkItems!.N), "bob's untouched");
-    assert.equal(await store.destroySession('bob-1'), true);
+    assert.equal(await store.revokeSession('bob-1'), true);
     assert.deepEqual(await itemsOf(store, 'bob-1'), []);
   });
 

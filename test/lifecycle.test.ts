@@ -192,7 +192,7 @@ describe('maxSessionsPerUser on an engine without transactions (dynalite)', () =
 });
 
 describe('devices', () => {
-  it("listUserSessions gives each of a user's sessions with its device, and destroySession ends one", async () => {
+  it("listUserSessions gives each of a user's sessions with its device, and revokeSession ends one", async () => {
     const server = await startServer('test/fixtures/framework-server.ts', { FRAMEWORK: 'express', TABLE: uniqueTable('devices'), TRACK_DEVICES: '1' });
     try {
       const phone = new CookieClient();

@@ -78,9 +78,9 @@ describe('the packed package, installed with only the peers the README names for
   });
 
   it('every entry of package.json "exports" is loaded by a test here and listed in the README\'s table of peers', () => {
-    const tested = ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/sveltekit', '/streams', '/express', '/koa'];
+    const tested = ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/sveltekit', '/streams', '/testing', '/express', '/koa'];
     const readme = readFileSync('README.md', 'utf8');
-    const table = readme.slice(readme.indexOf('### What each entry needs installed'), readme.indexOf('### One session across frameworks'));
+    const table = readme.slice(readme.indexOf('### What each entry needs installed'), readme.indexOf('## Guarantees'));
     for (const subpath of Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => k.slice(1))) {
       assert.ok(tested.includes(subpath), `entry ".${subpath}" is not tried in a packed install`);
       assert.ok(table.includes(subpath === '' ? '| `dynamodb-session-manager` |' : `| \`…${subpath}\` |`), `entry ".${subpath}" has no row in the README's table of peers`);
@@ -102,7 +102,7 @@ describe('the packed package, installed with only the peers the README names for
     assert.match((express as { err: string }).err, /express-session/);
   });
 
-  for (const subpath of ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/sveltekit', '/streams']) {
+  for (const subpath of ['', '/http', '/hono', '/fastify', '/web', '/react-router', '/next', '/sveltekit', '/streams', '/testing']) {
     const specifier = `dynamodb-session-manager${subpath}`;
     it(`${specifier} loads by import and by require with no peer installed`, () => {
       const esm = load(dirs.none.dir, specifier, 'module');

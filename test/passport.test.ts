@@ -54,10 +54,10 @@ async function login(client: CookieClient, username = 'ada', password = 'analyti
 }
 
 describe('Passport over dynamoSession()', () => {
-  it('the README shows examples/passport/app.ts exactly as the file is', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const block = /<!-- examples\/passport\/app\.ts -->\n```ts\n([\s\S]*?)```/.exec(readme);
-    assert.ok(block, 'README has a block marked <!-- examples/passport/app.ts -->');
+  it('docs/frameworks/express.md shows examples/passport/app.ts exactly as the file is', () => {
+    const page = readFileSync('docs/frameworks/express.md', 'utf8');
+    const block = /<!-- examples\/passport\/app\.ts -->\n```ts\n([\s\S]*?)```/.exec(page);
+    assert.ok(block, 'docs/frameworks/express.md has a block marked <!-- examples/passport/app.ts -->');
     assert.equal(block[1], readFileSync('examples/passport/app.ts', 'utf8'));
   });
 

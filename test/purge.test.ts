@@ -8,7 +8,7 @@ import { BatchWriteItemCommand, CreateTableCommand, ScanCommand, UpdateItemComma
 import { SessionStore } from '../src/core/session-store.js';
 import { purgeExpired, REAPER_KEY } from '../src/core/purge.js';
 import { startReaper, type ReaperTick } from '../src/core/reaper.js';
-import { destroyUserSessions, listUserSessions } from '../src/core/user-sessions.js';
+import { destroyUserSessions, listUserSessionKeys } from '../src/core/user-sessions.js';
 import { createTableInput } from '../src/table/schema.js';
 import { iamPolicy } from '../src/table/iam-policy.js';
 import { resolveConfig, type SessionStoreOptions } from '../src/config/options.js';
@@ -237,7 +237,7 @@ describe('destroyUserSessions', () => {
     await store.ready();
     await seed(store);
     // A GSI is eventually consistent: wait until it shows all five.
-    await waitFor('the index to list alice\'s sessions', async () => (await listUserSessions(store, 'alice')).keys.length === 5);
+    await waitFor('the index to list alice\'s sessions', async () => (await listUserSessionKeys(store, 'alice')).keys.length === 5);
     const before = store.stats().calls;
     assert.equal(await destroyUserSessions(store, 'alice'), 5);
     const calls = store.stats().calls;
@@ -253,7 +253,7 @@ describe('destroyUserSessions', () => {
     stores.push(store);
     await store.ready();
     await seed(store);
-    const found = await listUserSessions(store, 'bob');
+    const found = await listUserSessionKeys(store, 'bob');
     assert.equal(found.via, 'scan');
     assert.deepEqual(found.keys.sort(), ['bob-0', 'bob-1', 'bob-2']);
     assert.equal(await destroyUserSessions(store, 'bob'), 3);

@@ -7,11 +7,11 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-it("the README's Next.js blocks are the test app's files", () => {
-  const readme = readFileSync('README.md', 'utf8');
+it("docs/frameworks/next.md's blocks are the test app's files", () => {
+  const readme = readFileSync('docs/frameworks/next.md', 'utf8');
   for (const file of ['test/fixtures/next-app/app/actions.ts', 'test/fixtures/next-app/app/page.tsx']) {
     const block = new RegExp('<!-- ' + file.replace(/[./]/g, '\\$&') + ' -->\\n```tsx?\\n([\\s\\S]*?)```').exec(readme);
-    assert.ok(block, `README has a block marked <!-- ${file} -->`);
-    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its README block differ`);
+    assert.ok(block, `docs/frameworks/next.md has a block marked <!-- ${file} -->`);
+    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its block in docs/frameworks/next.md differ`);
   }
 });

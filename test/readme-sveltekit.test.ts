@@ -8,11 +8,11 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-it("the README's SvelteKit blocks are the test app's files", () => {
-  const readme = readFileSync('README.md', 'utf8');
+it("docs/frameworks/sveltekit.md's blocks are the test app's files", () => {
+  const readme = readFileSync('docs/frameworks/sveltekit.md', 'utf8');
   for (const file of ['src/hooks.server.ts', 'src/app.d.ts', 'src/routes/+page.server.ts'].map((f) => `test/fixtures/sveltekit-app/${f}`)) {
     const block = new RegExp('<!-- ' + file.replace(/[./+]/g, '\\$&') + ' -->\\n```ts\\n([\\s\\S]*?)```').exec(readme);
-    assert.ok(block, `README has a block marked <!-- ${file} -->`);
-    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its README block differ`);
+    assert.ok(block, `docs/frameworks/sveltekit.md has a block marked <!-- ${file} -->`);
+    assert.equal(block[1], readFileSync(file, 'utf8'), `${file} and its block in docs/frameworks/sveltekit.md differ`);
   }
 });

@@ -1,12 +1,13 @@
 /**
  * What the README promises a newcomer, checked against the code: how to
- * install, the license, that its snippets run, that its tables list every
- * option and every error, and what the browser tests need.
+ * install, the license, that its snippets run, that docs/options.md lists every
+ * option and the README every error and every export, what the browser tests
+ * need, and that it stays short enough to read (about 400 lines).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +19,15 @@ import { ENDPOINT, uniqueTable } from './helpers/dynamo.js';
 
 const run = promisify(execFile);
 const README = readFileSync('README.md', 'utf8');
+const OPTIONS = readFileSync('docs/options.md', 'utf8');
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; license: string };
 
-/** The README section under a heading, up to the next heading of the same or a higher level. */
-function section(heading: string): string {
-  const start = README.indexOf(`${heading}\n`);
-  assert.ok(start >= 0, `README has a "${heading}" section`);
+/** The section of a Markdown text (the README unless told) under a heading, up to the next heading of the same or a higher level. */
+function section(heading: string, text = README, name = 'README'): string {
+  const start = text.indexOf(`${heading}\n`);
+  assert.ok(start >= 0, `${name} has a "${heading}" section`);
   const level = /^#+/.exec(heading)![0].length;
-  const rest = README.slice(start + heading.length);
+  const rest = text.slice(start + heading.length);
   const end = rest.search(new RegExp(`\\n#{1,${level}} `));
   return end === -1 ? rest : rest.slice(0, end);
 }
@@ -55,9 +57,9 @@ describe('README', () => {
     assert.match(README, /\[LICENSE\]\(LICENSE\)/);
   });
 
-  it('the context.xml snippet runs as written: a store configured from the file', async () => {
-    const block = /### context\.xml[\s\S]*?```ts\n([\s\S]*?)```/.exec(README);
-    assert.ok(block, 'a ts block under ### context.xml');
+  it('the context.xml snippet of docs/options.md runs as written: a store configured from the file', async () => {
+    const block = /## context\.xml[\s\S]*?```ts\n([\s\S]*?)```/.exec(OPTIONS);
+    assert.ok(block, 'a ts block under ## context.xml in docs/options.md');
     const dir = mkdtempSync(join(tmpdir(), 'dsm-readme-'));
     try {
       const table = uniqueTable('readme');
@@ -75,13 +77,13 @@ describe('README', () => {
     }
   });
 
-  it('the options tables list every store option, and the adapters\' lock and keepAlive', () => {
-    const listed = new Set(firstColumn(section('## Options')));
-    for (const name of [...OPTION_NAMES, 'lock', 'keepAlive']) assert.ok(listed.has(name), `README's options tables lack "${name}"`);
+  it('the options tables of docs/options.md list every store option, and the adapters\' lock and keepAlive', () => {
+    const listed = new Set(firstColumn(OPTIONS));
+    for (const name of [...OPTION_NAMES, 'lock', 'keepAlive']) assert.ok(listed.has(name), `docs/options.md's options tables lack "${name}"`);
   });
 
   it('the attribute it cites as one loadContextXmlDetailed reports is reported, and className, which it says is not, is not', () => {
-    const text = section('### context.xml');
+    const text = section('## context.xml', OPTIONS, 'docs/options.md');
     const cited = /such as Tomcat's `(\w+)`/.exec(text)?.[1];
     assert.ok(cited, text);
     const { ignored } = parseContextXmlDetailed(`<Context><Manager className="com.amazonaws.services.dynamodb.sessionmanager.DynamoDBSessionManager" ${cited}="100" /></Context>`);
@@ -96,6 +98,30 @@ describe('README', () => {
     const listed = firstColumn(rows);
     for (const [name] of classes) assert.ok(listed.includes(name), `README's Errors table lacks ${name}`);
     assert.match(rows, /^\| `CodecUnavailableError` \| `DSM_CODEC_UNAVAILABLE` \|/m);
+  });
+
+  it('stays short: at most about 400 lines, the rest in docs/', () => {
+    const lines = README.split('\n').length;
+    assert.ok(lines <= 420, `README has ${lines} lines: move detail to a page of docs/ and link it`);
+  });
+
+  it('its public API table names every function, class and constant each entry exports', async () => {
+    const table = section('## The public API');
+    const exportsOf = JSON.parse(readFileSync('package.json', 'utf8')).exports as Record<string, unknown>;
+    const missing: string[] = [];
+    for (const subpath of Object.keys(exportsOf).filter((k) => k !== './package.json')) {
+      const name = subpath === '.' ? 'index' : subpath.slice(2);
+      const source = ['src/' + name + '.ts', 'src/' + name + '/index.ts', 'src/adapters/' + name + '.ts'].find((f) => existsSync(f))!;
+      const row = table.split('\n').find((line) => line.startsWith(subpath === '.' ? '| `dynamodb-session-manager` |' : '| `…' + subpath.slice(1) + '` |'));
+      assert.ok(row, `the public API table has no row for "${subpath}"`);
+      const mod = (await import(resolve(source))) as Record<string, unknown>;
+      for (const exported of Object.keys(mod)) {
+        // The error classes are listed once, in the Errors table.
+        if (subpath === '.' && /Error$/.test(exported)) continue;
+        if (!row.includes('`' + exported + '`')) missing.push(`${subpath} ${exported}`);
+      }
+    }
+    assert.deepEqual(missing, []);
   });
 
   it('says that npm run test:e2e needs Chromium at /usr/bin/chromium, as the browser test launches it', () => {

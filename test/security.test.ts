@@ -324,7 +324,7 @@ describe('secrets are not printable', () => {
 });
 
 describe('no raw session id leaves the store (hashSessionIds off)', () => {
-  it('created, regenerated and destroyed events and listUserSessions name sessions by handle; destroySession(handle, { userId }) ends only that user\'s session', async () => {
+  it('created, regenerated and destroyed events and listUserSessions name sessions by handle; revokeSession(handle, { userId }) ends only that user\'s session', async () => {
     const store = new SessionStore(localOptions({ table: uniqueTable('handles'), userId: 'user' }));
     const told: string[] = [];
     for (const event of ['created', 'regenerated', 'destroyed'] as const) {
@@ -349,11 +349,11 @@ describe('no raw session id leaves the store (hashSessionIds off)', () => {
       // Bob cannot end Ada's session with her handle; Ada can.
       const laptop = list.sessions.find((s) => s.key === store.handleOf(ids[1]!))!;
       assert.ok(laptop, 'the handle is the one handleOf gives');
-      assert.equal(await store.destroySession(laptop.key, { userId: 'bob' }), false);
+      assert.equal(await store.revokeSession(laptop.key, { userId: 'bob' }), false);
       assert.deepEqual(await store.get(ids[1]!), { user: 'ada' });
-      assert.equal(await store.destroySession(laptop.key, { userId: 'ada' }), true);
+      assert.equal(await store.revokeSession(laptop.key, { userId: 'ada' }), true);
       assert.equal(await store.get(ids[1]!), null);
-      await assert.rejects(store.destroySession(laptop.key), { code: 'DSM_CONFIG' });
+      await assert.rejects(store.revokeSession(laptop.key), { code: 'DSM_CONFIG' });
 
       assert.ok(told.length >= 5, told.join('\n'));
       for (const line of told) for (const id of [...ids, regenerated]) assert.equal(line.includes(id), false, `a live id in an event: ${line}`);

@@ -76,7 +76,8 @@ describe('serverless: cold start and bundling', { timeout: 600_000 }, () => {
     const specifier = `dynamodb-session-manager${subpath}`;
     it(`importing ${specifier} loads none of ${LAZY.join(', ')}`, () => {
       const { packages } = runTracing(install.dir, `await import(${JSON.stringify(specifier)});`);
-      assert.ok(packages.has('@aws-sdk/client-dynamodb'), 'the SDK client is loaded at import');
+      // The testing entry makes no store (DynamoDB Local, resolved options, context.xml): it needs no SDK client at all.
+      if (subpath !== '/testing') assert.ok(packages.has('@aws-sdk/client-dynamodb'), 'the SDK client is loaded at import');
       assert.deepEqual(LAZY.filter((name) => packages.has(name)), []);
     });
   }

@@ -633,3 +633,6 @@ function withoutSessionCookie(req: SessionRequest, res: ServerResponse): void {
 
 export { SessionStore };
 export type { LockRule };
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';
+// What the Store's callback-style methods take, and what dynamoSession() returns.
+export type { Callback as StoreCallback, Middleware as DynamoSessionMiddleware };

@@ -357,3 +357,7 @@ declare module 'fastify' {
 }
 
 export { SessionStore };
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+// What the Store's callback-style methods take.
+export type { Callback as StoreCallback };

@@ -96,3 +96,6 @@ export function dynamoSession(options: HonoSessionOptions): MiddlewareHandler<Se
 
 export { RequestSession, ServerSessions };
 export type { ServerSessionOptions };
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';

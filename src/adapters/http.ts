@@ -119,3 +119,6 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
 
 export { RequestSession, ServerSessions };
 export type { ServerSessionOptions };
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';

@@ -348,3 +348,5 @@ declare module 'koa' {
 }
 
 export { SessionStore };
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';
+export type { SessionCookieOptions } from './signed-cookie.js';

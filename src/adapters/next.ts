@@ -201,3 +201,6 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
 
 export { ReadOnlySessionError };
 export { unavailableResponse } from './web.js';
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';

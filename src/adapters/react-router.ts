@@ -148,3 +148,6 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
 }
 
 export type { ServerSessions };
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';

@@ -83,3 +83,7 @@ export function dynamoSessionHandle(options: SvelteKitSessionOptions): DynamoSes
 }
 
 export { RequestSession, ServerSessions };
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';
+export type { SessionEvent };

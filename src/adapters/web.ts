@@ -164,3 +164,6 @@ export function webSessions(options: WebSessionOptions): WebSessions {
 
 export { RequestSession, ServerSessions };
 export type { ServerSessionOptions, ResponseHeaders };
+export type { HeaderLookup } from './server-session.js';
+export type { SessionCookieOptions } from './signed-cookie.js';
+export type { SessionIdHeader, SessionIdHeaderOptions } from './id-header.js';

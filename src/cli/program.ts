@@ -12,7 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { countSessions, deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../core/inspect.js';
 import { purgeExpired } from '../core/purge.js';
 import { SessionStore } from '../core/session-store.js';
-import { deleteSessions, listUserSessions } from '../core/user-sessions.js';
+import { deleteSessions, listUserSessionKeys } from '../core/user-sessions.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';
 import { ConfigError, TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
@@ -299,7 +299,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     )
     .action(async (userId: string, flags: CommonFlags) => {
       const store = open(flags);
-      const found = await listUserSessions(store, userId);
+      const found = await listUserSessionKeys(store, userId);
       const how = found.via === 'index' ? `Query on index ${store.config.userIndex}` : 'Scan of the whole table';
       if (found.keys.length === 0) {
         // Nothing found is exit 1, as for show and delete: a script learns that the user id matched nothing.

@@ -82,7 +82,7 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       while (oldestFirst.length >= limit) {
         if (ctx.config.onSessionLimit === 'refuse') {
           throw new SessionLimitError(
-            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): this login was refused and nothing was written; end one of them (store.listUserSessions, store.destroySession) or set onSessionLimit: 'evict-oldest'`,
+            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): this login was refused and nothing was written; end one of them (store.listUserSessions, store.revokeSession) or set onSessionLimit: 'evict-oldest'`,
             limit,
           );
         }

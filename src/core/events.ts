@@ -10,7 +10,7 @@
 export type DestroyReason =
   /** The app destroyed it (a logout) or it was replaced by a new id (see `regenerated`). */
   | 'logout'
-  /** An operator or the app ended it from outside its requests: `destroySession`, `destroyUserSessions`, the CLI. */
+  /** An operator or the app ended it from outside its requests: `revokeSession`, `destroyUserSessions`, the CLI. */
   | 'revoked'
   /** The user passed `maxSessionsPerUser`: the oldest session was ended for a new one. */
   | 'limit'

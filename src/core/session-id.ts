@@ -51,7 +51,7 @@ export const HANDLE_PREFIX = 'dsh#';
  * with `hashSessionIds` the table key (an HMAC already, no id in it);
  * without, an HMAC tag of the key, from which no id can be recovered, so a
  * "your devices" page or an event log carries no live session id.
- * `destroySession(handle, { userId })` takes it back.
+ * `revokeSession(handle, { userId })` takes it back.
  */
 export function handleFor(key: string, secret: string | Buffer | undefined): string {
   if (secret !== undefined) return key;

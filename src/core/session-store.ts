@@ -27,7 +27,7 @@ import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './sessi
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
-import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessions as userKeys, type UserSessionList } from './user-sessions.js';
+import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessionKeys as userKeys, type UserSessionList } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import { destroyInFallback, readFallback } from './fallback.js';
 import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
@@ -548,7 +548,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
 
   /**
    * The handle of a session, by its id: what events and `listUserSessions`
-   * name it by, and `destroySession` takes. No session id can be recovered
+   * name it by, and `revokeSession` takes. No session id can be recovered
    * from it (with `hashSessionIds` it is the table key, an HMAC).
    */
   handleOf(id: string): string {
@@ -562,15 +562,15 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `hashSessionIds`) is taken as well. Emits `destroyed` with reason
    * 'revoked'. Resolves to whether there was one.
    */
-  destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
-    return tracedAdmin(this, 'revoke', 'DeleteItem', () => this.revokeSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
+  revokeSession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    return tracedAdmin(this, 'revoke', 'DeleteItem', () => this.endOwnedSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
   }
 
-  private async revokeSession(handle: string, options: { userId?: string }): Promise<boolean> {
+  private async endOwnedSession(handle: string, options: { userId?: string }): Promise<boolean> {
     let key = handle;
     if (handle.startsWith(HANDLE_PREFIX)) {
       if (options.userId === undefined) {
-        throw new ConfigError('destroySession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
+        throw new ConfigError('revokeSession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
       }
       const { keys } = await userKeys(this, options.userId);
       const found = keys.find((k) => handleFor(k, this.#idSecret) === handle);

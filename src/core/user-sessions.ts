@@ -9,7 +9,7 @@ import type { StoreContext } from './store-context.js';
 
 /** One of a user's sessions, as an account page lists it ("your devices"). */
 export interface UserSession {
-  /** The session's handle: what `store.destroySession(handle, { userId })` takes; no session id can be recovered from it (with `hashSessionIds`, the table key, an HMAC). */
+  /** The session's handle: what `store.revokeSession(handle, { userId })` takes; no session id can be recovered from it (with `hashSessionIds`, the table key, an HMAC). */
   key: string;
   /** Epoch ms. */
   createdAt: number | undefined;
@@ -89,7 +89,7 @@ async function keysOf(pages: AsyncIterable<{ Items?: Item[] }>): Promise<string[
  * within the last second may be missing. Without it (or when the table lacks
  * the index), a Scan of the whole table: its cost grows with the table.
  */
-export async function listUserSessions(store: StoreContext, userId: string): Promise<UserSessionsResult> {
+export async function listUserSessionKeys(store: StoreContext, userId: string): Promise<UserSessionsResult> {
   checkUserId(userId);
   await store.ready();
   const index = store.config.userIndex;
@@ -149,7 +149,7 @@ export async function deleteSessions(store: StoreContext, keys: readonly string[
  * it saves, and does not bring it back.
  */
 export async function destroyUserSessions(store: StoreContext, userId: string): Promise<number> {
-  const { keys } = await listUserSessions(store, userId);
+  const { keys } = await listUserSessionKeys(store, userId);
   await deleteSessions(store, keys);
   for (const key of keys) store.emit('destroyed', { key, session: idTag(key), userId, reason: 'revoked' } satisfies DestroyedEvent);
   return keys.length;
@@ -176,7 +176,7 @@ async function readKeys(store: StoreContext, keys: readonly string[], projection
 
 /** A user's live sessions with their devices' description, oldest first (see SessionStore#listUserSessions). */
 export async function describeUserSessions(store: StoreContext, userId: string): Promise<UserSessionList> {
-  const { keys, via } = await listUserSessions(store, userId);
+  const { keys, via } = await listUserSessionKeys(store, userId);
   const items = await readKeys(store, keys, 'sessionId, userId, createdAt, updatedAt, expiresAt, expiresAtMs, userAgent, ip');
   const now = Date.now();
   const sessions = items

@@ -190,8 +190,7 @@ it("a fresh folder: the packed package installed as npm does, the README's Next.
   const install = await installPacked(['next', 'react', 'react-dom', 'typescript', '@types/node', '@types/react', '@types/react-dom']);
   let server: ChildServer | undefined;
   try {
-    const readme = readFileSync('README.md', 'utf8');
-    const section = readme.slice(readme.indexOf('### Next.js (App Router)'));
+    const section = readFileSync('docs/frameworks/next.md', 'utf8');
     const [session, actions, page] = [...section.matchAll(/```tsx?\n([\s\S]*?)```/g)].slice(0, 3).map((m) => m[1]!);
     assert.match(session!, /^\/\/ lib\/session\.ts\n/);
     for (const folder of ['lib', 'app']) mkdirSync(join(install.dir, folder));

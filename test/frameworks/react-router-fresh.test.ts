@@ -19,9 +19,9 @@ const TSX = resolve('node_modules', 'tsx', 'dist', 'loader.mjs');
 
 it("a fresh folder: the README's React Router app, on the installed package, keeps a client's views in DynamoDB", { timeout: 600_000 }, async () => {
   const install = await installPacked(['react-router', '@hono/node-server']);
-  const readme = readFileSync('README.md', 'utf8');
-  const app = /<!-- examples\/react-router\/app\.ts -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(app, 'README has the React Router block');
+  const page = readFileSync('docs/frameworks/react-router.md', 'utf8');
+  const app = /<!-- examples\/react-router\/app\.ts -->\n```ts\n([\s\S]*?)```/.exec(page)?.[1];
+  assert.ok(app, 'docs/frameworks/react-router.md has the React Router block');
   writeFileSync(join(install.dir, 'app.ts'), app);
   const port = await freePort();
   const server = await startChildServer(['--import', TSX, 'app.ts'], {
