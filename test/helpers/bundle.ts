@@ -12,10 +12,11 @@
  * sources of the working tree: never dist/, which a test file run on its own
  * would find as an earlier build left it.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -38,13 +39,26 @@ function bundleFolder(): string {
  * the entry's own path with .js by default.
  */
 export function bundled(entry: string, outPath = entry.replace(/\.ts$/, '.js')): Promise<string> {
-  let made = bundles.get(entry);
+  return bundleOnce(entry, outPath, { entryPoints: [join(ROOT, entry)] });
+}
+
+/**
+ * A module's source (what `node --import tsx --input-type=module -e <source>` would run, its
+ * relative imports from the project's folder) bundled the same way.
+ */
+export function bundledScript(source: string): Promise<string> {
+  const name = `script-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.js`;
+  return bundleOnce(name, name, { stdin: { contents: source, resolveDir: ROOT, sourcefile: '[eval].ts', loader: 'ts' } });
+}
+
+function bundleOnce(key: string, outPath: string, input: Pick<BuildOptions, 'entryPoints' | 'stdin'>): Promise<string> {
+  let made = bundles.get(key);
   if (!made) {
     made = (async () => {
       const outfile = join(bundleFolder(), outPath);
       mkdirSync(join(outfile, '..'), { recursive: true });
       await build({
-        entryPoints: [join(ROOT, entry)],
+        ...input,
         outfile,
         bundle: true,
         platform: 'node',
@@ -58,7 +72,7 @@ export function bundled(entry: string, outPath = entry.replace(/\.ts$/, '.js')):
       });
       return outfile;
     })();
-    bundles.set(entry, made);
+    bundles.set(key, made);
   }
   return made;
 }
