@@ -51,8 +51,7 @@ function cookieExpiry(res: Response, name: string): number | undefined {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const framework of FRAMEWORKS) {
-  // The three cases have an app, a table and a session each, and spend their time waiting for an expiry: side by side.
-  describe(`keepAlive, ${framework}`, { concurrency: true }, () => {
+  describe(`keepAlive, ${framework}`, () => {
     it('a session polled only by a route the rule leaves out expires on time: its stored expiry never moves, no cookie carries a later one, and a poll that writes keeps the expiry', { timeout: 60_000 }, async () => {
       const app = await startApp(framework, { keepAlive: '/app', lifetimeMs: LIFETIME_MS });
       apps.push(app);
