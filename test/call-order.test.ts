@@ -21,6 +21,7 @@ import { FastifySessionStore, fastifyDynamoSession } from '../src/adapters/fasti
 import { SessionStore } from '../src/core/session-store.js';
 import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
 import { SECRET } from './helpers/web-app.js';
+import { bundledScript } from './helpers/bundle.js';
 import { CookieClient } from './helpers/servers.js';
 
 const pessimistic = { locking: 'pessimistic' as const, maxLockWaitMs: 1500, lockLeaseMs: 10_000 };
@@ -307,7 +308,7 @@ describe('plain express-session with DynamoDBStore and locking: pessimistic', ()
 
 /** Runs a script in a fresh process and returns what it printed. */
 async function runScript(source: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+  const child = spawn(process.execPath, [await bundledScript(source)], {
     cwd: process.cwd(),
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', DSM_TEST_ENDPOINT: ENDPOINT },
     stdio: ['ignore', 'pipe', 'pipe'],

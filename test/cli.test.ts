@@ -18,6 +18,7 @@ import { parse, type Tags } from 'yaml';
 import { SessionStore } from '../src/core/session-store.js';
 import { freePort } from '../src/embedded/dynamodb-local.js';
 import { createTableInput, TTL_ATTRIBUTE } from '../src/table/schema.js';
+import { cliPath } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 
 interface Run {
@@ -29,9 +30,10 @@ interface Run {
 // AWS_EC2_METADATA_DISABLED: should a case leave the default chain without an answer, it must not ask the real 169.254.169.254.
 const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', DSM_TABLE: '', DSM_ENDPOINT: '', DSM_CONTEXT_XML: '', DSM_USER_INDEX: '' };
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const main = await cliPath();
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...ENV, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { env: { ...ENV, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -363,11 +365,12 @@ describe('dynamodb-session iam-policy', () => {
     const runtime = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT]);
     assert.equal(runtime.code, 0, runtime.stderr);
     assert.deepEqual(actionsOf(runtime)[0]!.Action, RUNTIME);
-    for (const features of ['purge', 'list', 'clear', 'revoke', 'streams']) {
-      const run = await cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT, '--features', features, '--user-index']);
+    const features = ['purge', 'list', 'clear', 'revoke', 'streams'];
+    const runs = await Promise.all(features.map((feature) => cli(['iam-policy', '--table', 'Sessions', '--region', 'eu-west-1', ...ACCOUNT, '--features', feature, '--user-index'])));
+    runs.forEach((run, i) => {
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(actionsOf(run).flatMap((s) => s.Action).some((a) => ADMIN_ONLY.test(a)), false, features);
-    }
+      assert.equal(actionsOf(run).flatMap((s) => s.Action).some((a) => ADMIN_ONLY.test(a)), false, features[i]);
+    });
     assert.match(runtime.stderr, /cannot create the table, which createIfNotExist \(on\) would do.*dynamodb-session create-table --table Sessions.*iam-policy --admin.*createIfNotExist: false \(--no-create here\)/);
   });
 
@@ -584,12 +587,13 @@ describe('dynamodb-session usage', () => {
     const top = await cli(['--help']);
     assert.equal(top.code, 0);
     assert.match(top.stdout, /Exit codes: 0 ok; 1 .*; 2 usage error; 3 /);
-    for (const command of ['create-table', 'doctor', 'list', 'show', 'delete', 'revoke-user', 'purge-expired', 'stats', 'iam-policy']) {
+    const commands = ['create-table', 'doctor', 'list', 'show', 'delete', 'revoke-user', 'purge-expired', 'stats', 'iam-policy'];
+    const helps = await Promise.all(commands.map((command) => cli([command, '--help'])));
+    commands.forEach((command, i) => {
       assert.match(top.stdout, new RegExp(`\\n  ${command}\\b`));
-      const help = await cli([command, '--help']);
-      assert.equal(help.code, 0, command);
-      for (const flag of ['--table', '--region', '--endpoint', '--profile', '--context-xml']) assert.match(help.stdout, new RegExp(flag), `${command} ${flag}`);
-    }
+      assert.equal(helps[i]!.code, 0, command);
+      for (const flag of ['--table', '--region', '--endpoint', '--profile', '--context-xml']) assert.match(helps[i]!.stdout, new RegExp(flag), `${command} ${flag}`);
+    });
     const unknown = await cli(['list', '--bogus']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown option '--bogus'/);

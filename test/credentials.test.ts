@@ -7,13 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentialsFor, describeCredentials, isLoopbackEndpoint } from '../src/aws/credentials.js';
 import { parseContextXml } from '../src/config/context-xml.js';
 import { resolveConfig, type SessionStoreOptions } from '../src/config/options.js';
 import { readCredentialsFile } from '../src/config/properties.js';
 import { ConfigError, CredentialsError } from '../src/errors.js';
+import { bundled } from './helpers/bundle.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PROBE = join(ROOT, 'test', 'fixtures', 'credentials-probe.ts');
@@ -126,7 +127,7 @@ async function probe(env: Record<string, string | undefined>, options: SessionSt
 
 /** probe(), with everything the child printed beside its result. */
 async function probeWithOutput(env: Record<string, string | undefined>, options: SessionStoreOptions = {}): Promise<{ result: ProbeResult; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROBE], {
+  const child = spawn(process.execPath, [await bundled(relative(ROOT, PROBE))], {
     cwd: ROOT,
     env: { ...env, DSM_PROBE_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'pipe'],

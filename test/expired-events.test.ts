@@ -14,6 +14,7 @@ import { startReaper, type ReaperTick } from '../src/core/reaper.js';
 import type { ExpiredEvent } from '../src/core/events.js';
 import { idTag } from '../src/core/session-id.js';
 import { createTableInput } from '../src/table/schema.js';
+import { cliPath } from './helpers/bundle.js';
 import { ENDPOINT, localOptions } from './helpers/dynamo.js';
 
 type Item = Record<string, AttributeValue>;
@@ -164,11 +165,12 @@ describe('expired events from the CLI', () => {
     const store = await bareTable();
     const expiredAt = Date.now() - 30_000;
     await put(store, [sessionItem(store, 'c1', expiredAt, { userId: { S: 'grace' } }), sessionItem(store, 'c2', Date.now() + 600_000)]);
+    const main = await cliPath();
     const cli = (...args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          ['--import', 'tsx', 'src/cli/main.ts', 'purge-expired', ...args, '--table', store.config.table, '--endpoint', ENDPOINT],
+          [main, 'purge-expired', ...args, '--table', store.config.table, '--endpoint', ENDPOINT],
           { env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', DSM_TABLE: '' }, timeout: 60_000 },
           (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
         );

@@ -19,6 +19,7 @@ import { createClient } from 'redis';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { SessionStore } from '../src/core/session-store.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
+import { cliPath } from './helpers/bundle.js';
 import { COOKIE, SECRET, USERS, expectedUser, listen, oldGet, openOldStore, signIn, siteApp, type OldStore, type SignedIn, type SourceName } from './helpers/old-stores.js';
 
 interface Run {
@@ -28,13 +29,13 @@ interface Run {
 }
 
 const ENV = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', DSM_TABLE: '', DSM_ENDPOINT: '', DSM_CONTEXT_XML: '', DSM_USER_INDEX: '' };
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const work = mkdtempSync(join(tmpdir(), 'dsm-import-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[]): Promise<Run> {
+async function cli(args: string[]): Promise<Run> {
+  const main = await cliPath();
   return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { env: ENV, timeout: 180_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { env: ENV, timeout: 180_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });
@@ -165,7 +166,7 @@ describe('import: interruptions and failures', () => {
       const args = ['import', '--from', 'connect-dynamodb', '--source-table', old.table!, '--table', table, '--endpoint', ENDPOINT, '--checkpoint', checkpoint, '--segments', '2', '--page-size', '2', '--concurrency', '1'];
       const made = new SessionStore(localOptions({ table }));
       await made.ready();
-      const child = spawn(process.execPath, [...CLI, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [await cliPath(), ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c) => (stdout += c));

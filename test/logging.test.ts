@@ -2,11 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { SessionStore } from '../src/core/session-store.js';
+import { bundledScript } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
 
 /** Runs a module snippet in a child process and returns what it printed. */
-function run(script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+async function run(script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [await bundledScript(script)], {
     cwd: process.cwd(),
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });

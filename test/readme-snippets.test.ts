@@ -12,10 +12,11 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { builtPackage } from './helpers/packed.js';
 
 const run = promisify(execFile);
 const ROOT = resolve('.');
@@ -77,12 +78,8 @@ const names = snippets.map((s, i) => (s.path ? `section-${SNIPPET_FILES.indexOf(
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsm-snippets-'));
-  // The package's build in a copy: dist/ of this tree may be rebuilt by another test meanwhile.
-  const pkgDir = join(work, 'package');
-  mkdirSync(pkgDir);
-  for (const name of ['package.json', 'tsup.config.ts', 'tsconfig.json', 'src']) cpSync(join(ROOT, name), join(pkgDir, name), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(pkgDir, 'node_modules'), 'dir');
-  await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], { cwd: pkgDir });
+  // The package's build, declarations included, shared with the other type-checking tests (helpers/packed.ts): dist/ of this tree may be rebuilt by another test meanwhile.
+  const pkgDir = await builtPackage();
   // The app: the package by its published name, and every framework (and @types) the repository installs.
   app = join(work, 'app');
   mkdirSync(join(app, 'node_modules'), { recursive: true });

@@ -15,6 +15,7 @@ import type { ExpiredEvent } from '../src/core/events.js';
 import { idTag } from '../src/core/session-id.js';
 import { createTableInput } from '../src/table/schema.js';
 import { createStreamsHandler, expiredEventFromRecord, startStreamsPoller, type StreamsPoller } from '../src/streams/index.js';
+import { cliPath } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 
 const stores: SessionStore[] = [];
@@ -92,9 +93,10 @@ describe('createTableInput and the CLI turn the stream on', () => {
   });
 
   it('create-table --streams: a new table gets an OLD_IMAGE stream; an existing one without a stream gets it; run again nothing changes', { timeout: 120_000 }, async () => {
+    const main = await cliPath();
     const cli = (...args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--endpoint', ENDPOINT], { env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', DSM_TABLE: '' }, timeout: 60_000 }, (err, stdout, stderr) =>
+        execFile(process.execPath, [main, ...args, '--endpoint', ENDPOINT], { env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', DSM_TABLE: '' }, timeout: 60_000 }, (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
         );
       });

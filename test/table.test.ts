@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
 import { TableNotFoundError, TableSchemaError } from '../src/errors.js';
+import { bundledScript } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 
 describe('table bootstrap in ready()', () => {
@@ -115,8 +116,9 @@ describe('table bootstrap in ready()', () => {
       await store.set('from-' + process.pid, { pid: process.pid });
       console.log('ready ' + process.pid);
     `;
+    const main = await bundledScript(script);
     const runs = Array.from({ length: 4 }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      const child = spawn(process.execPath, [main], {
         cwd: process.cwd(),
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       });

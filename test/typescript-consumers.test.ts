@@ -7,10 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { builtPackage } from './helpers/packed.js';
 
 const run = promisify(execFile);
 const ROOT = resolve('.');
@@ -46,12 +47,8 @@ describe('a TypeScript application type-checks against the built package', { tim
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'dsm-types-'));
-    // The package's build, declarations included, in a copy: dist/ of this tree is not rebuilt under other tests.
-    const pkgDir = join(work, 'package');
-    mkdirSync(pkgDir);
-    for (const name of ['package.json', 'tsup.config.ts', 'tsconfig.json', 'src']) cpSync(join(ROOT, name), join(pkgDir, name), { recursive: true });
-    symlinkSync(join(ROOT, 'node_modules'), join(pkgDir, 'node_modules'), 'dir');
-    await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], { cwd: pkgDir });
+    // The package's build, declarations included, shared with the other type-checking tests (helpers/packed.ts): dist/ of this tree may be rebuilt by another test meanwhile.
+    const pkgDir = await builtPackage();
     app = join(work, 'app');
     mkdirSync(join(app, 'node_modules'), { recursive: true });
     symlinkSync(pkgDir, join(app, 'node_modules', 'dynamodb-session-manager'), 'dir');

@@ -3,7 +3,8 @@
  * its own (so that `dist/`, which other test runs read, is never rebuilt
  * under them), packed with `npm pack`, and installed into a fresh folder with
  * only the packages a test names beside it. Used by test/package.test.ts,
- * test/lambda.test.ts and bench/coldstart.ts.
+ * test/lambda.test.ts and bench/coldstart.ts; and the same build with its
+ * declarations, unpacked, for the tests that type-check against it.
  *
  * The tarball is kept in the temp folder under a hash of what goes into the
  * build, so that test files and the benchmark of one working tree pack once.
@@ -71,6 +72,41 @@ async function pack(): Promise<string> {
     return tarball;
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+let building: Promise<string> | undefined;
+
+/**
+ * The package built as `npm run build` builds it, declarations included, in a
+ * folder of its own (with this project's node_modules), built once per change
+ * of its sources: the type-checking tests (typescript-consumers,
+ * readme-snippets) link it into their apps by its published name, and only read it.
+ */
+export function builtPackage(): Promise<string> {
+  return (building ??= buildPackage());
+}
+
+async function buildPackage(): Promise<string> {
+  const dir = join(tmpdir(), 'dsm-built', buildHash());
+  if (existsSync(join(dir, 'dist', 'index.d.ts'))) return dir;
+  mkdirSync(join(tmpdir(), 'dsm-built'), { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'dsm-built', 'building-'));
+  try {
+    for (const name of BUILD_INPUTS) cpSync(join(ROOT, name), join(work, name), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
+    await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], { cwd: work, env: cleanEnv() });
+    try {
+      // A rename is atomic: another test file building the same sources at the same time finds a whole build or none.
+      renameSync(work, dir);
+    } catch (err) {
+      if (!existsSync(join(dir, 'dist', 'index.d.ts'))) throw err;
+      rmSync(work, { recursive: true, force: true });
+    }
+    return dir;
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
   }
 }
 

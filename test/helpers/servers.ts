@@ -1,6 +1,7 @@
 /** Starts fixture servers as child processes and stops them by pid. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { bundled } from './bundle.js';
 
 export interface ServerProcess {
   readonly port: number;
@@ -10,8 +11,9 @@ export interface ServerProcess {
   output(): string;
 }
 
+/** Runs `script` (a path from the project's folder), bundled: see bundle.ts. */
 export async function startServer(script: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--enable-source-maps', await bundled(script)], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
