@@ -165,6 +165,14 @@ export interface SessionStoreOptions {
   logger?: Logger;
   /** Bring your own DynamoDBClient; region, endpoint and credentials options are then ignored. */
   client?: DynamoDBClient;
+  /**
+   * A global table (MREC): its replica Regions, this server's `region` among them, as a list of names or
+   * a map of name → endpoint (null: the Region's own). Each session's writes and leases go to its home
+   * Region (docs/global-tables.md). Default none.
+   */
+  regions?: string[] | Record<string, string | null>;
+  /** With `regions`, when a session's home Region does not answer: `'fail'` (default, 503) or `'failover'` (write here). */
+  onRegionFailure?: 'fail' | 'failover';
 }
 
 export interface ResolvedConfig {
@@ -210,6 +218,14 @@ export interface ResolvedConfig {
   readonly fallback: SessionFallback | undefined;
   readonly logger: Logger | undefined;
   readonly client: DynamoDBClient | undefined;
+  readonly regions: ReadonlyArray<RegionReplica> | undefined;
+  readonly onRegionFailure: 'fail' | 'failover';
+}
+
+/** A replica Region of a global table and the endpoint that reaches it (undefined: the Region's own). */
+export interface RegionReplica {
+  readonly name: string;
+  readonly endpoint: string | undefined;
 }
 
 /** The aggregate size of the items one DynamoDB TransactWriteItems may carry: the ceiling of `maxSessionBytes`. */
@@ -438,6 +454,15 @@ const CHECKS: Record<keyof SessionStoreOptions, Check> = {
       throw new ConfigError(`option "${name}" must be a DynamoDBClient from @aws-sdk/client-dynamodb`);
     }
   },
+  regions: (value, name) => {
+    const names = Array.isArray(value) ? value : value && typeof value === 'object' ? Object.keys(value) : undefined;
+    if (!names || names.length < 2) throw new ConfigError(`option "${name}" must list the table's replica Regions, two or more (got ${got(value)})`);
+    names.forEach((region, i) => CHECKS.region(region, `${name}[${i}]`));
+    if (!Array.isArray(value)) {
+      for (const [region, endpoint] of Object.entries(value as object)) if (endpoint !== null) url(endpoint, `${name}.${region}`);
+    }
+  },
+  onRegionFailure: oneOf('fail', 'failover'),
 };
 
 export const OPTION_NAMES = Object.keys(CHECKS) as Array<keyof SessionStoreOptions>;
@@ -508,6 +533,9 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
       'options "readCapacityUnits"/"writeCapacityUnits" apply to billingMode "PROVISIONED" only: drop them, or set billingMode: "PROVISIONED"',
     );
   }
+  if (options.regions !== undefined && (options.region === undefined || !regionNames(options.regions).includes(options.region))) {
+    throw new ConfigError(`option "regions" needs "region", this server's own Region, to be one of them (got ${got(options.region)})`);
+  }
   const userIndex = options.userIndex === true ? DEFAULT_USER_INDEX : options.userIndex || undefined;
   return Object.freeze({
     table: options.table ?? DEFAULTS.table,
@@ -552,7 +580,22 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     fallback: toFallback(options.fallback),
     logger: options.logger,
     client: options.client,
+    regions: options.regions === undefined ? undefined : replicas(options.regions, options.region!, options.endpoint),
+    onRegionFailure: options.onRegionFailure ?? 'fail',
   });
+}
+
+function regionNames(regions: string[] | Record<string, string | null>): string[] {
+  return Array.isArray(regions) ? regions : Object.keys(regions);
+}
+
+/** Sorted by name, so that every server derives the same home for a session whose id names none. */
+function replicas(regions: string[] | Record<string, string | null>, own: string, endpoint: string | undefined): ReadonlyArray<RegionReplica> {
+  const list = regionNames(regions).map((name) => ({
+    name,
+    endpoint: (Array.isArray(regions) ? undefined : regions[name]) ?? (name === own ? endpoint : undefined),
+  }));
+  return Object.freeze(list.sort((a, b) => (a.name < b.name ? -1 : 1)));
 }
 
 /** What stands in a printable config for a secret that is set. */
