@@ -14,7 +14,10 @@ import assert from 'node:assert/strict';
 import type { SessionStore } from '../src/core/session-store.js';
 import { homeRegionOf, homeSessionId } from '../src/regions/home-region.js';
 import { StoreUnavailableError } from '../src/errors.js';
-import { EAST, WEST, globalTable, type GlobalTable } from './helpers/regions.js';
+import { EAST, WEST, ENDPOINTS, globalTable, type GlobalTable } from './helpers/regions.js';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { createStreamsHandler } from '../src/streams/lambda.js';
 
 /** One request incrementing the session's counter (POST: under locking 'auto' it takes the lease); true when acknowledged. */
 async function increment(store: SessionStore, id: string): Promise<boolean> {
@@ -237,5 +240,67 @@ describe("MREC: the home Region unreachable (a partition)", () => {
     assert.deepEqual(inEast, inWest, 'the Regions converge');
     assert.equal((inEast as string[]).length, 1, `one acknowledged write is lost (kept: ${JSON.stringify(inEast)})`);
     assert.ok(g.replicator.dropped >= 1);
+  });
+});
+
+/** Every record `table`'s stream in `endpoint`'s Region holds, oldest first. */
+async function streamRecords(endpoint: string, region: string, table: string): Promise<_Record[]> {
+  const client = new DynamoDBStreamsClient({ region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const { DynamoDBClient, DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
+  const ddb = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const arn = (await ddb.send(new DescribeTableCommand({ TableName: table }))).Table!.LatestStreamArn!;
+    const records: _Record[] = [];
+    for (const shard of (await client.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription?.Shards ?? []) {
+      let iterator = (await client.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      for (let empty = 0; iterator && empty < 3; ) {
+        const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        records.push(...(out.Records ?? []));
+        empty = out.Records?.length ? 0 : empty + 1;
+        iterator = out.NextShardIterator;
+      }
+    }
+    return records;
+  } finally {
+    client.destroy();
+    ddb.destroy();
+  }
+}
+
+describe('MREC: an expiry is told in one Region only', () => {
+  let g: GlobalTable;
+  before(async () => {
+    g = await globalTable();
+  });
+  after(() => g.close());
+
+  it("a TTL deletion reaches both Regions' streams; only the consumer of the Region that wrote the session last tells it", async () => {
+    const east = g.store(EAST, true);
+    const id = homeSessionId(WEST);
+    // Made by a server in the east, written in its home, the west: the item records so (writtenIn).
+    await create(east, id, { n: 1 });
+    await g.replicator.settle();
+    const key = east.keyOf(id);
+    // TTL deletes it in the west; the deletion is replicated to the east.
+    await g.copyIn(WEST).client.send(new DeleteItemCommand({ TableName: g.table, Key: { sessionId: { S: key } } }));
+    await g.replicator.settle();
+    const removes = async (region: string) =>
+      (await streamRecords(ENDPOINTS[region]!, region, g.table))
+        .filter((r) => r.eventName === 'REMOVE' && r.dynamodb?.Keys?.sessionId?.S === key)
+        .map((r) => ({ ...r, userIdentity: { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' } }));
+    const records: Record<string, _Record[]> = { [EAST]: await removes(EAST), [WEST]: await removes(WEST) };
+    assert.equal(records[EAST].length, 1);
+    assert.equal(records[WEST].length, 1);
+    assert.equal((records[EAST][0]!.dynamodb?.OldImage?.writtenIn as { S?: string } | undefined)?.S, WEST);
+    const told: string[] = [];
+    for (const region of [EAST, WEST]) {
+      const handler = createStreamsHandler({ region, regions: [EAST, WEST], onExpired: () => told.push(region) });
+      await handler({ Records: records[region] as never });
+    }
+    assert.deepEqual(told, [WEST], 'told once, in the west');
+    // Without the Regions, each Region's consumer tells it: twice.
+    let unaware = 0;
+    for (const region of [EAST, WEST]) await createStreamsHandler({ onExpired: () => (unaware += 1) })({ Records: records[region] as never });
+    assert.equal(unaware, 2);
   });
 });

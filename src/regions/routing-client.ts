@@ -16,12 +16,13 @@
  * read goes home, the one Region where it is fresh. Scans and queries (admin
  * calls, the user index) are local.
  */
-import { BatchWriteItemCommand, DynamoDBClient, type BatchWriteItemCommandOutput, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, type AttributeValue, type BatchWriteItemCommandOutput, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { isOutage } from '../core/gateway.js';
 import { clientConfig } from '../aws/client.js';
 import { homeRegionOf } from './home-region.js';
+import { WRITTEN_IN } from './stream-owner.js';
 
 type Key = { sessionId?: { S?: string } };
 type Input = {
@@ -90,8 +91,9 @@ export class RoutingClient extends DynamoDBClient {
 
   private async sendTo(region: string, command: never, options: never | undefined): Promise<never> {
     const client = this.others.get(region);
+    recordWriter(command as Command, region);
     if (!client) return super.send(command, options);
-    if (this.failover && (this.down.get(region) ?? 0) > Date.now()) return super.send(command, options);
+    if (this.failover && (this.down.get(region) ?? 0) > Date.now()) return this.sendLocal(command, options);
     try {
       return await client.send(command, options);
     } catch (err) {
@@ -103,8 +105,13 @@ export class RoutingClient extends DynamoDBClient {
         );
       }
       this.down.set(region, Date.now() + FAILOVER_MS);
-      return super.send(command, options);
+      return this.sendLocal(command, options);
     }
+  }
+
+  private sendLocal(command: never, options: never | undefined): Promise<never> {
+    recordWriter(command as Command, this.local);
+    return super.send(command, options);
   }
 
   /** A batch of deletes (a revoke, a purge) spans sessions of several homes: one batch per home Region. */
@@ -124,4 +131,37 @@ export class RoutingClient extends DynamoDBClient {
     const first = outs[0] as unknown as BatchWriteItemCommandOutput;
     return { ...first, UnprocessedItems: unprocessed.length > 0 ? { [table]: unprocessed } : {} };
   }
+}
+
+type Update = { UpdateExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> };
+
+/**
+ * Records on the item the Region that receives the write (`writtenIn`), as
+ * AWS advises for stream consumers of global tables: the one Region whose
+ * stream announces the session's end (stream-owner.ts). A failover write
+ * names the Region it went to.
+ */
+function recordWriter(command: Command, region: string): void {
+  const name = command.constructor.name;
+  const input = command.input as Input & Update & { Item?: Record<string, AttributeValue> };
+  if (name === 'PutItemCommand' && input.Item) input.Item[WRITTEN_IN] = { S: region };
+  else if (name === 'UpdateItemCommand') setWriter(input, region);
+  else if (name === 'TransactWriteItemsCommand') {
+    for (const entry of (input.TransactItems ?? []) as Array<{ Put?: { Item?: Record<string, AttributeValue> }; Update?: Update }>) {
+      if (entry.Put?.Item) entry.Put.Item[WRITTEN_IN] = { S: region };
+      if (entry.Update) setWriter(entry.Update, region);
+    }
+  }
+}
+
+function setWriter(update: Update, region: string): void {
+  const values = (update.ExpressionAttributeValues ??= {});
+  const again = values[':dsmWrittenIn'] !== undefined;
+  values[':dsmWrittenIn'] = { S: region };
+  if (again) return;
+  (update.ExpressionAttributeNames ??= {})['#dsmWrittenIn'] = WRITTEN_IN;
+  const expression = update.UpdateExpression ?? '';
+  update.UpdateExpression = /(^|\s)SET\s/.test(expression)
+    ? expression.replace(/(^|\s)SET\s/, '$1SET #dsmWrittenIn = :dsmWrittenIn, ')
+    : `SET #dsmWrittenIn = :dsmWrittenIn ${expression}`;
 }
