@@ -288,10 +288,12 @@ describe('MREC: an expiry is told in one Region only', () => {
       (await streamRecords(ENDPOINTS[region]!, region, g.table))
         .filter((r) => r.eventName === 'REMOVE' && r.dynamodb?.Keys?.sessionId?.S === key)
         .map((r) => ({ ...r, userIdentity: { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' } }));
-    const records: Record<string, _Record[]> = { [EAST]: await removes(EAST), [WEST]: await removes(WEST) };
-    assert.equal(records[EAST].length, 1);
-    assert.equal(records[WEST].length, 1);
-    assert.equal((records[EAST][0]!.dynamodb?.OldImage?.writtenIn as { S?: string } | undefined)?.S, WEST);
+    const eastRecords = await removes(EAST);
+    const westRecords = await removes(WEST);
+    const records: Record<string, _Record[]> = { [EAST]: eastRecords, [WEST]: westRecords };
+    assert.equal(eastRecords.length, 1);
+    assert.equal(westRecords.length, 1);
+    assert.equal((eastRecords[0]!.dynamodb?.OldImage?.writtenIn as { S?: string } | undefined)?.S, WEST);
     const told: string[] = [];
     for (const region of [EAST, WEST]) {
       const handler = createStreamsHandler({ region, regions: [EAST, WEST], onExpired: () => told.push(region) });
