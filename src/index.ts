@@ -41,4 +41,5 @@ export type { Reaper, ReaperOptions, ReaperTick } from './core/reaper.js';
 export { destroyUserSessions, listUserSessions } from './core/user-sessions.js';
 export type { UserSessionsResult } from './core/user-sessions.js';
 export { iamPolicy } from './table/iam-policy.js';
+export { homeRegionIds, homeSessionId } from './regions/home-region.js';
 export type { IamPolicyDocument, IamPolicyOptions, PolicyFeature } from './table/iam-policy.js';
