@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
-import { SessionLimitError } from '../src/errors.js';
+import { ConfigError, EngineFeatureError, SessionLimitError } from '../src/errors.js';
+import { resolveConfig } from '../src/config/options.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
 import { ENDPOINT, localOptions, quietLogger, uniqueTable, type CapturedLogger } from './helpers/dynamo.js';
 import { startMrscProxy, type MrscProxy } from './helpers/mrsc-proxy.js';
@@ -128,5 +129,22 @@ describe('MRSC: ReplicatedWriteConflictException', () => {
     await store.set('clash', { n: 1 });
     assert.deepEqual(await store.get('clash'), { n: 1 });
     assert.ok((proxy.calls.UpdateItem ?? 0) - before >= 3, 'two refused, then the one that landed');
+  });
+});
+
+describe('MRSC: what cannot work is refused', () => {
+  it('with skipTableCheck the store cannot know the table is MRSC: a login under maxSessionsPerUser is an EngineFeatureError that says to drop skipTableCheck', async () => {
+    const table = uniqueTable('mrsc_blind');
+    await open({ table }).ready();
+    const blind = open({ table, skipTableCheck: true, userId: 'user', maxSessionsPerUser: 2 });
+    await blind.set('s', { n: 1 });
+    const loaded = await blind.load('s', { method: 'POST' });
+    await assert.rejects(blind.commit(loaded!.handle, 's', { user: 'ann' }), (err: Error) => err instanceof EngineFeatureError && /skipTableCheck/.test(err.message));
+    assert.deepEqual(await blind.get('s'), { n: 1 }, 'nothing written');
+  });
+
+  it('regions with a client of your own is a ConfigError: the store must make a client per Region', () => {
+    assert.throws(() => resolveConfig({ region: 'us-east-1', regions: ['us-east-1', 'eu-west-1'], client: open().client }), ConfigError);
+    assert.throws(() => resolveConfig({ region: 'ap-south-1', regions: ['us-east-1', 'eu-west-1'] }), /needs "region", this server's own Region, to be one of them/);
   });
 });

@@ -139,7 +139,7 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       }
       if (isUnsupportedOperation(err)) {
         throw new EngineFeatureError(
-          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local`,
+          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local; on a global table with multi-Region strong consistency, drop skipTableCheck so that ready() finds it out and logins use conditional writes`,
           { cause: err },
         );
       }

@@ -533,6 +533,9 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
       'options "readCapacityUnits"/"writeCapacityUnits" apply to billingMode "PROVISIONED" only: drop them, or set billingMode: "PROVISIONED"',
     );
   }
+  if (options.regions !== undefined && options.client !== undefined) {
+    throw new ConfigError('option "regions" needs the store to make its own client for each Region: drop "client", or drop "regions"');
+  }
   if (options.regions !== undefined && (options.region === undefined || !regionNames(options.regions).includes(options.region))) {
     throw new ConfigError(`option "regions" needs "region", this server's own Region, to be one of them (got ${got(options.region)})`);
   }
