@@ -66,9 +66,10 @@ describe('MRSC: detection and expiry without TTL', () => {
 
   it('an expired session reads as absent at once, and the reaper deletes its item', async () => {
     const store = open({ reapIntervalMs: 200 });
-    await store.set('short', { n: 1 }, { expires: Date.now() + 600 });
+    await store.ready();
+    await store.set('short', { n: 1 }, { expires: Date.now() + 1_000 });
     assert.deepEqual(await store.get('short'), { n: 1 });
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 1_200));
     assert.equal(await store.get('short'), null, 'expired: absent before any delete');
     const deadline = Date.now() + 5_000;
     while ((await scan(store)).some((i) => i.sessionId?.S === 'short')) {
