@@ -139,7 +139,8 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       }
       if (isUnsupportedOperation(err)) {
         throw new EngineFeatureError(
-          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local; on a global table with multi-Region strong consistency, drop skipTableCheck so that ready() finds it out and logins use conditional writes`,
+          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: ` +
+            'drop the option on this engine, or use DynamoDB or DynamoDB Local; on an MRSC global table, drop skipTableCheck (then logins need none)',
           { cause: err },
         );
       }

@@ -101,7 +101,8 @@ export class RoutingClient extends DynamoDBClient {
       if ((this.down.get(region) ?? 0) <= Date.now()) {
         this.logger?.warn(
           { home: region, local: this.local, reason: (err as Error).name },
-          `home Region ${region} does not answer: sessions homed there are written in ${this.local} for ${FAILOVER_MS / 1000} s (onRegionFailure: 'failover'); writes made in both Regions meanwhile are settled by last writer wins`,
+          `home Region ${region} does not answer: sessions homed there are written in ${this.local} for ${FAILOVER_MS / 1000} s ` +
+            "(onRegionFailure: 'failover'); writes made in both Regions meanwhile are settled by last writer wins",
         );
       }
       this.down.set(region, Date.now() + FAILOVER_MS);
@@ -125,7 +126,10 @@ export class RoutingClient extends DynamoDBClient {
     }
     if (byRegion.size === 1) return this.sendTo([...byRegion.keys()][0]!, command as never, options);
     const outs = await Promise.all(
-      [...byRegion].map(([region, part]) => this.sendTo(region, new BatchWriteItemCommand({ ...command.input, RequestItems: { [table]: part } }) as never, options)),
+      [...byRegion].map(([region, part]) => {
+        const batch = new BatchWriteItemCommand({ ...command.input, RequestItems: { [table]: part } });
+        return this.sendTo(region, batch as never, options);
+      }),
     );
     const unprocessed = outs.flatMap((out) => (out as unknown as BatchWriteItemCommandOutput).UnprocessedItems?.[table] ?? []);
     const first = outs[0] as unknown as BatchWriteItemCommandOutput;

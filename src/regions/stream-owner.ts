@@ -17,7 +17,11 @@ export const WRITTEN_IN = 'writtenIn';
 type Image = Record<string, AttributeValue | { S?: string }> | undefined;
 
 /** Whether the consumer in `region`, of a table with replicas `regions`, announces this record. Without regions: yes. */
-export function announcedIn(record: { dynamodb?: { Keys?: Image; OldImage?: Image } }, region: string | undefined, regions: readonly string[] | undefined): boolean {
+export function announcedIn(
+  record: { dynamodb?: { Keys?: Image; OldImage?: Image } },
+  region: string | undefined,
+  regions: readonly string[] | undefined,
+): boolean {
   if (!regions || regions.length < 2 || region === undefined) return true;
   const writer = (record.dynamodb?.OldImage?.[WRITTEN_IN] as { S?: string } | undefined)?.S;
   if (writer !== undefined && regions.includes(writer)) return writer === region;

@@ -38,7 +38,13 @@ export const PENDING_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function saveWithUserLimitStrong(ctx: RequestContext, write: ItemWrite, base: Base, lease: Lease | undefined, userId: string): Promise<SaveResult> {
+export async function saveWithUserLimitStrong(
+  ctx: RequestContext,
+  write: ItemWrite,
+  base: Base,
+  lease: Lease | undefined,
+  userId: string,
+): Promise<SaveResult> {
   const evicted = await reserveSlot(ctx, write, userId);
   for (const key of evicted) await evict(ctx, key, userId);
   const result = lease && !lease.lost ? await saveLeased(ctx, write, base, lease) : await saveVersioned(ctx, write, base);
@@ -83,7 +89,8 @@ async function reserveSlot(ctx: RequestContext, write: ItemWrite, userId: string
       while (oldestFirst.length >= limit) {
         if (ctx.config.onSessionLimit === 'refuse') {
           throw new SessionLimitError(
-            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): this login was refused and nothing was written`,
+            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): ` +
+              'this login was refused and nothing was written',
             limit,
           );
         }
@@ -104,7 +111,9 @@ async function reserveSlot(ctx: RequestContext, write: ItemWrite, userId: string
     recorded.set(write.key, Date.now());
     if (await writeSlots(ctx, userId, slots.version, recorded)) return evicted;
   }
-  throw new StoreUnavailableError(`login of session ${idTag(write.id)} in table "${ctx.config.table}": every attempt met a concurrent login of the same user: retry the request`);
+  throw new StoreUnavailableError(
+    `login of session ${idTag(write.id)} in table "${ctx.config.table}": every attempt met a concurrent login of the same user: retry the request`,
+  );
 }
 
 /** The slots item at version + 1, if it is still at `version`; false when a concurrent login changed it first. */

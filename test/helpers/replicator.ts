@@ -73,11 +73,18 @@ async function createReplicaTable(client: DynamoDBClient, table: string, userInd
     new CreateTableCommand({
       TableName: table,
       KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'sessionId', AttributeType: 'S' }, ...(userIndex ? [{ AttributeName: 'userId', AttributeType: 'S' as const }] : [])],
+      AttributeDefinitions: [
+        { AttributeName: 'sessionId', AttributeType: 'S' },
+        ...(userIndex ? [{ AttributeName: 'userId', AttributeType: 'S' as const }] : []),
+      ],
       BillingMode: 'PAY_PER_REQUEST',
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
       ...(userIndex
-        ? { GlobalSecondaryIndexes: [{ IndexName: userIndex, KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }] }
+        ? {
+            GlobalSecondaryIndexes: [
+              { IndexName: userIndex, KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+            ],
+          }
         : {}),
     }),
   );
@@ -110,7 +117,9 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
     const streams = new DynamoDBStreamsClient({ region: r.name, endpoint: r.endpoint, credentials });
     await createReplicaTable(client, options.table, options.userIndex);
     const desc = await client.send(new DescribeTableCommand({ TableName: options.table }));
-    regions.push({ name: r.name, client, streams, streamArn: desc.Table!.LatestStreamArn!, shards: new Map(), stamps: new Map(), echoes: new Map(), known: new Map(), names: new Map(), chains: new Map() });
+    const streamArn = desc.Table!.LatestStreamArn!;
+    const maps = { shards: new Map(), stamps: new Map(), echoes: new Map(), known: new Map(), names: new Map(), chains: new Map() };
+    regions.push({ name: r.name, client, streams, streamArn, ...maps });
   }
 
   let applied = 0;
@@ -151,7 +160,8 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
       }
       i += 1;
     }
-    return { ConditionExpression: terms.join(' AND '), ExpressionAttributeNames: names, ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}) };
+    const withValues = Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {};
+    return { ConditionExpression: terms.join(' AND '), ExpressionAttributeNames: names, ...withValues };
   };
 
   const apply = async (to: RegionState, key: string, image: Item | undefined, at: number): Promise<void> => {
