@@ -6,7 +6,7 @@ export type { SessionEvents, CreatedEvent, RegeneratedEvent, DestroyedEvent, Exp
 export type { StoreStats } from './core/stats.js';
 export type { FallbackOption, FallbackSession, SessionFallback } from './core/fallback.js';
 export type { Logger } from './core/logger.js';
-export type { SessionStoreOptions, ResolvedConfig, LockingMode, BillingMode, ConflictResolver, EncryptionKey } from './config/options.js';
+export type { SessionStoreOptions, ResolvedConfig, LockingMode, BillingMode, ConflictResolver, EncryptionKey, RegionReplica } from './config/options.js';
 export { loadContextXml } from './config/context-xml.js';
 export { describeCredentials } from './aws/credentials.js';
 export type { CredentialSource, CredentialsDescription } from './aws/credentials.js';
@@ -38,4 +38,5 @@ export type { PurgeOptions, PurgeProgress } from './core/purge.js';
 export type { Reaper, ReaperOptions, ReaperTick } from './core/reaper.js';
 export type { UserSessionsResult, UserSessionList, UserSession } from './core/user-sessions.js';
 export { iamPolicy } from './table/iam-policy.js';
+export { homeRegionIds, homeSessionId } from './regions/home-region.js';
 export type { IamPolicyDocument, IamPolicyOptions, PolicyFeature } from './table/iam-policy.js';

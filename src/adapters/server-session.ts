@@ -18,6 +18,7 @@ import { putFlash, takeFlash } from '../core/flash.js';
 import { clearSetCookie, forRequest, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
+import { homeRegionIds } from '../regions/home-region.js';
 
 /** A request's headers by name (any case): `(name) => req.headers[name]`, or a fetch Request's `headers.get`. */
 export type HeaderLookup = (name: string) => string | string[] | null | undefined;
@@ -235,7 +236,8 @@ export class ServerSessions {
     this.trustProxy = trustProxy ?? false;
     this.rolling = rolling ?? false;
     this.saveUninitialized = saveUninitialized ?? false;
-    this.genid = genid ?? (() => randomBytes(24).toString('base64url'));
+    // A global table (regions): new sessions are homed in this server's Region (regions/home-region.ts).
+    this.genid = genid ?? (this.store.config.regions ? homeRegionIds(this.store.config.region!) : () => randomBytes(24).toString('base64url'));
     this.ownGenid = genid === undefined;
   }
 

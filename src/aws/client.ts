@@ -2,7 +2,8 @@
  * The DynamoDB client the store talks through: region, endpoint, credentials,
  * retries and time-outs from the resolved config, in one place.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { RoutingClient } from '../regions/routing-client.js';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { credentialsFor } from './credentials.js';
@@ -49,6 +50,12 @@ async function loadRegion(): Promise<string> {
  */
 export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logger, 'warn'>): DynamoDBClient {
   if (config.client) return config.client;
+  if (config.regions) return new RoutingClient(config, logger);
+  return new DynamoDBClient(clientConfig(config, logger));
+}
+
+/** The settings of the client for `config`'s region and endpoint. */
+export function clientConfig(config: ResolvedConfig, logger?: Pick<Logger, 'warn'>): DynamoDBClientConfig {
   let told = false;
   const { credentials } = credentialsFor(config, () => {
     if (told) return;
@@ -58,7 +65,7 @@ export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logge
       'no AWS credentials found: requests to this endpoint on this machine are signed with placeholder keys, which DynamoDB Local accepts (give credentials to use others)',
     );
   });
-  return new DynamoDBClient({
+  return {
     region: config.region ?? regionProvider(),
     // The endpoint replaces the region's URL only; the region still signs the requests. Without
     // one, the SDK finds AWS_ENDPOINT_URL_DYNAMODB and the others itself (target.ts says which).
@@ -72,7 +79,7 @@ export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logge
     // undici instead of node:http: 35-45 % less client CPU per call (npm run bench:sdk). It keeps
     // connections open between calls and throws on a time-out, where the SDK's handler only logs.
     requestHandler: new UndiciHttpHandler({ requestTimeoutMs: config.requestTimeoutMs, connectionTimeoutMs: config.requestTimeoutMs }),
-  });
+  };
 }
 
 export { describeTarget } from './target.js';

@@ -15,6 +15,8 @@ export interface EngineTraits {
    * not seen yet (the store reads the item whenever one is missing).
    */
   returnsItemOnConditionFailure?: boolean;
+  /** A global table in multi-Region strong consistency (DescribeTable): no transactions, no TTL (regions/multi-region.ts). */
+  multiRegionStrong?: boolean;
 }
 
 /** One record per client: every store sharing a client shares what was learned. */

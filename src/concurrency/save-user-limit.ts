@@ -11,6 +11,7 @@ import type { DestroyedEvent } from '../core/events.js';
 import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Lease } from './lease-lock.js';
 import { foldIn, type SaveResult } from '../core/save-loop.js';
+import { saveWithUserLimitStrong } from '../regions/user-limit-strong.js';
 
 /** The item that keeps count of a user's sessions. `expiresAt` 0: it never reads as a session, and TTL leaves it alone. */
 export const userSlotsKey = (userId: string): string => `dynamodb-session-manager:user:${userId}`;
@@ -21,7 +22,7 @@ interface Slots {
   sessions: Map<string, number>;
 }
 
-async function readSlots(ctx: RequestContext, userId: string): Promise<Slots> {
+export async function readSlots(ctx: RequestContext, userId: string): Promise<Slots> {
   const out = await ctx.gateway.send<{ Item?: Item }>(
     'GetItem',
     new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: userSlotsKey(userId) } }, ConsistentRead: true }),
@@ -32,7 +33,7 @@ async function readSlots(ctx: RequestContext, userId: string): Promise<Slots> {
 }
 
 /** Of the user's recorded sessions, those still live and still the user's (one strongly consistent read each, batched). */
-async function liveOf(ctx: RequestContext, userId: string, keys: string[]): Promise<Set<string>> {
+export async function liveOf(ctx: RequestContext, userId: string, keys: string[]): Promise<Set<string>> {
   const live = new Set<string>();
   if (keys.length === 0) return live;
   const out = await ctx.gateway.send<{ Responses?: Record<string, Item[]> }>(
@@ -64,6 +65,7 @@ async function liveOf(ctx: RequestContext, userId: string, keys: string[]): Prom
  * transaction (twice the write units of its three writes).
  */
 export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, base: Base, lease: Lease | undefined, userId: string): Promise<SaveResult> {
+  if (ctx.gateway.engine.multiRegionStrong) return saveWithUserLimitStrong(ctx, write, base, lease, userId);
   const limit = ctx.config.maxSessionsPerUser!;
   let merged = false;
   for (let attempt = 1; ; attempt++) {
@@ -135,7 +137,8 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       }
       if (isUnsupportedOperation(err)) {
         throw new EngineFeatureError(
-          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: drop the option on this engine, or use DynamoDB or DynamoDB Local`,
+          `maxSessionsPerUser needs DynamoDB transactions (TransactWriteItems), which ${ctx.gateway.engine.name ?? 'this engine'} does not implement: ` +
+            'drop the option on this engine, or use DynamoDB or DynamoDB Local; on an MRSC global table, drop skipTableCheck (then logins need none)',
           { cause: err },
         );
       }

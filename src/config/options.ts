@@ -238,7 +238,45 @@ export const OPTIONS = {
    * need the SDK's own handler (an HTTP proxy agent, say).
    */
   client: { check: is.withMethods<DynamoDBClient>(['send'], 'a DynamoDBClient from @aws-sdk/client-dynamodb') },
+  /**
+   * A global table (MREC): its replica Regions, this server's `region` among them, as a list of names or a map of
+   * name → endpoint (null: the Region's own). Each session's writes and leases go to its home Region
+   * (docs/global-tables.md).
+   */
+  regions: {
+    check: is.is<string[] | Record<string, string | null>>((value, name) => {
+      const names = Array.isArray(value) ? value : value && typeof value === 'object' ? Object.keys(value) : undefined;
+      if (!names || names.length < 2) throw new ConfigError(`option "${name}" must list the table's replica Regions, two or more (got ${is.got(value)})`);
+      names.forEach((region, i) => is.region(region, `${name}[${i}]`));
+      if (!Array.isArray(value)) {
+        for (const [region, endpoint] of Object.entries(value as object)) if (endpoint !== null) is.url(endpoint, `${name}.${region}`);
+      }
+    }),
+    // Sorted and given their endpoints by resolveConfig, which knows `region` and `endpoint` too.
+    resolve: (): ReadonlyArray<RegionReplica> | undefined => undefined,
+  },
+  /** With `regions`, when a session's home Region does not answer: `'fail'` (503) or `'failover'` (write here). */
+  onRegionFailure: { check: is.oneOf('fail', 'failover'), default: 'fail' as 'fail' | 'failover' },
 } satisfies Record<string, OptionSpec>;
+
+/** A replica Region of a global table and the endpoint that reaches it (undefined: the Region's own). */
+export interface RegionReplica {
+  readonly name: string;
+  readonly endpoint: string | undefined;
+}
+
+function regionNames(regions: string[] | Record<string, string | null>): string[] {
+  return Array.isArray(regions) ? regions : Object.keys(regions);
+}
+
+/** Sorted by name, so that every server derives the same home for a session whose id names none. */
+function replicas(regions: string[] | Record<string, string | null>, own: string, endpoint: string | undefined): ReadonlyArray<RegionReplica> {
+  const list = regionNames(regions).map((name) => ({
+    name,
+    endpoint: (Array.isArray(regions) ? undefined : regions[name]) ?? (name === own ? endpoint : undefined),
+  }));
+  return Object.freeze(list.sort((a, b) => (a.name < b.name ? -1 : 1)));
+}
 
 type Schema = typeof OPTIONS;
 type Given<S> = S extends { check: is.Check<infer T> } ? T : never;
@@ -292,6 +330,12 @@ function checkTogether(options: SessionStoreOptions): void {
       'options "readCapacityUnits"/"writeCapacityUnits" apply to billingMode "PROVISIONED" only: drop them, or set billingMode: "PROVISIONED"',
     );
   }
+  if (options.regions !== undefined && options.client !== undefined) {
+    throw new ConfigError('option "regions" needs the store to make its own client for each Region: drop "client", or drop "regions"');
+  }
+  if (options.regions !== undefined && (options.region === undefined || !regionNames(options.regions).includes(options.region))) {
+    throw new ConfigError(`option "regions" needs "region", this server's own Region, to be one of them (got ${is.got(options.region)})`);
+  }
 }
 
 /** Validates options and fills in defaults; every problem is a ConfigError naming the option. */
@@ -313,6 +357,7 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
     const spec: OptionSpec = OPTIONS[name];
     return [name, spec.resolve ? (spec.resolve as (v: unknown) => unknown)(given[name]) : (given[name] ?? spec.default)];
   });
+  if (options.regions !== undefined) used.push(['regions', replicas(options.regions, options.region!, options.endpoint)]);
   return Object.freeze(Object.fromEntries(used)) as ResolvedConfig;
 }
 

@@ -132,9 +132,11 @@ export class Gateway extends EventEmitter {
         }
         // The item is in another request's transaction (a large session's save, a login under
         // maxSessionsPerUser) for the few ms it takes: nothing was done, and the SDK does not retry it.
-        if ((err as SdkError | null)?.name === 'TransactionConflictException' && conflicts < 5) {
+        // A global table in MRSC refuses a write that clashes with another Region's write to the item, and may be retried.
+        const conflict = (err as SdkError | null)?.name;
+        if ((conflict === 'TransactionConflictException' || conflict === 'ReplicatedWriteConflictException') && conflicts < 5) {
           this.reachable();
-          noteRetry('TransactionConflictException');
+          noteRetry(conflict);
           await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** conflicts));
           continue;
         }

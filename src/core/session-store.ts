@@ -21,6 +21,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import { loadUnlocked } from './open-item.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
+import { reaperForStrongTable } from '../regions/multi-region.js';
 import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
 import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
@@ -244,7 +245,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
       // The optional OpenTelemetry API first: the client's retry counter must be in place before its first call.
       this.readyPromise = loadTelemetry().then(() => {
         if (this.ownsClient) instrumentClient(this.client);
-        return this.config.skipTableCheck ? undefined : ensureTable(this.gateway, this.config, this.target, this.logger);
+        if (this.config.skipTableCheck) return undefined;
+        return ensureTable(this.gateway, this.config, this.target, this.logger).then((result) => {
+          if (!this.reaper && !this.closed) this.reaper = reaperForStrongTable(this);
+          return result;
+        });
       });
       this.readyPromise.catch((err: unknown) => {
         if (err instanceof StoreUnavailableError) this.readyPromise = undefined;

@@ -1,6 +1,7 @@
 import type { ExpiredEvent } from '../core/events.js';
 import { ConfigError } from '../errors.js';
 import { expiredEventFromRecord, type SessionStreamRecord } from './records.js';
+import { announcedIn } from '../regions/stream-owner.js';
 
 export interface StreamsHandlerOptions {
   /**
@@ -9,6 +10,9 @@ export interface StreamsHandlerOptions {
    * batch's failure, and Lambda delivers it again with those after it.
    */
   onExpired: (event: ExpiredEvent) => unknown;
+  /** A global table: this function's Region and the table's replica Regions; each expiry is told in one Region only. */
+  region?: string;
+  regions?: string[];
 }
 
 /** The event a DynamoDB Streams event source mapping gives a Lambda function (the fields read here). */
@@ -38,7 +42,7 @@ export function createStreamsHandler(options: StreamsHandlerOptions): (event: Dy
   return async (event) => {
     for (const record of event?.Records ?? []) {
       const expired = expiredEventFromRecord(record);
-      if (!expired) continue;
+      if (!expired || !announcedIn(record, options.region, options.regions)) continue;
       try {
         await options.onExpired(expired);
       } catch {

@@ -13,6 +13,7 @@ import { registerSizes } from '../core/sizes.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
 import { sessionStreamArn } from '../table/streams.js';
 import { expiredEventFromRecord } from './records.js';
+import { announcedIn } from '../regions/stream-owner.js';
 
 export interface StreamsPollerOptions {
   /**
@@ -165,7 +166,7 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
     const records: StreamsRecord[] = out.Records ?? [];
     for (const record of records) {
       const event = expiredEventFromRecord(record);
-      if (event) {
+      if (event && announcedIn(record, store.config.region, store.config.regions?.map((r) => r.name))) {
         try {
           await options.onExpired?.(event);
         } catch (err) {

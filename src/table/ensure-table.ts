@@ -12,6 +12,7 @@ import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Logger } from '../core/logger.js';
 import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
+import { noteMultiRegion } from '../regions/multi-region.js';
 
 export interface EnsureTableResult {
   created: boolean;
@@ -90,6 +91,8 @@ export async function ensureTable(
       'the table has no user index: destroyUserSessions() will scan the table; add the index with `npx dynamodb-session create-table --user-index` on a new table',
     );
   }
+  // No TTL in MRSC: the store's reaper deletes expired sessions instead (regions/multi-region.ts).
+  if (noteMultiRegion(gateway, desc, config, logger)) return { created, ttl: 'UNSUPPORTED' };
   return { created, ttl: await ensureTtl(gateway, config, target, logger) };
 }
 
