@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
-import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { SessionStore, type LoadOptions, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import type { SessionFallback } from '../core/fallback.js';
@@ -182,7 +182,12 @@ export class DynamoDBStore extends session.Store {
     let loaded;
     try {
       const minVersion = req && versioned && eventualReads(this.store.config) ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
-      loaded = await this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(req?.method ? { method: req.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
+      // Filled field by field: a spread of a conditional object literal allocates one per field.
+      const options: LoadOptions = {};
+      if (lock !== undefined) options.lock = lock;
+      if (req?.method) options.method = req.method;
+      if (minVersion !== undefined) options.minVersion = minVersion;
+      loaded = await this.store.load(sid, options);
       if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     } catch (err) {
       // A hostile or mangled cookie is no session, not a server error.
@@ -285,8 +290,9 @@ export class DynamoDBStore extends session.Store {
     if (handle?.settled) return settle(Promise.resolve(), cb);
     const touch = async () => {
       // The touch of plain express-session, which compares JSON text only, vets the values here; after dynamoSession()'s change check it has been done.
-      const vetted = this.vetted.delete(sess);
-      await this.store.touch(handle, sid, { expires: this.expiryOf(sess, handle), ...(vetted ? {} : { data: toStored(sess) }) });
+      const options: TouchOptions = { expires: this.expiryOf(sess, handle) };
+      if (!this.vetted.delete(sess)) options.data = toStored(sess);
+      await this.store.touch(handle, sid, options);
     };
     return settle(touch(), cb);
   }

@@ -50,6 +50,11 @@ export interface Codec {
   frame(json: string, itemBytesBeside?: number, itemKey?: string): Buffer;
   /** The framing half of `decode`: the JSON text inside a frame. CorruptSessionError or EncryptionKeyError. */
   unframe(bytes: Uint8Array, itemKey?: string): string;
+  /**
+   * `unframe`'s JSON as UTF-8 bytes, not yet checked to be UTF-8 (`json.ts`'s utf8() checks and reads
+   * them): for a caller that keeps the bytes too (the decoded cache), which then needs not encode the text again.
+   */
+  unframeBytes(bytes: Uint8Array, itemKey?: string): Buffer;
   /** Whether a frame is sealed without its item's key (an older release's): its session is to be written again. */
   unbound(bytes: Uint8Array): boolean;
   /** The JSON half of `decode`. CorruptSessionError only. */
@@ -93,7 +98,7 @@ export function createCodec(options: CodecOptions): Codec {
     return out;
   }
 
-  function unframe(bytes: Uint8Array, itemKey = ''): string {
+  function unframeBytes(bytes: Uint8Array, itemKey = ''): Buffer {
     if (!(bytes instanceof Uint8Array)) throw new CorruptSessionError(`session data is ${typeof bytes}, not binary: the item is damaged`);
     const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const header = readHeader(buffer);
@@ -111,7 +116,7 @@ export function createCodec(options: CodecOptions): Codec {
       }
       payload = buffer.subarray(header.length);
     }
-    return utf8(decompress(payload, header.compression));
+    return decompress(payload, header.compression);
   }
 
   function guarded<T>(work: () => T): T {
@@ -136,11 +141,12 @@ export function createCodec(options: CodecOptions): Codec {
 
   return {
     encode: (data, itemBytesBeside, itemKey) => frame(stringifySession(data), itemBytesBeside, itemKey),
-    decode: (bytes, itemKey) => guarded(() => parseSession(unframe(bytes, itemKey))),
+    decode: (bytes, itemKey) => guarded(() => parseSession(utf8(unframeBytes(bytes, itemKey)))),
     stringify: stringifySession,
     check: checkSession,
     frame,
-    unframe: (bytes, itemKey) => guarded(() => unframe(bytes, itemKey)),
+    unframe: (bytes, itemKey) => guarded(() => utf8(unframeBytes(bytes, itemKey))),
+    unframeBytes: (bytes, itemKey) => guarded(() => unframeBytes(bytes, itemKey)),
     unbound,
     parse: (json) => guarded(() => parseSession(json)),
   };

@@ -103,12 +103,21 @@ export class DecodedCache {
   }
 
   set(key: string, writeId: string | undefined, json: string): void {
+    this.put(key, writeId, json, Buffer.byteLength(json, 'utf8'));
+  }
+
+  /** `set` with the JSON as the UTF-8 bytes it was decoded from (a cold load has them): copied, not encoded again. */
+  setBytes(key: string, writeId: string | undefined, json: Uint8Array): void {
+    this.put(key, writeId, json, json.length);
+  }
+
+  private put(key: string, writeId: string | undefined, json: string | Uint8Array, jsonBytes: number): void {
     this.delete(key);
     if (writeId === undefined || this.maxBytes <= 0 || this.entryMax === 0) return;
     const keyBytes = Buffer.byteLength(key, 'utf8');
     const idBytes = Buffer.byteLength(writeId, 'utf8');
     if (keyBytes > 0xffff || idBytes > 0xffff) return;
-    const total = HEADER + keyBytes + idBytes + Buffer.byteLength(json, 'utf8');
+    const total = HEADER + keyBytes + idBytes + jsonBytes;
     if (total + ENTRY_OVERHEAD_BYTES > this.maxEntryBytes || total > this.arenaMax) return;
     const at = this.place(total);
     const arena = this.arena!;
@@ -120,7 +129,8 @@ export class DecodedCache {
     arena.writeUInt32LE(total - HEADER - keyBytes - idBytes, at + 12);
     arena.write(key, at + HEADER, 'utf8');
     arena.write(writeId, at + HEADER + keyBytes, 'utf8');
-    arena.write(json, at + HEADER + keyBytes + idBytes, 'utf8');
+    if (typeof json === 'string') arena.write(json, at + HEADER + keyBytes + idBytes, 'utf8');
+    else arena.set(json, at + HEADER + keyBytes + idBytes);
     this.head = at + total;
     this.ringBytes += total;
     // Another key with the same hash: its entry is replaced.

@@ -39,7 +39,7 @@ export function readItem(item: Item): StoredSession {
   if (!(data instanceof Uint8Array)) throw new CorruptSessionError('attribute "data" is missing or not binary');
   const lockOwner = item.lockOwner?.S;
   const userId = item.userId?.S;
-  return {
+  const stored: StoredSession = {
     key,
     data,
     version: num(item, 'version', true) as number,
@@ -47,9 +47,14 @@ export function readItem(item: Item): StoredSession {
     expiresAtMs: expiryMs(item),
     createdAt: num(item, 'createdAt', false) ?? 0,
     updatedAt: num(item, 'updatedAt', false) ?? 0,
-    ...(lockOwner !== undefined ? { lockOwner, lockExpiresAt: num(item, 'lockExpiresAt', false) ?? 0 } : {}),
-    ...(userId !== undefined ? { userId } : {}),
   };
+  // Set only when present, as before, without a spread of an object made for it (every load passes here).
+  if (lockOwner !== undefined) {
+    stored.lockOwner = lockOwner;
+    stored.lockExpiresAt = num(item, 'lockExpiresAt', false) ?? 0;
+  }
+  if (userId !== undefined) stored.userId = userId;
+  return stored;
 }
 
 /** `writeIds` (write-history.ts) at its longest: the name, a list's 3 bytes, five ids of up to 20 characters and a byte each. */

@@ -1,12 +1,13 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { eventualReads } from '../config/options.js';
 import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
+import { utf8 } from '../codec/json.js';
 import { isExpired, readItem, type Item, type StoredSession } from './item.js';
 import { chunkCount, deleteSessionItem, readChunkedFrame } from './chunks.js';
 import { idTag } from './session-id.js';
 import { pastLifetime } from './lifecycle.js';
 import { rebindFrame } from './rebind.js';
-import type { LoadedSession, SessionData } from './session-handle.js';
+import type { LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 import { writeIdsOf } from './write-history.js';
 
@@ -73,11 +74,15 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
     if (frame instanceof CorruptSessionError) throw frame;
     stored = readItem(item);
     const writeId = item.writeId?.S;
-    json = cached ?? ctx.codec.unframe(frame ?? stored.data, stored.key);
-    unbound = cached === undefined && ctx.codec.unbound(frame ?? stored.data);
     if (cached === undefined) {
-      if (!unbound) ctx.decoded.set(stored.key, writeId, json);
-    } else ctx.statsData.decodeCacheHits += 1;
+      const bytes = ctx.codec.unframeBytes(frame ?? stored.data, stored.key);
+      json = utf8(bytes);
+      unbound = ctx.codec.unbound(frame ?? stored.data);
+      if (!unbound) ctx.decoded.setBytes(stored.key, writeId, bytes);
+    } else {
+      json = cached;
+      ctx.statsData.decodeCacheHits += 1;
+    }
     data = ctx.codec.parse(json);
   } catch (err) {
     if (err instanceof EncryptionKeyError) {
@@ -100,24 +105,23 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
   }
   let version = stored.version;
   let writeIds = writeIdsOf(item);
-  if (unbound && chunkCount(item) === 0) {
+  const chunks = chunkCount(item);
+  if (unbound && chunks === 0) {
     const rebound = await rebindFrame(ctx, stored.key, stored.version, json, stored.userId, writeIds);
     if (rebound) ({ version, writeIds } = rebound);
   }
-  return {
-    data,
-    handle: {
-      id,
-      key: stored.key,
-      version,
-      json,
-      expiresAtMs: stored.expiresAtMs,
-      createdAt: stored.createdAt,
-      ...(stored.userId !== undefined ? { userId: stored.userId } : {}),
-      settled: false,
-      storedVersion: version,
-      chunks: chunkCount(item),
-      writeIds,
-    },
+  const handle: SessionHandle = {
+    id,
+    key: stored.key,
+    version,
+    json,
+    expiresAtMs: stored.expiresAtMs,
+    createdAt: stored.createdAt,
+    settled: false,
+    storedVersion: version,
+    chunks,
+    writeIds,
   };
+  if (stored.userId !== undefined) handle.userId = stored.userId;
+  return { data, handle };
 }

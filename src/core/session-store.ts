@@ -139,6 +139,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
   private readonly locks: RequestLocks;
   private readonly target: string;
   private readyPromise: Promise<EnsureTableResult | undefined> | undefined;
+  /** The table check finished: load() need not await it again. */
+  private isReady = false;
   private readonly ownsClient: boolean;
   private probe: NodeJS.Timeout | undefined;
   private reaper: Reaper | undefined;
@@ -243,14 +245,19 @@ export class SessionStore extends EventEmitter implements RequestContext {
   ready(): Promise<EnsureTableResult | undefined> {
     if (!this.readyPromise) {
       // The optional OpenTelemetry API first: the client's retry counter must be in place before its first call.
-      this.readyPromise = loadTelemetry().then(() => {
-        if (this.ownsClient) instrumentClient(this.client);
-        if (this.config.skipTableCheck) return undefined;
-        return ensureTable(this.gateway, this.config, this.target, this.logger).then((result) => {
-          if (!this.reaper && !this.closed) this.reaper = reaperForStrongTable(this);
+      this.readyPromise = loadTelemetry()
+        .then(() => {
+          if (this.ownsClient) instrumentClient(this.client);
+          if (this.config.skipTableCheck) return undefined;
+          return ensureTable(this.gateway, this.config, this.target, this.logger).then((result) => {
+            if (!this.reaper && !this.closed) this.reaper = reaperForStrongTable(this);
+            return result;
+          });
+        })
+        .then((result) => {
+          this.isReady = true;
           return result;
         });
-      });
       this.readyPromise.catch((err: unknown) => {
         if (err instanceof StoreUnavailableError) this.readyPromise = undefined;
         else this.logger.error({ table: this.config.table, code: (err as SessionStoreError).code }, (err as Error).message);
@@ -288,7 +295,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
    */
   async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
     const key = this.keyOf(id);
-    await this.ready();
+    // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
+    if (!this.isReady) await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
     return traced(
       this,
@@ -514,7 +522,13 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const live = handle && handle.id === id && !handle.settled ? handle : undefined;
     const run = () => (live ? this.ending(live, refresh) : refresh());
     // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
-    if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) return run();
+    if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
+      if (options.data !== undefined) return run();
+      // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
+      this.statsData.touchesSkipped += 1;
+      this.locks.settle(live);
+      return 'unchanged';
+    }
     return traced(this, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
   }
 

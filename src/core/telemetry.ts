@@ -2,8 +2,10 @@
  * Traces and metrics through the OpenTelemetry API, an optional peer. The API
  * is imported once, by the first store's ready(); when it is not installed
  * every hook here is one check of an undefined variable, and nothing else is
- * loaded. The API itself is no-op until the application registers a tracer or
- * meter provider (its SDK), so installing it alone costs next to nothing too.
+ * loaded. Installed without a registered tracer or meter provider (its SDK),
+ * a hook is a look at the API's stand-in provider and nothing more: no span,
+ * no context switch, no attribute object (the no-op span alone took a tenth
+ * of a cold read's CPU, docs/benchmarks.md).
  *
  * A span's facts (DynamoDB attempts, capacity, bytes) are gathered from the
  * calls made under it, found through the active context, so the layers below
@@ -21,9 +23,11 @@ type Attributes = Record<string, string | number | boolean>;
 /** The scope name of every span and instrument, and the prefix of the store's own attributes and metrics. */
 export const SCOPE = 'dynamodb-session-manager';
 export const PREFIX = 'dynamodb_session';
+// The hooks below spell attribute names out in full: a literal key costs nothing, a `${PREFIX}.…` one a string built and looked up per call.
 
 let api: Api | undefined;
 let loading: Promise<void> | undefined;
+/** The registered provider's tracer, once one is found; until then every span is skipped. */
 let tracer: OtelApi.Tracer | undefined;
 
 /** Imports @opentelemetry/api once per process; resolves either way (absent: telemetry stays off). */
@@ -53,16 +57,35 @@ interface Instruments {
   lockTimeouts: OtelApi.Counter;
   unavailable: OtelApi.Counter;
   retries: OtelApi.Counter;
-  capacity: OtelApi.Counter;
+  capacity: OtelApi.ObservableCounter;
   leases: OtelApi.UpDownCounter;
 }
 
-let made: Instruments | undefined;
+/** null: no MeterProvider was registered at the first measurement, so none is recorded. */
+let made: Instruments | null | undefined;
+
+/**
+ * The tracer of the registered provider, or undefined while none is: the API's
+ * stand-in provider says whether it has one behind it (a provider of another
+ * kind is a real one). Found once, it is kept, as the API's own stand-in keeps it.
+ */
+function activeTracer(otel: Api): OtelApi.Tracer | undefined {
+  if (tracer !== undefined) return tracer;
+  const provider = otel.trace.getTracerProvider() as Partial<OtelApi.ProxyTracerProvider> & OtelApi.TracerProvider;
+  const found = typeof provider.getDelegateTracer === 'function' ? provider.getDelegateTracer(SCOPE) : provider.getTracer(SCOPE);
+  if (found !== undefined) tracer = found;
+  return found;
+}
 
 // OpenTelemetry's conventions: durations in seconds, sizes in By, counts in {thing}.
-function instruments(otel: Api): Instruments {
-  if (made) return made;
+function instruments(otel: Api): Instruments | undefined {
+  if (made !== undefined) return made ?? undefined;
   const meter = otel.metrics.getMeter(SCOPE);
+  // The API's no-op meter: nothing would be kept, so nothing is measured.
+  if (Object.getPrototypeOf(meter) === Object.getPrototypeOf(otel.createNoopMeter())) {
+    made = null;
+    return undefined;
+  }
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } };
   made = {
     loadDuration: meter.createHistogram(`${PREFIX}.load.duration`, { ...seconds, description: 'Duration of session loads, lease wait included' }),
@@ -78,10 +101,29 @@ function instruments(otel: Api): Instruments {
     lockTimeouts: meter.createCounter(`${PREFIX}.lock.timeouts`, { unit: '{timeout}', description: 'Locked loads that gave up after maxLockWaitMs' }),
     unavailable: meter.createCounter(`${PREFIX}.unavailable.responses`, { unit: '{response}', description: 'Requests answered 503 with Retry-After (outage, lock time-out, unknown key)' }),
     retries: meter.createCounter(`${PREFIX}.retries`, { unit: '{retry}', description: 'DynamoDB calls sent again, by the error that made them retry' }),
-    capacity: meter.createCounter(`${PREFIX}.capacity.consumed`, { unit: '{capacity_unit}', description: 'Capacity units DynamoDB reported, by operation (returnConsumedCapacity)' }),
+    capacity: meter.createObservableCounter(`${PREFIX}.capacity.consumed`, { unit: '{capacity_unit}', description: 'Capacity units DynamoDB reported, by operation (returnConsumedCapacity)' }),
     leases: meter.createUpDownCounter(`${PREFIX}.leases.held`, { unit: '{lease}', description: 'Pessimistic leases this process holds now' }),
   };
+  made.capacity.addCallback((result) => {
+    for (const [attributes, units] of consumed) result.observe(units, attributes);
+  });
   return made;
+}
+
+/**
+ * Capacity units by table and operation, summed here and read by the metric
+ * reader when it collects (an asynchronous counter): every DynamoDB call
+ * reports some, and a synchronous counter's add hashes its attributes on each.
+ */
+const consumed = new Map<Attributes, number>();
+/** The attribute set of each table and operation, made once. */
+const capacityKeys = new Map<string, Map<string, Attributes>>();
+function addCapacity(table: string, operation: string, units: number): void {
+  let byOperation = capacityKeys.get(table);
+  if (byOperation === undefined) capacityKeys.set(table, (byOperation = new Map()));
+  let attributes = byOperation.get(operation);
+  if (attributes === undefined) byOperation.set(operation, (attributes = { 'db.collection.name': table, 'db.operation.name': operation }));
+  consumed.set(attributes, (consumed.get(attributes) ?? 0) + units);
 }
 
 /** What a span learns while it runs, written as attributes when it ends. */
@@ -127,11 +169,35 @@ export function traced<T>(
   describe?: (result: T) => Attributes | undefined,
 ): Promise<T> {
   if (api === undefined) return run();
-  return tracedWith(api, store, name, operation, session, run, describe);
+  const histogram = DURATIONS[name];
+  const spans = activeTracer(api);
+  const metrics = histogram !== undefined ? instruments(api) : undefined;
+  if (spans !== undefined) return tracedWith(api, spans, metrics, store, name, operation, session, run, describe);
+  if (metrics !== undefined) return measured(metrics[histogram!] as OtelApi.Histogram, store, run, describe);
+  return run();
+}
+
+/** A phase with a duration histogram and no tracer provider: timed and recorded, no span. */
+async function measured<T>(histogram: OtelApi.Histogram, store: TracedStore, run: () => Promise<T>, describe: ((result: T) => Attributes | undefined) | undefined): Promise<T> {
+  const started = performance.now();
+  const metricAttributes: Attributes = { 'db.collection.name': store.config.table };
+  try {
+    const result = await run();
+    const outcome = describe?.(result)?.['dynamodb_session.outcome'];
+    if (outcome !== undefined) metricAttributes['dynamodb_session.outcome'] = outcome;
+    return result;
+  } catch (err) {
+    metricAttributes['error.type'] = errorType(err);
+    throw err;
+  } finally {
+    histogram.record((performance.now() - started) / 1000, metricAttributes);
+  }
 }
 
 async function tracedWith<T>(
   otel: Api,
+  tracer: OtelApi.Tracer,
+  metrics: Instruments | undefined,
   store: TracedStore,
   name: string,
   operation: string,
@@ -142,16 +208,14 @@ async function tracedWith<T>(
   const histogram = DURATIONS[name];
   const started = performance.now();
   const table = store.config.table;
-  // The API's tracer is a stand-in that finds the registered provider's: one is enough.
-  tracer ??= otel.trace.getTracer(SCOPE);
   const outer = otel.trace.getActiveSpan();
   const attributes: Attributes = {
     'db.system.name': 'aws.dynamodb',
     'db.collection.name': table,
     'db.operation.name': operation,
-    [`${PREFIX}.locking`]: store.config.locking,
+    'dynamodb_session.locking': store.config.locking,
   };
-  if (session) attributes[`${PREFIX}.session`] = 'tag' in session ? session.tag : tagOf(session.id);
+  if (session) attributes['dynamodb_session.session'] = 'tag' in session ? session.tag : tagOf(session.id);
   return tracer.startActiveSpan(name, { kind: otel.SpanKind.INTERNAL, attributes }, async (span) => {
     const recording = span.isRecording();
     const own: SpanFacts = { parent: outer ? facts.get(outer) : undefined, attempts: 0, capacity: 0, conflicts: 0 };
@@ -159,12 +223,12 @@ async function tracedWith<T>(
     const metricAttributes: Attributes = { 'db.collection.name': table };
     try {
       const result = await run();
-      const described = describe && (recording || histogram) ? describe(result) : undefined;
+      const described = describe && (recording || metrics) ? describe(result) : undefined;
       if (described) {
-        if (own.conflicts > 0 && described[`${PREFIX}.outcome`] === 'merged') described[`${PREFIX}.outcome`] = 'conflict';
+        if (own.conflicts > 0 && described['dynamodb_session.outcome'] === 'merged') described['dynamodb_session.outcome'] = 'conflict';
         if (recording) span.setAttributes(described);
-        const outcome = described[`${PREFIX}.outcome`];
-        if (outcome !== undefined) metricAttributes[`${PREFIX}.outcome`] = outcome;
+        const outcome = described['dynamodb_session.outcome'];
+        if (outcome !== undefined) metricAttributes['dynamodb_session.outcome'] = outcome;
       }
       return result;
     } catch (err) {
@@ -179,11 +243,11 @@ async function tracedWith<T>(
     } finally {
       const seconds = (performance.now() - started) / 1000;
       if (recording) {
-        span.setAttribute(`${PREFIX}.attempts`, own.attempts);
-        if (own.capacity > 0) span.setAttribute(`${PREFIX}.consumed_capacity`, own.capacity);
-        if (name === 'session.lock') span.setAttribute(`${PREFIX}.lock_wait_ms`, Math.round(seconds * 1000));
+        span.setAttribute('dynamodb_session.attempts', own.attempts);
+        if (own.capacity > 0) span.setAttribute('dynamodb_session.consumed_capacity', own.capacity);
+        if (name === 'session.lock') span.setAttribute('dynamodb_session.lock_wait_ms', Math.round(seconds * 1000));
       }
-      if (histogram) (instruments(otel)[histogram] as OtelApi.Histogram).record(seconds, metricAttributes);
+      if (histogram && metrics) (metrics[histogram] as OtelApi.Histogram).record(seconds, metricAttributes);
       span.end();
     }
   });
@@ -221,6 +285,7 @@ export function errorType(err: unknown): string {
 }
 
 function spanFacts(otel: Api): SpanFacts | undefined {
+  if (tracer === undefined) return undefined;
   const span = otel.trace.getActiveSpan();
   return span ? facts.get(span) : undefined;
 }
@@ -232,7 +297,7 @@ export function noteCall(table: string, operation: string, attempts: number, cap
     f.attempts += attempts;
     f.capacity += capacityUnits;
   }
-  if (capacityUnits > 0) instruments(api).capacity.add(capacityUnits, { 'db.collection.name': table, 'db.operation.name': operation });
+  if (capacityUnits > 0 && instruments(api)) addCapacity(table, operation, capacityUnits);
 }
 
 /** A save merged with a newer write; `conflicts` paths needed onConflict. */
@@ -240,22 +305,23 @@ export function noteMerge(table: string, conflicts: number): void {
   if (api === undefined) return;
   for (let f = spanFacts(api); f; f = f.parent) f.conflicts += conflicts;
   const m = instruments(api);
+  if (!m) return;
   m.merges.add(1, { 'db.collection.name': table });
   if (conflicts > 0) m.conflicts.add(conflicts, { 'db.collection.name': table });
 }
 
 export function noteLockTimeout(table: string): void {
-  if (api !== undefined) instruments(api).lockTimeouts.add(1, { 'db.collection.name': table });
+  if (api !== undefined) instruments(api)?.lockTimeouts.add(1, { 'db.collection.name': table });
 }
 
 /** A pessimistic lease taken (+1) or given back (-1). */
 export function noteLease(table: string, change: 1 | -1): void {
-  if (api !== undefined) instruments(api).leases.add(change, { 'db.collection.name': table });
+  if (api !== undefined) instruments(api)?.leases.add(change, { 'db.collection.name': table });
 }
 
 /** A call the store itself sends again (the SDK's own retries are counted by instrumentClient). */
 export function noteRetry(errorCode: string): void {
-  if (api !== undefined) instruments(api).retries.add(1, { 'error.type': errorCode });
+  if (api !== undefined) instruments(api)?.retries.add(1, { 'error.type': errorCode });
 }
 
 // An adapter may classify one error more than once (its error hook, then its response): counted once.
@@ -265,7 +331,7 @@ const answered = new WeakSet<object>();
 export function noteUnavailable(err: unknown): void {
   if (api === undefined || typeof err !== 'object' || err === null || answered.has(err)) return;
   answered.add(err);
-  instruments(api).unavailable.add(1, { 'error.type': errorType(err) });
+  instruments(api)?.unavailable.add(1, { 'error.type': errorType(err) });
 }
 
 const ATTEMPT_ERRORS = Symbol('dynamodb-session-manager attempt errors');
@@ -312,19 +378,20 @@ export function instrumentClient(client: DynamoDBClient): void {
 
 /** A load's attributes: whether a session was found, its stored chunks. */
 export function describeLoad(loaded: { handle: { chunks?: number | undefined; json: string } } | null): Attributes {
-  if (!loaded) return { [`${PREFIX}.outcome`]: 'missing' };
-  return { [`${PREFIX}.outcome`]: 'found', [`${PREFIX}.chunks`]: loaded.handle.chunks ?? 0, [`${PREFIX}.session_bytes`]: loaded.handle.json.length };
+  if (!loaded) return { 'dynamodb_session.outcome': 'missing' };
+  return { 'dynamodb_session.outcome': 'found', 'dynamodb_session.chunks': loaded.handle.chunks ?? 0, 'dynamodb_session.session_bytes': loaded.handle.json.length };
 }
 
 /** A save's or touch's attributes, in the outcome vocabulary of docs/telemetry.md. */
 export function describeCommit(outcome: string): Attributes {
-  return { [`${PREFIX}.outcome`]: OUTCOMES[outcome] ?? outcome };
+  return { 'dynamodb_session.outcome': OUTCOMES[outcome] ?? outcome };
 }
 
 /** The item a save writes: its encoded size (a histogram, and the active span's attributes) and its chunk items. */
 export function noteItem(table: string, bytes: number, chunks: number): void {
   if (api === undefined) return;
-  instruments(api).sessionSize.record(bytes, { 'db.collection.name': table });
+  instruments(api)?.sessionSize.record(bytes, { 'db.collection.name': table });
+  if (tracer === undefined) return;
   const span = api.trace.getActiveSpan();
-  if (span && facts.has(span)) span.setAttributes({ [`${PREFIX}.item_bytes`]: bytes, [`${PREFIX}.chunks`]: chunks });
+  if (span && facts.has(span)) span.setAttributes({ 'dynamodb_session.item_bytes': bytes, 'dynamodb_session.chunks': chunks });
 }

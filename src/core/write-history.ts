@@ -70,8 +70,20 @@ export function keptWriteIds(wid: string, below: readonly string[]): string[] {
 export function writeIdsOf(item: Item | undefined): string[] {
   const current = item?.writeId?.S;
   if (current === undefined) return [];
-  const listed = (item?.writeIds?.L ?? []).map((v) => v.S).filter((s): s is string => typeof s === 'string');
-  return listed[0] === current ? listed.slice(0, WRITES_MAX) : [current];
+  // The listed ids (strings only), kept when the first is the item's own: one pass, one array, on every load.
+  const listed = item?.writeIds?.L;
+  const ids: string[] = [];
+  if (listed) {
+    for (const v of listed) {
+      const id = v.S;
+      if (typeof id !== 'string') continue;
+      if (ids.length === 0 && id !== current) break;
+      ids.push(id);
+      if (ids.length === WRITES_MAX) break;
+    }
+  }
+  if (ids.length === 0) ids.push(current);
+  return ids;
 }
 
 /** The `writeIds` value a write with id `wid` stores on top of a version whose ids are `below`. */
