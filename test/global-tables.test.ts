@@ -18,6 +18,9 @@ import { EAST, WEST, ENDPOINTS, globalTable, type GlobalTable } from './helpers/
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { createStreamsHandler } from '../src/streams/lambda.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sessionHandler } from '../src/adapters/http.js';
 
 /** One request incrementing the session's counter (POST: under locking 'auto' it takes the lease); true when acknowledged. */
 async function increment(store: SessionStore, id: string): Promise<boolean> {
@@ -307,5 +310,54 @@ describe('MREC: an expiry is told in one Region only', () => {
     let unaware = 0;
     for (const region of [EAST, WEST]) await createStreamsHandler({ onExpired: () => (unaware += 1) })({ Records: records[region] as never });
     assert.equal(unaware, 2);
+  });
+});
+
+describe('MREC: servers in both Regions (the node:http entry), routing on', () => {
+  let g: GlobalTable;
+  const servers: Server[] = [];
+  before(async () => {
+    g = await globalTable();
+  });
+  after(async () => {
+    for (const server of servers) server.close();
+    await g.close();
+  });
+
+  /** A server of `region`: POST /inc adds one to the session's counter, POST /logout destroys the session. */
+  async function serverIn(region: string): Promise<string> {
+    const withSession = sessionHandler({ store: g.store(region, true), secret: 'global-tables-test-secret-of-32-chars!' });
+    const server = createServer((req, res) =>
+      withSession(req, res, async (session) => {
+        if (req.url === '/logout') await session.destroy();
+        else session.set('n', (session.get<number>('n') ?? 0) + 1);
+        res.end(JSON.stringify({ n: session.get('n') ?? null }));
+      }),
+    );
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it(`${K} POSTs to each Region's server at once, one browser: every one answered 200 and kept in both Regions; a logout in the other Region sticks`, async () => {
+    const [east, west] = [await serverIn(EAST), await serverIn(WEST)];
+    const first = await fetch(`${east}/inc`, { method: 'POST' });
+    assert.equal(first.status, 200);
+    const cookie = first.headers.getSetCookie().find((c) => c.startsWith('sid='))!.split(';')[0]!;
+    const id = decodeURIComponent(cookie.slice('sid='.length)).replace(/^s:/, '').split('.').slice(0, -1).join('.');
+    assert.equal(homeRegionOf(id, [EAST, WEST]), EAST, 'the session was given the Region that created it as its home');
+    const post = (url: string) => fetch(`${url}/inc`, { method: 'POST', headers: { cookie } }).then((r) => r.status);
+    const statuses = await Promise.all(Array.from({ length: 2 * K }, (_, i) => post(i % 2 === 0 ? east : west)));
+    assert.deepEqual(statuses, Array(2 * K).fill(200));
+    await g.replicator.settle();
+    assert.equal(await counterIn(g, EAST, id), 2 * K + 1, 'east: every acknowledged increment');
+    assert.equal(await counterIn(g, WEST, id), 2 * K + 1, 'west: every acknowledged increment');
+    // A logout through the west server, then an increment through the east one: the session stays gone everywhere.
+    assert.equal((await fetch(`${west}/logout`, { method: 'POST', headers: { cookie } })).status, 200);
+    const after = await fetch(`${east}/inc`, { method: 'POST', headers: { cookie } });
+    assert.deepEqual(await after.json(), { n: 1 }, 'a new, empty session: the old one is gone');
+    await g.replicator.settle();
+    assert.equal(await counterIn(g, EAST, id), null);
+    assert.equal(await counterIn(g, WEST, id), null);
   });
 });
