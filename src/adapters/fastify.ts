@@ -119,7 +119,11 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const minVersion =
       ctx && eventualReads(this.store.config) ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
     if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
-    this.store.load(sid, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.request.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) }).then(
+    this.store.load(sid, {
+      ...(lock === undefined ? {} : { lock }),
+      ...(ctx ? { method: ctx.request.method } : {}),
+      ...(minVersion === undefined ? {} : { minVersion }),
+    }).then(
       (loaded) => {
         if (!loaded) return later(cb, null, null);
         if (reload) this.store.rebase(holder, loaded.handle);
@@ -300,7 +304,11 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   if (idHeader) {
     fastify.addHook('onSend', async (request, reply) => {
       const incoming = incomingIds.get(request);
-      const { kept, value } = idHeaderFromSetCookies(setCookieList(reply.getHeader('set-cookie') as string | string[] | undefined), sessionCookieName, incoming);
+      const { kept, value } = idHeaderFromSetCookies(
+        setCookieList(reply.getHeader('set-cookie') as string | string[] | undefined),
+        sessionCookieName,
+        incoming,
+      );
       reply.removeHeader('set-cookie');
       if (kept.length > 0) reply.header('set-cookie', kept);
       const id = value ?? (incoming !== undefined && reply.statusCode < 500 && !request.session ? '' : undefined);

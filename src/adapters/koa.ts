@@ -105,7 +105,11 @@ export class KoaSessionStore {
       ctx && eventualReads(this.store.config) ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
     let loaded;
     try {
-      loaded = await this.store.load(key, { ...(lock === undefined ? {} : { lock }), ...(ctx ? { method: ctx.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
+      loaded = await this.store.load(key, {
+        ...(lock === undefined ? {} : { lock }),
+        ...(ctx ? { method: ctx.method } : {}),
+        ...(minVersion === undefined ? {} : { minVersion }),
+      });
     } catch (err) {
       if (err instanceof InvalidSessionIdError) return null;
       throw err;
@@ -135,7 +139,11 @@ export class KoaSessionStore {
     const sessionCookie = sess._session === true || maxAge === 'session';
     const lifetime = typeof sess._maxAge === 'number' ? sess._maxAge : typeof maxAge === 'number' ? maxAge : this.store.config.ttl * 1000;
     // koa-session stamps the expiry it will put in `_expire` on the data it saves: keep exactly that one.
-    const expires = mine?.hold ? mine.handle.expiresAtMs : typeof sess._expire === 'number' && Number.isFinite(sess._expire) ? sess._expire : Date.now() + lifetime;
+    const expires = mine?.hold
+      ? mine.handle.expiresAtMs
+      : typeof sess._expire === 'number' && Number.isFinite(sess._expire)
+        ? sess._expire
+        : Date.now() + lifetime;
     if (mine && options.changed === false) {
       // Rolling or renew with no change: a throttled expiry refresh, not a data write.
       await this.store.touch(mine.handle, key, { expires });
@@ -189,7 +197,10 @@ export class KoaSessionStore {
       }
       // koa-session judged the session unchanged by its JSON text, which a function or symbol does not show up in.
       const data = map.size === 1 ? appData(ctx) : undefined;
-      await this.store.touch(handle, key, { ...(maxAge === 'session' ? {} : { expires: hold ? handle.expiresAtMs : Date.now() + maxAge }), ...(data ? { data } : {}) });
+      await this.store.touch(handle, key, {
+        ...(maxAge === 'session' ? {} : { expires: hold ? handle.expiresAtMs : Date.now() + maxAge }),
+        ...(data ? { data } : {}),
+      });
     }
   }
 
@@ -242,10 +253,36 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
  * Without `secret`, cookies are signed with `app.keys` as koa-session does.
  */
 export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
-  const { header, store, lock, keepAlive, secret, key, maxAge, rolling, renew, signed, httpOnly, secure, sameSite, overwrite, autoCommit, valid, beforeSave, genid, prefix, ...storeOptions } = options;
+  const {
+    header,
+    store,
+    lock,
+    keepAlive,
+    secret,
+    key,
+    maxAge,
+    rolling,
+    renew,
+    signed,
+    httpOnly,
+    secure,
+    sameSite,
+    overwrite,
+    autoCommit,
+    valid,
+    beforeSave,
+    genid,
+    prefix,
+    ...storeOptions
+  } = options;
   const secrets = secret === undefined ? undefined : secretList(secret);
   const idHeader = resolveIdHeader(header);
-  if (idHeader && !secrets) throw new ConfigError('option "header" of dynamoSession() needs "secret": the header carries the id signed as the cookie of `secret` is (app.keys sign koa\'s own two-cookie format, which no header holds)');
+  if (idHeader && !secrets) {
+    throw new ConfigError(
+      'option "header" of dynamoSession() needs "secret": the header carries the id signed as the cookie of `secret` is ' +
+        '(app.keys sign koa\'s own two-cookie format, which no header holds)',
+    );
+  }
   // Without `secret`, koa-session signs with app.keys: held to the same length, now if they are set, else at the first request.
   let keysChecked = secrets !== undefined || signed === false;
   const checkKeys = () => {
@@ -255,7 +292,12 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
   };
   checkKeys();
   const cookieName = key ?? 'koa.sess';
-  const cookieOptions = { httpOnly: httpOnly ?? true, ...(secure !== undefined ? { secure } : {}), sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none', path: '/' };
+  const cookieOptions = {
+    httpOnly: httpOnly ?? true,
+    ...(secure !== undefined ? { secure } : {}),
+    sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none',
+    path: '/',
+  };
   const external = new KoaSessionStore({
     ...storeOptions,
     ...(store ? { store } : {}),
@@ -295,7 +337,14 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
             },
             set: (ctx: Koa.Context, id: string) => {
               const held = external.heldExpiry(ctx, id);
-              const lifetime = held !== undefined ? held - Date.now() : typeof maxAge === 'number' ? maxAge : maxAge === 'session' ? undefined : external.store.config.ttl * 1000;
+              const lifetime =
+                held !== undefined
+                  ? held - Date.now()
+                  : typeof maxAge === 'number'
+                    ? maxAge
+                    : maxAge === 'session'
+                      ? undefined
+                      : external.store.config.ttl * 1000;
               ctx.cookies.set(cookieName, encodeURIComponent(signSessionId(id, secrets)), {
                 ...cookieOptions,
                 signed: false,

@@ -132,7 +132,8 @@ export class NextSession {
     } catch (err) {
       if (!probe) throw err;
       throw new ReadOnlySessionError(
-        'the session cannot be saved here: Next.js lets only Server Actions and Route Handlers set cookies, and this is a Server Component (or another read-only place). Read the session here; change it in a Server Action or a Route Handler',
+        'the session cannot be saved here: Next.js lets only Server Actions and Route Handlers set cookies, ' +
+          'and this is a Server Component (or another read-only place). Read the session here; change it in a Server Action or a Route Handler',
         { cause: err },
       );
     }
@@ -153,11 +154,17 @@ export interface NextSessions {
 }
 
 const hasBody = (headers: { get(name: string): string | null }): boolean =>
-  headers.get('next-action') !== null || headers.get('content-type') !== null || headers.get('transfer-encoding') !== null || Number(headers.get('content-length') ?? 0) > 0;
+  headers.get('next-action') !== null ||
+  headers.get('content-type') !== null ||
+  headers.get('transfer-encoding') !== null ||
+  Number(headers.get('content-length') ?? 0) > 0;
 
 export function nextSessions(options: NextSessionOptions): NextSessions {
   if ((options as { header?: unknown })?.header !== undefined) {
-    throw new ConfigError('option "header" does not fit getSession(), which reads and sets cookies through next/headers: use webSessions({ header }) from dynamodb-session-manager/web in a Route Handler');
+    throw new ConfigError(
+      'option "header" does not fit getSession(), which reads and sets cookies through next/headers: ' +
+        'use webSessions({ header }) from dynamodb-session-manager/web in a Route Handler',
+    );
   }
   const { lock, keepAlive, ...rest } = options;
   const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) });

@@ -65,7 +65,9 @@ class DynamoRouterSession<Data = RouterSessionData, FlashData = Data> {
   }
 
   set(name: string, value: unknown): void {
-    if (name === 'cookie') throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
+    if (name === 'cookie') {
+      throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
+    }
     this.#map.set(name, value);
   }
 
@@ -98,9 +100,14 @@ export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = S
  * expires now. Failing to reach DynamoDB throws StoreUnavailableError:
  * `unavailableResponse(err)` from `dynamodb-session-manager/web` makes the 503.
  */
-export function createDynamoSessionStorage<Data = RouterSessionData, FlashData = Data>(options: ReactRouterSessionOptions): DynamoSessionStorage<Data, FlashData> {
+export function createDynamoSessionStorage<Data = RouterSessionData, FlashData = Data>(
+  options: ReactRouterSessionOptions,
+): DynamoSessionStorage<Data, FlashData> {
   if ((options as { header?: unknown })?.header !== undefined) {
-    throw new ConfigError('option "header" does not fit React Router\'s SessionStorage, which speaks Cookie and Set-Cookie: use webSessions({ header }) from dynamodb-session-manager/web in the loader or action');
+    throw new ConfigError(
+      'option "header" does not fit React Router\'s SessionStorage, which speaks Cookie and Set-Cookie: ' +
+        'use webSessions({ header }) from dynamodb-session-manager/web in the loader or action',
+    );
   }
   // saveUninitialized false, as in every other entry: a cookieless request (a bot, a health check) writes nothing.
   const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? false });
@@ -108,7 +115,9 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   if (sessions.store.config.trackDevices) watchServedRequests();
   const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
     if (!(session instanceof DynamoRouterSession)) {
-      throw new ConfigError('commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)');
+      throw new ConfigError(
+        'commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)',
+      );
     }
     return session as DynamoRouterSession<Data, FlashData>;
   };

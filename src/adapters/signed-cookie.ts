@@ -35,7 +35,10 @@ export const MIN_SECRET_LENGTH = 32;
 export function secretList(secret: string | string[] | undefined, option = 'secret'): string[] {
   const list = Array.isArray(secret) ? secret : secret === undefined ? [] : [secret];
   if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
-    throw new ConfigError(`option "${option}" is required: a non-empty string, or an array of them (the first signs new cookies, all verify), used to sign the session cookie`);
+    throw new ConfigError(
+      `option "${option}" is required: a non-empty string, or an array of them (the first signs new cookies, all verify), ` +
+        'used to sign the session cookie',
+    );
   }
   checkSecretLength(list, option);
   return list;
@@ -47,7 +50,8 @@ export function checkSecretLength(list: readonly unknown[], option: string): voi
     if ((typeof s === 'string' || Buffer.isBuffer(s)) && s.length < MIN_SECRET_LENGTH) {
       const which = list.length > 1 ? `${option}[${i}]` : option;
       throw new ConfigError(
-        `option "${which}" is shorter than ${MIN_SECRET_LENGTH} characters: a cookie-signing secret needs at least ${MIN_SECRET_LENGTH} random characters (make one with \`openssl rand -base64 32\`)`,
+        `option "${which}" is shorter than ${MIN_SECRET_LENGTH} characters: ` +
+          `a cookie-signing secret needs at least ${MIN_SECRET_LENGTH} random characters (make one with \`openssl rand -base64 32\`)`,
       );
     }
   });

@@ -69,10 +69,19 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
 const PLACEHOLDER: AwsCredentialIdentity = Object.freeze({ accessKeyId: 'local', secretAccessKey: 'local' });
 
 // Where the default chain would find credentials without asking the network.
-const LOCAL_INPUTS = ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
+const LOCAL_INPUTS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+];
 const sharedFileExists = (): boolean => {
   const home = process.env.HOME || homedir();
-  return existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials')) || existsSync(process.env.AWS_CONFIG_FILE || join(home, '.aws', 'config'));
+  return (
+    existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials')) ||
+    existsSync(process.env.AWS_CONFIG_FILE || join(home, '.aws', 'config'))
+  );
 };
 
 /**
@@ -204,7 +213,11 @@ export async function describeCredentials(config: ResolvedConfig): Promise<Crede
     region === undefined ? undefined : { callerClientConfig: { region: async () => region } },
   );
   if (identity === PLACEHOLDER) {
-    return { source: 'placeholder', detail: `placeholder keys: no AWS credentials found, and endpoint ${resolveTarget(config).endpoint?.url} is on this machine (DynamoDB Local checks none)`, accessKeyIdHint: hint(identity.accessKeyId) };
+    return {
+      source: 'placeholder',
+      detail: `placeholder keys: no AWS credentials found, and endpoint ${resolveTarget(config).endpoint?.url} is on this machine (DynamoDB Local checks none)`,
+      accessKeyIdHint: hint(identity.accessKeyId),
+    };
   }
   return { source, detail: chainStep(identity), accessKeyIdHint: hint(identity.accessKeyId) };
 }

@@ -45,7 +45,11 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
   } catch (err) {
     // The words every other command uses for the same failure.
     const explained = explain(err, store.config, flags);
-    report(explained ? { ok: false, what: explained.what, ...(explained.fix ? { fix: explained.fix } : {}) } : { ok: false, what: `DynamoDB: ${describeError(err)}` });
+    report(
+      explained
+        ? { ok: false, what: explained.what, ...(explained.fix ? { fix: explained.fix } : {}) }
+        : { ok: false, what: `DynamoDB: ${describeError(err)}` },
+    );
     return explained?.exitCode ?? EXIT.FAILED;
   }
   if (!desc) {
@@ -56,7 +60,11 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
   const problem = schemaProblem(desc);
   report(
     problem
-      ? { ok: false, what: `table "${table}" cannot hold sessions: ${problem}`, fix: `use another table (--table), or create one with \`${cliCommand('create-table', '<new name>', flags)}\`` }
+      ? {
+          ok: false,
+          what: `table "${table}" cannot hold sessions: ${problem}`,
+          fix: `use another table (--table), or create one with \`${cliCommand('create-table', '<new name>', flags)}\``,
+        }
       : { ok: true, what: `table "${table}" is ${desc.TableStatus}, hash key sessionId (S), no range key` },
   );
 
@@ -67,8 +75,13 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
     else {
       report({
         ok: false,
-        what: on ? `TTL is on attribute "${ttl.attribute}", not "${TTL_ATTRIBUTE}": expired sessions are never deleted` : `TTL is ${ttl.status}: expired sessions are never deleted (they still read as absent)`,
-        fix: `${['aws dynamodb update-time-to-live --table-name', table, ...awsCliFlags(flags, store.config)].join(' ')} --time-to-live-specification "Enabled=true, AttributeName=${TTL_ATTRIBUTE}"; or run \`${command('purge-expired')}\` on a schedule, or set reapIntervalMs`,
+        what: on
+          ? `TTL is on attribute "${ttl.attribute}", not "${TTL_ATTRIBUTE}": expired sessions are never deleted`
+          : `TTL is ${ttl.status}: expired sessions are never deleted (they still read as absent)`,
+        fix:
+          `${['aws dynamodb update-time-to-live --table-name', table, ...awsCliFlags(flags, store.config)].join(' ')} ` +
+          `--time-to-live-specification "Enabled=true, AttributeName=${TTL_ATTRIBUTE}"; ` +
+          `or run \`${command('purge-expired')}\` on a schedule, or set reapIntervalMs`,
       });
     }
   } catch (err) {
@@ -77,9 +90,17 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report(
         store.config.reapIntervalMs > 0
           ? { ok: true, what: `TTL: ${engine} has none; the store's reaper deletes expired sessions (reapIntervalMs ${store.config.reapIntervalMs})` }
-          : { ok: false, what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`, fix: `set reapIntervalMs (e.g. 60000), or run \`${command('purge-expired')}\` on a schedule` },
+          : {
+              ok: false,
+              what: `TTL: ${engine} has none: expired sessions read as absent but are never deleted`,
+              fix: `set reapIntervalMs (e.g. 60000), or run \`${command('purge-expired')}\` on a schedule`,
+            },
       );
-    } else report({ ok: false, what: `TTL status unknown: ${describeError(err)}`, fix: `allow dynamodb:DescribeTimeToLive (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)` });
+    } else report({
+      ok: false,
+      what: `TTL status unknown: ${describeError(err)}`,
+      fix: `allow dynamodb:DescribeTimeToLive (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)`,
+    });
   }
 
   const billing = desc.BillingModeSummary?.BillingMode ?? 'PROVISIONED';
@@ -101,18 +122,28 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
     report(
       gsi && keyed
         ? { ok: true, what: `user index "${index}" on ${USER_ATTRIBUTE} (${gsi.IndexStatus ?? 'ACTIVE'})` }
-        : { ok: false, what: `user index "${index}" ${gsi ? `is not keyed on ${USER_ATTRIBUTE}` : 'is missing'}: revoke-user would scan the whole table`, fix: 'add a GSI with hash key userId (S), projection KEYS_ONLY (docs/deploy/cloudformation.yaml), or drop --user-index' },
+        : {
+            ok: false,
+            what: `user index "${index}" ${gsi ? `is not keyed on ${USER_ATTRIBUTE}` : 'is missing'}: revoke-user would scan the whole table`,
+            fix: 'add a GSI with hash key userId (S), projection KEYS_ONLY (docs/deploy/cloudformation.yaml), or drop --user-index',
+          },
     );
   }
 
   for (const result of await probePermissions(store)) {
     if (result.outcome === 'allowed') report({ ok: true, what: `permission ${result.action}` });
-    else if (result.outcome === 'unsupported') report({ ok: true, what: `permission ${result.action}: not implemented by ${store.engine().name ?? 'this engine'} (no permission changes that)` });
+    else if (result.outcome === 'unsupported') report({
+      ok: true,
+      what: `permission ${result.action}: not implemented by ${store.engine().name ?? 'this engine'} (no permission changes that)`,
+    });
     else {
       report({
         ok: false,
         what: `permission ${result.action}: ${result.outcome === 'denied' ? 'denied' : 'failed'} (${result.reason})`,
-        fix: result.outcome === 'denied' ? `allow ${result.action} on the table: \`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\` prints a policy` : 'see docs/troubleshooting.md',
+        fix:
+          result.outcome === 'denied'
+            ? `allow ${result.action} on the table: \`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\` prints a policy`
+            : 'see docs/troubleshooting.md',
       });
     }
   }
@@ -122,11 +153,20 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
     const name = engine ?? 'the engine';
     report(
       returnsItem === false
-        ? { ok: true, what: `engine: ${name} returns no item with a failed condition: the store reads the item with a strongly consistent GetItem instead (one more read per conflict)` }
+        ? {
+            ok: true,
+            what:
+              `engine: ${name} returns no item with a failed condition: ` +
+              'the store reads the item with a strongly consistent GetItem instead (one more read per conflict)',
+          }
         : { ok: true, what: `engine: ${name} returns the item a failed condition found (no extra read on a conflict)` },
     );
   } catch (err) {
-    report({ ok: false, what: `engine: a failed condition not probed (${describeError(err)})`, fix: `allow dynamodb:UpdateItem and dynamodb:DeleteItem (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)` });
+    report({
+      ok: false,
+      what: `engine: a failed condition not probed (${describeError(err)})`,
+      fix: `allow dynamodb:UpdateItem and dynamodb:DeleteItem (\`${command('iam-policy', '--admin', '--account', 'ACCOUNT_ID')}\`)`,
+    });
   }
 
   try {
@@ -138,7 +178,11 @@ export async function runDoctor(store: SessionStore, print: (check: Check) => vo
       report(
         Math.abs(skew) <= MAX_SKEW_MS
           ? { ok: true, what: `clock: ${text}` }
-          : { ok: false, what: `clock: ${text}: sessions expire early or late, and request signatures may be refused`, fix: 'synchronise the clock (chrony/NTP; on EC2 the Amazon Time Sync Service)' },
+          : {
+              ok: false,
+              what: `clock: ${text}: sessions expire early or late, and request signatures may be refused`,
+              fix: 'synchronise the clock (chrony/NTP; on EC2 the Amazon Time Sync Service)',
+            },
       );
     }
   } catch (err) {

@@ -79,14 +79,20 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
         };
       }
       if (cause?.name && THROTTLED.has(cause.name)) {
-        return { what: `DynamoDB at ${target} is throttling table "${config.table}" (${why})`, fix: "run the command again later, or raise the table's capacity", exitCode: EXIT.AWS };
+        return {
+          what: `DynamoDB at ${target} is throttling table "${config.table}" (${why})`,
+          fix: "run the command again later, or raise the table's capacity",
+          exitCode: EXIT.AWS,
+        };
       }
       // An HTTP status is an answer: the engine failed the call itself (a 500), the network did not.
       const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
       if (status !== undefined) {
         return {
           what: `DynamoDB at ${target} answered HTTP ${status}${why ? ` (${why})` : ''}`,
-          fix: "the engine failed the call: read its message, and retry; DynamoDB Local answers 500 when a table's name differs from another's only in case (its names are case-insensitive)",
+          fix:
+            'the engine failed the call: read its message, and retry; ' +
+            "DynamoDB Local answers 500 when a table's name differs from another's only in case (its names are case-insensitive)",
           exitCode: EXIT.AWS,
         };
       }
@@ -99,7 +105,9 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
     case 'DSM_DYNAMODB':
       return {
         what: `DynamoDB at ${target} refused a call on table "${config.table}"${why ? ` (${why})` : ''}`,
-        fix: `check the IAM policy of these credentials: \`${cliCommand('iam-policy', config.table, flags, '--admin', '--account', 'ACCOUNT_ID')}\` prints the one this CLI needs`,
+        fix:
+          `check the IAM policy of these credentials: \`${cliCommand('iam-policy', config.table, flags, '--admin', '--account', 'ACCOUNT_ID')}\` ` +
+          'prints the one this CLI needs',
         exitCode: EXIT.AWS,
       };
     default:

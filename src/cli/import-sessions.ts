@@ -62,7 +62,8 @@ function readCheckpoint(file: string, identity: Record<string, unknown>, lanes: 
   }
   if (JSON.stringify(saved.identity) !== JSON.stringify(identity) || !Array.isArray(saved.lanes) || saved.lanes.length !== lanes) {
     throw new ConfigError(
-      `checkpoint file "${file}" belongs to another import (${JSON.stringify(saved.identity)}): give the same --from, source, --prefix, --segments and --table, another --checkpoint, or delete it`,
+      `checkpoint file "${file}" belongs to another import (${JSON.stringify(saved.identity)}): ` +
+        'give the same --from, source, --prefix, --segments and --table, another --checkpoint, or delete it',
     );
   }
   return saved;
@@ -89,7 +90,11 @@ export function importSessions(store: SessionStore, source: ImportSource, option
 async function runImport(store: SessionStore, source: ImportSource, options: ImportOptions): Promise<ImportResult> {
   const file = options.dryRun ? undefined : options.checkpointFile;
   const saved = file ? readCheckpoint(file, options.identity, source.lanes) : undefined;
-  const checkpoint: Checkpoint = saved ?? { identity: options.identity, lanes: Array.from({ length: source.lanes }, () => ({ position: null, done: false })), counts: zero() };
+  const checkpoint: Checkpoint = saved ?? {
+    identity: options.identity,
+    lanes: Array.from({ length: source.lanes }, () => ({ position: null, done: false })),
+    counts: zero(),
+  };
   const resumed = saved ? { ...saved.counts } : undefined;
   const counts = checkpoint.counts;
 
@@ -111,7 +116,9 @@ async function runImport(store: SessionStore, source: ImportSource, options: Imp
       if (outcome === 'created') counts.copied += 1;
       else counts.alreadyHere += 1;
     } catch (err) {
-      if (err instanceof InvalidSessionIdError || err instanceof SessionTooLargeError || err instanceof SessionSerializationError) return corrupt(record.key, err.message);
+      if (err instanceof InvalidSessionIdError || err instanceof SessionTooLargeError || err instanceof SessionSerializationError) {
+        return corrupt(record.key, err.message);
+      }
       throw err;
     }
   };
@@ -152,5 +159,8 @@ async function runImport(store: SessionStore, source: ImportSource, options: Imp
 }
 
 export function importSummary(counts: ImportCounts, dryRun: boolean): string {
-  return `${dryRun ? 'dry run: would copy' : 'copied'} ${counts.copied}, expired skipped ${counts.expired}, already here ${counts.alreadyHere}, corrupt ${counts.corrupt} (of ${counts.scanned} read)`;
+  return (
+    `${dryRun ? 'dry run: would copy' : 'copied'} ${counts.copied}, expired skipped ${counts.expired}, ` +
+    `already here ${counts.alreadyHere}, corrupt ${counts.corrupt} (of ${counts.scanned} read)`
+  );
 }

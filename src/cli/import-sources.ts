@@ -56,7 +56,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A DynamoDB source (connect-dynamodb or dynamodb-store), read by a parallel Scan through the target's connection. */
-export function dynamoSource(gateway: Gateway, kind: 'connect-dynamodb' | 'dynamodb-store', table: string, options: { prefix: string; segments: number; pageSize?: number }): ImportSource {
+export function dynamoSource(
+  gateway: Gateway,
+  kind: 'connect-dynamodb' | 'dynamodb-store',
+  table: string,
+  options: { prefix: string; segments: number; pageSize?: number },
+): ImportSource {
   const hashKey = kind === 'connect-dynamodb' ? 'id' : 'sessionId';
   const read = (item: Item): SourceRecord => {
     const key = item[hashKey]?.S;
@@ -134,7 +139,10 @@ export async function redisSource(url: string, options: { prefix: string; pageSi
   try {
     await client.connect();
   } catch (err) {
-    throw new ImportSourceError(`could not connect to Redis at ${redactUrl(url)}: ${(err as Error).message ?? String(lastError)}; check --url and that the server runs`, { cause: err });
+    throw new ImportSourceError(
+      `could not connect to Redis at ${redactUrl(url)}: ${(err as Error).message ?? String(lastError)}; check --url and that the server runs`,
+      { cause: err },
+    );
   }
   const read = async (key: string): Promise<SourceRecord | undefined> => {
     const [raw, ttl] = await Promise.all([client.get(key), client.pTTL(key)]);
@@ -167,7 +175,10 @@ export async function redisSource(url: string, options: { prefix: string; pageSi
       try {
         return await scanPage(position);
       } catch (err) {
-        throw new ImportSourceError(`Redis at ${redactUrl(url)} failed: ${(err as Error).message}; run the same command again when it answers (the checkpoint holds)`, { cause: err });
+        throw new ImportSourceError(
+          `Redis at ${redactUrl(url)} failed: ${(err as Error).message}; run the same command again when it answers (the checkpoint holds)`,
+          { cause: err },
+        );
       }
     },
     async close() {

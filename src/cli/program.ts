@@ -123,7 +123,11 @@ export async function run(argv: string[], io: CliIo = { stdout: process.stdout, 
     if (!parts) return undefined;
     const fitting = await keysFitting(store, parts);
     if (fitting.length > 1) {
-      err(`dynamodb-session: "${key}" fits ${fitting.length} sessions of table "${store.config.table}": ${fitting.slice(0, 5).map((k) => `"${nameOf(store, k)}"`).join(', ')}${fitting.length > 5 ? ', …' : ''}; give the whole key (\`list --full\`)`);
+      err(
+        `dynamodb-session: "${key}" fits ${fitting.length} sessions of table "${store.config.table}": ` +
+          `${fitting.slice(0, 5).map((k) => `"${nameOf(store, k)}"`).join(', ')}${fitting.length > 5 ? ', …' : ''}; ` +
+          'give the whole key (`list --full`)',
+      );
       return { key };
     }
     return fitting.length === 1 ? { key: fitting[0]!, ...(await showSession(store, fitting[0]!).then((d) => (d ? { detail: d } : {}))) } : undefined;
@@ -152,12 +156,24 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     );
 
   withCommon(program.command('create-table'))
-    .description('create the session table (hash key sessionId), wait until ACTIVE, turn TTL on expiresAt on; an existing table is checked, not changed (but for --streams)')
+    .description(
+      'create the session table (hash key sessionId), wait until ACTIVE, turn TTL on expiresAt on; ' +
+        'an existing table is checked, not changed (but for --streams)',
+    )
     .addOption(new Option('--billing-mode <mode>', 'billing of the new table').choices(['PROVISIONED', 'PAY_PER_REQUEST']))
     .option('--read-capacity <units>', 'read capacity units (PROVISIONED; default 10)', int(1, 40_000))
     .option('--write-capacity <units>', 'write capacity units (PROVISIONED; default 5)', int(1, 40_000))
-    .option('--streams', 'turn the table\'s stream on (OLD_IMAGE), new table or existing one: the expired events of TTL deletions (dynamodb-session-manager/streams)')
-    .action(async (flags: CommonFlags & { billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST'; readCapacity?: number; writeCapacity?: number; streams?: boolean }) => {
+    .option(
+      '--streams',
+      'turn the table\'s stream on (OLD_IMAGE), new table or existing one: ' +
+        'the expired events of TTL deletions (dynamodb-session-manager/streams)',
+    )
+    .action(async (flags: CommonFlags & {
+      billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST';
+      readCapacity?: number;
+      writeCapacity?: number;
+      streams?: boolean;
+    }) => {
       const { options, ignored } = resolveSettings(flags);
       if (ignored.length > 0) err(`dynamodb-session: context.xml attributes not used here: ${ignored.join(', ')}`);
       const billingMode = flags.billingMode ?? options.billingMode ?? 'PROVISIONED';
@@ -178,7 +194,11 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       if (flags.streams) {
         // After the table is ACTIVE: one UpdateTable when it has no stream yet, none when a fitting one is on.
         const stream = await enableStream(store.gateway, store.config.table);
-        out(stream.changed ? `turned its stream on (${STREAM_VIEW_TYPE}): ${stream.arn ?? ''}` : `stream ${STREAM_VIEW_TYPE} on already: ${stream.arn ?? ''}; nothing changed`);
+        out(
+          stream.changed
+            ? `turned its stream on (${STREAM_VIEW_TYPE}): ${stream.arn ?? ''}`
+            : `stream ${STREAM_VIEW_TYPE} on already: ${stream.arn ?? ''}; nothing changed`,
+        );
       }
     });
 
@@ -222,7 +242,11 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       }
       const found = await listSessions(store, { limit: flags.limit, ...(after !== undefined ? { after } : {}), includeExpired: flags.expired === true });
       // Sessions by handle: with hashSessionIds off a key is a live session id, not for a terminal or a log.
-      const page = { ...found, sessions: found.sessions.map((s) => ({ ...s, key: nameOf(store, s.key) })), ...(found.next !== undefined ? { next: nameOf(store, found.next) } : {}) };
+      const page = {
+        ...found,
+        sessions: found.sessions.map((s) => ({ ...s, key: nameOf(store, s.key) })),
+        ...(found.next !== undefined ? { next: nameOf(store, found.next) } : {}),
+      };
       if (flags.json) {
         out(JSON.stringify(page, null, 2));
         return;
@@ -238,10 +262,16 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       if (page.sessions.length === 0) out('no sessions');
       else out(table([['SESSION', 'EXPIRES', 'VERSION', 'BYTES', 'USER', 'LOCK'], ...page.sessions.map(row)]));
       if (page.next !== undefined) {
-        const same = [...(flags.limit !== 20 ? ['--limit', String(flags.limit)] : []), ...(flags.expired ? ['--expired'] : []), ...(flags.full ? ['--full'] : [])];
+        const same = [
+          ...(flags.limit !== 20 ? ['--limit', String(flags.limit)] : []),
+          ...(flags.expired ? ['--expired'] : []),
+          ...(flags.full ? ['--full'] : []),
+        ];
         out(`more: ${cliCommand('list', store.config.table, flags, ...same)} --after ${shellWord(page.next)}`);
       }
-      if (!flags.full && page.sessions.some((s) => shortenKey(s.key, false) !== s.key)) out('(long keys shortened: show and delete take them as printed; --full prints them whole)');
+      if (!flags.full && page.sessions.some((s) => shortenKey(s.key, false) !== s.key)) {
+        out('(long keys shortened: show and delete take them as printed; --full prints them whole)');
+      }
     });
 
   withCommon(program.command('show'))
@@ -295,7 +325,10 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .description('delete every session of a user (Query on the user index with --user-index, else a Scan of the whole table)')
     .addHelpText(
       'after',
-      "\nFrom the delete on, the user's sessions can make no write (every write is conditional on the item). With the\ndefault consistentRead 'auto', their reads may still succeed for DynamoDB's replication lag (typically well\nunder a second: a replica 400 ms behind served them for at most 400 ms in docs/security.md's measurement).\nSet consistentRead: true in the apps to close that window.",
+      "\nFrom the delete on, the user's sessions can make no write (every write is conditional on the item). With the\n" +
+        "default consistentRead 'auto', their reads may still succeed for DynamoDB's replication lag (typically well\n" +
+        "under a second: a replica 400 ms behind served them for at most 400 ms in docs/security.md's measurement).\n" +
+        'Set consistentRead: true in the apps to close that window.',
     )
     .action(async (userId: string, flags: CommonFlags) => {
       const store = open(flags);
@@ -303,7 +336,10 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       const how = found.via === 'index' ? `Query on index ${store.config.userIndex}` : 'Scan of the whole table';
       if (found.keys.length === 0) {
         // Nothing found is exit 1, as for show and delete: a script learns that the user id matched nothing.
-        err(`dynamodb-session: no session of user "${userId}" in table "${store.config.table}" (${how}); sessions carry a user only when the app sets the userId option`);
+        err(
+          `dynamodb-session: no session of user "${userId}" in table "${store.config.table}" (${how}); ` +
+            'sessions carry a user only when the app sets the userId option',
+        );
         code = EXIT.FAILED;
         return;
       }
@@ -325,7 +361,12 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       const progress = progressReporter(io.stderr, desc.ItemCount ?? 0);
       let result;
       try {
-        result = await purgeExpired(store, { segments: flags.segments, concurrency: flags.concurrency, dryRun: flags.dryRun === true, onProgress: (p) => progress.update(p) });
+        result = await purgeExpired(store, {
+          segments: flags.segments,
+          concurrency: flags.concurrency,
+          dryRun: flags.dryRun === true,
+          onProgress: (p) => progress.update(p),
+        });
       } finally {
         progress.done();
       }
@@ -333,7 +374,10 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     });
 
   withCommon(program.command('import'))
-    .description('copy the live sessions of connect-dynamodb, dynamodb-store or connect-redis into the table, under the same ids and expiries (signed cookies keep working); resumable, idempotent')
+    .description(
+      'copy the live sessions of connect-dynamodb, dynamodb-store or connect-redis into the table, under the same ids and expiries ' +
+        '(signed cookies keep working); resumable, idempotent',
+    )
     .addOption(new Option('--from <store>', 'the store the sessions come from').choices(['connect-dynamodb', 'dynamodb-store', 'redis']).makeOptionMandatory())
     .option('--source-table <name>', 'the source table (connect-dynamodb, dynamodb-store), read through the same region, endpoint and credentials as --table')
     .option('--url <url>', 'the Redis server (redis): redis://[user:password@]host:port[/db]')
@@ -341,7 +385,11 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
     .option('--segments <n>', 'parallel Scan segments (DynamoDB sources)', int(1, 1000), 4)
     .option('--concurrency <n>', 'writes in flight per segment', int(1, 1000), 16)
     .option('--page-size <n>', 'items per Scan page or Redis SCAN COUNT (default: 1 MB pages; SCAN 100)', int(1, 10_000))
-    .option('--checkpoint <file>', 'progress file: an interrupted import resumes from it; deleted when the import completes', 'dynamodb-session-import.checkpoint.json')
+    .option(
+      '--checkpoint <file>',
+      'progress file: an interrupted import resumes from it; deleted when the import completes',
+      'dynamodb-session-import.checkpoint.json',
+    )
     .option('--dry-run', 'count what would be copied, write nothing')
     .addHelpText(
       'after',
@@ -352,7 +400,17 @@ reported with its key, counted and skipped. Ctrl-C stops after the pages in flig
 the checkpoint; run the same command again to finish. See docs/migration.md.
 Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or Redis unreachable; 130 interrupted.`,
     )
-    .action(async (flags: CommonFlags & { from: SourceKind; sourceTable?: string; url?: string; prefix: string; segments: number; concurrency: number; pageSize?: number; checkpoint: string; dryRun?: boolean }) => {
+    .action(async (flags: CommonFlags & {
+      from: SourceKind;
+      sourceTable?: string;
+      url?: string;
+      prefix: string;
+      segments: number;
+      concurrency: number;
+      pageSize?: number;
+      checkpoint: string;
+      dryRun?: boolean;
+    }) => {
       if (flags.from === 'redis' ? flags.url === undefined : flags.sourceTable === undefined) {
         throw new ConfigError(flags.from === 'redis' ? '--from redis needs --url redis://host:port' : `--from ${flags.from} needs --source-table <name>`);
       }
@@ -361,7 +419,11 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
       const source: ImportSource =
         flags.from === 'redis'
           ? await redisSource(flags.url!, { prefix: flags.prefix, ...(flags.pageSize ? { pageSize: flags.pageSize } : {}) })
-          : dynamoSource(store.gateway, flags.from, flags.sourceTable!, { prefix: flags.prefix, segments: flags.segments, ...(flags.pageSize ? { pageSize: flags.pageSize } : {}) });
+          : dynamoSource(store.gateway, flags.from, flags.sourceTable!, {
+              prefix: flags.prefix,
+              segments: flags.segments,
+              ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
+            });
       const stop = { requested: false };
       const onSigint = () => {
         stop.requested = true;
@@ -375,7 +437,12 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
           dryRun: flags.dryRun === true,
           concurrency: flags.concurrency,
           checkpointFile: flags.checkpoint,
-          identity: { from: flags.from, source: flags.from === 'redis' ? redactUrl(flags.url!) : flags.sourceTable, prefix: flags.prefix, table: store.config.table },
+          identity: {
+            from: flags.from,
+            source: flags.from === 'redis' ? redactUrl(flags.url!) : flags.sourceTable,
+            prefix: flags.prefix,
+            table: store.config.table,
+          },
           stop,
           onProgress: (c) => progress.update(c),
           onCorrupt: (key, reason) => err(`dynamodb-session: corrupt item ${JSON.stringify(key)} skipped: ${reason}`),
@@ -437,7 +504,15 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
     .option('--reaper', 'the app runs the reaper (reapIntervalMs > 0)')
     .option('--skip-table-check', 'the app sets skipTableCheck: no DescribeTable/DescribeTimeToLive')
     .option('--no-create', 'the app sets createIfNotExist: false (silences the note that the runtime policy cannot create the table)')
-    .action(async (flags: CommonFlags & { account?: string; admin?: boolean; features?: string; allowWildcards?: boolean; reaper?: boolean; skipTableCheck?: boolean; create: boolean }) => {
+    .action(async (flags: CommonFlags & {
+      account?: string;
+      admin?: boolean;
+      features?: string;
+      allowWildcards?: boolean;
+      reaper?: boolean;
+      skipTableCheck?: boolean;
+      create: boolean;
+    }) => {
       const { options } = resolveSettings(flags);
       const config = resolveConfig({
         ...options,
@@ -448,16 +523,26 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
       const features = (flags.features ?? '').split(',').map((f) => f.trim()).filter(Boolean) as PolicyFeature[];
       if (flags.admin && !features.includes('admin')) features.push('admin');
       // A policy is pasted into IAM as it is printed: a wildcard there grants the table of that name in every account or region.
-      const missing = [config.region === undefined ? '--region' : undefined, flags.account === undefined ? '--account' : undefined].filter((f): f is string => f !== undefined);
+      const missing = [
+        config.region === undefined ? '--region' : undefined,
+        flags.account === undefined ? '--account' : undefined,
+      ].filter((f): f is string => f !== undefined);
       if (missing.length > 0 && !flags.allowWildcards) {
         const what = missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region (nor AWS_REGION, a profile or context.xml)' : 'account';
-        throw new InvalidArgumentError(`no ${what} for the table ARN: give ${missing.join(' and ')}, or --allow-wildcards for a policy that names the table in any ${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}`);
+        throw new InvalidArgumentError(
+          `no ${what} for the table ARN: give ${missing.join(' and ')}, or --allow-wildcards for a policy that names the table in any ` +
+            `${missing.length === 2 ? 'account and region' : missing[0] === '--region' ? 'region' : 'account'}`,
+        );
       }
       const policy = iamPolicy(config, { ...(flags.account !== undefined ? { account: flags.account } : {}), features });
       out(JSON.stringify(policy, null, 2));
       // On stderr, so the JSON on stdout stays usable as it is.
       if (config.createIfNotExist && !config.skipTableCheck && !features.includes('admin')) {
-        err(`dynamodb-session: this runtime policy cannot create the table, which createIfNotExist (on) would do when it is missing: create it once (\`${cliCommand('create-table', config.table, flags)}\`, under \`iam-policy --admin\`'s policy) and run the app with createIfNotExist: false (--no-create here)`);
+        err(
+          'dynamodb-session: this runtime policy cannot create the table, which createIfNotExist (on) would do when it is missing: ' +
+            `create it once (\`${cliCommand('create-table', config.table, flags)}\`, under \`iam-policy --admin\`'s policy) ` +
+            'and run the app with createIfNotExist: false (--no-create here)',
+        );
       }
     });
 
@@ -470,7 +555,9 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
       return EXIT.USAGE;
     }
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.excessArguments' && argv.includes('--user-index')) err('dynamodb-session: an index name goes with --user-index attached: --user-index=<name>');
+      if (error.code === 'commander.excessArguments' && argv.includes('--user-index')) {
+        err('dynamodb-session: an index name goes with --user-index attached: --user-index=<name>');
+      }
       // Help and version are not failures; everything else commander refuses is a usage error it has already printed.
       return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }

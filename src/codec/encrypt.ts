@@ -91,7 +91,8 @@ export function createKeyring(keys: ReadonlyArray<EncryptionKey>, onBudget?: (ke
       if (key === undefined) {
         throw new EncryptionKeyError(
           keyId,
-          `session data is encrypted with key id "${keyId}", which is not in encryptionKeys: add that key back to encryptionKeys (after the new one) and keep it until sessions written with it have expired`,
+          `session data is encrypted with key id "${keyId}", which is not in encryptionKeys: ` +
+            'add that key back to encryptionKeys (after the new one) and keep it until sessions written with it have expired',
         );
       }
       if (frame.length < headerLength + IV_BYTES + TAG_BYTES) {
@@ -112,7 +113,8 @@ export function createKeyring(keys: ReadonlyArray<EncryptionKey>, onBudget?: (ke
       } catch (err) {
         throw new EncryptionKeyError(
           keyId,
-          `session data failed authentication with key "${keyId}": another key under the same id, or the item was altered or moved; never reuse a key id for a new key`,
+          `session data failed authentication with key "${keyId}": ` +
+            'another key under the same id, or the item was altered or moved; never reuse a key id for a new key',
           { cause: err },
         );
       }

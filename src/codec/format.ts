@@ -76,7 +76,8 @@ export function readHeader(bytes: Uint8Array): Header {
     }
     if (version > FORMAT_VERSION) {
       throw new CorruptSessionError(
-        `session data has format version ${version}, this version of dynamodb-session-manager reads version ${FORMAT_VERSION}: written by a newer version of dynamodb-session-manager? upgrade it on every server that shares the table`,
+        `session data has format version ${version}, this version of dynamodb-session-manager reads version ${FORMAT_VERSION}: ` +
+          'written by a newer version of dynamodb-session-manager? upgrade it on every server that shares the table',
       );
     }
     throw new CorruptSessionError(`session data starts with byte ${version}, not a format version: the item was not written by dynamodb-session-manager`);
@@ -87,7 +88,8 @@ export function readHeader(bytes: Uint8Array): Header {
   // Key-bound without encrypted is nothing this release writes: as unknown as any other bit.
   if ((flags & ~KNOWN_FLAGS) !== 0 || compression === undefined || (flags & (ENCRYPTED | KEY_BOUND)) === KEY_BOUND) {
     throw new CorruptSessionError(
-      `session data has unknown format flags 0x${flags.toString(16).padStart(2, '0')}: written by a newer version of dynamodb-session-manager? upgrade it on every server that shares the table`,
+      `session data has unknown format flags 0x${flags.toString(16).padStart(2, '0')}: ` +
+        'written by a newer version of dynamodb-session-manager? upgrade it on every server that shares the table',
     );
   }
   if ((flags & ENCRYPTED) === 0) return { version, compression, length: 2 };

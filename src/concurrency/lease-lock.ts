@@ -102,7 +102,8 @@ export async function acquireLease(
         noteLockTimeout(options.table);
         const retryAfter = Math.max(1, Math.ceil((Number(old.lockExpiresAt?.N ?? now) - Date.now()) / 1000));
         throw new LockTimeoutError(
-          `session ${options.idTag} in table "${options.table}" stayed locked by another request for ${elapsed} ms (maxLockWaitMs ${options.maxWaitMs}): answer 503 and let the client retry in ${retryAfter} s; raise maxLockWaitMs if requests on one session are often this slow`,
+          `session ${options.idTag} in table "${options.table}" stayed locked by another request for ${elapsed} ms (maxLockWaitMs ${options.maxWaitMs}): ` +
+            `answer 503 and let the client retry in ${retryAfter} s; raise maxLockWaitMs if requests on one session are often this slow`,
           retryAfter,
         );
       }
@@ -135,7 +136,12 @@ async function takenAfter(gateway: Gateway, key: string, owner: string, err: unk
  * overwriting. Without the cap, one request stuck in a loop would lock its
  * user's session out for as long as its process lives.
  */
-export function startRenewal(gateway: Gateway, key: string, lease: Lease, options: Pick<LeaseOptions, 'table' | 'leaseMs'> & { maxHoldMs: number; onLapse?: () => void }): void {
+export function startRenewal(
+  gateway: Gateway,
+  key: string,
+  lease: Lease,
+  options: Pick<LeaseOptions, 'table' | 'leaseMs'> & { maxHoldMs: number; onLapse?: () => void },
+): void {
   const started = Date.now();
   const renew = async () => {
     const until = Date.now() + options.leaseMs;

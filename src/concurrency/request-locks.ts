@@ -38,7 +38,13 @@ export class RequestLocks {
     const { item, lease, expired } = await traced(this.ctx, 'session.lock', 'UpdateItem', { id }, async () => {
       releaseLocal = await this.waitForTurn(key, id, started);
       try {
-        return await acquireLease(gateway, key, { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) }, statsData, started);
+        return await acquireLease(
+          gateway,
+          key,
+          { table: config.table, leaseMs: config.lockLeaseMs, maxWaitMs: config.maxLockWaitMs, idTag: idTag(id) },
+          statsData,
+          started,
+        );
       } catch (err) {
         releaseLocal();
         throw err;
@@ -66,7 +72,12 @@ export class RequestLocks {
         table: config.table,
         leaseMs: config.lockLeaseMs,
         maxHoldMs: config.maxLockHoldMs,
-        onLapse: () => this.ctx.logger.warn({ table: config.table, session: idTag(id), maxLockHoldMs: config.maxLockHoldMs }, 'a request held its session\'s lease for maxLockHoldMs: it is no longer renewed, and the session\'s other requests go on (this one\'s save will merge)'),
+        onLapse: () =>
+          this.ctx.logger.warn(
+            { table: config.table, session: idTag(id), maxLockHoldMs: config.maxLockHoldMs },
+            'a request held its session\'s lease for maxLockHoldMs: it is no longer renewed, ' +
+              'and the session\'s other requests go on (this one\'s save will merge)',
+          ),
       });
       return loaded;
     } catch (err) {
@@ -130,7 +141,8 @@ export class RequestLocks {
         void pending.then((release) => release());
         reject(
           new LockTimeoutError(
-            `session ${idTag(id)} in table "${config.table}": earlier requests of this process held it for ${config.maxLockWaitMs} ms (maxLockWaitMs): answer 503 and let the client retry`,
+            `session ${idTag(id)} in table "${config.table}": earlier requests of this process held it for ${config.maxLockWaitMs} ms (maxLockWaitMs): ` +
+              'answer 503 and let the client retry',
             1,
           ),
         );

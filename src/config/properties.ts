@@ -39,7 +39,8 @@ export function readCredentialsFile(path: string): { accessKeyId: string; secret
   } catch {
     // The parser quotes the offending characters, which may be part of the secret: drop its message and cause.
     throw new CredentialsError(
-      `credentials file ${path} is not a valid .properties file (a malformed \\uXXXX escape): write the keys as plain "accessKey=…" and "secretKey=…" lines`,
+      `credentials file ${path} is not a valid .properties file (a malformed \\uXXXX escape): ` +
+        'write the keys as plain "accessKey=…" and "secretKey=…" lines',
     );
   }
 

@@ -43,7 +43,15 @@
  * past it moves the chunks' expiry first (`extendChunks`). So a chunk never
  * expires before its head, and an expired chunk's head is expired too.
  */
-import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError, StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
 import { isExpired, isStoreKey, itemSize, MAX_ITEM_BYTES, nowSeconds, type Item } from './item.js';
@@ -105,7 +113,9 @@ function chunkSetOf(head: Item): { keys: string[]; writeId: string; legacy: bool
   const writeId = head.writeId?.S;
   if (key === undefined) throw new CorruptSessionError('attribute "sessionId" is not a string');
   if (!Number.isInteger(count) || count < 1 || count > MAX_CHUNKS || writeId === undefined) {
-    throw new CorruptSessionError(`the head names ${head.chunkItems?.N ?? head.chunks?.N ?? 'no'} chunks${writeId === undefined ? ' and has no writeId' : ''}: the item is damaged`);
+    throw new CorruptSessionError(
+      `the head names ${head.chunkItems?.N ?? head.chunks?.N ?? 'no'} chunks${writeId === undefined ? ' and has no writeId' : ''}: the item is damaged`,
+    );
   }
   const legacy = head.chunks !== undefined && Number(head.chunks.N) > 0;
   const keys = Array.from({ length: count }, (_, i) => (legacy ? legacyChunkKey(key, i + 1) : chunkKey(key, writeId, i + 1)));
@@ -113,7 +123,8 @@ function chunkSetOf(head: Item): { keys: string[]; writeId: string; legacy: bool
 }
 
 /** Bytes of a chunk item beside its data, as DynamoDB counts them. */
-const chunkOverhead = (key: string): number => 'sessionId'.length + Buffer.byteLength(key) + 2 + WRITE_ID_CHARS + 3 + 'data'.length + 'expiresAt'.length + 7 + 'writeId'.length + WRITE_ID_CHARS;
+const chunkOverhead = (key: string): number =>
+  'sessionId'.length + Buffer.byteLength(key) + 2 + WRITE_ID_CHARS + 3 + 'data'.length + 'expiresAt'.length + 7 + 'writeId'.length + WRITE_ID_CHARS;
 
 /** Whether a frame of `dataBytes` is kept in the session item itself. */
 export const fitsOneItem = (key: string, dataBytes: number, userId: string | undefined): boolean => itemSize(key, dataBytes, userId) <= ONE_ITEM_BYTES;
@@ -154,7 +165,9 @@ export function chunkItem(key: string, writeId: string, n: number, part: Buffer,
  */
 export async function putChunks(ctx: StoreContext, key: string, writeId: string, parts: Buffer[], expiresAt: AttributeValue): Promise<void> {
   await Promise.all(
-    parts.map((part, i) => ctx.gateway.send('PutItem', new PutItemCommand({ TableName: ctx.config.table, Item: chunkItem(key, writeId, i + 1, part, expiresAt) }))),
+    parts.map((part, i) =>
+      ctx.gateway.send('PutItem', new PutItemCommand({ TableName: ctx.config.table, Item: chunkItem(key, writeId, i + 1, part, expiresAt) })),
+    ),
   );
 }
 
@@ -170,7 +183,11 @@ async function readParts(ctx: StoreContext, key: string, keys: string[], writeId
   const found = new Map<string, Item>();
   let request: KeysAndAttributes | undefined = { Keys: keys.map((k) => ({ sessionId: { S: k } })), ConsistentRead: consistent };
   for (let attempt = 0; request && (request.Keys?.length ?? 0) > 0; attempt++) {
-    if (attempt >= 8) throw new StoreUnavailableError(`DynamoDB left the chunks of session ${idTag(key)} in table "${table}" unread ${attempt} times (throttled): retry shortly`);
+    if (attempt >= 8) {
+      throw new StoreUnavailableError(
+        `DynamoDB left the chunks of session ${idTag(key)} in table "${table}" unread ${attempt} times (throttled): retry shortly`,
+      );
+    }
     if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
     const out: { Responses?: Record<string, Item[]>; UnprocessedKeys?: Record<string, KeysAndAttributes> } = await ctx.gateway.send(
       'BatchGetItem',
@@ -212,9 +229,14 @@ export async function readChunkedFrame(ctx: StoreContext, head: Item): Promise<{
     const frame = await readParts(ctx, key, set.keys, set.writeId, strong || set.legacy);
     if (frame) return { head, frame };
     if (attempt >= 10) {
-      throw new StoreUnavailableError(`session ${idTag(key)} in table "${ctx.config.table}" was written again while it was read, ${attempt} times in a row: retry the request`);
+      throw new StoreUnavailableError(
+        `session ${idTag(key)} in table "${ctx.config.table}" was written again while it was read, ${attempt} times in a row: retry the request`,
+      );
     }
-    const out = await ctx.gateway.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: true }));
+    const out = await ctx.gateway.send<{ Item?: Item }>(
+      'GetItem',
+      new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: true }),
+    );
     if (!out.Item || isExpired(out.Item)) return null;
     if (out.Item.writeId?.S === set.writeId) {
       if (strong || set.legacy) throw new CorruptSessionError('a chunk of the session is missing or belongs to another version of it: the item is damaged');
@@ -245,7 +267,12 @@ export async function dropChunks(ctx: StoreContext, old: Item | undefined): Prom
       try {
         await ctx.gateway.send(
           'DeleteItem',
-          new DeleteItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: k } }, ConditionExpression: 'writeId = :w', ExpressionAttributeValues: { ':w': { S: writeId } } }),
+          new DeleteItemCommand({
+            TableName: ctx.config.table,
+            Key: { sessionId: { S: k } },
+            ConditionExpression: 'writeId = :w',
+            ExpressionAttributeValues: { ':w': { S: writeId } },
+          }),
           { expectConditionFailure: true },
         );
       } catch (err) {

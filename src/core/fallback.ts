@@ -53,7 +53,8 @@ export async function destroyInFallback(fallback: SessionFallback, id: string, t
 function unreachable(what: 'read' | 'delete', id: string, table: string, cause: unknown): StoreUnavailableError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new StoreUnavailableError(
-    `the old session store (migrateFrom / fallback of table "${table}") failed to ${what} session ${idTag(id)}: ${reason}; the request was not served from a new empty session: retry when the old store answers`,
+    `the old session store (migrateFrom / fallback of table "${table}") failed to ${what} session ${idTag(id)}: ${reason}; ` +
+      'the request was not served from a new empty session: retry when the old store answers',
     { cause },
   );
 }

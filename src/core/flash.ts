@@ -86,15 +86,21 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
     const writeId = nextWriteId();
     try {
       // The expiry is left as it is: reading a flash is not activity that extends the session.
-      await updateItem(ctx, handle.key, 'SET #data = :data, version = :nv, updatedAt = :now, writeId = :wid, writeIds = :wids', 'version = :v AND expiresAt > :nowSec', {
-        ':data': { B: bytes },
-        ':nv': { N: String(base.version + 1) },
-        ':v': { N: String(base.version) },
-        ':now': { N: String(Date.now()) },
-        ':nowSec': { N: String(nowSeconds()) },
-        ':wid': { S: writeId },
-        ':wids': writeIdsValue(writeId, base.writeIds),
-      });
+      await updateItem(
+        ctx,
+        handle.key,
+        'SET #data = :data, version = :nv, updatedAt = :now, writeId = :wid, writeIds = :wids',
+        'version = :v AND expiresAt > :nowSec',
+        {
+          ':data': { B: bytes },
+          ':nv': { N: String(base.version + 1) },
+          ':v': { N: String(base.version) },
+          ':now': { N: String(Date.now()) },
+          ':nowSec': { N: String(nowSeconds()) },
+          ':wid': { S: writeId },
+          ':wids': writeIdsValue(writeId, base.writeIds),
+        },
+      );
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       const old = await ctx.gateway.itemAfterConditionFailure(err, handle.key);
@@ -102,12 +108,16 @@ export async function takeFlash(ctx: RequestContext, handle: SessionHandle | nul
       // Its answer was lost and the SDK sent it again: the first attempt took it (write-history.ts).
       const found = findWrite(old, writeId, base.version);
       if (found === 'unknown' && sdkAttempts(err) > 1) {
-        throw new SaveOutcomeUnknownError(`session ${idTag(handle.id)} in table "${ctx.config.table}": taking flash "${name}" met a lost answer and later writes: whether it was taken is unknown; retry the request`);
+        throw new SaveOutcomeUnknownError(
+          `session ${idTag(handle.id)} in table "${ctx.config.table}": taking flash "${name}" met a lost answer and later writes: ` +
+            'whether it was taken is unknown; retry the request',
+        );
       }
       if (found !== 'landed') {
         if (attempt >= ctx.config.maxSaveAttempts) {
           throw new StoreUnavailableError(
-            `session ${idTag(handle.id)} in table "${ctx.config.table}": ${attempt} attempts to take flash "${name}" all met a newer version: it was not shown; retry the request`,
+            `session ${idTag(handle.id)} in table "${ctx.config.table}": ${attempt} attempts to take flash "${name}" all met a newer version: ` +
+              'it was not shown; retry the request',
           );
         }
         const fresh = await openItem(ctx, handle.id, old);

@@ -66,11 +66,15 @@ export function startReaper(store: StoreContext, options: ReaperOptions): Reaper
     try {
       // expiresAt 0: reads as expired to every session read (ids, length, all), and is
       // too old for DynamoDB TTL to act on, so the item never shows up as a session.
-      await leaseWrite('SET lockOwner = :owner, lockExpiresAt = :until, expiresAt = :zero', 'attribute_not_exists(lockOwner) OR lockOwner = :owner OR lockExpiresAt < :now', {
-        ':until': { N: String(now + leaseMs) },
-        ':now': { N: String(now) },
-        ':zero': { N: '0' },
-      });
+      await leaseWrite(
+        'SET lockOwner = :owner, lockExpiresAt = :until, expiresAt = :zero',
+        'attribute_not_exists(lockOwner) OR lockOwner = :owner OR lockExpiresAt < :now',
+        {
+          ':until': { N: String(now + leaseMs) },
+          ':now': { N: String(now) },
+          ':zero': { N: '0' },
+        },
+      );
       return true;
     } catch (err) {
       if (isConditionalFailure(err)) return false;
@@ -119,7 +123,9 @@ export function startReaper(store: StoreContext, options: ReaperOptions): Reaper
         await leaseWrite('REMOVE lockOwner, lockExpiresAt', 'lockOwner = :owner', {});
       } catch (err) {
         // Lost already, or DynamoDB is away: the lease runs out by itself.
-        if (!isConditionalFailure(err)) store.logger.warn({ table, reason: (err as Error).message }, 'the reaper could not give back its lease; it expires by itself');
+        if (!isConditionalFailure(err)) {
+          store.logger.warn({ table, reason: (err as Error).message }, 'the reaper could not give back its lease; it expires by itself');
+        }
       }
     },
   };

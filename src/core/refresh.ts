@@ -55,7 +55,8 @@ export async function writeExpiry(ctx: RequestContext, key: string, expiresAtMs:
         // A missing attribute compares false: neither can match a deleted session.
         // Never shorter: compared to the millisecond (an item written before expiresAtMs existed, by its second).
         // Never past the chunks' expiry: TTL would take them before the head.
-        `${lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND (expiresAtMs < :expMs OR (attribute_not_exists(expiresAtMs) AND expiresAt < :exp))'} AND (attribute_not_exists(chunksExpireAt) OR chunksExpireAt >= :exp)`,
+        `${lease ? 'lockOwner = :owner' : 'expiresAt > :nowSec AND (expiresAtMs < :expMs OR (attribute_not_exists(expiresAtMs) AND expiresAt < :exp))'} ` +
+          'AND (attribute_not_exists(chunksExpireAt) OR chunksExpireAt >= :exp)',
         {
           ':exp': { N: String(expSec) },
           ':expMs': { N: String(expiresAtMs) },

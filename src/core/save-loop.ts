@@ -40,7 +40,13 @@ export interface SaveResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Saves `write`, built on `base`, as `mode` says; `lease` is the request's, if it holds one. */
-export async function saveLoaded(ctx: RequestContext, write: ItemWrite, base: Base, lease: Lease | undefined, mode: 'merge' | 'last-writer'): Promise<SaveResult> {
+export async function saveLoaded(
+  ctx: RequestContext,
+  write: ItemWrite,
+  base: Base,
+  lease: Lease | undefined,
+  mode: 'merge' | 'last-writer',
+): Promise<SaveResult> {
   let fence = lease && !lease.lost ? lease : undefined;
   let merged = false;
   if (mode === 'merge' && !fence) {
@@ -65,7 +71,10 @@ export async function saveLoaded(ctx: RequestContext, write: ItemWrite, base: Ba
       continue;
     }
     if (fence && result.old.lockOwner?.S !== fence.owner) {
-      ctx.logger.warn({ table: ctx.config.table, session: idTag(write.id) }, 'the lock lease ran out before the request ended: merging its changes instead of overwriting');
+      ctx.logger.warn(
+        { table: ctx.config.table, session: idTag(write.id) },
+        'the lock lease ran out before the request ended: merging its changes instead of overwriting',
+      );
       fence.lost = true;
       fence = undefined;
       const known = fromLatest(ctx, write, base);
@@ -78,7 +87,8 @@ export async function saveLoaded(ctx: RequestContext, write: ItemWrite, base: Ba
     }
     if (attempt >= ctx.config.maxSaveAttempts) {
       throw new StoreUnavailableError(
-        `session ${idTag(write.id)} in table "${ctx.config.table}": ${attempt} save attempts all met a newer version: the change was not saved; retry the request${fence ? '' : ", or lock this route (the `lock` option, or locking: 'pessimistic')"}`,
+        `session ${idTag(write.id)} in table "${ctx.config.table}": ${attempt} save attempts all met a newer version: ` +
+          `the change was not saved; retry the request${fence ? '' : ", or lock this route (the `lock` option, or locking: 'pessimistic')"}`,
       );
     }
     if (result.old.version?.N === String(base.version)) continue;

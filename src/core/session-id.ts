@@ -33,7 +33,8 @@ export function keyFor(id: string, secret: string | Buffer | undefined): string 
   if (secret !== undefined) return createHmac('sha256', secret).update(id).digest('base64url');
   if (id.includes('#') || id.startsWith(STORE_KEY_PREFIX)) {
     throw new InvalidSessionIdError(
-      `session id contains "#" or starts with "${STORE_KEY_PREFIX}", which the store keeps for its own items (a large session's chunks, its bookkeeping): refused without a DynamoDB call; make ids without them (the frameworks' default ids never have them), or set hashSessionIds`,
+      `session id contains "#" or starts with "${STORE_KEY_PREFIX}", which the store keeps for its own items (a large session's chunks, its bookkeeping): ` +
+        `refused without a DynamoDB call; make ids without them (the frameworks' default ids never have them), or set hashSessionIds`,
     );
   }
   return id;

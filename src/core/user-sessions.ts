@@ -9,7 +9,10 @@ import type { StoreContext } from './store-context.js';
 
 /** One of a user's sessions, as an account page lists it ("your devices"). */
 export interface UserSession {
-  /** The session's handle: what `store.revokeSession(handle, { userId })` takes; no session id can be recovered from it (with `hashSessionIds`, the table key, an HMAC). */
+  /**
+   * The session's handle: what `store.revokeSession(handle, { userId })` takes; no session id can be recovered from it
+   * (with `hashSessionIds`, the table key, an HMAC).
+   */
   key: string;
   /** Epoch ms. */
   createdAt: number | undefined;
@@ -100,7 +103,8 @@ export async function listUserSessionKeys(store: StoreContext, userId: string): 
       if (!isMissingIndex(err)) throw err;
       store.logger.warn(
         { table: store.config.table, index },
-        'the table has no such user index: finding the user\'s sessions with a Scan of the whole table; create the table with `npx dynamodb-session create-table --user-index`',
+        'the table has no such user index: finding the user\'s sessions with a Scan of the whole table; ' +
+          'create the table with `npx dynamodb-session create-table --user-index`',
       );
     }
   }
@@ -160,7 +164,11 @@ async function readKeys(store: StoreContext, keys: readonly string[], projection
   const table = store.config.table;
   const items: Item[] = [];
   for (let i = 0; i < keys.length; i += 100) {
-    let request: KeysAndAttributes | undefined = { Keys: keys.slice(i, i + 100).map((k) => ({ sessionId: { S: k } })), ConsistentRead: true, ProjectionExpression: projection };
+    let request: KeysAndAttributes | undefined = {
+      Keys: keys.slice(i, i + 100).map((k) => ({ sessionId: { S: k } })),
+      ConsistentRead: true,
+      ProjectionExpression: projection,
+    };
     for (let attempt = 0; request && (request.Keys?.length ?? 0) > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
       const out: { Responses?: Record<string, Item[]>; UnprocessedKeys?: Record<string, KeysAndAttributes> } = await store.gateway.send(

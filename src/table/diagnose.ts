@@ -90,7 +90,13 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
     await probe('dynamodb:UpdateItem', () =>
       store.gateway.send(
         'UpdateItem',
-        new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'SET probe = :p', ConditionExpression: never, ExpressionAttributeValues: { ':p': { S: 'x' } } }),
+        new UpdateItemCommand({
+          TableName: table,
+          Key: key,
+          UpdateExpression: 'SET probe = :p',
+          ConditionExpression: never,
+          ExpressionAttributeValues: { ':p': { S: 'x' } },
+        }),
         { expectConditionFailure: true },
       ),
     ),
@@ -103,7 +109,9 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
           await probe('dynamodb:PutItem', () =>
             store.gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
           ),
-          await probe('dynamodb:BatchGetItem', () => store.gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } }))),
+          await probe('dynamodb:BatchGetItem', () =>
+            store.gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } })),
+          ),
         ]
       : []),
     await probe('dynamodb:DescribeTimeToLive', () => store.gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
@@ -118,7 +126,13 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
       await probe('dynamodb:Query', () =>
         store.gateway.send(
           'Query',
-          new QueryCommand({ TableName: table, IndexName: index, KeyConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': { S: PROBE_KEY } }, Limit: 1 }),
+          new QueryCommand({
+            TableName: table,
+            IndexName: index,
+            KeyConditionExpression: 'userId = :u',
+            ExpressionAttributeValues: { ':u': { S: PROBE_KEY } },
+            Limit: 1,
+          }),
         ),
       ),
     );
@@ -163,7 +177,15 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
 export async function probeConditionFailure(store: SessionStore): Promise<{ engine: string | undefined; returnsItem: boolean | undefined }> {
   const table = store.config.table;
   const key = { sessionId: { S: PROBE_KEY } };
-  await store.gateway.send('UpdateItem', new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'SET expiresAt = :zero', ExpressionAttributeValues: { ':zero': { N: '0' } } }));
+  await store.gateway.send(
+    'UpdateItem',
+    new UpdateItemCommand({
+      TableName: table,
+      Key: key,
+      UpdateExpression: 'SET expiresAt = :zero',
+      ExpressionAttributeValues: { ':zero': { N: '0' } },
+    }),
+  );
   try {
     await store.gateway.send(
       'UpdateItem',

@@ -59,7 +59,8 @@ function partitionOf(region: string): string {
  * once (or for development, where `createIfNotExist` creates it).
  */
 export function iamPolicy(
-  config: Pick<ResolvedConfig, 'table' | 'region' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> & Partial<Pick<ResolvedConfig, 'maxSessionBytes' | 'maxSessionsPerUser'>>,
+  config: Pick<ResolvedConfig, 'table' | 'region' | 'skipTableCheck' | 'reapIntervalMs' | 'userIndex'> &
+    Partial<Pick<ResolvedConfig, 'maxSessionBytes' | 'maxSessionsPerUser'>>,
   options: IamPolicyOptions = {},
 ): IamPolicyDocument {
   const features = new Set<PolicyFeature>(options.features ?? []);
@@ -99,7 +100,12 @@ export function iamPolicy(
   }
   if (features.has('streams')) {
     // A Lambda event source mapping's role needs these and dynamodb:ListStreams (AWS's AWSLambdaDynamoDBExecutionRole grants them).
-    statements.push({ Sid: 'SessionStream', Effect: 'Allow', Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Resource: [`${tableArn}/stream/*`] });
+    statements.push({
+      Sid: 'SessionStream',
+      Effect: 'Allow',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      Resource: [`${tableArn}/stream/*`],
+    });
   }
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -15,10 +15,18 @@ const WITH_OLD_IMAGE = new Set(['OLD_IMAGE', 'NEW_AND_OLD_IMAGES']);
 export function streamProblem(table: TableDescription, name: string): string | undefined {
   const spec = table.StreamSpecification;
   if (!spec?.StreamEnabled || !table.LatestStreamArn) {
-    return `table "${name}" has no stream: turn it on with \`npx dynamodb-session create-table --streams --table ${name}\` (or \`aws dynamodb update-table --table-name ${name} --stream-specification StreamEnabled=true,StreamViewType=${STREAM_VIEW_TYPE}\`)`;
+    return (
+      `table "${name}" has no stream: turn it on with \`npx dynamodb-session create-table --streams --table ${name}\` ` +
+      `(or \`aws dynamodb update-table --table-name ${name} --stream-specification StreamEnabled=true,StreamViewType=${STREAM_VIEW_TYPE}\`)`
+    );
   }
   if (!WITH_OLD_IMAGE.has(spec.StreamViewType ?? '')) {
-    return `the stream of table "${name}" is ${spec.StreamViewType}, whose REMOVE records lack the deleted session's owner and expiry: a stream's view type cannot be changed, so turn it off (\`aws dynamodb update-table --table-name ${name} --stream-specification StreamEnabled=false\`) and on again with \`npx dynamodb-session create-table --streams --table ${name}\``;
+    return (
+      `the stream of table "${name}" is ${spec.StreamViewType}, whose REMOVE records lack the deleted session's owner and expiry: ` +
+      `a stream's view type cannot be changed, so turn it off ` +
+      `(\`aws dynamodb update-table --table-name ${name} --stream-specification StreamEnabled=false\`) ` +
+      `and on again with \`npx dynamodb-session create-table --streams --table ${name}\``
+    );
   }
   return undefined;
 }
