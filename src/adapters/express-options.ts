@@ -28,7 +28,8 @@ export function checkDynamoSessionOptions(options: unknown, isStore: (value: unk
     }
     const near = EXPRESS_SESSION_OPTIONS.find((known) => known.toLowerCase() === name.toLowerCase());
     throw new ConfigError(
-      `unknown option "${name}" of dynamoSession()${near ? `: did you mean "${near}"?` : ''} (express-session's options: ${EXPRESS_SESSION_OPTIONS.join(', ')}; the store's go to new DynamoDBStore({ … }))`,
+      `unknown option "${name}" of dynamoSession()${near ? `: did you mean "${near}"?` : ''} ` +
+        `(express-session's options: ${EXPRESS_SESSION_OPTIONS.join(', ')}; the store's go to new DynamoDBStore({ … }))`,
     );
   }
   if (!isStore((options as { store?: unknown }).store)) {

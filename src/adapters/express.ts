@@ -114,10 +114,19 @@ export class DynamoDBStore extends session.Store {
     super();
     const { store, lock, keepAlive, migrateFrom, ...storeOptions } = options;
     if (migrateFrom !== undefined) {
-      if (!migrateFrom || typeof (migrateFrom as { get?: unknown }).get !== 'function' || typeof (migrateFrom as { destroy?: unknown }).destroy !== 'function') {
-        throw new ConfigError('option "migrateFrom" must be an express-session Store (with get and destroy), such as the connect-redis or connect-dynamodb store the app used until now');
+      if (
+        !migrateFrom ||
+        typeof (migrateFrom as { get?: unknown }).get !== 'function' ||
+        typeof (migrateFrom as { destroy?: unknown }).destroy !== 'function'
+      ) {
+        throw new ConfigError(
+          'option "migrateFrom" must be an express-session Store (with get and destroy), ' +
+            'such as the connect-redis or connect-dynamodb store the app used until now',
+        );
       }
-      if (store) throw new ConfigError('option "migrateFrom" cannot go with "store": give the shared SessionStore the option fallback: fallbackFrom(oldStore) instead');
+      if (store) {
+        throw new ConfigError('option "migrateFrom" cannot go with "store": give the shared SessionStore the option fallback: fallbackFrom(oldStore) instead');
+      }
       if (storeOptions.fallback) throw new ConfigError('options "migrateFrom" and "fallback" both name an old store: keep one');
     }
     this.store = storeFrom(store, migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
@@ -181,7 +190,10 @@ export class DynamoDBStore extends session.Store {
     lock ??= req ? this.lockFor(req) : false;
     let loaded;
     try {
-      const minVersion = req && versioned && eventualReads(this.store.config) ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid) : undefined;
+      const minVersion =
+        req && versioned && eventualReads(this.store.config)
+          ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid)
+          : undefined;
       // Filled field by field: a spread of a conditional object literal allocates one per field.
       const options: LoadOptions = {};
       if (lock !== undefined) options.lock = lock;
@@ -235,14 +247,18 @@ export class DynamoDBStore extends session.Store {
       this.noticed.add('consistentRead');
       this.store.logger.warn(
         { table: this.store.config.table },
-        'consistentRead: false needs dynamoSession(): its version cookie is what makes an eventually consistent read safe, and plain express-session cannot set it, so every read here is strongly consistent',
+        'consistentRead: false needs dynamoSession(): its version cookie is what makes an eventually consistent read safe, ' +
+          'and plain express-session cannot set it, so every read here is strongly consistent',
       );
     }
     if (served || this.noticed.has('locking') || this.store.config.locking === 'optimistic' || this.store.config.locking === 'none') return;
     this.noticed.add('locking');
     this.store.logger.warn(
       { table: this.store.config.table },
-      "DynamoDBStore is used with plain express-session outside a request node:http announced, which does not tell the store a request's method: no lease is taken (locking 'auto' and lock rules need the request), so saves are versioned and merged; concurrent read-modify-writes of one value (a counter) can lose updates. Use dynamoSession(), or locking: 'pessimistic' to lock every request",
+      'DynamoDBStore is used with plain express-session outside a request node:http announced, ' +
+        "which does not tell the store a request's method: no lease is taken (locking 'auto' and lock rules need the request), " +
+        'so saves are versioned and merged; concurrent read-modify-writes of one value (a counter) can lose updates. ' +
+        "Use dynamoSession(), or locking: 'pessimistic' to lock every request",
     );
   }
 
@@ -325,12 +341,21 @@ export class DynamoDBStore extends session.Store {
     if (!eventualReads(this.store.config)) return undefined;
     const handle = this.handles.get(sess);
     if (!handle || handle.storedVersion === minVersion) return undefined;
-    const cookie = (sess as { cookie?: { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null } }).cookie ?? {};
+    const cookie = (
+      sess as {
+        cookie?: { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null };
+      }
+    ).cookie ?? {};
     return versionSetCookie(
       this.cookieName,
       handle.id,
       handle.storedVersion,
-      { ...(cookie.path ? { path: cookie.path } : {}), ...(cookie.domain ? { domain: cookie.domain } : {}), ...(cookie.secure === true ? { secure: true } : {}), ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite } : {}) },
+      {
+        ...(cookie.path ? { path: cookie.path } : {}),
+        ...(cookie.domain ? { domain: cookie.domain } : {}),
+        ...(cookie.secure === true ? { secure: true } : {}),
+        ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite } : {}),
+      },
       cookie.expires instanceof Date ? cookie.expires : undefined,
     );
   }
@@ -472,7 +497,12 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
  */
 export function dynamoSession(options: DynamoSessionOptions): Middleware {
   // By shape as well: a DynamoDBStore of the CommonJS build is another class than the ESM build's.
-  checkDynamoSessionOptions(options, (store) => store instanceof DynamoDBStore || (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'));
+  checkDynamoSessionOptions(
+    options,
+    (store) =>
+      store instanceof DynamoDBStore ||
+      (typeof (store as DynamoDBStore | null)?.saveWith === 'function' && typeof (store as DynamoDBStore).changedJson === 'function'),
+  );
   const { header, ...sessionOptions } = options;
   // express-session sets neither flag by default: Secure when the request came over HTTPS (req.secure, which
   // follows Express's "trust proxy"), SameSite=Lax.

@@ -131,7 +131,13 @@ export function setCookieList(value: number | string | readonly string[] | undef
  * the id header. `destroyed` says whether the request ended its session (a
  * middleware that sets no cookie on logout still tells the client then).
  */
-export function bridgeIdHeader(req: IncomingMessage, res: ServerResponse, header: ResolvedIdHeader, cookieName: string, destroyed: () => boolean = () => false): void {
+export function bridgeIdHeader(
+  req: IncomingMessage,
+  res: ServerResponse,
+  header: ResolvedIdHeader,
+  cookieName: string,
+  destroyed: () => boolean = () => false,
+): void {
   const given = req.headers[header.name];
   const incoming = idFromHeader(Array.isArray(given) ? undefined : given, header);
   const cookie = cookieHeaderWithId(req.headers.cookie, incoming, cookieName);

@@ -34,5 +34,10 @@ export function settlePending(store: SessionStore, holder: PendingEnd | undefine
   const pending = holder?.pendingEnd;
   if (!pending) return;
   holder.pendingEnd = undefined;
-  store.emit('destroyed', { key: pending.key, session: idTag(pending.id), reason: 'logout', ...(pending.userId !== undefined ? { userId: pending.userId } : {}) } satisfies DestroyedEvent);
+  store.emit('destroyed', {
+    key: pending.key,
+    session: idTag(pending.id),
+    reason: 'logout',
+    ...(pending.userId !== undefined ? { userId: pending.userId } : {}),
+  } satisfies DestroyedEvent);
 }

@@ -15,7 +15,16 @@ import type { SessionStore, SessionData, SessionHandle } from '../core/session-s
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
-import { clearSetCookie, forRequest, readCookie, secretList, sessionSetCookie, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import {
+  clearSetCookie,
+  forRequest,
+  readCookie,
+  secretList,
+  sessionSetCookie,
+  signSessionId,
+  unsignSessionId,
+  type SessionCookieOptions,
+} from './signed-cookie.js';
 import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
 import { homeRegionIds } from '../regions/home-region.js';
@@ -116,7 +125,9 @@ export class RequestSession {
   }
 
   set(key: string, value: unknown): this {
-    if (key === 'cookie') throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
+    if (key === 'cookie') {
+      throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
+    }
     this.#data[key] = value;
     return this;
   }
@@ -231,7 +242,9 @@ export class ServerSessions {
     this.name = name ?? 'sid';
     this.cookie = cookie ?? {};
     if (this.cookie.maxAge !== undefined && this.cookie.maxAge !== null && !(Number.isFinite(this.cookie.maxAge) && this.cookie.maxAge > 0)) {
-      throw new ConfigError(`option "cookie.maxAge" must be a positive number of milliseconds, or null for a browser-session cookie (got ${String(this.cookie.maxAge)})`);
+      throw new ConfigError(
+        `option "cookie.maxAge" must be a positive number of milliseconds, or null for a browser-session cookie (got ${String(this.cookie.maxAge)})`,
+      );
     }
     this.trustProxy = trustProxy ?? false;
     this.rolling = rolling ?? false;
@@ -244,7 +257,9 @@ export class ServerSessions {
   private get secrets(): string[] {
     if (this.#secrets) return this.#secrets;
     if (this.#secret === undefined || this.#secret === '') {
-      throw new ConfigError('option "secret" is required: set it where the app serves requests (it is checked at the first request, so that a build needs none)');
+      throw new ConfigError(
+        'option "secret" is required: set it where the app serves requests (it is checked at the first request, so that a build needs none)',
+      );
     }
     return (this.#secrets = secretList(this.#secret));
   }
@@ -283,9 +298,14 @@ export class ServerSessions {
     if (id !== undefined) {
       let loaded;
       // The version cookie makes eventually consistent reads safe; a header client has none, so its reads stay strong.
-      const minVersion = !eventualReads(this.store.config) || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
+      const minVersion =
+        !eventualReads(this.store.config) || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
       try {
-        loaded = await this.store.load(id, { ...(options.lock === undefined ? {} : { lock: options.lock }), ...(options.method ? { method: options.method } : {}), ...(minVersion === undefined ? {} : { minVersion }) });
+        loaded = await this.store.load(id, {
+          ...(options.lock === undefined ? {} : { lock: options.lock }),
+          ...(options.method ? { method: options.method } : {}),
+          ...(minVersion === undefined ? {} : { minVersion }),
+        });
       } catch (err) {
         // A validly signed but unusable id (e.g. over-long) is no session, not a server error.
         if (!(err instanceof InvalidSessionIdError)) throw err;
@@ -355,7 +375,10 @@ export class ServerSessions {
     // A new session's handle is the one made above: its first write sets the cookie too, so its next read is eventual and sets none.
     const version = (session.handle ?? handle).storedVersion;
     if (eventualReads(this.store.config) && version > 0 && version !== session.minVersion) {
-      headers.push(['Set-Cookie', versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires)]);
+      headers.push([
+        'Set-Cookie',
+        versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires),
+      ]);
     }
     return headers;
   }

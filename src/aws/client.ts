@@ -62,7 +62,8 @@ export function clientConfig(config: ResolvedConfig, logger?: Pick<Logger, 'warn
     told = true;
     logger?.warn(
       { endpoint: resolveTarget(config).endpoint?.url },
-      'no AWS credentials found: requests to this endpoint on this machine are signed with placeholder keys, which DynamoDB Local accepts (give credentials to use others)',
+      'no AWS credentials found: requests to this endpoint on this machine are signed with placeholder keys, ' +
+        'which DynamoDB Local accepts (give credentials to use others)',
     );
   });
   return {

@@ -40,7 +40,9 @@ export function engineFromHeaders(headers: Headers | undefined, hasEndpoint: boo
   const server = headers.server ?? headers.Server ?? '';
   if (/jetty/i.test(server)) return 'DynamoDB Local';
   if (/seastar|scylla/i.test(server)) return 'ScyllaDB Alternator';
-  if (/hypercorn|localstack|twisted|werkzeug/i.test(server) || Object.keys(headers).some((h) => h.toLowerCase().startsWith('x-localstack'))) return 'LocalStack';
+  if (/hypercorn|localstack|twisted|werkzeug/i.test(server) || Object.keys(headers).some((h) => h.toLowerCase().startsWith('x-localstack'))) {
+    return 'LocalStack';
+  }
   if (server === 'Server') return hasEndpoint ? 'a DynamoDB-compatible engine' : 'Amazon DynamoDB';
   if (server === '' && headers['x-amz-crc32'] !== undefined) return 'dynalite';
   return server ? `an engine answering as "${server.slice(0, 40)}"` : undefined;

@@ -113,6 +113,9 @@ export function describeTarget(config: ResolvedConfig): string {
   const { endpoint, region } = resolveTarget(config);
   const where = `${endpoint ? `endpoint ${endpoint.url} (${endpoint.from}), ` : ''}region ${region.name} (${region.from})`;
   // The name this project's own commands once used: not an AWS convention, so the SDK never reads it.
-  const legacy = process.env.DYNAMODB_ENDPOINT && process.env.DYNAMODB_ENDPOINT !== endpoint?.url ? '; DYNAMODB_ENDPOINT is set but not read: use AWS_ENDPOINT_URL_DYNAMODB' : '';
+  const legacy =
+    process.env.DYNAMODB_ENDPOINT && process.env.DYNAMODB_ENDPOINT !== endpoint?.url
+      ? '; DYNAMODB_ENDPOINT is set but not read: use AWS_ENDPOINT_URL_DYNAMODB'
+      : '';
   return where + legacy;
 }

@@ -111,7 +111,8 @@ export function createCodec(options: CodecOptions): Codec {
         // Accepting clear frames would let anyone with write access to the
         // table plant a session that the key was meant to rule out.
         throw new CorruptSessionError(
-          'session data is not encrypted but encryptionKeys are set: refused, since anyone able to write to the table could have planted it; sessions saved before encryption was turned on must start again',
+          'session data is not encrypted but encryptionKeys are set: refused, since anyone able to write to the table could have planted it; ' +
+            'sessions saved before encryption was turned on must start again',
         );
       }
       payload = buffer.subarray(header.length);

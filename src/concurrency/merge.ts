@@ -123,7 +123,11 @@ class Merger {
 
   object(path: Path, base: Record<string, Json>, mine: Record<string, Json>, theirs: Record<string, Json>): Record<string, Json> {
     const out: Record<string, Json> = {};
-    const keys = [...Object.keys(theirs), ...Object.keys(mine).filter((k) => !has(theirs, k)), ...Object.keys(base).filter((k) => !has(theirs, k) && !has(mine, k))];
+    const keys = [
+      ...Object.keys(theirs),
+      ...Object.keys(mine).filter((k) => !has(theirs, k)),
+      ...Object.keys(base).filter((k) => !has(theirs, k) && !has(mine, k)),
+    ];
     for (const key of keys) {
       const merged = this.value(
         [...path, key],

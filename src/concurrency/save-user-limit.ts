@@ -40,7 +40,11 @@ export async function liveOf(ctx: RequestContext, userId: string, keys: string[]
     'BatchGetItem',
     new BatchGetItemCommand({
       RequestItems: {
-        [ctx.config.table]: { Keys: keys.map((k) => ({ sessionId: { S: k } })), ConsistentRead: true, ProjectionExpression: 'sessionId, userId, expiresAt, expiresAtMs, createdAt' },
+        [ctx.config.table]: {
+          Keys: keys.map((k) => ({ sessionId: { S: k } })),
+          ConsistentRead: true,
+          ProjectionExpression: 'sessionId, userId, expiresAt, expiresAtMs, createdAt',
+        },
       },
     }),
   );
@@ -70,7 +74,10 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
   let merged = false;
   for (let attempt = 1; ; attempt++) {
     if (attempt > ctx.config.maxSaveAttempts) {
-      throw new StoreUnavailableError(`login of session ${idTag(write.id)} in table "${ctx.config.table}": ${attempt - 1} attempts all met a concurrent login of the same user: retry the request`);
+      throw new StoreUnavailableError(
+        `login of session ${idTag(write.id)} in table "${ctx.config.table}": ` +
+          `${attempt - 1} attempts all met a concurrent login of the same user: retry the request`,
+      );
     }
     const slots = await readSlots(ctx, userId);
     const others = [...slots.sessions.keys()].filter((k) => k !== write.key);
@@ -84,7 +91,9 @@ export async function saveWithUserLimit(ctx: RequestContext, write: ItemWrite, b
       while (oldestFirst.length >= limit) {
         if (ctx.config.onSessionLimit === 'refuse') {
           throw new SessionLimitError(
-            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): this login was refused and nothing was written; end one of them (store.listUserSessions, store.revokeSession) or set onSessionLimit: 'evict-oldest'`,
+            `user ${idTag(userId)} has ${oldestFirst.length} live sessions, the limit (maxSessionsPerUser ${limit}): ` +
+              'this login was refused and nothing was written; ' +
+              "end one of them (store.listUserSessions, store.revokeSession) or set onSessionLimit: 'evict-oldest'",
             limit,
           );
         }

@@ -319,7 +319,8 @@ function checkTogether(options: SessionStoreOptions): void {
   }
   if ((options.maxSessionsPerUser !== undefined || options.onSessionLimit !== undefined) && options.userId === undefined) {
     throw new ConfigError(
-      'option "maxSessionsPerUser" needs "userId" (where a session names its user, e.g. userId: "user.id"): without it the store cannot tell whose sessions to count',
+      'option "maxSessionsPerUser" needs "userId" (where a session names its user, e.g. userId: "user.id"): ' +
+        'without it the store cannot tell whose sessions to count',
     );
   }
   if (options.sessionToken !== undefined && options.accessKeyId === undefined) {

@@ -162,7 +162,10 @@ export class DecodedCache {
     return this.end - at + this.head;
   }
 
-  /** Where `total` bytes go at the head: after the last entry, else at the start if the tail has left room there, else in a larger buffer while it may grow, else where entries are evicted from the tail. */
+  /**
+   * Where `total` bytes go at the head: after the last entry, else at the start if the tail has left room there,
+   * else in a larger buffer while it may grow, else where entries are evicted from the tail.
+   */
   private place(total: number): number {
     for (;;) {
       const arena = this.arena;

@@ -114,14 +114,27 @@ export class Gateway extends EventEmitter {
    */
   async send<T>(operation: string, command: Command, opts: { expectConditionFailure?: boolean; ownMiddleware?: boolean } = {}): Promise<T> {
     const input = (command as { input: Record<string, unknown> }).input;
-    if (this.countCapacity && input.ReturnConsumedCapacity === undefined && operation !== 'DescribeTable' && operation !== 'CreateTable' && !operation.includes('TimeToLive')) {
+    if (
+      this.countCapacity &&
+      input.ReturnConsumedCapacity === undefined &&
+      operation !== 'DescribeTable' &&
+      operation !== 'CreateTable' &&
+      !operation.includes('TimeToLive')
+    ) {
       input.ReturnConsumedCapacity = 'TOTAL';
     }
     for (let conflicts = 0; ; conflicts++) {
       this.stats.calls[operation] = (this.stats.calls[operation] ?? 0) + 1;
       try {
-        const out = (await (opts.ownMiddleware ? this.client.send(command as never, {}) : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
-        noteCall(this.where.table, operation, (out as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1, this.count(out.ConsumedCapacity, operation));
+        const out = (await (opts.ownMiddleware
+          ? this.client.send(command as never, {})
+          : this.client.send(command as never))) as unknown as T & { ConsumedCapacity?: unknown };
+        noteCall(
+          this.where.table,
+          operation,
+          (out as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1,
+          this.count(out.ConsumedCapacity, operation),
+        );
         this.reachable();
         return out;
       } catch (err) {
@@ -183,7 +196,8 @@ export class Gateway extends EventEmitter {
     if (e?.name === 'ResourceNotFoundException') {
       return new TableNotFoundError(
         this.where.table,
-        `table "${this.where.table}" does not exist at ${this.where.target} (${operation} failed): create it with \`npx dynamodb-session create-table --table ${this.where.table}\` or let ready() create it (createIfNotExist: true)`,
+        `table "${this.where.table}" does not exist at ${this.where.target} (${operation} failed): ` +
+          `create it with \`npx dynamodb-session create-table --table ${this.where.table}\` or let ready() create it (createIfNotExist: true)`,
       );
     }
     const foreign = foreignAnswer(err);
@@ -199,18 +213,22 @@ export class Gateway extends EventEmitter {
       // Outage-like for the application (503 and retry): nothing there serves its sessions.
       if (foreign) {
         return new StoreUnavailableError(
-          `${this.where.target} does not speak the DynamoDB API: it answered ${operation} for table "${this.where.table}" with ${foreign}, not DynamoDB's JSON; check the endpoint (DynamoDB Local's port, or no endpoint for the Region's DynamoDB)`,
+          `${this.where.target} does not speak the DynamoDB API: it answered ${operation} for table "${this.where.table}" with ${foreign}, ` +
+            "not DynamoDB's JSON; check the endpoint (DynamoDB Local's port, or no endpoint for the Region's DynamoDB)",
           { cause: err },
         );
       }
       return new StoreUnavailableError(
-        `DynamoDB at ${this.where.target} did not answer ${operation} for table "${this.where.table}" (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): the session is unchanged; retry shortly, and check the network, the endpoint and the table's capacity`,
+        `DynamoDB at ${this.where.target} did not answer ${operation} for table "${this.where.table}" ` +
+          `(${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): ` +
+          "the session is unchanged; retry shortly, and check the network, the endpoint and the table's capacity",
         { cause: err },
       );
     }
     return new SessionStoreError(
       'DSM_DYNAMODB',
-      `DynamoDB refused ${operation} on table "${this.where.table}" at ${this.where.target} (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): check the IAM policy (\`npx dynamodb-session iam-policy\`) and the table`,
+      `DynamoDB refused ${operation} on table "${this.where.table}" at ${this.where.target} (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}): ` +
+        'check the IAM policy (`npx dynamodb-session iam-policy`) and the table',
       { cause: err },
     );
   }

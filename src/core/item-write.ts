@@ -23,7 +23,8 @@ export interface Base {
  */
 function unknownOutcome(ctx: RequestContext, id: string, why: string, cause?: unknown): SaveOutcomeUnknownError {
   return new SaveOutcomeUnknownError(
-    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and ${why}, so whether it landed is unknown: it is reported as failed, and it may have been applied; retrying a request that is not idempotent may apply it twice`,
+    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and ${why}, so whether it landed is unknown: ` +
+      'it is reported as failed, and it may have been applied; retrying a request that is not idempotent may apply it twice',
     { cause },
   );
 }
@@ -81,7 +82,11 @@ export function guardSize(ctx: RequestContext, id: string, key: string, dataByte
   const limit = ctx.config.maxSessionBytes;
   if (size > limit) {
     throw new SessionTooLargeError(
-      `session ${idTag(id)} would take ${size} bytes in table "${ctx.config.table}" (its items, as stored${ctx.config.compression ? ' compressed' : ''}), over maxSessionBytes (${limit}): nothing was written and the stored session is unchanged; keep large data elsewhere (e.g. S3) and store a reference${ctx.config.compression ? '' : ', or enable compression'}${limit < 4 * 1024 * 1024 ? ', or raise maxSessionBytes (4194304 at most)' : ''}`,
+      `session ${idTag(id)} would take ${size} bytes in table "${ctx.config.table}" ` +
+        `(its items, as stored${ctx.config.compression ? ' compressed' : ''}), over maxSessionBytes (${limit}): ` +
+        'nothing was written and the stored session is unchanged; ' +
+        `keep large data elsewhere (e.g. S3) and store a reference${ctx.config.compression ? '' : ', or enable compression'}` +
+        `${limit < 4 * 1024 * 1024 ? ', or raise maxSessionBytes (4194304 at most)' : ''}`,
       size,
       limit,
     );
@@ -305,7 +310,8 @@ export class ItemWrite {
     // A new session's id is in use: another session's, which this one must never join (nor overwrite).
     if (base === 0) {
       throw new SessionIdTakenError(
-        `new session ${idTag(this.id)} in table "${this.ctx.config.table}": its id is another live session's, so nothing was written; the id generator (genid) repeated itself: use 192 random bits or more`,
+        `new session ${idTag(this.id)} in table "${this.ctx.config.table}": its id is another live session's, so nothing was written; ` +
+          'the id generator (genid) repeated itself: use 192 random bits or more',
       );
     }
     return { kind: 'newer', old };
@@ -354,7 +360,9 @@ export class ItemWrite {
     try {
       return await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
     } catch (readErr) {
-      if (sdkAttempts(err) > 1 && readErr instanceof StoreUnavailableError) throw unknownOutcome(this.ctx, this.id, 'the read that would tell went unanswered', readErr);
+      if (sdkAttempts(err) > 1 && readErr instanceof StoreUnavailableError) {
+        throw unknownOutcome(this.ctx, this.id, 'the read that would tell went unanswered', readErr);
+      }
       throw readErr;
     }
   }
@@ -414,7 +422,9 @@ export class ItemWrite {
   private entries(plan: Plan, base: number, options: { owner?: string }): Entries {
     const { expression, values } = this.prepare(base, options, plan);
     const table = this.ctx.config.table;
-    const puts: Entries = (plan.parts ?? []).map((part, i) => ({ Put: { TableName: table, Item: chunkItem(this.key, this.writeId, i + 1, part, values[':chunksExp']!) } }));
+    const puts: Entries = (plan.parts ?? []).map((part, i) => ({
+      Put: { TableName: table, Item: chunkItem(this.key, this.writeId, i + 1, part, values[':chunksExp']!) },
+    }));
     const head: Entries[number] = {
       Update: {
         TableName: table,

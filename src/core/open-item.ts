@@ -22,7 +22,10 @@ import { writeIdsOf } from './write-history.js';
 export async function loadUnlocked(ctx: RequestContext, id: string, key: string, minVersion: number | undefined): Promise<LoadedSession | null> {
   const eventual = eventualReads(ctx.config) && minVersion !== undefined;
   const read = (consistent: boolean) =>
-    ctx.gateway.send<{ Item?: Item }>('GetItem', new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: consistent }));
+    ctx.gateway.send<{ Item?: Item }>(
+      'GetItem',
+      new GetItemCommand({ TableName: ctx.config.table, Key: { sessionId: { S: key } }, ConsistentRead: consistent }),
+    );
   let out = await read(!eventual);
   if (eventual && (!out.Item || isExpired(out.Item) || Number(out.Item.version?.N ?? 0) < minVersion)) {
     ctx.statsData.staleReads += 1;
@@ -88,7 +91,8 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
     if (err instanceof EncryptionKeyError) {
       ctx.logger.error(
         { table: ctx.config.table, session: idTag(id), keyId: err.keyId, code: err.code, reason: err.message },
-        'session sealed with a key this server cannot use: kept, and answered 503; check encryptionKeys on every server (during a rotation, list the old key after the new one)',
+        'session sealed with a key this server cannot use: kept, and answered 503; ' +
+          'check encryptionKeys on every server (during a rotation, list the old key after the new one)',
       );
       throw err;
     }

@@ -28,7 +28,13 @@ import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './sessi
 import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
-import { deleteKeys, describeUserSessions, destroyUserSessions as destroyUser, listUserSessionKeys as userKeys, type UserSessionList } from './user-sessions.js';
+import {
+  deleteKeys,
+  describeUserSessions,
+  destroyUserSessions as destroyUser,
+  listUserSessionKeys as userKeys,
+  type UserSessionList,
+} from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import { destroyInFallback, readFallback } from './fallback.js';
 import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
@@ -97,7 +103,10 @@ function loadedHead(handle: SessionHandle): Item {
 
 /** The session's owner for the user index: a field name (dots for nesting) or a function. */
 function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unknown)): string | null {
-  const value = typeof rule === 'function' ? rule(data) : rule.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), data);
+  const value =
+    typeof rule === 'function'
+      ? rule(data)
+      : rule.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), data);
   if (typeof value === 'number') return String(value);
   return typeof value === 'string' && value !== '' ? value : null;
 }
@@ -161,7 +170,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.codec = createCodec({
       ...config,
       onKeyBudget: (keyId, frames) =>
-        this.logger.warn({ table: this.config.table, keyId, frames }, 'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)'),
+        this.logger.warn(
+          { table: this.config.table, keyId, frames },
+          'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)',
+        ),
     });
     this.gateway = new Gateway(
       this.client,
@@ -177,7 +189,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.gateway.on('engine-omits-item', (engine: string | undefined) => {
       this.logger.warn(
         { table: this.config.table, target: this.target, engine },
-        `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): the store reads the session with a strongly consistent GetItem after each such failure instead, so nothing is lost; it costs one more read per conflict`,
+        `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): ` +
+          'the store reads the session with a strongly consistent GetItem after each such failure instead, so nothing is lost; ' +
+          'it costs one more read per conflict',
       );
     });
     // One call unanswered on every attempt may be bad luck (lost answers): a probe tells, before anyone is told of an outage.
@@ -186,7 +200,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
     this.gateway.on('disconnect', (err: Error) => {
       // Calls still in flight when the store closed fail on its closed client: not an outage.
       if (this.closed) return;
-      this.logger.error({ table: this.config.table, target: this.target, reason: err?.name }, 'DynamoDB became unreachable: session requests fail with 503 until it answers again');
+      this.logger.error(
+        { table: this.config.table, target: this.target, reason: err?.name },
+        'DynamoDB became unreachable: session requests fail with 503 until it answers again',
+      );
       this.emit('disconnect', err);
       this.startProbe();
     });
@@ -639,7 +656,13 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * `userIndex` when configured, else a Scan of the table. Resolves to how many.
    */
   destroyUserSessions(userId: string): Promise<number> {
-    return tracedAdmin(this, 'revoke', this.config.userIndex ? 'Query' : 'Scan', () => destroyUser(this, userId), (deleted) => ({ [`${PREFIX}.deleted`]: deleted }));
+    return tracedAdmin(
+      this,
+      'revoke',
+      this.config.userIndex ? 'Query' : 'Scan',
+      () => destroyUser(this, userId),
+      (deleted) => ({ [`${PREFIX}.deleted`]: deleted }),
+    );
   }
 
   /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */

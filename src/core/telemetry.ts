@@ -89,7 +89,10 @@ function instruments(otel: Api): Instruments | undefined {
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } };
   made = {
     loadDuration: meter.createHistogram(`${PREFIX}.load.duration`, { ...seconds, description: 'Duration of session loads, lease wait included' }),
-    saveDuration: meter.createHistogram(`${PREFIX}.save.duration`, { ...seconds, description: 'Duration of session saves (the end of a request that may have changed it)' }),
+    saveDuration: meter.createHistogram(`${PREFIX}.save.duration`, {
+      ...seconds,
+      description: 'Duration of session saves (the end of a request that may have changed it)',
+    }),
     lockWait: meter.createHistogram(`${PREFIX}.lock.wait.duration`, { ...seconds, description: 'Time a locked load waited for the session\'s lease' }),
     sessionSize: meter.createHistogram(`${PREFIX}.session.size`, {
       unit: 'By',
@@ -97,11 +100,20 @@ function instruments(otel: Api): Instruments | undefined {
       advice: { explicitBucketBoundaries: [256, 1024, 4096, 16384, 65536, 262144, 409600, 1048576] },
     }),
     merges: meter.createCounter(`${PREFIX}.merges`, { unit: '{merge}', description: 'Saves that met a newer write and merged with it' }),
-    conflicts: meter.createCounter(`${PREFIX}.conflicts`, { unit: '{conflict}', description: 'Paths both writers changed differently in a merge (onConflict decided)' }),
+    conflicts: meter.createCounter(`${PREFIX}.conflicts`, {
+      unit: '{conflict}',
+      description: 'Paths both writers changed differently in a merge (onConflict decided)',
+    }),
     lockTimeouts: meter.createCounter(`${PREFIX}.lock.timeouts`, { unit: '{timeout}', description: 'Locked loads that gave up after maxLockWaitMs' }),
-    unavailable: meter.createCounter(`${PREFIX}.unavailable.responses`, { unit: '{response}', description: 'Requests answered 503 with Retry-After (outage, lock time-out, unknown key)' }),
+    unavailable: meter.createCounter(`${PREFIX}.unavailable.responses`, {
+      unit: '{response}',
+      description: 'Requests answered 503 with Retry-After (outage, lock time-out, unknown key)',
+    }),
     retries: meter.createCounter(`${PREFIX}.retries`, { unit: '{retry}', description: 'DynamoDB calls sent again, by the error that made them retry' }),
-    capacity: meter.createObservableCounter(`${PREFIX}.capacity.consumed`, { unit: '{capacity_unit}', description: 'Capacity units DynamoDB reported, by operation (returnConsumedCapacity)' }),
+    capacity: meter.createObservableCounter(`${PREFIX}.capacity.consumed`, {
+      unit: '{capacity_unit}',
+      description: 'Capacity units DynamoDB reported, by operation (returnConsumedCapacity)',
+    }),
     leases: meter.createUpDownCounter(`${PREFIX}.leases.held`, { unit: '{lease}', description: 'Pessimistic leases this process holds now' }),
   };
   made.capacity.addCallback((result) => {
@@ -178,7 +190,12 @@ export function traced<T>(
 }
 
 /** A phase with a duration histogram and no tracer provider: timed and recorded, no span. */
-async function measured<T>(histogram: OtelApi.Histogram, store: TracedStore, run: () => Promise<T>, describe: ((result: T) => Attributes | undefined) | undefined): Promise<T> {
+async function measured<T>(
+  histogram: OtelApi.Histogram,
+  store: TracedStore,
+  run: () => Promise<T>,
+  describe: ((result: T) => Attributes | undefined) | undefined,
+): Promise<T> {
   const started = performance.now();
   const metricAttributes: Attributes = { 'db.collection.name': store.config.table };
   try {
@@ -258,7 +275,13 @@ async function tracedWith<T>(
  * `session.admin.<action>`: the same attributes as a request's spans, and
  * `describe` adds its counts (items deleted, sessions imported).
  */
-export async function tracedAdmin<T>(store: TracedStore, action: string, operation: string, run: () => Promise<T>, describe?: (result: T) => Attributes | undefined): Promise<T> {
+export async function tracedAdmin<T>(
+  store: TracedStore,
+  action: string,
+  operation: string,
+  run: () => Promise<T>,
+  describe?: (result: T) => Attributes | undefined,
+): Promise<T> {
   // Tools (the CLI's purge) may run one before anything has made the store ready.
   await loadTelemetry();
   return traced(store, `session.admin.${action}`, operation, undefined, run, describe);
@@ -379,7 +402,11 @@ export function instrumentClient(client: DynamoDBClient): void {
 /** A load's attributes: whether a session was found, its stored chunks. */
 export function describeLoad(loaded: { handle: { chunks?: number | undefined; json: string } } | null): Attributes {
   if (!loaded) return { 'dynamodb_session.outcome': 'missing' };
-  return { 'dynamodb_session.outcome': 'found', 'dynamodb_session.chunks': loaded.handle.chunks ?? 0, 'dynamodb_session.session_bytes': loaded.handle.json.length };
+  return {
+    'dynamodb_session.outcome': 'found',
+    'dynamodb_session.chunks': loaded.handle.chunks ?? 0,
+    'dynamodb_session.session_bytes': loaded.handle.json.length,
+  };
 }
 
 /** A save's or touch's attributes, in the outcome vocabulary of docs/telemetry.md. */

@@ -20,7 +20,8 @@ export interface EnsureTableResult {
   ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN' | 'UNSUPPORTED';
 }
 
-const isNotFound = (err: unknown) => (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';
+const isNotFound = (err: unknown) =>
+  (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';
 
 async function describe(gateway: Gateway, table: string): Promise<TableDescription | undefined> {
   try {
@@ -39,7 +40,11 @@ async function waitActive(gateway: Gateway, table: string, timeoutMs: number): P
     const desc = await describe(gateway, table);
     if (desc?.TableStatus === 'ACTIVE') return desc;
     if (Date.now() > deadline) {
-      throw new TableNotFoundError(table, `table "${table}" did not become ACTIVE within ${Math.round(timeoutMs / 1000)} s (status ${desc?.TableStatus ?? 'absent'}): check it in the DynamoDB console, then restart`);
+      throw new TableNotFoundError(
+        table,
+        `table "${table}" did not become ACTIVE within ${Math.round(timeoutMs / 1000)} s (status ${desc?.TableStatus ?? 'absent'}): ` +
+          'check it in the DynamoDB console, then restart',
+      );
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 2000);
@@ -53,7 +58,10 @@ async function waitActive(gateway: Gateway, table: string, timeoutMs: number): P
  */
 export async function ensureTable(
   gateway: Gateway,
-  config: Pick<ResolvedConfig, 'table' | 'createIfNotExist' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex' | 'reapIntervalMs' | 'endpoint'>,
+  config: Pick<
+    ResolvedConfig,
+    'table' | 'createIfNotExist' | 'billingMode' | 'readCapacityUnits' | 'writeCapacityUnits' | 'userIndex' | 'reapIntervalMs' | 'endpoint'
+  >,
   target: string,
   logger: Logger,
 ): Promise<EnsureTableResult> {
@@ -63,7 +71,8 @@ export async function ensureTable(
     if (!config.createIfNotExist) {
       throw new TableNotFoundError(
         config.table,
-        `table "${config.table}" does not exist at ${target} and createIfNotExist is false: create it with \`npx dynamodb-session create-table --table ${config.table}\`, or set createIfNotExist: true`,
+        `table "${config.table}" does not exist at ${target} and createIfNotExist is false: ` +
+          `create it with \`npx dynamodb-session create-table --table ${config.table}\`, or set createIfNotExist: true`,
       );
     }
     try {
@@ -82,13 +91,15 @@ export async function ensureTable(
   if (problem) {
     throw new TableSchemaError(
       config.table,
-      `table "${config.table}" at ${target} cannot hold sessions: ${problem}. Use another table name (option "table"), or recreate it with \`npx dynamodb-session create-table\``,
+      `table "${config.table}" at ${target} cannot hold sessions: ${problem}. ` +
+        'Use another table name (option "table"), or recreate it with `npx dynamodb-session create-table`',
     );
   }
   if (config.userIndex && !desc.GlobalSecondaryIndexes?.some((i) => i.IndexName === config.userIndex)) {
     logger.warn(
       { table: config.table, index: config.userIndex },
-      'the table has no user index: destroyUserSessions() will scan the table; add the index with `npx dynamodb-session create-table --user-index` on a new table',
+      'the table has no user index: destroyUserSessions() will scan the table; ' +
+        'add the index with `npx dynamodb-session create-table --user-index` on a new table',
     );
   }
   // No TTL in MRSC: the store's reaper deletes expired sessions instead (regions/multi-region.ts).
@@ -111,11 +122,18 @@ async function ensureTtl(
     const status = out.TimeToLiveDescription?.TimeToLiveStatus ?? 'DISABLED';
     if (status === 'ENABLED' || status === 'ENABLING') {
       if (out.TimeToLiveDescription?.AttributeName !== TTL_ATTRIBUTE) {
-        logger.warn({ table, attribute: out.TimeToLiveDescription?.AttributeName }, `the table's TTL attribute is not "${TTL_ATTRIBUTE}": expired sessions are ignored on read but not deleted; run \`npx dynamodb-session purge-expired\` or set reapIntervalMs`);
+        logger.warn(
+          { table, attribute: out.TimeToLiveDescription?.AttributeName },
+          `the table's TTL attribute is not "${TTL_ATTRIBUTE}": expired sessions are ignored on read but not deleted; ` +
+            'run `npx dynamodb-session purge-expired` or set reapIntervalMs',
+        );
       }
       return status;
     }
-    await gateway.send('UpdateTimeToLive', new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+    await gateway.send(
+      'UpdateTimeToLive',
+      new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }),
+    );
     return 'ENABLED';
   } catch (err) {
     // Engines without TTL, or a concurrent enable by another process: sessions still
@@ -128,12 +146,17 @@ async function ensureTtl(
       logger.warn(
         { table, target, engine },
         config.reapIntervalMs > 0
-          ? `${engine} at ${target} has no TTL: expired sessions read as absent, and this store's reaper deletes them every ${config.reapIntervalMs} ms (reapIntervalMs)`
-          : `${engine} at ${target} has no TTL: expired sessions read as absent but stay in the table; set reapIntervalMs (e.g. 60000) for the store to delete them, or run \`npx dynamodb-session purge-expired\` on a schedule`,
+          ? `${engine} at ${target} has no TTL: expired sessions read as absent, ` +
+            `and this store's reaper deletes them every ${config.reapIntervalMs} ms (reapIntervalMs)`
+          : `${engine} at ${target} has no TTL: expired sessions read as absent but stay in the table; ` +
+            'set reapIntervalMs (e.g. 60000) for the store to delete them, or run `npx dynamodb-session purge-expired` on a schedule',
       );
       return 'UNSUPPORTED';
     }
-    logger.warn({ table, reason: message.slice(0, 200) }, 'could not enable TTL: expired sessions are ignored on read; delete them with `npx dynamodb-session purge-expired` or set reapIntervalMs');
+    logger.warn(
+      { table, reason: message.slice(0, 200) },
+      'could not enable TTL: expired sessions are ignored on read; delete them with `npx dynamodb-session purge-expired` or set reapIntervalMs',
+    );
     return 'UNKNOWN';
   }
 }
