@@ -53,6 +53,8 @@ describe('the option schema', () => {
         requestTimeoutMs: 3_000,
         skipTableCheck: false,
         returnConsumedCapacity: false,
+        // Added with global tables (docs/global-tables.md).
+        onRegionFailure: 'fail',
       },
     );
   });
