@@ -4,7 +4,7 @@
  * a Scan costs read capacity in proportion to what it reads.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { SessionStore } from '../src/core/session-store.js';
+import { contextOf, type SessionStore } from '../src/core/session-store.js';
 import { isExpired, readItem, type Item } from '../src/core/item.js';
 
 export interface LiveSession {
@@ -23,7 +23,7 @@ export interface LiveSession {
 export const LIST_LIMIT = 50;
 
 export async function liveSessions(store: SessionStore): Promise<{ sessions: LiveSession[]; more: boolean }> {
-  const out = await store.gateway.send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+  const out = await contextOf(store).gateway.send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
     'Scan',
     new ScanCommand({ TableName: store.config.table, Limit: LIST_LIMIT, ConsistentRead: true }),
   );
@@ -33,7 +33,7 @@ export async function liveSessions(store: SessionStore): Promise<{ sessions: Liv
     if (isExpired(item)) continue;
     try {
       const stored = readItem(item);
-      const data = store.codec.parse(store.codec.unframe(stored.data)) as { visits?: unknown; cart?: unknown };
+      const data = contextOf(store).codec.parse(contextOf(store).codec.unframe(stored.data)) as { visits?: unknown; cart?: unknown };
       sessions.push({
         id: stored.key,
         bytes: itemBytes(item),

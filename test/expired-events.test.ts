@@ -4,6 +4,7 @@
  * expired, once, and of none they skip. Against DynamoDB Local, on tables
  * without TTL so that nothing but the code under test deletes.
  */
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -34,7 +35,7 @@ async function bareTable(): Promise<SessionStore> {
 function sessionItem(store: SessionStore, key: string, expiresAtMs: number, extra: Item = {}): Item {
   return {
     sessionId: { S: key },
-    data: { B: store.codec.frame(JSON.stringify({ key })) },
+    data: { B: contextOf(store).codec.frame(JSON.stringify({ key })) },
     version: { N: '1' },
     expiresAt: { N: String(Math.ceil(expiresAtMs / 1000)) },
     expiresAtMs: { N: String(expiresAtMs) },
@@ -72,7 +73,7 @@ describe('expired events from purgeExpired', () => {
       sessionItem(store, 'leased', past, { lockOwner: { S: 'busy' }, lockExpiresAt: { N: String(Date.now() + 600_000) } }),
     ]);
     const events = collect(store);
-    const result = await purgeExpired(store, { segments: 2 });
+    const result = await purgeExpired(contextOf(store), { segments: 2 });
     assert.deepEqual(result, { scanned: 4, expired: 3, deleted: 2, skipped: 1 });
     assert.deepEqual(
       events.sort((a, b) => a.key.localeCompare(b.key)),
@@ -88,16 +89,16 @@ describe('expired events from purgeExpired', () => {
     const store = await bareTable();
     await put(store, [sessionItem(store, 'old', Date.now() - 10_000)]);
     const events = collect(store);
-    assert.equal((await purgeExpired(store, { dryRun: true })).expired, 1);
+    assert.equal((await purgeExpired(contextOf(store), { dryRun: true })).expired, 1);
     assert.deepEqual(events, []);
   });
 
   it('a session renewed between the Scan and its delete is skipped and tells of nothing; the other one is told once', async () => {
     const store = await bareTable();
     await put(store, [sessionItem(store, 'a', Date.now() - 5000), sessionItem(store, 'b', Date.now() - 5000)]);
-    const send = store.gateway.send.bind(store.gateway);
+    const send = contextOf(store).gateway.send.bind(contextOf(store).gateway);
     let raced: string | undefined;
-    store.gateway.send = (async (operation: string, command: { input: { Key?: Item } }, opts?: object) => {
+    contextOf(store).gateway.send = (async (operation: string, command: { input: { Key?: Item } }, opts?: object) => {
       if (operation === 'DeleteItem' && raced === undefined) {
         raced = command.input.Key!.sessionId!.S!;
         await store.client.send(
@@ -110,9 +111,9 @@ describe('expired events from purgeExpired', () => {
         );
       }
       return send(operation, command as never, opts);
-    }) as typeof store.gateway.send;
+    }) as typeof send;
     const events = collect(store);
-    const result = await purgeExpired(store, { segments: 1, concurrency: 1 });
+    const result = await purgeExpired(contextOf(store), { segments: 1, concurrency: 1 });
     assert.equal(result.deleted, 1);
     assert.equal(result.skipped, 1);
     assert.deepEqual(
@@ -129,7 +130,7 @@ describe('expired events from purgeExpired', () => {
       calls += 1;
       throw new Error('listener bug');
     });
-    const result = await purgeExpired(store, { segments: 1 });
+    const result = await purgeExpired(contextOf(store), { segments: 1 });
     assert.equal(result.deleted, 2);
     assert.equal(calls, 2);
     assert.match((store.logger as unknown as { text(): string }).text(), /listener bug/);
@@ -143,7 +144,7 @@ describe('expired events from the reaper', () => {
     await put(store, Array.from({ length: 5 }, (_, i) => sessionItem(store, `r${i}`, expiredAt, { userId: { S: `u${i}` } })));
     const events = collect(store);
     const ticks: ReaperTick[] = [];
-    const reaper = startReaper(store, { intervalMs: 200, onTick: (t) => ticks.push(t) });
+    const reaper = startReaper(contextOf(store), { intervalMs: 200, onTick: (t) => ticks.push(t) });
     try {
       const deadline = Date.now() + 30_000;
       while (!ticks.some((t) => (t.result?.deleted ?? 0) > 0)) {

@@ -7,6 +7,8 @@
  * hold: nothing acknowledged is lost, nothing is applied twice, the order is
  * kept, and no 5xx but 503 reaches a client.
  */
+import { contextOf } from '../src/core/session-store.js';
+import { allSessions } from '../src/core/table-scan.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SessionStoreOptions } from '../src/config/options.js';
@@ -83,7 +85,7 @@ for (const engine of ENGINES) {
             proxy.rule(undefined);
             await Promise.all(servers.map((s) => s.close()));
           }
-          const all = await direct.all();
+          const all = await allSessions(contextOf(direct));
           const mine = Object.values(all).filter((data) => Array.isArray(data.list) && (data.list as number[])[0] === marker);
           assert.equal(mine.length, 1, 'one session holds this scenario');
           t.diagnostic(`${statuses.length} answers, ${statuses.filter((s) => s === 503).length} of them 503`);

@@ -5,6 +5,7 @@
  * unhandled, no item is left half-written or corrupt; and after recovery every
  * session written before the fault reads back intact.
  */
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ async function storedItem(store: SessionStore, id: string) {
   const out = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: store.keyOf(id) } }, ConsistentRead: true }));
   if (!out.Item) return undefined;
   const item = readItem(out.Item as never);
-  return { version: item.version, data: store.codec.parse(store.codec.unframe(item.data)) };
+  return { version: item.version, data: contextOf(store).codec.parse(contextOf(store).codec.unframe(item.data)) };
 }
 
 for (const engine of ENGINES) {

@@ -5,6 +5,7 @@
  * loaded the same flash in parallel only one shows it (remix-run/remix#5647).
  * The shared core first, then each adapter's API against its real framework.
  */
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionStore } from '../src/core/session-store.js';
@@ -33,7 +34,7 @@ describe('flash, in the core', () => {
     await store.set('s1', data);
     const a = (await store.load('s1', { method: 'GET' }))!;
     const b = (await store.load('s1', { method: 'GET' }))!;
-    const [va, vb] = await Promise.all([takeFlash(store, a.handle, a.data, 'notice'), takeFlash(store, b.handle, b.data, 'notice')]);
+    const [va, vb] = await Promise.all([takeFlash(contextOf(store), a.handle, a.data, 'notice'), takeFlash(contextOf(store), b.handle, b.data, 'notice')]);
     assert.deepEqual([va, vb].filter((v) => v !== undefined), [{ text: 'saved', level: 'info' }], `a: ${JSON.stringify(va)}, b: ${JSON.stringify(vb)}`);
     for (const r of [a, b]) assert.equal(FLASH_KEY in r.data, false, 'taken or not, the request no longer holds it');
     const taker = va !== undefined ? a : b;
@@ -54,7 +55,7 @@ describe('flash, in the core', () => {
     const writer = (await store.load('s2', { method: 'GET' }))!;
     writer.data.views = 2;
     await store.commit(writer.handle, 's2', writer.data);
-    assert.equal(await takeFlash(store, reader.handle, reader.data, 'notice'), 'hello');
+    assert.equal(await takeFlash(contextOf(store), reader.handle, reader.data, 'notice'), 'hello');
     await store.commit(reader.handle, 's2', reader.data);
     assert.deepEqual(await store.get('s2'), { views: 2 });
   });
@@ -64,9 +65,9 @@ describe('flash, in the core', () => {
     await store.set('s3', { views: 1 });
     const r = (await store.load('s3', { method: 'GET' }))!;
     const before = calls(store);
-    assert.equal(await takeFlash(store, r.handle, r.data, 'missing'), undefined);
+    assert.equal(await takeFlash(contextOf(store), r.handle, r.data, 'missing'), undefined);
     putFlash(r.data, 'notice', 'same request');
-    assert.equal(await takeFlash(store, r.handle, r.data, 'notice'), 'same request');
+    assert.equal(await takeFlash(contextOf(store), r.handle, r.data, 'notice'), 'same request');
     assert.equal(calls(store), before);
     assert.equal(FLASH_KEY in r.data, false);
   });
@@ -78,7 +79,7 @@ describe('flash, in the core', () => {
     await store.set('s4', data);
     const r = (await store.load('s4', { method: 'GET' }))!;
     await store.destroy('s4');
-    assert.equal(await takeFlash(store, r.handle, r.data, 'notice'), undefined);
+    assert.equal(await takeFlash(contextOf(store), r.handle, r.data, 'notice'), undefined);
     assert.equal(await store.get('s4'), null);
   });
 
@@ -90,10 +91,10 @@ describe('flash, in the core', () => {
     const a = (await store.load('s5', { method: 'GET' }))!;
     const b = (await store.load('s5', { method: 'GET' }))!;
     let units = store.stats().writeCapacityUnits;
-    assert.equal(await takeFlash(store, a.handle, a.data, 'notice'), 'Your order was placed');
+    assert.equal(await takeFlash(contextOf(store), a.handle, a.data, 'notice'), 'Your order was placed');
     assert.equal(store.stats().writeCapacityUnits - units, 1);
     const before = { ...store.stats().calls };
-    assert.equal(await takeFlash(store, b.handle, b.data, 'notice'), undefined);
+    assert.equal(await takeFlash(contextOf(store), b.handle, b.data, 'notice'), undefined);
     const after = store.stats().calls;
     // DynamoDB reports no consumed capacity with a failed condition; its price is AWS's rule (docs/operations.md).
     assert.equal((after.UpdateItem ?? 0) - (before.UpdateItem ?? 0), 1);

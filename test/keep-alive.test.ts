@@ -7,6 +7,7 @@
  * under the same expiry. A session used by a route the rule names is
  * extended, as is any session when no rule is given (the default).
  */
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -30,7 +31,7 @@ async function stored(app: LifecycleApp, client: CookieClient, framework: (typeo
   else if (framework === 'fastify') raw = raw.slice(0, raw.lastIndexOf('.'));
   const out = await app.store.client.send(new GetItemCommand({ TableName: app.store.config.table, Key: { sessionId: { S: raw } }, ConsistentRead: true }));
   if (!out.Item) return undefined;
-  const data = app.store.codec.parse(app.store.codec.unframe(out.Item.data!.B!));
+  const data = contextOf(app.store).codec.parse(contextOf(app.store).codec.unframe(out.Item.data!.B!));
   return { expiresAtMs: Number(out.Item.expiresAtMs!.N), data };
 }
 

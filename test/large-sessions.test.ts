@@ -5,6 +5,8 @@
  * transaction. On DynamoDB Local, with real stores, a real Express app and the
  * fault proxy; on dynalite, which has no transactions, a 1 MiB session too.
  */
+import { allSessions, clearTable, liveKeys } from '../src/core/table-scan.js';
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -266,7 +268,7 @@ describe('large sessions on DynamoDB Local', () => {
   });
 
   it("an item whose `chunks` says 0 (not written by this store) is saved over, not retried forever", async () => {
-    const item = { sessionId: { S: 'stray' }, data: { B: store.codec.frame('{"a":1}') }, version: { N: '1' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) }, chunks: { N: '0' } };
+    const item = { sessionId: { S: 'stray' }, data: { B: contextOf(store).codec.frame('{"a":1}') }, version: { N: '1' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) }, chunks: { N: '0' } };
     await store.client.send(new PutItemCommand({ TableName: store.config.table, Item: item }));
     await store.set('stray', { a: 2 });
     const none = open({ locking: 'none' });
@@ -327,12 +329,12 @@ describe('large sessions on DynamoDB Local', () => {
     const blob = noise(900 * 1024);
     await s.set('one', { blob });
     await s.set('two', { n: 2 });
-    assert.deepEqual((await s.ids()).sort(), ['one', 'two']);
-    assert.equal(await s.length(), 2);
-    const all = await s.all();
+    assert.deepEqual((await liveKeys(contextOf(s))).sort(), ['one', 'two']);
+    assert.equal((await liveKeys(contextOf(s))).length, 2);
+    const all = await allSessions(contextOf(s));
     assert.deepEqual(Object.keys(all).sort(), ['one', 'two']);
     assert.ok((all.one as { blob: string }).blob === blob);
-    await s.clear();
+    await clearTable(contextOf(s));
     assert.deepEqual(await scanAll(s), []);
   });
 
@@ -473,7 +475,7 @@ describe('large sessions on DynamoDB Local', () => {
 
   it('a session of the transactional layout (chunks `<key>#<n>`, written by the release before) is read, and the next save replaces it with this layout', async () => {
     const json = JSON.stringify({ blob: noise(900 * 1024) });
-    const frame = store.codec.frame(json, 0, 'legacy');
+    const frame = contextOf(store).codec.frame(json, 0, 'legacy');
     const parts = split(frame);
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     const head = {
@@ -505,7 +507,7 @@ describe('large sessions on DynamoDB Local', () => {
   });
 
   it('a server of the release before reads a head of this layout as data of a newer format (refused, never misread)', () => {
-    assert.throws(() => store.codec.unframe(Buffer.from([0xff]), 'k'), (err: unknown) => err instanceof CorruptSessionError && /newer version of dynamodb-session-manager/.test(err.message));
+    assert.throws(() => contextOf(store).codec.unframe(Buffer.from([0xff]), 'k'), (err: unknown) => err instanceof CorruptSessionError && /newer version of dynamodb-session-manager/.test(err.message));
   });
 
   it('a write that meets a transaction holding the session (TransactionConflictException) is sent again, not failed', async () => {
@@ -613,8 +615,8 @@ describe('maxSessionBytes and the decode cache agree', () => {
   it("the store's decode cache keeps a session as large as the decode cap lets a session be", async () => {
     const store = new SessionStore(chunkedOptions());
     const json = 'x'.repeat(MAX_DECODED_BYTES);
-    store.decoded.set('k', 'w', json);
-    assert.equal(store.decoded.get('k', 'w'), json);
+    contextOf(store).decoded.set('k', 'w', json);
+    assert.equal(contextOf(store).decoded.get('k', 'w'), json);
     await store.close();
   });
 });

@@ -2,6 +2,8 @@
  * Operations on the whole table: purging expired sessions, the reaper that does
  * it in-process, and revoking a user's sessions. All against DynamoDB Local.
  */
+import { liveKeys } from '../src/core/table-scan.js';
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchWriteItemCommand, CreateTableCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
@@ -30,7 +32,7 @@ function sessionItem(store: SessionStore, key: string, expiresAt: number, extra:
   const now = Date.now();
   return {
     sessionId: { S: key },
-    data: { B: store.codec.frame(JSON.stringify({ key })) },
+    data: { B: contextOf(store).codec.frame(JSON.stringify({ key })) },
     version: { N: '1' },
     expiresAt: { N: String(expiresAt) },
     createdAt: { N: String(now) },
@@ -106,7 +108,7 @@ describe('purgeExpired', () => {
     assert.equal((await allKeys(store)).size, 10_000);
 
     const progress: number[] = [];
-    const result = await purgeExpired(store, { segments: 4, onProgress: (p) => progress.push(p.scanned) });
+    const result = await purgeExpired(contextOf(store), { segments: 4, onProgress: (p) => progress.push(p.scanned) });
     assert.deepEqual(result, { scanned: 10_000, expired: 5000, deleted: 4800, skipped: 200 });
     assert.ok(progress.length > 1, 'progress is reported as pages come in');
     assert.deepEqual([...(await allKeys(store))].sort(), [...survivors].sort());
@@ -123,7 +125,7 @@ describe('purgeExpired', () => {
       ...Array.from({ length: 30 }, (_, i) => sessionItem(store, `old${i}`, now - 10)),
       ...Array.from({ length: 20 }, (_, i) => sessionItem(store, `new${i}`, now + 600)),
     ]);
-    const result = await purgeExpired(store, { dryRun: true, segments: 2 });
+    const result = await purgeExpired(contextOf(store), { dryRun: true, segments: 2 });
     assert.deepEqual(result, { scanned: 50, expired: 30, deleted: 0, skipped: 0 });
     assert.equal((await allKeys(store)).size, 50);
     assert.equal(store.stats().calls.DeleteItem ?? 0, 0);
@@ -138,9 +140,9 @@ describe('purgeExpired', () => {
       stores.push(store);
       await writeItems(store, [sessionItem(store, 'racing', nowSec() - 5), sessionItem(store, 'plain', nowSec() - 5)]);
       // Just before the first delete goes out, another server changes that session.
-      const send = store.gateway.send.bind(store.gateway);
+      const send = contextOf(store).gateway.send.bind(contextOf(store).gateway);
       let raced: string | undefined;
-      store.gateway.send = (async (operation: string, command: { input: { Key?: Item } }, opts?: object) => {
+      contextOf(store).gateway.send = (async (operation: string, command: { input: { Key?: Item } }, opts?: object) => {
         if (operation === 'DeleteItem' && raced === undefined) {
           raced = command.input.Key!.sessionId!.S!;
           await store.client.send(
@@ -155,8 +157,8 @@ describe('purgeExpired', () => {
           );
         }
         return send(operation, command as never, opts);
-      }) as typeof store.gateway.send;
-      const result = await purgeExpired(store, { segments: 1, concurrency: 1 });
+      }) as typeof send;
+      const result = await purgeExpired(contextOf(store), { segments: 1, concurrency: 1 });
       assert.deepEqual(result, { scanned: 2, expired: 2, deleted: 1, skipped: 1 });
       assert.deepEqual([...(await allKeys(store))], [raced]);
     });
@@ -165,7 +167,7 @@ describe('purgeExpired', () => {
   it('rejects a non-positive segment count with a ConfigError before any DynamoDB call', async () => {
     const store = await bareTable();
     stores.push(store);
-    await assert.rejects(purgeExpired(store, { segments: 0 }), { code: 'DSM_CONFIG' });
+    await assert.rejects(purgeExpired(contextOf(store), { segments: 0 }), { code: 'DSM_CONFIG' });
     assert.equal(store.stats().calls.Scan ?? 0, 0);
   });
 });
@@ -183,8 +185,8 @@ describe('the reaper', () => {
     await a.set('alive', { ok: true });
 
     const ticks: Record<'a' | 'b', ReaperTick[]> = { a: [], b: [] };
-    const reaperA = startReaper(a, { intervalMs: 1000, onTick: (t) => ticks.a.push(t) });
-    const reaperB = startReaper(b, { intervalMs: 1000, onTick: (t) => ticks.b.push(t) });
+    const reaperA = startReaper(contextOf(a), { intervalMs: 1000, onTick: (t) => ticks.a.push(t) });
+    const reaperB = startReaper(contextOf(b), { intervalMs: 1000, onTick: (t) => ticks.b.push(t) });
     let stoppedB = false;
     try {
       await waitFor('four ticks of each reaper', () => ticks.a.length >= 4 && ticks.b.length >= 4);
@@ -197,7 +199,7 @@ describe('the reaper', () => {
       const deleted = [...ticks.a, ...ticks.b].reduce((n, t) => n + (t.result?.deleted ?? 0), 0);
       assert.equal(deleted, 60);
       assert.deepEqual([...(await allKeys(a))].filter((k) => k !== REAPER_KEY), ['alive']);
-      assert.equal(await a.length(), 1, 'the lease item is not counted as a session');
+      assert.equal((await liveKeys(contextOf(a))).length, 1, 'the lease item is not counted as a session');
       assert.deepEqual(await a.get('alive'), { ok: true });
 
       // The leader stops and gives its lease back: the other purges from its next tick on.
@@ -217,7 +219,7 @@ describe('the reaper', () => {
   it('a too short interval is a ConfigError', async () => {
     const store = new SessionStore(localOptions({ skipTableCheck: true }));
     stores.push(store);
-    assert.throws(() => startReaper(store, { intervalMs: 10 }), { code: 'DSM_CONFIG' });
+    assert.throws(() => startReaper(contextOf(store), { intervalMs: 10 }), { code: 'DSM_CONFIG' });
   });
 });
 
@@ -237,9 +239,9 @@ describe('destroyUserSessions', () => {
     await store.ready();
     await seed(store);
     // A GSI is eventually consistent: wait until it shows all five.
-    await waitFor('the index to list alice\'s sessions', async () => (await listUserSessionKeys(store, 'alice')).keys.length === 5);
+    await waitFor('the index to list alice\'s sessions', async () => (await listUserSessionKeys(contextOf(store), 'alice')).keys.length === 5);
     const before = store.stats().calls;
-    assert.equal(await destroyUserSessions(store, 'alice'), 5);
+    assert.equal(await destroyUserSessions(contextOf(store), 'alice'), 5);
     const calls = store.stats().calls;
     assert.ok((calls.Query ?? 0) > (before.Query ?? 0));
     assert.equal(calls.Scan ?? 0, before.Scan ?? 0, 'no Scan with an index');
@@ -253,12 +255,12 @@ describe('destroyUserSessions', () => {
     stores.push(store);
     await store.ready();
     await seed(store);
-    const found = await listUserSessionKeys(store, 'bob');
+    const found = await listUserSessionKeys(contextOf(store), 'bob');
     assert.equal(found.via, 'scan');
     assert.deepEqual(found.keys.sort(), ['bob-0', 'bob-1', 'bob-2']);
-    assert.equal(await destroyUserSessions(store, 'bob'), 3);
+    assert.equal(await destroyUserSessions(contextOf(store), 'bob'), 3);
     assert.equal(store.stats().calls.Query ?? 0, 0);
-    assert.equal(await store.length(), 6);
+    assert.equal((await liveKeys(contextOf(store))).length, 6);
   });
 
   it('an index configured but missing from the table falls back to a Scan, with a warning', async () => {
@@ -269,7 +271,7 @@ describe('destroyUserSessions', () => {
     const options = localOptions({ table: plain.config.table, userIndex: 'no-such-index', skipTableCheck: true });
     const store = new SessionStore(options);
     stores.push(store);
-    assert.equal(await destroyUserSessions(store, 'alice'), 5);
+    assert.equal(await destroyUserSessions(contextOf(store), 'alice'), 5);
     assert.match((options.logger as unknown as { text(): string }).text(), /Scan of the whole table/);
   });
 
@@ -280,14 +282,14 @@ describe('destroyUserSessions', () => {
     await store.set('s1', { user: { id: 'carol' } });
     await store.set('s2', { user: { id: 'carol' }, cart: [1] });
     await store.set('s3', { user: { id: 'dave' } });
-    assert.equal(await destroyUserSessions(store, 'carol'), 2);
-    assert.equal(await store.length(), 1);
+    assert.equal(await destroyUserSessions(contextOf(store), 'carol'), 2);
+    assert.equal((await liveKeys(contextOf(store))).length, 1);
   });
 
   it('an empty user id is a ConfigError', async () => {
     const store = new SessionStore(localOptions({ skipTableCheck: true }));
     stores.push(store);
-    await assert.rejects(destroyUserSessions(store, ''), { code: 'DSM_CONFIG' });
+    await assert.rejects(destroyUserSessions(contextOf(store), ''), { code: 'DSM_CONFIG' });
   });
 });
 

@@ -7,6 +7,7 @@
  * transaction carries one ClientRequestToken through its retries. One test
  * per write kind, its answer dropped, on both engines.
  */
+import { contextOf } from '../src/core/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -24,7 +25,7 @@ async function stored(store: SessionStore, id: string) {
   const out = await store.client.send(new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: store.keyOf(id) } }, ConsistentRead: true }));
   if (!out.Item) return undefined;
   const item = readItem(out.Item as never);
-  return { version: item.version, lockOwner: item.lockOwner, expiresAtMs: item.expiresAtMs, data: store.codec.parse(store.codec.unframe(item.data)) as Record<string, unknown> };
+  return { version: item.version, lockOwner: item.lockOwner, expiresAtMs: item.expiresAtMs, data: contextOf(store).codec.parse(contextOf(store).codec.unframe(item.data)) as Record<string, unknown> };
 }
 
 /** A gate for a held request: `open()` lets it through. */

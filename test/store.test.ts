@@ -1,3 +1,5 @@
+import { contextOf } from '../src/core/session-store.js';
+import { allSessions, clearTable, liveKeys } from '../src/core/table-scan.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -118,11 +120,11 @@ describe('SessionStore core', () => {
     await other.set('live-1', { a: 1 });
     await other.set('live-2', { b: 2 });
     await other.set('dead-1', { c: 3 }, { expires: Date.now() - 5000 });
-    assert.deepEqual(await other.all(), { 'live-1': { a: 1 }, 'live-2': { b: 2 } });
-    assert.deepEqual((await other.ids()).sort(), ['live-1', 'live-2']);
-    assert.equal(await other.length(), 2);
-    await other.clear();
-    assert.equal(await other.length(), 0);
+    assert.deepEqual(await allSessions(contextOf(other)), { 'live-1': { a: 1 }, 'live-2': { b: 2 } });
+    assert.deepEqual((await liveKeys(contextOf(other))).sort(), ['live-1', 'live-2']);
+    assert.equal((await liveKeys(contextOf(other))).length, 2);
+    await clearTable(contextOf(other));
+    assert.equal((await liveKeys(contextOf(other))).length, 0);
     assert.equal(await rawItem(other, 'dead-1'), undefined, 'clear deletes expired items too');
     await other.close();
   });
@@ -133,10 +135,10 @@ describe('SessionStore core', () => {
     const big = () => randomBytes(30_000).toString('base64');
     for (let i = 0; i < 45; i++) await other.set(`page-${i}`, { big: big(), i });
     const before = other.stats().calls.Scan ?? 0;
-    const all = await other.all();
+    const all = await allSessions(contextOf(other));
     assert.equal(Object.keys(all).length, 45);
     assert.ok((other.stats().calls.Scan ?? 0) - before >= 2, 'a 1 MB page limit forces several Scans');
-    await other.clear();
+    await clearTable(contextOf(other));
     await other.close();
   });
 

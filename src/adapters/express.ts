@@ -5,11 +5,12 @@
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
 import { storeFrom } from './shared-store.js';
+import { allSessions, clearTable, liveKeys } from '../core/table-scan.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
-import { SessionStore, type LoadOptions, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
+import { contextOf, SessionStore, type LoadOptions, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import type { SessionFallback } from '../core/fallback.js';
@@ -322,15 +323,15 @@ export class DynamoDBStore extends session.Store {
   }
 
   override all(cb?: Callback<ExpressSessionData[] | { [sid: string]: ExpressSessionData } | null>): Promise<{ [sid: string]: ExpressSessionData }> {
-    return settle(this.store.all() as Promise<unknown> as Promise<{ [sid: string]: ExpressSessionData }>, cb);
+    return settle(allSessions(contextOf(this.store)) as Promise<unknown> as Promise<{ [sid: string]: ExpressSessionData }>, cb);
   }
 
   override length(cb?: Callback<number>): Promise<number> {
-    return settle(this.store.length(), cb);
+    return settle(liveKeys(contextOf(this.store)).then((keys) => keys.length), cb);
   }
 
   override clear(cb?: Callback): Promise<void> {
-    return settle(this.store.clear(), cb);
+    return settle(clearTable(contextOf(this.store)), cb);
   }
 
   /**
@@ -374,7 +375,7 @@ export class DynamoDBStore extends session.Store {
     try {
       json = JSON.stringify(stored);
       // The same text can hide a function or symbol the request set (JSON.stringify skips them): the save then says which.
-      if (json === handle.json) this.store.codec.check(stored);
+      if (json === handle.json) contextOf(this.store).codec.check(stored);
     } catch {
       return '';
     }
@@ -411,12 +412,12 @@ export class DynamoDBStore extends session.Store {
 
   /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
   takeFlash(sess: object, name: string): Promise<unknown> {
-    return takeFlash(this.store, this.handles.get(sess), sess as SessionData, name);
+    return takeFlash(contextOf(this.store), this.handles.get(sess), sess as SessionData, name);
   }
 
   /** Table keys of live sessions (a paginated Scan). */
   ids(cb?: Callback<string[]>): Promise<string[]> {
-    return settle(this.store.ids(), cb);
+    return settle(liveKeys(contextOf(this.store)), cb);
   }
 }
 

@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError } from '../errors.js';
@@ -159,7 +159,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     if (!session) return Promise.resolve(undefined);
     const ctx = this.context.getStore();
     const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
-    return takeFlash(this.store, handle, session, name);
+    return takeFlash(contextOf(this.store), handle, session, name);
   }
 
   /** @internal */

@@ -9,7 +9,7 @@ import { storeFrom } from './shared-store.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
-import { SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
@@ -133,7 +133,7 @@ export class KoaSessionStore {
   async set(key: string, sess: SessionData, maxAge: number | 'session' | undefined, options: { changed?: boolean; ctx?: Koa.Context } = {}): Promise<void> {
     const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
     const given = options.ctx ? appData(options.ctx) : undefined;
-    if (given) this.store.codec.check(given);
+    if (given) contextOf(this.store).codec.check(given);
     const data: SessionData = {};
     for (const [k, v] of Object.entries(sess)) if (!KOA_KEYS.has(k)) data[k] = v;
     const sessionCookie = sess._session === true || maxAge === 'session';
@@ -215,7 +215,7 @@ export class KoaSessionStore {
     const session = ctx.session as unknown as (SessionData & { externalKey?: string }) | null;
     if (!session) return Promise.resolve(undefined);
     const key = session.externalKey;
-    return takeFlash(this.store, key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
+    return takeFlash(contextOf(this.store), key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
   }
 
   /** Gives back leases of a request that failed. */

@@ -11,7 +11,7 @@
 import { storeFrom } from './shared-store.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { SessionStore, SessionData, SessionHandle } from '../core/session-store.js';
+import { contextOf, type SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
@@ -155,7 +155,7 @@ export class RequestSession {
    * is shown); the others, and later ones, get undefined.
    */
   takeFlash<T = unknown>(name: string): Promise<T | undefined> {
-    return takeFlash(this.#manager.store, this.#handle, this.#data, name) as Promise<T | undefined>;
+    return takeFlash(contextOf(this.#manager.store), this.#handle, this.#data, name) as Promise<T | undefined>;
   }
 
   /**

@@ -10,9 +10,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { countSessions, deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../core/inspect.js';
-import { purgeExpired } from '../core/purge.js';
-import { SessionStore } from '../core/session-store.js';
-import { deleteSessions, listUserSessionKeys } from '../core/user-sessions.js';
+import { contextOf, SessionStore } from '../core/session-store.js';
+import { deleteSessions } from '../core/user-sessions.js';
+import { listUserSessionKeys, purgeExpired } from '../admin.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';
 import { ConfigError, TableNotFoundError } from '../errors.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
@@ -193,7 +193,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
       await created(store, flags.streams === true);
       if (flags.streams) {
         // After the table is ACTIVE: one UpdateTable when it has no stream yet, none when a fitting one is on.
-        const stream = await enableStream(store.gateway, store.config.table);
+        const stream = await enableStream(contextOf(store).gateway, store.config.table);
         out(
           stream.changed
             ? `turned its stream on (${STREAM_VIEW_TYPE}): ${stream.arn ?? ''}`
@@ -343,7 +343,7 @@ Exit codes: 0 ok; 1 check failed or not found; 2 usage error; 3 DynamoDB unreach
         code = EXIT.FAILED;
         return;
       }
-      await deleteSessions(store, found.keys);
+      await deleteSessions(contextOf(store), found.keys);
       out(`deleted ${found.keys.length} session${found.keys.length === 1 ? '' : 's'} of user "${userId}" (${how})`);
     });
 
@@ -419,7 +419,7 @@ Exit codes: 0 done; 1 done, with corrupt items skipped; 2 usage; 3 DynamoDB or R
       const source: ImportSource =
         flags.from === 'redis'
           ? await redisSource(flags.url!, { prefix: flags.prefix, ...(flags.pageSize ? { pageSize: flags.pageSize } : {}) })
-          : dynamoSource(store.gateway, flags.from, flags.sourceTable!, {
+          : dynamoSource(contextOf(store).gateway, flags.from, flags.sourceTable!, {
               prefix: flags.prefix,
               segments: flags.segments,
               ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),

@@ -7,7 +7,7 @@ import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
 import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
 import { isExpired, isStoreKey, readItem, type Item } from './item.js';
-import type { SessionStore } from './session-store.js';
+import { contextOf, type SessionStore } from './session-store.js';
 
 export interface SessionSummary {
   key: string;
@@ -82,7 +82,7 @@ export async function listSessions(
   await store.ready();
   const sessions: SessionSummary[] = [];
   const nowMs = Date.now();
-  const pages = store.gateway.pages<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+  const pages = contextOf(store).gateway.pages<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
     'Scan',
     (start) =>
       new ScanCommand({
@@ -118,7 +118,7 @@ export async function listSessions(
 export async function showSession(store: SessionStore, key: string): Promise<SessionDetail | undefined> {
   if (isChunkKey(key)) return undefined;
   await store.ready();
-  const out = await store.gateway.send<{ Item?: Item }>(
+  const out = await contextOf(store).gateway.send<{ Item?: Item }>(
     'GetItem',
     new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: key } }, ConsistentRead: true }),
   );
@@ -129,12 +129,12 @@ export async function showSession(store: SessionStore, key: string): Promise<Ses
   try {
     let frame = readItem(item).data;
     if (chunkCount(item) > 0) {
-      const whole = await readChunkedFrame(store, item);
+      const whole = await readChunkedFrame(contextOf(store), item);
       if (!whole) return undefined;
       item = whole.head;
       frame = whole.frame;
     }
-    data = store.codec.parse(store.codec.unframe(frame, key));
+    data = contextOf(store).codec.parse(contextOf(store).codec.unframe(frame, key));
   } catch (err) {
     // Undecodable is worth showing; DynamoDB unreachable (reading the chunks) is the command's failure.
     if (!(err instanceof CorruptSessionError || err instanceof EncryptionKeyError)) throw err;
@@ -147,7 +147,7 @@ export async function showSession(store: SessionStore, key: string): Promise<Ses
 export async function deleteSessionKey(store: SessionStore, key: string): Promise<boolean> {
   if (isChunkKey(key)) return false;
   await store.ready();
-  return (await deleteSessionItem(store, key)) !== undefined;
+  return (await deleteSessionItem(contextOf(store), key)) !== undefined;
 }
 
 /** Live, expired and locked items, by a paginated Scan of keys and times (it reads, and is charged for, the whole table). */
@@ -155,7 +155,7 @@ export async function countSessions(store: SessionStore): Promise<TableCounts> {
   await store.ready();
   const counts: TableCounts = { items: 0, live: 0, expired: 0, locked: 0 };
   const nowMs = Date.now();
-  const pages = store.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
+  const pages = contextOf(store).gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
     new ScanCommand({
       TableName: store.config.table,
       ProjectionExpression: 'sessionId, expiresAt, expiresAtMs, lockOwner, lockExpiresAt',

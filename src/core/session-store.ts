@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inspect } from 'node:util';
 import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient } from '../aws/client.js';
@@ -10,12 +10,12 @@ import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
 import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
 import { saveLoaded, type SaveResult } from './save-loop.js';
-import { ConfigError, CorruptSessionError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { ConfigError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
-import { chunkCount, CHUNKED_DATA, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
+import { CHUNKED_DATA, deleteSessionItem } from './chunks.js';
 import { DecodedCache } from './decoded-cache.js';
 import { Gateway } from './gateway.js';
-import { isExpired, itemBytesBesideData, readItem, type Item } from './item.js';
+import { itemBytesBesideData, type Item } from './item.js';
 import { guardSize, ItemWrite } from './item-write.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { loadUnlocked } from './open-item.js';
@@ -29,7 +29,6 @@ import { emptyStats, type StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
 import {
-  deleteKeys,
   describeUserSessions,
   destroyUserSessions as destroyUser,
   listUserSessionKeys as userKeys,
@@ -111,6 +110,13 @@ function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unkn
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
+const contexts = new WeakMap<SessionStore, RequestContext>();
+
+/** A store's shared parts, for this package's own modules (adapters, CLI, tools); not part of the public API. */
+export function contextOf(store: SessionStore): RequestContext {
+  return contexts.get(store)!;
+}
+
 /**
  * Web-session state in one DynamoDB table, shared by every server that points
  * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
@@ -123,27 +129,18 @@ function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unkn
  * one conditional write if the data changed; nothing more unless the expiry is
  * due a refresh (`touchAfter`).
  */
-export class SessionStore extends EventEmitter implements RequestContext {
+export class SessionStore extends EventEmitter {
   readonly config: ResolvedConfig;
   readonly client: DynamoDBClient;
   readonly logger: Logger;
-  /** @internal Every DynamoDB call goes through it (tools such as purge and the CLI use it too). */
-  readonly gateway: Gateway;
-  /** @internal */
-  readonly codec: Codec;
-  /** @internal */
-  readonly statsData = emptyStats();
   /**
-   * @internal Skips inflating and decrypting an item this process decoded or wrote already (same
-   * writeId), and reading a large session's chunks again; bounded by `decodedCacheBytes`.
+   * The parts the loader, the save strategies and the tools share (store-context.ts): the gateway
+   * every DynamoDB call goes through, the codec, the counters, the decode cache. Not public: this
+   * package's own modules reach it through contextOf().
    */
-  readonly decoded: DecodedCache;
-  /** @internal What this process last wrote for a session while more saves of it were queued (see RequestContext). */
-  readonly latest = new Map<string, { version: number; json: string; writeIds: string[] }>();
-  /** @internal */
-  readonly ends = new EndNotices();
-  /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
+  readonly #ctx: RequestContext;
   readonly #idSecret: string | Buffer | undefined;
+  /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
   private readonly writeQueue = new KeyedMutex();
   private readonly locks: RequestLocks;
   private readonly target: string;
@@ -162,12 +159,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const config = resolveConfig(options);
     this.#idSecret = config.hashSessionIds;
     this.config = redactConfig(config);
-    this.decoded = new DecodedCache(config.decodedCacheBytes);
     this.logger = this.config.logger ?? defaultLogger;
     this.ownsClient = this.config.client === undefined;
     this.client = createDynamoDBClient(config, this.logger);
     this.target = describeTarget(this.config);
-    this.codec = createCodec({
+    const codec = createCodec({
       ...config,
       onKeyBudget: (keyId, frames) =>
         this.logger.warn(
@@ -175,9 +171,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
           'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)',
         ),
     });
-    this.gateway = new Gateway(
+    const statsData = emptyStats();
+    const gateway = new Gateway(
       this.client,
-      this.statsData,
+      statsData,
       {
         table: this.config.table,
         target: this.target,
@@ -186,7 +183,21 @@ export class SessionStore extends EventEmitter implements RequestContext {
       },
       this.config.returnConsumedCapacity,
     );
-    this.gateway.on('engine-omits-item', (engine: string | undefined) => {
+    this.#ctx = {
+      config: this.config,
+      gateway,
+      codec,
+      logger: this.logger,
+      statsData,
+      decoded: new DecodedCache(config.decodedCacheBytes),
+      latest: new Map(),
+      ends: new EndNotices(),
+      keyOf: (id) => this.keyOf(id),
+      ready: () => this.ready(),
+      emit: (event, ...args) => this.emit(event, ...args),
+    };
+    contexts.set(this, this.#ctx);
+    gateway.on('engine-omits-item', (engine: string | undefined) => {
       this.logger.warn(
         { table: this.config.table, target: this.target, engine },
         `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): ` +
@@ -195,9 +206,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
       );
     });
     // One call unanswered on every attempt may be bad luck (lost answers): a probe tells, before anyone is told of an outage.
-    this.gateway.on('suspect', () => this.startProbe());
-    this.gateway.on('cleared', () => this.stopProbe());
-    this.gateway.on('disconnect', (err: Error) => {
+    gateway.on('suspect', () => this.startProbe());
+    gateway.on('cleared', () => this.stopProbe());
+    gateway.on('disconnect', (err: Error) => {
       // Calls still in flight when the store closed fail on its closed client: not an outage.
       if (this.closed) return;
       this.logger.error(
@@ -207,23 +218,23 @@ export class SessionStore extends EventEmitter implements RequestContext {
       this.emit('disconnect', err);
       this.startProbe();
     });
-    this.gateway.on('connect', () => {
+    gateway.on('connect', () => {
       this.stopProbe();
       this.logger.warn({ table: this.config.table, target: this.target }, 'DynamoDB answers again');
       this.emit('connect');
     });
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
-    if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this, { intervalMs: this.config.reapIntervalMs });
-    this.locks = new RequestLocks(this);
+    if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this.#ctx, { intervalMs: this.config.reapIntervalMs });
+    this.locks = new RequestLocks(this.#ctx);
     registerSizes(this, () => ({
-      decodedEntries: this.decoded.count,
-      decodedBytes: this.decoded.size,
+      decodedEntries: this.#ctx.decoded.count,
+      decodedBytes: this.#ctx.decoded.size,
       decodedBound: this.config.decodedCacheBytes,
-      latest: this.latest.size,
+      latest: this.#ctx.latest.size,
       writeQueue: this.writeQueue.size,
       lockQueue: this.locks.sizes().queued,
       heldLeases: this.locks.sizes().held,
-      endNotices: this.ends.size,
+      endNotices: this.#ctx.ends.size,
       endNoticesBound: EndNotices.BOUND,
     }));
   }
@@ -266,8 +277,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
         .then(() => {
           if (this.ownsClient) instrumentClient(this.client);
           if (this.config.skipTableCheck) return undefined;
-          return ensureTable(this.gateway, this.config, this.target, this.logger).then((result) => {
-            if (!this.reaper && !this.closed) this.reaper = reaperForStrongTable(this);
+          return ensureTable(this.#ctx.gateway, this.config, this.target, this.logger).then((result) => {
+            if (!this.reaper && !this.closed) this.reaper = reaperForStrongTable(this.#ctx);
             return result;
           });
         })
@@ -289,12 +300,12 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * it found (undefined until one has been seen; `doctor` finds out at once).
    */
   engine(): { name?: string; returnsItemOnConditionFailure?: boolean } {
-    return { ...this.gateway.engine };
+    return { ...this.#ctx.gateway.engine };
   }
 
   /** A copy of the store's counters: DynamoDB calls, capacity, conflicts, lock waits. */
   stats(): StoreStats {
-    return structuredClone(this.statsData);
+    return structuredClone(this.#ctx.statsData);
   }
 
   /** Table key of a session id (its HMAC when `hashSessionIds`). */
@@ -316,19 +327,19 @@ export class SessionStore extends EventEmitter implements RequestContext {
     if (!this.isReady) await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
     return traced(
-      this,
+      this.#ctx,
       'session.load',
       lock ? 'UpdateItem' : 'GetItem',
       { id },
       async () => {
-        const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, options.minVersion);
+        const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this.#ctx, id, key, options.minVersion);
         if (loaded || !this.config.fallback) return loaded;
         // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
         const found = await readFallback(this.config.fallback, id, this.config.table);
         if (!found) return null;
-        this.statsData.servedByFallback += 1;
-        if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
-        return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
+        this.#ctx.statsData.servedByFallback += 1;
+        if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.#ctx.statsData.migrated += 1;
+        return lock ? this.locks.load(id, key) : loadUnlocked(this.#ctx, id, key, undefined);
       },
       describeLoad,
     );
@@ -343,11 +354,11 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const key = this.keyOf(id);
     const json = this.jsonOf(data, undefined);
     const userId = this.config.userId ? (userIdOf(data, this.config.userId) ?? undefined) : undefined;
-    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId), key);
-    guardSize(this, id, key, bytes.length, userId);
+    const bytes = this.#ctx.codec.frame(json, itemBytesBesideData(key, userId), key);
+    guardSize(this.#ctx, id, key, bytes.length, userId);
     await this.ready();
     const createdAt = Date.now();
-    const write = new ItemWrite(this, id, key, json, bytes, clampExpiry(this.config, expiresAtMs, createdAt), userId, createdAt);
+    const write = new ItemWrite(this.#ctx, id, key, json, bytes, clampExpiry(this.config, expiresAtMs, createdAt), userId, createdAt);
     // An expired item not yet deleted by TTL may be replaced: it is no session any more.
     try {
       const result = await write.attempt({ on: 'absent', orExpired: true }, 0);
@@ -399,7 +410,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
     const settled = handle;
     return traced(
-      this,
+      this.#ctx,
       'session.save',
       'UpdateItem',
       { id },
@@ -414,12 +425,12 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const expiresAtMs = this.expiryMs(options.expires);
     const userIdGiven = options.userId !== undefined ? options.userId : this.config.userId ? userIdOf(data, this.config.userId) : undefined;
     if (handle && json === handle.json && (userIdGiven === undefined || (userIdGiven ?? undefined) === handle.userId)) {
-      this.statsData.writesSkipped += 1;
-      return refreshExpiry(this, this.locks, handle, expiresAtMs);
+      this.#ctx.statsData.writesSkipped += 1;
+      return refreshExpiry(this.#ctx, this.locks, handle, expiresAtMs);
     }
     const userId = userIdGiven ?? handle?.userId ?? undefined;
-    const bytes = this.codec.frame(json, itemBytesBesideData(key, userId), key);
-    guardSize(this, id, key, bytes.length, userId);
+    const bytes = this.#ctx.codec.frame(json, itemBytesBesideData(key, userId), key);
+    guardSize(this.#ctx, id, key, bytes.length, userId);
     await this.ready();
     const creating = handle !== undefined && handle.version === 0;
     // A regenerated id keeps the first session's creation time: maxLifetime counts from the first login.
@@ -427,7 +438,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const createdAt = handle && handle.createdAt > 0 ? undefined : (replaced ?? Date.now());
     if (creating && createdAt !== undefined) handle!.createdAt = createdAt;
     const write = new ItemWrite(
-      this,
+      this.#ctx,
       id,
       key,
       json,
@@ -447,8 +458,8 @@ export class SessionStore extends EventEmitter implements RequestContext {
       // A login (the session gets an owner it did not have) under maxSessionsPerUser counts the user's sessions in the same transaction.
       const login = this.config.maxSessionsPerUser !== undefined && typeof userIdGiven === 'string' && userIdGiven !== handle.userId;
       const result: SaveResult = login
-        ? await saveWithUserLimit(this, write, base, lease, userIdGiven)
-        : await saveLoaded(this, write, base, handle.lease, this.config.locking === 'none' ? 'last-writer' : 'merge');
+        ? await saveWithUserLimit(this.#ctx, write, base, lease, userIdGiven)
+        : await saveLoaded(this.#ctx, write, base, handle.lease, this.config.locking === 'none' ? 'last-writer' : 'merge');
       noteItem(this.config.table, bytes.length, write.chunksAt(result.version) ?? 0);
       if (result.outcome === 'destroyed') return 'destroyed';
       if (creating) this.announceNew(handle, key, userId, options.replaces);
@@ -465,7 +476,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
       return result.outcome;
     } finally {
       turn();
-      if (this.writeQueue.idle(key)) this.latest.delete(key);
+      if (this.writeQueue.idle(key)) this.#ctx.latest.delete(key);
     }
   }
 
@@ -490,10 +501,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
       plain ??= JSON.stringify(data);
     } catch {
       // A cycle, a BigInt, a throwing getter: the checked serializer says which and where.
-      return this.codec.stringify(data);
+      return this.#ctx.codec.stringify(data);
     }
-    if (plain === undefined) return this.codec.stringify(data);
-    this.codec.check(data);
+    if (plain === undefined) return this.#ctx.codec.stringify(data);
+    this.#ctx.codec.check(data);
     return plain;
   }
 
@@ -531,22 +542,22 @@ export class SessionStore extends EventEmitter implements RequestContext {
     const expiresAtMs = this.expiryMs(options.expires);
     const refresh = async (): Promise<CommitOutcome> => {
       // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
-      if (options.data !== undefined) this.codec.check(options.data);
-      if (handle && handle.id === id && !handle.settled) return refreshExpiry(this, this.locks, handle, expiresAtMs);
+      if (options.data !== undefined) this.#ctx.codec.check(options.data);
+      if (handle && handle.id === id && !handle.settled) return refreshExpiry(this.#ctx, this.locks, handle, expiresAtMs);
       await this.ready();
-      return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
+      return (await writeExpiry(this.#ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
     };
     const live = handle && handle.id === id && !handle.settled ? handle : undefined;
     const run = () => (live ? this.ending(live, refresh) : refresh());
     // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
-    if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
+    if (live && !live.lease && !refreshDue(this.#ctx, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
       if (options.data !== undefined) return run();
       // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
-      this.statsData.touchesSkipped += 1;
+      this.#ctx.statsData.touchesSkipped += 1;
       this.locks.settle(live);
       return 'unchanged';
     }
-    return traced(this, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
+    return traced(this.#ctx, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
   }
 
   /**
@@ -558,7 +569,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     if (!handle) return;
     // Only a lease to give back is worth a span: most requests hold none, and their release is a no-op.
     if (handle.settled || !handle.lease || handle.lease.lost) return this.locks.release(handle);
-    await traced(this, 'session.release', 'UpdateItem', { tag: idTag(handle.id) }, () => this.locks.release(handle));
+    await traced(this.#ctx, 'session.release', 'UpdateItem', { tag: idTag(handle.id) }, () => this.locks.release(handle));
   }
 
   /**
@@ -572,7 +583,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     await this.ready();
     // The old store first: a failure there leaves the session whole here, and the logout can be retried.
     if (this.config.fallback) await destroyInFallback(this.config.fallback, id, this.config.table);
-    await traced(this, 'session.destroy', 'DeleteItem', { id }, async () => {
+    await traced(this.#ctx, 'session.destroy', 'DeleteItem', { id }, async () => {
       try {
         await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
       } finally {
@@ -599,7 +610,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * 'revoked'. Resolves to whether there was one.
    */
   revokeSession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
-    return tracedAdmin(this, 'revoke', 'DeleteItem', () => this.endOwnedSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
+    return tracedAdmin(this.#ctx, 'revoke', 'DeleteItem', () => this.endOwnedSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
   }
 
   private async endOwnedSession(handle: string, options: { userId?: string }): Promise<boolean> {
@@ -608,13 +619,13 @@ export class SessionStore extends EventEmitter implements RequestContext {
       if (options.userId === undefined) {
         throw new ConfigError('revokeSession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
       }
-      const { keys } = await userKeys(this, options.userId);
+      const { keys } = await userKeys(this.#ctx, options.userId);
       const found = keys.find((k) => handleFor(k, this.#idSecret) === handle);
       if (found === undefined) return false;
       key = found;
     } else if (options.userId !== undefined) {
       // A key with a user named: only that user's session ends.
-      const { keys } = await userKeys(this, options.userId);
+      const { keys } = await userKeys(this.#ctx, options.userId);
       if (!keys.includes(key)) return false;
     }
     return this.destroyKey(key);
@@ -628,9 +639,9 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string, loaded?: Item): Promise<boolean> {
-    this.decoded.delete(key);
+    this.#ctx.decoded.delete(key);
     // The old item comes back at no extra cost: it says whether there was a session to end, whose, and which chunks to delete.
-    const old = await deleteSessionItem(this, key, loaded);
+    const old = await deleteSessionItem(this.#ctx, key, loaded);
     if (!old || reason === 'regenerate') return old !== undefined;
     this.emit('destroyed', { key, session, reason, ...(old.userId?.S !== undefined ? { userId: old.userId.S } : {}) } satisfies DestroyedEvent);
     return true;
@@ -644,12 +655,10 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * with one strongly consistent BatchGetItem per 100.
    */
   async listUserSessions(userId: string): Promise<UserSessionList> {
-    const list = await describeUserSessions(this, userId);
+    const list = await describeUserSessions(this.#ctx, userId);
     for (const session of list.sessions) session.key = handleFor(session.key, this.#idSecret);
     return list;
   }
-
-  // ---- stateless API (express-session's Store contract and tools) ----
 
   /**
    * Deletes every session of a user ("log out everywhere"): a Query on
@@ -657,17 +666,17 @@ export class SessionStore extends EventEmitter implements RequestContext {
    */
   destroyUserSessions(userId: string): Promise<number> {
     return tracedAdmin(
-      this,
+      this.#ctx,
       'revoke',
       this.config.userIndex ? 'Query' : 'Scan',
-      () => destroyUser(this, userId),
+      () => destroyUser(this.#ctx, userId),
       (deleted) => ({ [`${PREFIX}.deleted`]: deleted }),
     );
   }
 
   /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */
   purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
-    return tracedAdmin(this, 'purge', 'Scan', () => purge(this, options), (p) => ({
+    return tracedAdmin(this.#ctx, 'purge', 'Scan', () => purge(this.#ctx, options), (p) => ({
       [`${PREFIX}.scanned`]: p.scanned,
       [`${PREFIX}.expired`]: p.expired,
       [`${PREFIX}.deleted`]: p.deleted,
@@ -687,67 +696,6 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   /**
-   * Every live session, keyed by table key (the raw id, or its HMAC with
-   * `hashSessionIds`). A paginated Scan of the whole table: it reads every
-   * item, so it costs read capacity in proportion to the table, not the result.
-   */
-  async all(): Promise<Record<string, SessionData>> {
-    const out: Record<string, SessionData> = {};
-    for await (const item of this.scan()) {
-      const key = item.sessionId?.S;
-      if (key === undefined || isChunkKey(key)) continue;
-      let frame: Uint8Array | undefined;
-      if (chunkCount(item) > 0) {
-        const whole = await readChunkedFrame(this, item).catch((err: unknown) => (err instanceof CorruptSessionError ? undefined : Promise.reject(err)));
-        if (whole === null) continue;
-        frame = whole?.frame ?? new Uint8Array();
-      }
-      try {
-        const stored = readItem(item);
-        out[key] = this.codec.parse(this.codec.unframe(frame ?? stored.data, key));
-      } catch {
-        this.statsData.corruptItems += 1;
-      }
-    }
-    return out;
-  }
-
-  /** Table keys of live sessions (a paginated Scan reading keys and expiry only). */
-  async ids(): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const item of this.scan('sessionId, expiresAt, expiresAtMs')) {
-      if (item.sessionId?.S !== undefined && !isChunkKey(item.sessionId.S)) ids.push(item.sessionId.S);
-    }
-    return ids;
-  }
-
-  /** How many live sessions there are (a paginated Scan). */
-  async length(): Promise<number> {
-    return (await this.ids()).length;
-  }
-
-  /** Deletes every session in the table (a paginated Scan, then batched deletes). */
-  async clear(): Promise<void> {
-    const keys: string[] = [];
-    for await (const item of this.scan('sessionId', true)) if (item.sessionId?.S !== undefined) keys.push(item.sessionId.S);
-    await deleteKeys(this, keys);
-  }
-
-  private async *scan(projection?: string, includeExpired = false): AsyncGenerator<Item> {
-    await this.ready();
-    const nowMs = Date.now();
-    const pages = this.gateway.pages<{ Items?: Item[] }>('Scan', (start) =>
-      new ScanCommand({
-        TableName: this.config.table,
-        ConsistentRead: this.config.consistentRead !== false,
-        ...(projection ? { ProjectionExpression: projection } : {}),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) if (includeExpired || !isExpired(item, nowMs)) yield item;
-  }
-
-  /**
    * While DynamoDB is unreachable, adapters stop sending requests its way, so
    * nothing would notice it coming back: a cheap read once a second does.
    */
@@ -755,7 +703,7 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // A closed store has nobody to tell, and each probe's request timer would keep the process alive.
     if (this.probe || this.closed) return;
     this.probe = setInterval(() => {
-      void this.gateway
+      void this.#ctx.gateway
         .send('GetItem', new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: 'dynamodb-session-manager:probe' } } }))
         .catch(() => undefined);
     }, 1000);

@@ -7,7 +7,7 @@
 import type { DynamoDBStreamsClient, _Record as StreamsRecord, ShardIteratorType } from '@aws-sdk/client-dynamodb-streams';
 import type { ExpiredEvent } from '../core/events.js';
 import { tellExpired } from '../core/expired-event.js';
-import type { SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../core/session-store.js';
 import { ConfigError } from '../errors.js';
 import { registerSizes } from '../core/sizes.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
@@ -91,7 +91,7 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
   const sdk = await optionalPeer('@aws-sdk/client-dynamodb-streams', 'startStreamsPoller', () => import('@aws-sdk/client-dynamodb-streams'));
   await store.ready();
   const table = store.config.table;
-  const streamArn = await sessionStreamArn(store.gateway, table);
+  const streamArn = await sessionStreamArn(contextOf(store).gateway, table);
   const client =
     options.client ??
     new sdk.DynamoDBStreamsClient({
@@ -177,7 +177,7 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
           return false;
         }
         stats.expired += 1;
-        tellExpired(store, event);
+        tellExpired(contextOf(store), event);
       }
       stats.records += 1;
       state.last = record.dynamodb?.SequenceNumber;

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalFailure } from '../aws/errors.js';
 import { MAX_ITEM_BYTES } from '../core/item.js';
-import type { SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../core/session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
 import { isUnsupportedOperation } from '../aws/errors.js';
 
@@ -42,7 +42,7 @@ export interface TtlState {
 /** The table's description, or undefined when it does not exist. */
 export async function describeSessionTable(store: SessionStore): Promise<TableDescription | undefined> {
   try {
-    const out = await store.gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: store.config.table }));
+    const out = await contextOf(store).gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: store.config.table }));
     return out.Table;
   } catch (err) {
     if (err instanceof TableNotFoundError) return undefined;
@@ -51,7 +51,7 @@ export async function describeSessionTable(store: SessionStore): Promise<TableDe
 }
 
 export async function ttlState(store: SessionStore): Promise<TtlState> {
-  const out = await store.gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
+  const out = await contextOf(store).gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
     'DescribeTimeToLive',
     new DescribeTimeToLiveCommand({ TableName: store.config.table }),
   );
@@ -85,10 +85,10 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
   const key = { sessionId: { S: PROBE_KEY } };
   const never = 'attribute_exists(sessionId) AND attribute_not_exists(sessionId)';
   const results = [
-    await probe('dynamodb:DescribeTable', () => store.gateway.send('DescribeTable', new DescribeTableCommand({ TableName: table }))),
-    await probe('dynamodb:GetItem', () => store.gateway.send('GetItem', new GetItemCommand({ TableName: table, Key: key }))),
+    await probe('dynamodb:DescribeTable', () => contextOf(store).gateway.send('DescribeTable', new DescribeTableCommand({ TableName: table }))),
+    await probe('dynamodb:GetItem', () => contextOf(store).gateway.send('GetItem', new GetItemCommand({ TableName: table, Key: key }))),
     await probe('dynamodb:UpdateItem', () =>
-      store.gateway.send(
+      contextOf(store).gateway.send(
         'UpdateItem',
         new UpdateItemCommand({
           TableName: table,
@@ -101,30 +101,30 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
       ),
     ),
     await probe('dynamodb:DeleteItem', () =>
-      store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
+      contextOf(store).gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
     ),
     // A session past 400 KB: its chunks are PutItems before the head's UpdateItem, read with a BatchGetItem.
     ...(store.config.maxSessionBytes > MAX_ITEM_BYTES
       ? [
           await probe('dynamodb:PutItem', () =>
-            store.gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
+            contextOf(store).gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
           ),
           await probe('dynamodb:BatchGetItem', () =>
-            store.gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } })),
+            contextOf(store).gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } })),
           ),
         ]
       : []),
-    await probe('dynamodb:DescribeTimeToLive', () => store.gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
-    await probe('dynamodb:Scan', () => store.gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
+    await probe('dynamodb:DescribeTimeToLive', () => contextOf(store).gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
+    await probe('dynamodb:Scan', () => contextOf(store).gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
     await probe('dynamodb:BatchWriteItem', () =>
-      store.gateway.send('BatchWriteItem', new BatchWriteItemCommand({ RequestItems: { [table]: [{ DeleteRequest: { Key: key } }] } })),
+      contextOf(store).gateway.send('BatchWriteItem', new BatchWriteItemCommand({ RequestItems: { [table]: [{ DeleteRequest: { Key: key } }] } })),
     ),
   ];
   const index = store.config.userIndex;
   if (index) {
     results.push(
       await probe('dynamodb:Query', () =>
-        store.gateway.send(
+        contextOf(store).gateway.send(
           'Query',
           new QueryCommand({
             TableName: table,
@@ -158,7 +158,7 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
   };
   (command.middlewareStack as unknown as { add(m: Middleware, o: object): void }).add(capture, { step: 'deserialize', name: 'dsmDateHeader' });
   const sent = Date.now();
-  await store.gateway.send('GetItem', command, { ownMiddleware: true });
+  await contextOf(store).gateway.send('GetItem', command, { ownMiddleware: true });
   const received = Date.now();
   if (!date) return undefined;
   const server = Date.parse(date);
@@ -177,7 +177,7 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
 export async function probeConditionFailure(store: SessionStore): Promise<{ engine: string | undefined; returnsItem: boolean | undefined }> {
   const table = store.config.table;
   const key = { sessionId: { S: PROBE_KEY } };
-  await store.gateway.send(
+  await contextOf(store).gateway.send(
     'UpdateItem',
     new UpdateItemCommand({
       TableName: table,
@@ -187,7 +187,7 @@ export async function probeConditionFailure(store: SessionStore): Promise<{ engi
     }),
   );
   try {
-    await store.gateway.send(
+    await contextOf(store).gateway.send(
       'UpdateItem',
       new UpdateItemCommand({
         TableName: table,
@@ -201,10 +201,10 @@ export async function probeConditionFailure(store: SessionStore): Promise<{ engi
     );
   } catch (err) {
     if (!isConditionalFailure(err)) throw err;
-    await store.gateway.itemAfterConditionFailure(err, PROBE_KEY);
+    await contextOf(store).gateway.itemAfterConditionFailure(err, PROBE_KEY);
   } finally {
-    await store.gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key }));
+    await contextOf(store).gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key }));
   }
-  const engine = store.engine();
+  const engine = { ...contextOf(store).gateway.engine };
   return { engine: engine.name, returnsItem: engine.returnsItemOnConditionFailure };
 }
