@@ -14,7 +14,8 @@ export default defineConfig([
       ...Object.fromEntries(adapters.map((name) => [`adapters/${name}`, `src/adapters/${name}.ts`])),
     },
     format: ['esm', 'cjs'],
-    dts: true,
+    // What is marked @internal (members the package's own modules share) stays out of the shipped types.
+    dts: { compilerOptions: { stripInternal: true } },
     sourcemap: true,
     clean: false,
     target: 'node20',

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,11 +44,12 @@ export { store, loadContextXml, dynamoSession, fastifyDynamoSession, koaSession,
 describe('a TypeScript application type-checks against the built package', { timeout: 600_000 }, () => {
   let work: string;
   let app: string;
+  let pkgDir: string;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'dsm-types-'));
     // The package's build, declarations included, shared with the other type-checking tests (helpers/packed.ts): dist/ of this tree may be rebuilt by another test meanwhile.
-    const pkgDir = await builtPackage();
+    pkgDir = await builtPackage();
     app = join(work, 'app');
     mkdirSync(join(app, 'node_modules'), { recursive: true });
     symlinkSync(pkgDir, join(app, 'node_modules', 'dynamodb-session-manager'), 'dir');
@@ -77,6 +78,17 @@ describe('a TypeScript application type-checks against the built package', { tim
       assert.equal(result, '', result);
     });
   }
+
+  it('the shipped declarations hold no @internal member: what the package shares inside stays out of its types', () => {
+    const declarations = readdirSync(join(pkgDir, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.d\.c?ts$/.test(f));
+    assert.ok(declarations.length >= 11, `${declarations.length} declaration files`);
+    const marked = declarations.filter((f) => readFileSync(join(pkgDir, 'dist', f), 'utf8').includes('@internal'));
+    assert.deepEqual(marked, []);
+    const express = readFileSync(join(pkgDir, 'dist', 'adapters', 'express.d.ts'), 'utf8');
+    for (const name of ['withMiddleware', 'stopWatching', 'cookieName']) assert.ok(!express.includes(name), `express.d.ts names ${name}`);
+    const root = declarations.filter((f) => f.startsWith('session-store')).map((f) => readFileSync(join(pkgDir, 'dist', f), 'utf8')).join('');
+    for (const name of ['gateway', 'statsData', 'decoded:', 'latest:']) assert.ok(!root.includes(name), `SessionStore's declaration names ${name}`);
+  });
 
   it("the README's first snippet type-checks as written (strict, nodenext)", async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
