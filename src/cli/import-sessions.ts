@@ -1,14 +1,15 @@
 /**
  * `dynamodb-session import`: copies the live sessions of another store into the table under
  * the same ids and expiries, so the signed cookies users hold keep working. Each copy is a
- * conditional create (SessionStore.createIfAbsent): a re-run, or a SCAN that returns a key
+ * conditional create (core/save-session.ts createIfAbsent): a re-run, or a SCAN that returns a key
  * twice, copies nothing twice, and a session already here (newer) is never overwritten.
  * Progress is kept in a checkpoint file after every page (its position per Scan segment, or
  * the Redis cursor): an interrupted import resumes where it stopped. The file is deleted when
  * the import completes.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../core/session-store.js';
+import { createIfAbsent } from '../core/save-session.js';
 import { tracedAdmin } from '../core/telemetry.js';
 import { ConfigError, InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../errors.js';
 import { toStored, withPlainCookie } from '../adapters/cookie-shape.js';
@@ -112,7 +113,7 @@ async function runImport(store: SessionStore, source: ImportSource, options: Imp
         else counts.alreadyHere += 1;
         return;
       }
-      const outcome = await store.createIfAbsent(record.id, toStored(withPlainCookie(record.data)), record.expiresAtMs);
+      const outcome = await createIfAbsent(contextOf(store), record.id, toStored(withPlainCookie(record.data)), record.expiresAtMs);
       if (outcome === 'created') counts.copied += 1;
       else counts.alreadyHere += 1;
     } catch (err) {

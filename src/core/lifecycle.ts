@@ -56,3 +56,10 @@ export class EndNotices {
     else ctx.emit('expired', { ...base, source: 'read', ...(Number.isFinite(ended) ? { expiredAt: ended } : {}) } satisfies ExpiredEvent);
   }
 }
+
+/** When a session given `expires` ends, in epoch ms: exact; without one, `ttl` seconds from now. */
+export function expiryOf(config: Pick<ResolvedConfig, 'ttl'>, expires: Date | number | null | undefined): number {
+  const ms = expires instanceof Date ? expires.getTime() : typeof expires === 'number' ? expires : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
+  return Date.now() + config.ttl * 1000;
+}

@@ -1,22 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inspect } from 'node:util';
 import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient } from '../aws/client.js';
 import { describeTarget } from '../aws/target.js';
-import { createCodec, type Codec } from '../codec/codec.js';
-import { stopRenewal } from '../concurrency/lease-lock.js';
 import { KeyedMutex } from '../concurrency/local-queue.js';
 import { RequestLocks } from '../concurrency/request-locks.js';
-import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { saveLoaded, type SaveResult } from './save-loop.js';
-import { ConfigError, SessionIdTakenError, SessionStoreError, StoreUnavailableError } from '../errors.js';
+import { SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
-import { CHUNKED_DATA, deleteSessionItem } from './chunks.js';
-import { DecodedCache } from './decoded-cache.js';
-import { Gateway } from './gateway.js';
-import { itemBytesBesideData, type Item } from './item.js';
-import { guardSize, ItemWrite } from './item-write.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { loadUnlocked } from './open-item.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
@@ -24,91 +15,26 @@ import { startReaper, type Reaper } from './reaper.js';
 import { reaperForStrongTable } from '../regions/multi-region.js';
 import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
-import { checkSessionId, handleFor, HANDLE_PREFIX, idTag, keyFor } from './session-id.js';
-import { emptyStats, type StoreStats } from './stats.js';
+import { checkSessionId, handleFor, idTag, keyFor } from './session-id.js';
+import type { StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
 import { registerSizes } from './sizes.js';
-import {
-  describeUserSessions,
-  destroyUserSessions as destroyUser,
-  listUserSessionKeys as userKeys,
-  type UserSessionList,
-} from './user-sessions.js';
-import { clampExpiry, EndNotices } from './lifecycle.js';
+import { describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
+import { clampExpiry, EndNotices, expiryOf } from './lifecycle.js';
+import { createContext } from './store-parts.js';
 import { destroyInFallback, readFallback } from './fallback.js';
-import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
-import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
+import { describeCommit, describeLoad, instrumentClient, loadTelemetry, PREFIX, traced, tracedAdmin } from './telemetry.js';
+import type { DestroyReason } from './events.js';
+import { deleteKey, endOwnedSession, loadedHead } from './end-session.js';
+import { OutageWatch } from './outage-watch.js';
+import type { CommitOptions, LoadOptions, TouchOptions } from './request-options.js';
+import { createIfAbsent, ending, saveSession } from './save-session.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
+export type { CommitOptions, LoadOptions, TouchOptions } from './request-options.js';
 
 /** Methods that only read (RFC 9110, 9.2.1): under `locking: 'auto'` they take no lease. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-export interface LoadOptions {
-  /**
-   * Take a pessimistic lease for this request. Default: the `locking` mode
-   * decides (`pessimistic`: yes; `auto`: when `method` is not a safe one; else no).
-   */
-  lock?: boolean;
-  /** The request's HTTP method, for `locking: 'auto'`. A load without one (no request) takes no lease in `auto`. */
-  method?: string;
-  /**
-   * The version of this session's last write the client saw (from the
-   * adapter's version cookie). With `consistentRead: false` it permits an
-   * eventually consistent read, checked against it; without it reads are strong.
-   */
-  minVersion?: number;
-}
-
-export interface CommitOptions {
-  /** When the session expires: a Date or epoch ms; default now + `ttl`. No later than `maxLifetime` allows. */
-  expires?: Date | number | null;
-  /** Owner of the session for the user index (`destroyUserSessions`); null removes it. */
-  userId?: string | null;
-  /**
-   * The session this new one replaces (a regenerated id, on login; the old one
-   * destroyed with reason 'regenerate'): it keeps that one's creation time, so
-   * `maxLifetime` counts from the first, and `regenerated` is emitted instead of `created`.
-   */
-  replaces?: SessionHandle | null;
-  /** With `replaces`: count `maxLifetime` from now instead (a fresh start). */
-  freshStart?: boolean;
-  /** Where a new session comes from, kept with `trackDevices` (first 512 / 64 characters). */
-  device?: { userAgent?: string | undefined; ip?: string | undefined };
-  /** @internal `JSON.stringify(data)`, when an adapter's change check computed it already. */
-  json?: string;
-}
-
-export interface TouchOptions extends Pick<CommitOptions, 'expires'> {
-  /**
-   * The session as the request left it, when the framework judged it unchanged:
-   * checked for values JSON would drop (a function, a symbol), which a text
-   * comparison cannot see; such a value is a SessionSerializationError, not a
-   * silent loss.
-   */
-  data?: SessionData;
-}
-
-/** What a request's handle knows of the head it loaded: what a delete whose answer was lost reports instead of the old item. */
-function loadedHead(handle: SessionHandle): Item {
-  return {
-    sessionId: { S: handle.key },
-    ...(handle.userId !== undefined ? { userId: { S: handle.userId } } : {}),
-    // As this release writes it (a head of the release before loses its chunks to TTL instead).
-    ...(handle.chunks ? { data: { B: CHUNKED_DATA }, chunkItems: { N: String(handle.chunks) } } : {}),
-    ...(handle.writeIds?.[0] !== undefined ? { writeId: { S: handle.writeIds[0] } } : {}),
-  };
-}
-
-/** The session's owner for the user index: a field name (dots for nesting) or a function. */
-function userIdOf(data: SessionData, rule: string | ((data: SessionData) => unknown)): string | null {
-  const value =
-    typeof rule === 'function'
-      ? rule(data)
-      : rule.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), data);
-  if (typeof value === 'number') return String(value);
-  return typeof value === 'string' && value !== '' ? value : null;
-}
 
 const contexts = new WeakMap<SessionStore, RequestContext>();
 
@@ -148,7 +74,7 @@ export class SessionStore extends EventEmitter {
   /** The table check finished: load() need not await it again. */
   private isReady = false;
   private readonly ownsClient: boolean;
-  private probe: NodeJS.Timeout | undefined;
+  private readonly outages: OutageWatch;
   private reaper: Reaper | undefined;
   private closed = false;
 
@@ -163,66 +89,15 @@ export class SessionStore extends EventEmitter {
     this.ownsClient = this.config.client === undefined;
     this.client = createDynamoDBClient(config, this.logger);
     this.target = describeTarget(this.config);
-    const codec = createCodec({
-      ...config,
-      onKeyBudget: (keyId, frames) =>
-        this.logger.warn(
-          { table: this.config.table, keyId, frames },
-          'this process has encrypted 2^30 sessions with one key: put a new key first in encryptionKeys soon (AES-GCM random IVs: 2^32 per key)',
-        ),
-    });
-    const statsData = emptyStats();
-    const gateway = new Gateway(
-      this.client,
-      statsData,
-      {
-        table: this.config.table,
-        target: this.target,
-        endpoint: this.config.endpoint,
-        settleBudgetMs: this.config.requestTimeoutMs * this.config.maxAttempts,
-      },
-      this.config.returnConsumedCapacity,
-    );
-    this.#ctx = {
-      config: this.config,
-      gateway,
-      codec,
-      logger: this.logger,
-      statsData,
-      decoded: new DecodedCache(config.decodedCacheBytes),
-      latest: new Map(),
-      ends: new EndNotices(),
+    this.#ctx = createContext(config, this.config, this.logger, this.client, this.target, {
       keyOf: (id) => this.keyOf(id),
       ready: () => this.ready(),
       emit: (event, ...args) => this.emit(event, ...args),
-    };
+    });
     contexts.set(this, this.#ctx);
-    gateway.on('engine-omits-item', (engine: string | undefined) => {
-      this.logger.warn(
-        { table: this.config.table, target: this.target, engine },
-        `${engine ?? 'this DynamoDB engine'} returns no item with a failed conditional write (ReturnValuesOnConditionCheckFailure): ` +
-          'the store reads the session with a strongly consistent GetItem after each such failure instead, so nothing is lost; ' +
-          'it costs one more read per conflict',
-      );
-    });
-    // One call unanswered on every attempt may be bad luck (lost answers): a probe tells, before anyone is told of an outage.
-    gateway.on('suspect', () => this.startProbe());
-    gateway.on('cleared', () => this.stopProbe());
-    gateway.on('disconnect', (err: Error) => {
-      // Calls still in flight when the store closed fail on its closed client: not an outage.
-      if (this.closed) return;
-      this.logger.error(
-        { table: this.config.table, target: this.target, reason: err?.name },
-        'DynamoDB became unreachable: session requests fail with 503 until it answers again',
-      );
-      this.emit('disconnect', err);
-      this.startProbe();
-    });
-    gateway.on('connect', () => {
-      this.stopProbe();
-      this.logger.warn({ table: this.config.table, target: this.target }, 'DynamoDB answers again');
-      this.emit('connect');
-    });
+    this.outages = new OutageWatch(this.#ctx.gateway, { table: this.config.table, target: this.target }, this.logger, (event, err) =>
+      event === 'disconnect' ? this.emit(event, err) : this.emit(event),
+    );
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this.#ctx, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this.#ctx);
@@ -338,35 +213,11 @@ export class SessionStore extends EventEmitter {
         const found = await readFallback(this.config.fallback, id, this.config.table);
         if (!found) return null;
         this.#ctx.statsData.servedByFallback += 1;
-        if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.#ctx.statsData.migrated += 1;
+        if ((await createIfAbsent(this.#ctx, id, found.data, found.expiresAtMs)) === 'created') this.#ctx.statsData.migrated += 1;
         return lock ? this.locks.load(id, key) : loadUnlocked(this.#ctx, id, key, undefined);
       },
       describeLoad,
     );
-  }
-
-  /**
-   * @internal Writes a session copied from another store (read-through migration, `import`) under
-   * its id and expiry, only if no live session has that id here: concurrent copies of one session
-   * create it once, and one already here (newer, or copied before) is never overwritten.
-   */
-  async createIfAbsent(id: string, data: SessionData, expiresAtMs: number): Promise<'created' | 'exists'> {
-    const key = this.keyOf(id);
-    const json = this.jsonOf(data, undefined);
-    const userId = this.config.userId ? (userIdOf(data, this.config.userId) ?? undefined) : undefined;
-    const bytes = this.#ctx.codec.frame(json, itemBytesBesideData(key, userId), key);
-    guardSize(this.#ctx, id, key, bytes.length, userId);
-    await this.ready();
-    const createdAt = Date.now();
-    const write = new ItemWrite(this.#ctx, id, key, json, bytes, clampExpiry(this.config, expiresAtMs, createdAt), userId, createdAt);
-    // An expired item not yet deleted by TTL may be replaced: it is no session any more.
-    try {
-      const result = await write.attempt({ on: 'absent', orExpired: true }, 0);
-      return result.kind === 'stored' || result.kind === 'own' ? 'created' : 'exists';
-    } catch (err) {
-      if (err instanceof SessionIdTakenError) return 'exists';
-      throw err;
-    }
   }
 
   /**
@@ -414,121 +265,13 @@ export class SessionStore extends EventEmitter {
       'session.save',
       'UpdateItem',
       { id },
-      () => (settled ? this.ending(settled, () => this.save(settled, id, data, options)) : this.save(undefined, id, data, options)),
+      () => (settled ? ending(this.locks, settled, () => this.#save(settled, id, data, options)) : this.#save(undefined, id, data, options)),
       describeCommit,
     );
   }
 
-  private async save(handle: SessionHandle | undefined, id: string, data: SessionData, options: CommitOptions): Promise<CommitOutcome> {
-    const key = this.keyOf(id);
-    const json = this.jsonOf(data, options.json);
-    const expiresAtMs = this.expiryMs(options.expires);
-    const userIdGiven = options.userId !== undefined ? options.userId : this.config.userId ? userIdOf(data, this.config.userId) : undefined;
-    if (handle && json === handle.json && (userIdGiven === undefined || (userIdGiven ?? undefined) === handle.userId)) {
-      this.#ctx.statsData.writesSkipped += 1;
-      return refreshExpiry(this.#ctx, this.locks, handle, expiresAtMs);
-    }
-    const userId = userIdGiven ?? handle?.userId ?? undefined;
-    const bytes = this.#ctx.codec.frame(json, itemBytesBesideData(key, userId), key);
-    guardSize(this.#ctx, id, key, bytes.length, userId);
-    await this.ready();
-    const creating = handle !== undefined && handle.version === 0;
-    // A regenerated id keeps the first session's creation time: maxLifetime counts from the first login.
-    const replaced = options.replaces && !options.freshStart && options.replaces.createdAt > 0 ? options.replaces.createdAt : undefined;
-    const createdAt = handle && handle.createdAt > 0 ? undefined : (replaced ?? Date.now());
-    if (creating && createdAt !== undefined) handle!.createdAt = createdAt;
-    const write = new ItemWrite(
-      this.#ctx,
-      id,
-      key,
-      json,
-      bytes,
-      handle ? clampExpiry(this.config, expiresAtMs, handle.createdAt) : expiresAtMs,
-      userIdGiven,
-      createdAt,
-      this.config.trackDevices && (creating || !handle) ? options.device : undefined,
-    );
-    if (handle) write.knowStored(handle.version, creating ? 0 : handle.chunks, handle.userId, creating ? [] : handle.writeIds);
-    const turn = await this.writeQueue.acquire(key);
-    try {
-      // Nothing loaded to build on (a tool or a job calling set()): created or replaced whole, as a Put would.
-      if (!handle) return await write.upsert().then(() => 'written' as const);
-      const lease = handle.lease && !handle.lease.lost ? handle.lease : undefined;
-      const base = { version: handle.version, json: handle.json, ...(handle.userId !== undefined ? { userId: handle.userId } : {}) };
-      // A login (the session gets an owner it did not have) under maxSessionsPerUser counts the user's sessions in the same transaction.
-      const login = this.config.maxSessionsPerUser !== undefined && typeof userIdGiven === 'string' && userIdGiven !== handle.userId;
-      const result: SaveResult = login
-        ? await saveWithUserLimit(this.#ctx, write, base, lease, userIdGiven)
-        : await saveLoaded(this.#ctx, write, base, handle.lease, this.config.locking === 'none' ? 'last-writer' : 'merge');
-      noteItem(this.config.table, bytes.length, write.chunksAt(result.version) ?? 0);
-      if (result.outcome === 'destroyed') return 'destroyed';
-      if (creating) this.announceNew(handle, key, userId, options.replaces);
-      // Keeps the handle in step, so a later save of the same request builds on this one. After a
-      // merge the app's copy lacks what was merged in: its base is what it saved, and a version that
-      // matches nothing makes its next change merge with the stored state instead of overwriting it.
-      handle.storedVersion = result.version;
-      handle.version = result.outcome === 'merged' ? -1 : result.version;
-      handle.json = result.outcome === 'merged' ? json : result.json;
-      handle.chunks = write.chunksAt(handle.version);
-      handle.writeIds = write.idsAt(handle.version);
-      if (typeof userIdGiven === 'string') handle.userId = userIdGiven;
-      else if (userIdGiven === null) delete handle.userId;
-      return result.outcome;
-    } finally {
-      turn();
-      if (this.writeQueue.idle(key)) this.#ctx.latest.delete(key);
-    }
-  }
-
-  /** `created`, or `regenerated` for a session that replaces another (a new id on login). */
-  private announceNew(handle: SessionHandle, key: string, userId: string | undefined, replaces: SessionHandle | null | undefined): void {
-    const base = { key, session: idTag(handle.id), ...(userId !== undefined ? { userId } : {}) };
-    if (replaces) this.emit('regenerated', { ...base, previousKey: replaces.key } satisfies RegeneratedEvent);
-    else this.emit('created', base satisfies CreatedEvent);
-  }
-
-  /**
-   * The session's JSON, serialized once, every value vetted: a value JSON
-   * cannot carry (a function, a symbol, a BigInt, a cycle) is a
-   * SessionSerializationError naming its path, even when the text is what was
-   * loaded (JSON.stringify skips a function or a symbol, so an unchanged text
-   * can hide one). The walk costs about a fifth of the stringify (1.2 against
-   * 5.3 µs for a 2 KB session).
-   */
-  private jsonOf(data: SessionData, known: string | undefined): string {
-    let plain: string | undefined = known;
-    try {
-      plain ??= JSON.stringify(data);
-    } catch {
-      // A cycle, a BigInt, a throwing getter: the checked serializer says which and where.
-      return this.#ctx.codec.stringify(data);
-    }
-    if (plain === undefined) return this.#ctx.codec.stringify(data);
-    this.#ctx.codec.check(data);
-    return plain;
-  }
-
-  /**
-   * Runs the end of a request on `handle`; after it the request is done with
-   * the session here (no more lease renewals; this process's next request for
-   * it may go). A failure a retry cannot fix gives the lease back first; after
-   * one a retry may fix, the handle stays open (its renewals stopped, so the
-   * lease lapses by itself after `lockLeaseMs`) for `release()`.
-   */
-  private async ending(handle: SessionHandle, run: () => Promise<CommitOutcome>): Promise<CommitOutcome> {
-    let outcome: CommitOutcome;
-    try {
-      outcome = await run();
-    } catch (err) {
-      if (err instanceof SessionStoreError && err.retryable) {
-        if (handle.lease) stopRenewal(handle.lease);
-      } else {
-        await this.locks.release(handle).catch(() => undefined);
-      }
-      throw err;
-    }
-    this.locks.settle(handle);
-    return outcome;
+  #save(handle: SessionHandle | undefined, id: string, data: SessionData, options: CommitOptions): Promise<CommitOutcome> {
+    return saveSession({ ctx: this.#ctx, locks: this.locks, writeQueue: this.writeQueue }, handle, id, data, options, expiryOf(this.config, options.expires));
   }
 
   /**
@@ -539,7 +282,7 @@ export class SessionStore extends EventEmitter {
    */
   async touch(handle: SessionHandle | null | undefined, id: string, options: TouchOptions = {}): Promise<CommitOutcome> {
     const key = this.keyOf(id);
-    const expiresAtMs = this.expiryMs(options.expires);
+    const expiresAtMs = expiryOf(this.config, options.expires);
     const refresh = async (): Promise<CommitOutcome> => {
       // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
       if (options.data !== undefined) this.#ctx.codec.check(options.data);
@@ -548,7 +291,7 @@ export class SessionStore extends EventEmitter {
       return (await writeExpiry(this.#ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
     };
     const live = handle && handle.id === id && !handle.settled ? handle : undefined;
-    const run = () => (live ? this.ending(live, refresh) : refresh());
+    const run = () => (live ? ending(this.locks, live, refresh) : refresh());
     // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
     if (live && !live.lease && !refreshDue(this.#ctx, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
       if (options.data !== undefined) return run();
@@ -585,7 +328,7 @@ export class SessionStore extends EventEmitter {
     if (this.config.fallback) await destroyInFallback(this.config.fallback, id, this.config.table);
     await traced(this.#ctx, 'session.destroy', 'DeleteItem', { id }, async () => {
       try {
-        await this.deleteKey(key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
+        await deleteKey(this.#ctx, key, reason, idTag(id), handle && handle.id === id && handle.version > 0 ? loadedHead(handle) : undefined);
       } finally {
         if (handle && handle.id === id) this.locks.settle(handle);
         this.locks.settleHolder(key);
@@ -610,41 +353,7 @@ export class SessionStore extends EventEmitter {
    * 'revoked'. Resolves to whether there was one.
    */
   revokeSession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
-    return tracedAdmin(this.#ctx, 'revoke', 'DeleteItem', () => this.endOwnedSession(handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
-  }
-
-  private async endOwnedSession(handle: string, options: { userId?: string }): Promise<boolean> {
-    let key = handle;
-    if (handle.startsWith(HANDLE_PREFIX)) {
-      if (options.userId === undefined) {
-        throw new ConfigError('revokeSession(handle) needs { userId }: the user whose session it is (from listUserSessions(userId))');
-      }
-      const { keys } = await userKeys(this.#ctx, options.userId);
-      const found = keys.find((k) => handleFor(k, this.#idSecret) === handle);
-      if (found === undefined) return false;
-      key = found;
-    } else if (options.userId !== undefined) {
-      // A key with a user named: only that user's session ends.
-      const { keys } = await userKeys(this.#ctx, options.userId);
-      if (!keys.includes(key)) return false;
-    }
-    return this.destroyKey(key);
-  }
-
-  private async destroyKey(key: string): Promise<boolean> {
-    await this.ready();
-    const deleted = await this.deleteKey(key, 'revoked', idTag(key));
-    this.locks.settleHolder(key);
-    return deleted;
-  }
-
-  private async deleteKey(key: string, reason: DestroyReason | 'regenerate', session: string, loaded?: Item): Promise<boolean> {
-    this.#ctx.decoded.delete(key);
-    // The old item comes back at no extra cost: it says whether there was a session to end, whose, and which chunks to delete.
-    const old = await deleteSessionItem(this.#ctx, key, loaded);
-    if (!old || reason === 'regenerate') return old !== undefined;
-    this.emit('destroyed', { key, session, reason, ...(old.userId?.S !== undefined ? { userId: old.userId.S } : {}) } satisfies DestroyedEvent);
-    return true;
+    return tracedAdmin(this.#ctx, 'revoke', 'DeleteItem', () => endOwnedSession(this.#ctx, this.locks, this.#idSecret, handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
   }
 
   /**
@@ -695,40 +404,13 @@ export class SessionStore extends EventEmitter {
     await this.commit(undefined, id, data, options);
   }
 
-  /**
-   * While DynamoDB is unreachable, adapters stop sending requests its way, so
-   * nothing would notice it coming back: a cheap read once a second does.
-   */
-  private startProbe(): void {
-    // A closed store has nobody to tell, and each probe's request timer would keep the process alive.
-    if (this.probe || this.closed) return;
-    this.probe = setInterval(() => {
-      void this.#ctx.gateway
-        .send('GetItem', new GetItemCommand({ TableName: this.config.table, Key: { sessionId: { S: 'dynamodb-session-manager:probe' } } }))
-        .catch(() => undefined);
-    }, 1000);
-    this.probe.unref();
-  }
-
-  private stopProbe(): void {
-    if (this.probe) clearInterval(this.probe);
-    this.probe = undefined;
-  }
-
   /** Stops timers and, when the store made its own client, closes its sockets. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopProbe();
+    this.outages.close();
     await this.reaper?.stop();
     this.reaper = undefined;
     this.locks.settleAll();
     if (this.ownsClient) this.client.destroy();
-  }
-
-  /** When a session given `expires` ends, in epoch ms: exact; without one, `ttl` seconds from now. */
-  private expiryMs(expires: Date | number | null | undefined): number {
-    const ms = expires instanceof Date ? expires.getTime() : typeof expires === 'number' ? expires : Number.NaN;
-    if (Number.isFinite(ms)) return ms;
-    return Date.now() + this.config.ttl * 1000;
   }
 }
