@@ -3,12 +3,18 @@
  * (SessionStoreOptions, ResolvedConfig), the defaults, the checks, the
  * context.xml attribute names, and docs/options.md (`npm run docs:options`
  * writes it from each entry's comment; a test fails when it is stale).
+ * resolveConfig, below too, checks and fills them in; the checks across
+ * options are in option-rules.ts, the printable config in redact.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../core/logger.js';
 import { toFallback, type FallbackOption } from '../core/fallback.js';
 import * as is from './checks.js';
+import { checkTogether, replicas, type RegionReplica } from './option-rules.js';
+
+export type { RegionReplica } from './option-rules.js';
+export { REDACTED, redactConfig } from './redact.js';
 
 export type LockingMode = 'auto' | 'optimistic' | 'pessimistic' | 'none';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
@@ -259,25 +265,6 @@ export const OPTIONS = {
   onRegionFailure: { check: is.oneOf('fail', 'failover'), default: 'fail' as 'fail' | 'failover' },
 } satisfies Record<string, OptionSpec>;
 
-/** A replica Region of a global table and the endpoint that reaches it (undefined: the Region's own). */
-export interface RegionReplica {
-  readonly name: string;
-  readonly endpoint: string | undefined;
-}
-
-function regionNames(regions: string[] | Record<string, string | null>): string[] {
-  return Array.isArray(regions) ? regions : Object.keys(regions);
-}
-
-/** Sorted by name, so that every server derives the same home for a session whose id names none. */
-function replicas(regions: string[] | Record<string, string | null>, own: string, endpoint: string | undefined): ReadonlyArray<RegionReplica> {
-  const list = regionNames(regions).map((name) => ({
-    name,
-    endpoint: (Array.isArray(regions) ? undefined : regions[name]) ?? (name === own ? endpoint : undefined),
-  }));
-  return Object.freeze(list.sort((a, b) => (a.name < b.name ? -1 : 1)));
-}
-
 type Schema = typeof OPTIONS;
 type Given<S> = S extends { check: is.Check<infer T> } ? T : never;
 type Used<S> = S extends { resolve: (given: never) => infer R } ? R : S extends { default: unknown } ? Given<S> : Given<S> | undefined;
@@ -308,37 +295,6 @@ export function eventualReads(config: Pick<ResolvedConfig, 'consistentRead'>): b
   return config.consistentRead !== true;
 }
 
-/** Rules between options, each a ConfigError saying which to add or drop. */
-function checkTogether(options: SessionStoreOptions): void {
-  if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
-    const missing = options.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey';
-    throw new ConfigError(
-      `option "${missing}" is missing: give both accessKeyId and secretAccessKey (context.xml AwsAccessKey and AwsSecretKey), ` +
-        'or neither to use the credentials file or the default chain',
-    );
-  }
-  if ((options.maxSessionsPerUser !== undefined || options.onSessionLimit !== undefined) && options.userId === undefined) {
-    throw new ConfigError(
-      'option "maxSessionsPerUser" needs "userId" (where a session names its user, e.g. userId: "user.id"): ' +
-        'without it the store cannot tell whose sessions to count',
-    );
-  }
-  if (options.sessionToken !== undefined && options.accessKeyId === undefined) {
-    throw new ConfigError('option "sessionToken" needs accessKeyId and secretAccessKey beside it');
-  }
-  if (options.billingMode === 'PAY_PER_REQUEST' && (options.readCapacityUnits !== undefined || options.writeCapacityUnits !== undefined)) {
-    throw new ConfigError(
-      'options "readCapacityUnits"/"writeCapacityUnits" apply to billingMode "PROVISIONED" only: drop them, or set billingMode: "PROVISIONED"',
-    );
-  }
-  if (options.regions !== undefined && options.client !== undefined) {
-    throw new ConfigError('option "regions" needs the store to make its own client for each Region: drop "client", or drop "regions"');
-  }
-  if (options.regions !== undefined && (options.region === undefined || !regionNames(options.regions).includes(options.region))) {
-    throw new ConfigError(`option "regions" needs "region", this server's own Region, to be one of them (got ${is.got(options.region)})`);
-  }
-}
-
 /** Validates options and fills in defaults; every problem is a ConfigError naming the option. */
 export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -360,24 +316,4 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
   });
   if (options.regions !== undefined) used.push(['regions', replicas(options.regions, options.region!, options.endpoint)]);
   return Object.freeze(Object.fromEntries(used)) as ResolvedConfig;
-}
-
-/** What stands in a printable config for a secret that is set. */
-export const REDACTED = '[redacted]';
-
-/**
- * `config` as the store shows it (`store.config`, util.inspect, JSON): the
- * secret access key, the session token, the id-hashing secret and every
- * encryption key replaced by REDACTED, whether they are set still visible.
- * The store keeps the real ones where nothing prints them.
- */
-export function redactConfig(config: ResolvedConfig): ResolvedConfig {
-  const hide = <T>(value: T | undefined): T | string | undefined => (value === undefined ? undefined : REDACTED);
-  return Object.freeze({
-    ...config,
-    secretAccessKey: hide(config.secretAccessKey) as string | undefined,
-    sessionToken: hide(config.sessionToken) as string | undefined,
-    hashSessionIds: hide(config.hashSessionIds) as string | undefined,
-    encryptionKeys: Object.freeze(config.encryptionKeys.map(({ id }) => Object.freeze({ id, key: REDACTED }))),
-  });
 }

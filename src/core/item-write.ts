@@ -1,12 +1,22 @@
-import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { SaveOutcomeUnknownError, SessionIdTakenError, SessionTooLargeError, StoreUnavailableError } from '../errors.js';
-import { chunkCount, chunkItem, CHUNKED_DATA, chunksExpiry, fitsOneItem, hasChunks, putChunks, split, storedSize } from './chunks.js';
-import { isConditionalFailure, neverSent, sdkAttempts } from '../aws/errors.js';
+/**
+ * One conditional write of a session item (ItemWrite): built once, sent by the
+ * save strategies under a guard (write-plan.ts), settled when its answer is
+ * lost (write-outcome.ts).
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { SessionIdTakenError } from '../errors.js';
+import { chunkCount, CHUNKED_DATA, chunksExpiry, fitsOneItem, hasChunks, putChunks, split } from './chunks.js';
+import { isConditionalFailure, sdkAttempts } from '../aws/errors.js';
 import { isExpired, itemBytesBesideData, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
-import { updateItem, usedValues } from './update-item.js';
+import { updateItem } from './update-item.js';
 import { findWrite, nextWriteId, writeIdsOf, writeIdsValue } from './write-history.js';
+import { foundAfter, readAfter, unknownOutcome, type Attempt } from './write-outcome.js';
+import { CHUNK_ATTRIBUTES, guardSize, NO_CHUNKS, ownerOf, planOf, transactItems, type Entries, type Guard, type Plan } from './write-plan.js';
+
+export { CREATING, guardSize, type Guard } from './write-plan.js';
+export type { Attempt } from './write-outcome.js';
 
 /** What a save builds on: the version it read (0: not stored yet), that version's JSON and owner. */
 export interface Base {
@@ -15,106 +25,8 @@ export interface Base {
   userId?: string;
 }
 
-/**
- * A write whose answer never came, nor its own result on a read afterwards:
- * the reads went unanswered too, or later writes have pushed it out of the
- * item's list of write ids (write-history.ts). Whether it landed cannot be
- * known, so nothing may be merged on top of it, nor reported as saved.
- */
-function unknownOutcome(ctx: RequestContext, id: string, why: string, cause?: unknown): SaveOutcomeUnknownError {
-  return new SaveOutcomeUnknownError(
-    `session ${idTag(id)} in table "${ctx.config.table}": a save's answer was lost and ${why}, so whether it landed is unknown: ` +
-      'it is reported as failed, and it may have been applied; retrying a request that is not idempotent may apply it twice',
-    { cause },
-  );
-}
-
-/** How one conditional attempt ended. */
-export type Attempt =
-  | { kind: 'stored'; version: number | undefined }
-  /** The session was destroyed (or expired) meanwhile: nothing written, and nothing may be. */
-  | { kind: 'gone' }
-  /** An earlier attempt of this write landed, its answer was lost, and the SDK sent it again. */
-  | { kind: 'own' }
-  /** Another request's write is stored: `old` is the item as it is now. */
-  | { kind: 'newer'; old: Item };
-
-/**
- * What a write requires of the stored item, typed rather than spelled as a
- * condition string for the write to parse back:
- * - `absent`: no item under the key (a session's first write), or with
- *   `orExpired` one past its expiry (a copy from another store);
- * - `version`: the version the request built on (`base`), unexpired; with
- *   `owner`, still under that lease instead;
- * - `live`: any unexpired version (last writer wins), under `owner`'s lease
- *   when given.
- */
-export type Guard = { on: 'absent'; orExpired?: boolean } | { on: 'version'; owner?: string } | { on: 'live'; owner?: string };
-
-/** A session's first write: the id must be free (nobody can know it yet, unless its cookie left early). */
-export const CREATING: Guard = { on: 'absent' };
-
-/** The condition expression of `guard` (its values: `:v`, `:nowSec`, `:owner`). */
-function conditionOf(guard: Guard): string {
-  switch (guard.on) {
-    case 'absent':
-      return guard.orExpired ? 'attribute_not_exists(sessionId) OR expiresAt < :nowSec' : 'attribute_not_exists(sessionId)';
-    case 'version':
-      return guard.owner === undefined ? 'version = :v AND expiresAt > :nowSec' : 'lockOwner = :owner AND version = :v';
-    case 'live':
-      return guard.owner === undefined ? 'expiresAt > :nowSec' : 'expiresAt > :nowSec AND lockOwner = :owner';
-  }
-}
-
-/** The lease a write under `guard` is fenced by, and gives back. */
-const ownerOf = (guard: Guard): { owner?: string } => (guard.on !== 'absent' && guard.owner !== undefined ? { owner: guard.owner } : {});
-
 /** Unlocked saves merge what another request stored meanwhile: `optimistic`, and `auto`'s safe methods. */
 export const merges = (ctx: RequestContext): boolean => ctx.config.locking === 'optimistic' || ctx.config.locking === 'auto';
-
-/**
- * Refuses, with nothing written, a session that would take more than
- * `maxSessionBytes` in the table (all its items: past DynamoDB's 400 KB item
- * limit it is a head and chunks, chunks.ts).
- */
-export function guardSize(ctx: RequestContext, id: string, key: string, dataBytes: number, userId: string | null | undefined): void {
-  const size = storedSize(key, dataBytes, userId ?? undefined);
-  const limit = ctx.config.maxSessionBytes;
-  if (size > limit) {
-    throw new SessionTooLargeError(
-      `session ${idTag(id)} would take ${size} bytes in table "${ctx.config.table}" ` +
-        `(its items, as stored${ctx.config.compression ? ' compressed' : ''}), over maxSessionBytes (${limit}): ` +
-        'nothing was written and the stored session is unchanged; ' +
-        `keep large data elsewhere (e.g. S3) and store a reference${ctx.config.compression ? '' : ', or enable compression'}` +
-        `${limit < 4 * 1024 * 1024 ? ', or raise maxSessionBytes (4194304 at most)' : ''}`,
-      size,
-      limit,
-    );
-  }
-}
-
-/** A transaction's items, the session's head last (where a caller that adds items of its own finds its cancellation reason). */
-type Entries = TransactWriteItem[];
-
-/** How one attempt writes: the condition it sends, the chunks it puts (none: the frame fits the item). */
-interface Plan {
-  condition: string;
-  parts: Buffer[] | undefined;
-  /** The stored version has (or may have) chunk attributes: a write of one item removes them. */
-  clear: boolean;
-  /** The condition names the exact version replaced (or no item at all): the write ids below it are known. */
-  pinned: boolean;
-}
-
-/**
- * The stored item has no chunks, in either layout (chunks.ts). Not
- * `attribute_not_exists(chunks)`: a `chunks` of 0 (or of another type), which
- * reads as none, would then fail the condition on every attempt.
- */
-const NO_CHUNKS = 'NOT chunks > :zero AND #data <> :chunked';
-
-/** Head attributes of chunks, either layout: what a write of one item over a chunked head removes. */
-const CHUNK_ATTRIBUTES = ['chunks', 'chunkItems', 'chunkBytes', 'chunksExpireAt'];
 
 /**
  * One save of a session item: its data, expiry and owner, built once, sent by
@@ -240,7 +152,7 @@ export class ItemWrite {
       } catch (err) {
         if (!isConditionalFailure(err)) {
           // Read before answering: a replace whose answer was lost may have landed.
-          const now = await this.readAfter(err);
+          const now = await readAfter(this.ctx, this.id, this.key, err);
           if (now && writeIdsOf(now).includes(wid)) return;
           throw err;
         }
@@ -275,7 +187,7 @@ export class ItemWrite {
       return { kind: 'stored', version: stored ?? base + 1 };
     } catch (err) {
       if (!isConditionalFailure(err)) return this.settle(err, base);
-      return this.failed(await this.foundAfter(err), base, sdkAttempts(err));
+      return this.failed(await foundAfter(this.ctx, this.id, this.key, err), base, sdkAttempts(err));
     }
   }
 
@@ -324,7 +236,7 @@ export class ItemWrite {
    * fails as it would have, with nothing of it stored.
    */
   async settle(err: unknown, base: number): Promise<Attempt> {
-    const now = await this.readAfter(err);
+    const now = await readAfter(this.ctx, this.id, this.key, err);
     if (!now) {
       // Gone: destroyed meanwhile (with or without this write before it), or, for a first write, never created.
       if (base > 0) return this.failed(undefined, base);
@@ -337,34 +249,6 @@ export class ItemWrite {
       return { kind: 'own' };
     }
     throw err;
-  }
-
-  /**
-   * The item as it is now, read to settle `err`. Throws `err` itself when it
-   * is no outage, or shows that nothing was sent; when the reads fail too, a
-   * SaveOutcomeUnknownError.
-   */
-  private async readAfter(err: unknown): Promise<Item | undefined> {
-    if (!(err instanceof StoreUnavailableError)) throw err;
-    this.ctx.statsData.outcomesSettled += 1;
-    try {
-      return await this.ctx.gateway.readStrong(this.key);
-    } catch (readErr) {
-      if (neverSent(err.cause)) throw err;
-      throw unknownOutcome(this.ctx, this.id, 'the reads that would tell went unanswered too', readErr);
-    }
-  }
-
-  /** The item a failed condition found; when the SDK sent the write more than once and the read fails, the outcome is unknown. */
-  private async foundAfter(err: unknown): Promise<Item | undefined> {
-    try {
-      return await this.ctx.gateway.itemAfterConditionFailure(err, this.key);
-    } catch (readErr) {
-      if (sdkAttempts(err) > 1 && readErr instanceof StoreUnavailableError) {
-        throw unknownOutcome(this.ctx, this.id, 'the read that would tell went unanswered', readErr);
-      }
-      throw readErr;
-    }
   }
 
   /** The transaction that carried `transactEntries` (or this write's own) landed. */
@@ -401,42 +285,15 @@ export class ItemWrite {
     return this.cut.parts;
   }
 
-  /**
-   * How to write on `condition`. A write of one item over a version known to
-   * have chunks removes their attributes; over one not known, it adds a
-   * clause that the stored one has none (a failure tells it, and the
-   * strategy's retry removes them). Chunks the stored version had are left
-   * to expire (chunks.ts).
-   */
+  /** How to write under `guard` on `base` (write-plan.ts). */
   private plan(guard: Guard, base: number): Plan {
-    const parts = this.parts();
-    const creating = guard.on === 'absent';
-    const pinned = creating || guard.on === 'version';
-    const known = creating ? 0 : guard.on === 'version' && this.stored?.version === base ? this.stored.chunks : undefined;
-    const had = known ?? this.stored?.chunks ?? 0;
-    const condition = conditionOf(guard);
-    return { condition: !parts && known === undefined && had === 0 ? `(${condition}) AND ${NO_CHUNKS}` : condition, parts, clear: !parts && had > 0, pinned };
+    return planOf(guard, base, this.parts(), this.stored);
   }
 
   /** The login transaction's entries (save-user-limit.ts): this write's chunks, then its head. */
   private entries(plan: Plan, base: number, options: { owner?: string }): Entries {
     const { expression, values } = this.prepare(base, options, plan);
-    const table = this.ctx.config.table;
-    const puts: Entries = (plan.parts ?? []).map((part, i) => ({
-      Put: { TableName: table, Item: chunkItem(this.key, this.writeId, i + 1, part, values[':chunksExp']!) },
-    }));
-    const head: Entries[number] = {
-      Update: {
-        TableName: table,
-        Key: { sessionId: { S: this.key } },
-        UpdateExpression: expression,
-        ConditionExpression: plan.condition,
-        ExpressionAttributeNames: { '#data': 'data' },
-        ExpressionAttributeValues: usedValues(values, expression, plan.condition),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-    return [...puts, head];
+    return transactItems(this.ctx.config.table, this.key, this.writeId, plan, expression, values);
   }
 
   private prepare(

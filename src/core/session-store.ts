@@ -353,7 +353,8 @@ export class SessionStore extends EventEmitter {
    * 'revoked'. Resolves to whether there was one.
    */
   revokeSession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
-    return tracedAdmin(this.#ctx, 'revoke', 'DeleteItem', () => endOwnedSession(this.#ctx, this.locks, this.#idSecret, handle, options), (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
+    const end = () => endOwnedSession(this.#ctx, this.locks, this.#idSecret, handle, options);
+    return tracedAdmin(this.#ctx, 'revoke', 'DeleteItem', end, (deleted) => ({ [`${PREFIX}.deleted`]: deleted ? 1 : 0 }));
   }
 
   /**

@@ -41,8 +41,9 @@ export interface TtlState {
 
 /** The table's description, or undefined when it does not exist. */
 export async function describeSessionTable(store: SessionStore): Promise<TableDescription | undefined> {
+  const { gateway } = contextOf(store);
   try {
-    const out = await contextOf(store).gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: store.config.table }));
+    const out = await gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: store.config.table }));
     return out.Table;
   } catch (err) {
     if (err instanceof TableNotFoundError) return undefined;
@@ -51,7 +52,8 @@ export async function describeSessionTable(store: SessionStore): Promise<TableDe
 }
 
 export async function ttlState(store: SessionStore): Promise<TtlState> {
-  const out = await contextOf(store).gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
+  const { gateway } = contextOf(store);
+  const out = await gateway.send<{ TimeToLiveDescription?: { TimeToLiveStatus?: string; AttributeName?: string } }>(
     'DescribeTimeToLive',
     new DescribeTimeToLiveCommand({ TableName: store.config.table }),
   );
@@ -81,14 +83,15 @@ async function probe(action: string, call: () => Promise<unknown>): Promise<Prob
  * change nothing; the batch deletes the probe key, which does not exist.
  */
 export async function probePermissions(store: SessionStore): Promise<ProbeResult[]> {
+  const { gateway } = contextOf(store);
   const table = store.config.table;
   const key = { sessionId: { S: PROBE_KEY } };
   const never = 'attribute_exists(sessionId) AND attribute_not_exists(sessionId)';
   const results = [
-    await probe('dynamodb:DescribeTable', () => contextOf(store).gateway.send('DescribeTable', new DescribeTableCommand({ TableName: table }))),
-    await probe('dynamodb:GetItem', () => contextOf(store).gateway.send('GetItem', new GetItemCommand({ TableName: table, Key: key }))),
+    await probe('dynamodb:DescribeTable', () => gateway.send('DescribeTable', new DescribeTableCommand({ TableName: table }))),
+    await probe('dynamodb:GetItem', () => gateway.send('GetItem', new GetItemCommand({ TableName: table, Key: key }))),
     await probe('dynamodb:UpdateItem', () =>
-      contextOf(store).gateway.send(
+      gateway.send(
         'UpdateItem',
         new UpdateItemCommand({
           TableName: table,
@@ -101,30 +104,30 @@ export async function probePermissions(store: SessionStore): Promise<ProbeResult
       ),
     ),
     await probe('dynamodb:DeleteItem', () =>
-      contextOf(store).gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
+      gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key, ConditionExpression: never }), { expectConditionFailure: true }),
     ),
     // A session past 400 KB: its chunks are PutItems before the head's UpdateItem, read with a BatchGetItem.
     ...(store.config.maxSessionBytes > MAX_ITEM_BYTES
       ? [
           await probe('dynamodb:PutItem', () =>
-            contextOf(store).gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
+            gateway.send('PutItem', new PutItemCommand({ TableName: table, Item: key, ConditionExpression: never }), { expectConditionFailure: true }),
           ),
           await probe('dynamodb:BatchGetItem', () =>
-            contextOf(store).gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } })),
+            gateway.send('BatchGetItem', new BatchGetItemCommand({ RequestItems: { [table]: { Keys: [key] } } })),
           ),
         ]
       : []),
-    await probe('dynamodb:DescribeTimeToLive', () => contextOf(store).gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
-    await probe('dynamodb:Scan', () => contextOf(store).gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
+    await probe('dynamodb:DescribeTimeToLive', () => gateway.send('DescribeTimeToLive', new DescribeTimeToLiveCommand({ TableName: table }))),
+    await probe('dynamodb:Scan', () => gateway.send('Scan', new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: 'sessionId' }))),
     await probe('dynamodb:BatchWriteItem', () =>
-      contextOf(store).gateway.send('BatchWriteItem', new BatchWriteItemCommand({ RequestItems: { [table]: [{ DeleteRequest: { Key: key } }] } })),
+      gateway.send('BatchWriteItem', new BatchWriteItemCommand({ RequestItems: { [table]: [{ DeleteRequest: { Key: key } }] } })),
     ),
   ];
   const index = store.config.userIndex;
   if (index) {
     results.push(
       await probe('dynamodb:Query', () =>
-        contextOf(store).gateway.send(
+        gateway.send(
           'Query',
           new QueryCommand({
             TableName: table,
@@ -148,6 +151,7 @@ type Middleware = (next: (args: unknown) => Promise<{ response: unknown }>) => (
  * this machine's clock, TTL deletion by AWS's: a skew shifts every session's life.
  */
 export async function clockSkewMs(store: SessionStore): Promise<number | undefined> {
+  const { gateway } = contextOf(store);
   const command = new GetItemCommand({ TableName: store.config.table, Key: { sessionId: { S: PROBE_KEY } } });
   let date: string | undefined;
   const capture: Middleware = (next) => async (args) => {
@@ -158,7 +162,7 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
   };
   (command.middlewareStack as unknown as { add(m: Middleware, o: object): void }).add(capture, { step: 'deserialize', name: 'dsmDateHeader' });
   const sent = Date.now();
-  await contextOf(store).gateway.send('GetItem', command, { ownMiddleware: true });
+  await gateway.send('GetItem', command, { ownMiddleware: true });
   const received = Date.now();
   if (!date) return undefined;
   const server = Date.parse(date);
@@ -175,9 +179,10 @@ export async function clockSkewMs(store: SessionStore): Promise<number | undefin
  * on it, and deletes it. The store's client remembers the answer.
  */
 export async function probeConditionFailure(store: SessionStore): Promise<{ engine: string | undefined; returnsItem: boolean | undefined }> {
+  const { gateway } = contextOf(store);
   const table = store.config.table;
   const key = { sessionId: { S: PROBE_KEY } };
-  await contextOf(store).gateway.send(
+  await gateway.send(
     'UpdateItem',
     new UpdateItemCommand({
       TableName: table,
@@ -187,7 +192,7 @@ export async function probeConditionFailure(store: SessionStore): Promise<{ engi
     }),
   );
   try {
-    await contextOf(store).gateway.send(
+    await gateway.send(
       'UpdateItem',
       new UpdateItemCommand({
         TableName: table,
@@ -201,10 +206,10 @@ export async function probeConditionFailure(store: SessionStore): Promise<{ engi
     );
   } catch (err) {
     if (!isConditionalFailure(err)) throw err;
-    await contextOf(store).gateway.itemAfterConditionFailure(err, PROBE_KEY);
+    await gateway.itemAfterConditionFailure(err, PROBE_KEY);
   } finally {
-    await contextOf(store).gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key }));
+    await gateway.send('DeleteItem', new DeleteItemCommand({ TableName: table, Key: key }));
   }
-  const engine = { ...contextOf(store).gateway.engine };
+  const engine = gateway.engine;
   return { engine: engine.name, returnsItem: engine.returnsItemOnConditionFailure };
 }
