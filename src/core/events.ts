@@ -5,6 +5,7 @@
  * `hashSessionIds`) and by `session`, the short hashed tag the store's log
  * lines use; ids are never carried in clear where they are hashed in the table.
  */
+import { handleFor } from './session-id.js';
 
 /** Why a session ended before its time. */
 export type DestroyReason =
@@ -48,4 +49,18 @@ export interface SessionEvents {
   regenerated: [RegeneratedEvent];
   destroyed: [DestroyedEvent];
   expired: [ExpiredEvent];
+}
+
+/**
+ * Lifecycle events name sessions by handle, never by a raw id (`created`, `regenerated` and
+ * `destroyed`; an `expired` one's id opens nothing any more): the arguments of such an event with
+ * its keys as handles. (With `hashSessionIds` the keys are HMACs already, and stay as they are.)
+ */
+export function namedByHandle(event: string | symbol, args: unknown[]): unknown[] {
+  if ((event !== 'created' && event !== 'regenerated' && event !== 'destroyed') || !args[0] || typeof args[0] !== 'object') return args;
+  const e = args[0] as { key?: unknown; previousKey?: unknown };
+  const named: Record<string, unknown> = { ...e };
+  if (typeof e.key === 'string') named.key = handleFor(e.key, undefined);
+  if (typeof e.previousKey === 'string') named.previousKey = handleFor(e.previousKey, undefined);
+  return [named, ...args.slice(1)];
 }

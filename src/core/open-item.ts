@@ -10,6 +10,9 @@ import { rebindFrame } from './rebind.js';
 import type { LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 import { writeIdsOf } from './write-history.js';
+import type { RequestLocks } from '../concurrency/request-locks.js';
+import { readFallback } from './fallback.js';
+import { createIfAbsent } from './save-session.js';
 
 /**
  * An unlocked load: one GetItem, strongly consistent unless the client said
@@ -128,4 +131,25 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
   };
   if (stored.userId !== undefined) handle.userId = stored.userId;
   return { data, handle };
+}
+
+/**
+ * A request's load: unlocked, or under a lease (concurrency/request-locks.ts). With `fallback`
+ * (read-through migration), a session only the old store has is copied here once, then loaded as any other.
+ */
+export async function loadSession(
+  ctx: RequestContext,
+  locks: RequestLocks,
+  id: string,
+  key: string,
+  lock: boolean,
+  minVersion: number | undefined,
+): Promise<LoadedSession | null> {
+  const loaded = lock ? await locks.load(id, key) : await loadUnlocked(ctx, id, key, minVersion);
+  if (loaded || !ctx.config.fallback) return loaded;
+  const found = await readFallback(ctx.config.fallback, id, ctx.config.table);
+  if (!found) return null;
+  ctx.statsData.servedByFallback += 1;
+  if ((await createIfAbsent(ctx, id, found.data, found.expiresAtMs)) === 'created') ctx.statsData.migrated += 1;
+  return lock ? locks.load(id, key) : loadUnlocked(ctx, id, key, undefined);
 }

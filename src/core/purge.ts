@@ -6,6 +6,7 @@ import { isConditionalFailure } from '../aws/errors.js';
 import { dropChunks, isChunkKey } from './chunks.js';
 import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
+import { PREFIX } from './telemetry.js';
 
 export interface PurgeProgress {
   /** Items the Scan read (every item costs read capacity, expired or not). */
@@ -175,4 +176,9 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
   );
   report();
   return totals;
+}
+
+/** A purge's counts, as its span's attributes (`session.admin.purge`). */
+export function purgeAttributes(p: PurgeProgress): Record<string, number> {
+  return { [`${PREFIX}.scanned`]: p.scanned, [`${PREFIX}.expired`]: p.expired, [`${PREFIX}.deleted`]: p.deleted, [`${PREFIX}.skipped`]: p.skipped };
 }

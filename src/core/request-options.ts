@@ -1,4 +1,5 @@
-/** What the request-scoped methods of SessionStore take (load, commit, touch). */
+/** What the request-scoped methods of SessionStore take (load, commit, touch), and the lock rule of `locking: 'auto'`. */
+import type { ResolvedConfig } from '../config/options.js';
 import type { SessionData, SessionHandle } from './session-handle.js';
 
 export interface LoadOptions {
@@ -44,4 +45,14 @@ export interface TouchOptions extends Pick<CommitOptions, 'expires'> {
    * silent loss.
    */
   data?: SessionData;
+}
+
+/** Methods that only read (RFC 9110, 9.2.1): under `locking: 'auto'` they take no lease. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** Whether a request of this method takes a lease when no rule says (see SessionStore.locksByDefault). */
+export function locksByDefault(config: Pick<ResolvedConfig, 'locking'>, method: string | undefined): boolean {
+  if (config.locking === 'pessimistic') return true;
+  if (config.locking !== 'auto' || method === undefined) return false;
+  return !SAFE_METHODS.has(method.toUpperCase());
 }

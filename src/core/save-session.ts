@@ -1,9 +1,9 @@
 /**
- * A request's save, from the session's JSON to the conditional write: the
- * skipped write of an unchanged session, the size guard, the item write and
- * the locking mode's save loop (save-loop.ts), or the user limit's
- * (concurrency/save-user-limit.ts); and the conditional create of a session
- * copied from another store.
+ * The end of a request: its save, from the session's JSON to the conditional
+ * write (the skipped write of an unchanged session, the size guard, the item
+ * write and the locking mode's save loop (save-loop.ts), or the user limit's
+ * (concurrency/save-user-limit.ts)); the expiry refresh of an unchanged one;
+ * and the conditional create of a session copied from another store.
  */
 import type { KeyedMutex } from '../concurrency/local-queue.js';
 import type { RequestLocks } from '../concurrency/request-locks.js';
@@ -14,13 +14,13 @@ import type { CreatedEvent, RegeneratedEvent } from './events.js';
 import { itemBytesBesideData } from './item.js';
 import { guardSize, ItemWrite } from './item-write.js';
 import { clampExpiry } from './lifecycle.js';
-import { refreshExpiry } from './refresh.js';
-import type { CommitOptions } from './request-options.js';
+import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
+import type { CommitOptions, TouchOptions } from './request-options.js';
 import { saveLoaded, type SaveResult } from './save-loop.js';
 import type { CommitOutcome, SessionData, SessionHandle } from './session-handle.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
-import { noteItem } from './telemetry.js';
+import { describeCommit, noteItem, traced } from './telemetry.js';
 
 /** What a save needs beside the context: the leases it may hold, and this process's queue of saves per session. */
 export interface SaveParts {
@@ -179,4 +179,38 @@ export async function ending(locks: RequestLocks, handle: SessionHandle, run: ()
   }
   locks.settle(handle);
   return outcome;
+}
+
+/**
+ * Ends a request that did not change the session: refreshes the stored expiry
+ * only when due (`touchAfter`), and gives the lease back. The write is
+ * conditional, so it can neither bring back a destroyed or expired session nor
+ * shorten a later expiry.
+ */
+export async function touchSession(
+  { ctx, locks }: SaveParts,
+  handle: SessionHandle | null | undefined,
+  id: string,
+  options: TouchOptions,
+  expiresAtMs: number,
+): Promise<CommitOutcome> {
+  const key = ctx.keyOf(id);
+  const refresh = async (): Promise<CommitOutcome> => {
+    // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
+    if (options.data !== undefined) ctx.codec.check(options.data);
+    if (handle && handle.id === id && !handle.settled) return refreshExpiry(ctx, locks, handle, expiresAtMs);
+    await ctx.ready();
+    return (await writeExpiry(ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
+  };
+  const live = handle && handle.id === id && !handle.settled ? handle : undefined;
+  const run = () => (live ? ending(locks, live, refresh) : refresh());
+  // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
+  if (live && !live.lease && !refreshDue(ctx, live, clampExpiry(ctx.config, expiresAtMs, live.createdAt))) {
+    if (options.data !== undefined) return run();
+    // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
+    ctx.statsData.touchesSkipped += 1;
+    locks.settle(live);
+    return 'unchanged';
+  }
+  return traced(ctx, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
 }

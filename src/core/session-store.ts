@@ -9,32 +9,28 @@ import { RequestLocks } from '../concurrency/request-locks.js';
 import { SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { loadUnlocked } from './open-item.js';
-import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
+import { loadSession } from './open-item.js';
+import { purgeAttributes, purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
 import { reaperForStrongTable } from '../regions/multi-region.js';
-import { refreshDue, refreshExpiry, writeExpiry } from './refresh.js';
 import { newHandle, rebase, type CommitOutcome, type LoadedSession, type SessionData, type SessionHandle } from './session-handle.js';
 import { checkSessionId, handleFor, idTag, keyFor } from './session-id.js';
 import type { StoreStats } from './stats.js';
 import type { RequestContext } from './store-context.js';
-import { registerSizes } from './sizes.js';
+import { registerStoreSizes } from './sizes.js';
 import { describeUserSessions, destroyUserSessions as destroyUser, type UserSessionList } from './user-sessions.js';
-import { clampExpiry, EndNotices, expiryOf } from './lifecycle.js';
+import { expiryOf } from './lifecycle.js';
 import { createContext } from './store-parts.js';
-import { destroyInFallback, readFallback } from './fallback.js';
+import { destroyInFallback } from './fallback.js';
 import { describeCommit, describeLoad, instrumentClient, loadTelemetry, PREFIX, traced, tracedAdmin } from './telemetry.js';
-import type { DestroyReason } from './events.js';
+import { namedByHandle, type DestroyReason } from './events.js';
 import { deleteKey, endOwnedSession, loadedHead } from './end-session.js';
 import { OutageWatch } from './outage-watch.js';
-import type { CommitOptions, LoadOptions, TouchOptions } from './request-options.js';
-import { createIfAbsent, ending, saveSession } from './save-session.js';
+import { locksByDefault, type CommitOptions, type LoadOptions, type TouchOptions } from './request-options.js';
+import { ending, saveSession, touchSession, type SaveParts } from './save-session.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 export type { CommitOptions, LoadOptions, TouchOptions } from './request-options.js';
-
-/** Methods that only read (RFC 9110, 9.2.1): under `locking: 'auto'` they take no lease. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 const contexts = new WeakMap<SessionStore, RequestContext>();
 
@@ -47,9 +43,8 @@ export function contextOf(store: SessionStore): RequestContext {
  * Web-session state in one DynamoDB table, shared by every server that points
  * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
  * session API onto `load` → `commit`/`touch`/`release` and `destroy`. A façade:
- * loading is open-item.ts (unlocked) and concurrency/request-locks.ts (with a
- * lease); each locking mode's save is its own module in concurrency/save-*.ts;
- * an unchanged request's expiry refresh is refresh.ts.
+ * loading is open-item.ts, with a lease concurrency/request-locks.ts; the end of
+ * a request (save, expiry refresh) is save-session.ts.
  *
  * What a request costs: one GetItem (or, when locked, one UpdateItem) to load;
  * one conditional write if the data changed; nothing more unless the expiry is
@@ -66,6 +61,8 @@ export class SessionStore extends EventEmitter {
    */
   readonly #ctx: RequestContext;
   readonly #idSecret: string | Buffer | undefined;
+  /** What a request's save and expiry refresh take (save-session.ts). */
+  readonly #parts: SaveParts;
   /** Saves of one session by this process go one at a time: the next builds on what the last one stored. */
   private readonly writeQueue = new KeyedMutex();
   private readonly locks: RequestLocks;
@@ -101,17 +98,8 @@ export class SessionStore extends EventEmitter {
     // For engines without TTL: one reaper at a time across processes (a lease item decides which).
     if (this.config.reapIntervalMs > 0) this.reaper = startReaper(this.#ctx, { intervalMs: this.config.reapIntervalMs });
     this.locks = new RequestLocks(this.#ctx);
-    registerSizes(this, () => ({
-      decodedEntries: this.#ctx.decoded.count,
-      decodedBytes: this.#ctx.decoded.size,
-      decodedBound: this.config.decodedCacheBytes,
-      latest: this.#ctx.latest.size,
-      writeQueue: this.writeQueue.size,
-      lockQueue: this.locks.sizes().queued,
-      heldLeases: this.locks.sizes().held,
-      endNotices: this.#ctx.ends.size,
-      endNoticesBound: EndNotices.BOUND,
-    }));
+    registerStoreSizes(this, this.#ctx, this.writeQueue, this.locks);
+    this.#parts = { ctx: this.#ctx, locks: this.locks, writeQueue: this.writeQueue };
   }
 
   /**
@@ -119,14 +107,7 @@ export class SessionStore extends EventEmitter {
    * `regenerated` and `destroyed`; an `expired` one's id opens nothing any more).
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if ((event === 'created' || event === 'regenerated' || event === 'destroyed') && this.#idSecret === undefined && args[0] && typeof args[0] === 'object') {
-      const e = args[0] as { key?: unknown; previousKey?: unknown };
-      const named: Record<string, unknown> = { ...e };
-      if (typeof e.key === 'string') named.key = handleFor(e.key, undefined);
-      if (typeof e.previousKey === 'string') named.previousKey = handleFor(e.previousKey, undefined);
-      return super.emit(event, named, ...args.slice(1));
-    }
-    return super.emit(event, ...args);
+    return super.emit(event, ...(this.#idSecret === undefined ? namedByHandle(event, args) : args));
   }
 
   /** What JSON.stringify and logs show of a store: its table, where it is, and its options with every secret redacted. */
@@ -206,16 +187,7 @@ export class SessionStore extends EventEmitter {
       'session.load',
       lock ? 'UpdateItem' : 'GetItem',
       { id },
-      async () => {
-        const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this.#ctx, id, key, options.minVersion);
-        if (loaded || !this.config.fallback) return loaded;
-        // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
-        const found = await readFallback(this.config.fallback, id, this.config.table);
-        if (!found) return null;
-        this.#ctx.statsData.servedByFallback += 1;
-        if ((await createIfAbsent(this.#ctx, id, found.data, found.expiresAtMs)) === 'created') this.#ctx.statsData.migrated += 1;
-        return lock ? this.locks.load(id, key) : loadUnlocked(this.#ctx, id, key, undefined);
-      },
+      () => loadSession(this.#ctx, this.locks, id, key, lock, options.minVersion),
       describeLoad,
     );
   }
@@ -227,9 +199,7 @@ export class SessionStore extends EventEmitter {
    * merge), as memcached-session-manager's lockingMode="auto".
    */
   locksByDefault(method: string | undefined): boolean {
-    if (this.config.locking === 'pessimistic') return true;
-    if (this.config.locking !== 'auto' || method === undefined) return false;
-    return !SAFE_METHODS.has(method.toUpperCase());
+    return locksByDefault(this.config, method);
   }
 
   /** The handle of a session a request is creating (see session-handle.ts). */
@@ -259,19 +229,9 @@ export class SessionStore extends EventEmitter {
     // A second save in the same request (an app calling save() itself, then the adapter at the end):
     // the first one's result is its base, so it merges like any other save and cannot resurrect a destroyed session.
     if (handle && handle.settled) handle = { ...handle, settled: false, lease: undefined, releaseLocal: undefined };
-    const settled = handle;
-    return traced(
-      this.#ctx,
-      'session.save',
-      'UpdateItem',
-      { id },
-      () => (settled ? ending(this.locks, settled, () => this.#save(settled, id, data, options)) : this.#save(undefined, id, data, options)),
-      describeCommit,
-    );
-  }
-
-  #save(handle: SessionHandle | undefined, id: string, data: SessionData, options: CommitOptions): Promise<CommitOutcome> {
-    return saveSession({ ctx: this.#ctx, locks: this.locks, writeQueue: this.writeQueue }, handle, id, data, options, expiryOf(this.config, options.expires));
+    const live = handle ?? undefined;
+    const save = () => saveSession(this.#parts, live, id, data, options, expiryOf(this.config, options.expires));
+    return traced(this.#ctx, 'session.save', 'UpdateItem', { id }, () => (live ? ending(this.locks, live, save) : save()), describeCommit);
   }
 
   /**
@@ -280,27 +240,8 @@ export class SessionStore extends EventEmitter {
    * conditional, so it can neither bring back a destroyed or expired session
    * nor shorten a later expiry.
    */
-  async touch(handle: SessionHandle | null | undefined, id: string, options: TouchOptions = {}): Promise<CommitOutcome> {
-    const key = this.keyOf(id);
-    const expiresAtMs = expiryOf(this.config, options.expires);
-    const refresh = async (): Promise<CommitOutcome> => {
-      // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
-      if (options.data !== undefined) this.#ctx.codec.check(options.data);
-      if (handle && handle.id === id && !handle.settled) return refreshExpiry(this.#ctx, this.locks, handle, expiresAtMs);
-      await this.ready();
-      return (await writeExpiry(this.#ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
-    };
-    const live = handle && handle.id === id && !handle.settled ? handle : undefined;
-    const run = () => (live ? ending(this.locks, live, refresh) : refresh());
-    // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
-    if (live && !live.lease && !refreshDue(this.#ctx, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
-      if (options.data !== undefined) return run();
-      // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
-      this.#ctx.statsData.touchesSkipped += 1;
-      this.locks.settle(live);
-      return 'unchanged';
-    }
-    return traced(this.#ctx, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
+  touch(handle: SessionHandle | null | undefined, id: string, options: TouchOptions = {}): Promise<CommitOutcome> {
+    return touchSession(this.#parts, handle, id, options, expiryOf(this.config, options.expires));
   }
 
   /**
@@ -375,23 +316,13 @@ export class SessionStore extends EventEmitter {
    * `userIndex` when configured, else a Scan of the table. Resolves to how many.
    */
   destroyUserSessions(userId: string): Promise<number> {
-    return tracedAdmin(
-      this.#ctx,
-      'revoke',
-      this.config.userIndex ? 'Query' : 'Scan',
-      () => destroyUser(this.#ctx, userId),
-      (deleted) => ({ [`${PREFIX}.deleted`]: deleted }),
-    );
+    const via = this.config.userIndex ? 'Query' : 'Scan';
+    return tracedAdmin(this.#ctx, 'revoke', via, () => destroyUser(this.#ctx, userId), (deleted) => ({ [`${PREFIX}.deleted`]: deleted }));
   }
 
   /** Deletes expired sessions now: a parallel Scan, then deletes that skip renewed or locked sessions. */
   purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
-    return tracedAdmin(this.#ctx, 'purge', 'Scan', () => purge(this.#ctx, options), (p) => ({
-      [`${PREFIX}.scanned`]: p.scanned,
-      [`${PREFIX}.expired`]: p.expired,
-      [`${PREFIX}.deleted`]: p.deleted,
-      [`${PREFIX}.skipped`]: p.skipped,
-    }));
+    return tracedAdmin(this.#ctx, 'purge', 'Scan', () => purge(this.#ctx, options), purgeAttributes);
   }
 
   /** The session's data, or null when missing, expired or corrupt. Takes no lease. */

@@ -4,11 +4,34 @@
  * stays within its bound. Kept beside the objects, not on them, so that
  * nothing of it is in their types: the package does not export this module.
  */
+import { EndNotices } from './lifecycle.js';
+import type { RequestContext } from './store-context.js';
+
 const gauges = new WeakMap<object, () => unknown>();
 
 /** Called by a store or poller as it is made: `read` tells its sizes. */
 export function registerSizes(owner: object, read: () => StoreSizes | PollerSizes): void {
   gauges.set(owner, read);
+}
+
+/** A SessionStore's structures: its decode cache, its memory of queued writes, its queues, leases and end notices. */
+export function registerStoreSizes(
+  store: object,
+  ctx: RequestContext,
+  writeQueue: { readonly size: number },
+  locks: { sizes(): { queued: number; held: number } },
+): void {
+  registerSizes(store, () => ({
+    decodedEntries: ctx.decoded.count,
+    decodedBytes: ctx.decoded.size,
+    decodedBound: ctx.config.decodedCacheBytes,
+    latest: ctx.latest.size,
+    writeQueue: writeQueue.size,
+    lockQueue: locks.sizes().queued,
+    heldLeases: locks.sizes().held,
+    endNotices: ctx.ends.size,
+    endNoticesBound: EndNotices.BOUND,
+  }));
 }
 
 export function storeSizes(store: object): StoreSizes {
