@@ -1,6 +1,6 @@
 export { SessionStore } from './core/session-store.js';
 export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome, TouchOptions } from './core/session-store.js';
-export type { Lease } from './concurrency/lease-lock.js';
+export type { Lease } from './core/lease-lock.js';
 export type { EnsureTableResult } from './table/ensure-table.js';
 export type { SessionEvents, CreatedEvent, RegeneratedEvent, DestroyedEvent, ExpiredEvent, DestroyReason, ExpirySource } from './core/events.js';
 export type { StoreStats } from './core/stats.js';

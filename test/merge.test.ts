@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { deepEqual, mergeSessions } from '../src/concurrency/merge.js';
+import { deepEqual, mergeSessions } from '../src/core/merge.js';
 
 type Obj = Record<string, unknown>;
 // JSON.parse keeps `__proto__` keys as own data, as the codec's parse does; structuredClone would not.

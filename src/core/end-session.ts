@@ -3,7 +3,7 @@
  * regeneration share, and revocation by the handle `listUserSessions` gives,
  * checked against the user it must belong to.
  */
-import type { RequestLocks } from '../concurrency/request-locks.js';
+import type { RequestLocks } from './request-locks.js';
 import { ConfigError } from '../errors.js';
 import { CHUNKED_DATA, deleteSessionItem } from './chunks.js';
 import type { DestroyedEvent, DestroyReason } from './events.js';

@@ -30,7 +30,7 @@ export const merges = (ctx: RequestContext): boolean => ctx.config.locking === '
 
 /**
  * One save of a session item: its data, expiry and owner, built once, sent by
- * the save strategies (concurrency/save-*.ts) under the condition their mode
+ * the save loop (save-loop.ts) and the user limit's save (save-user-limit.ts) under the condition their mode
  * needs. Every attempt carries a fresh `writeId`, fixed before the SDK first
  * sends it, so that a retry after a lost answer recognises its own write
  * instead of taking it for a concurrent one (equal data would not tell: two

@@ -10,7 +10,7 @@ import { rebindFrame } from './rebind.js';
 import type { LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 import type { RequestContext } from './store-context.js';
 import { writeIdsOf } from './write-history.js';
-import type { RequestLocks } from '../concurrency/request-locks.js';
+import type { RequestLocks } from './request-locks.js';
 import { readFallback } from './fallback.js';
 import { createIfAbsent } from './save-session.js';
 
@@ -134,7 +134,7 @@ export async function openItem(ctx: RequestContext, id: string, item: Item): Pro
 }
 
 /**
- * A request's load: unlocked, or under a lease (concurrency/request-locks.ts). With `fallback`
+ * A request's load: unlocked, or under a lease (request-locks.ts). With `fallback`
  * (read-through migration), a session only the old store has is copied here once, then loaded as any other.
  */
 export async function loadSession(

@@ -1,5 +1,5 @@
-import type { Lease } from '../concurrency/lease-lock.js';
-import type { RequestLocks } from '../concurrency/request-locks.js';
+import type { Lease } from './lease-lock.js';
+import type { RequestLocks } from './request-locks.js';
 import { StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
 import { chunkCount, extendChunks } from './chunks.js';

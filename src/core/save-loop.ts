@@ -16,8 +16,8 @@
  *   version is incremented where it stands.
  */
 import { StoreUnavailableError } from '../errors.js';
-import { mergeSessions } from '../concurrency/merge.js';
-import type { Lease } from '../concurrency/lease-lock.js';
+import { mergeSessions } from './merge.js';
+import type { Lease } from './lease-lock.js';
 import { CREATING, type Base, type Guard, type ItemWrite } from './item-write.js';
 import { openItem } from './open-item.js';
 import type { SessionData } from './session-handle.js';

@@ -2,13 +2,13 @@
  * The end of a request: its save, from the session's JSON to the conditional
  * write (the skipped write of an unchanged session, the size guard, the item
  * write and the locking mode's save loop (save-loop.ts), or the user limit's
- * (concurrency/save-user-limit.ts)); the expiry refresh of an unchanged one;
+ * (save-user-limit.ts)); the expiry refresh of an unchanged one;
  * and the conditional create of a session copied from another store.
  */
-import type { KeyedMutex } from '../concurrency/local-queue.js';
-import type { RequestLocks } from '../concurrency/request-locks.js';
-import { saveWithUserLimit } from '../concurrency/save-user-limit.js';
-import { stopRenewal } from '../concurrency/lease-lock.js';
+import type { KeyedMutex } from './local-queue.js';
+import type { RequestLocks } from './request-locks.js';
+import { saveWithUserLimit } from './save-user-limit.js';
+import { stopRenewal } from './lease-lock.js';
 import { SessionIdTakenError, SessionStoreError } from '../errors.js';
 import type { CreatedEvent, RegeneratedEvent } from './events.js';
 import { itemBytesBesideData } from './item.js';

@@ -1,4 +1,4 @@
-import type { Lease } from '../concurrency/lease-lock.js';
+import type { Lease } from './lease-lock.js';
 
 export type SessionData = Record<string, unknown>;
 

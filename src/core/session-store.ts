@@ -4,8 +4,8 @@ import { inspect } from 'node:util';
 import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
 import { createDynamoDBClient } from '../aws/client.js';
 import { describeTarget } from '../aws/target.js';
-import { KeyedMutex } from '../concurrency/local-queue.js';
-import { RequestLocks } from '../concurrency/request-locks.js';
+import { KeyedMutex } from './local-queue.js';
+import { RequestLocks } from './request-locks.js';
 import { SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { defaultLogger, type Logger } from './logger.js';
@@ -43,7 +43,7 @@ export function contextOf(store: SessionStore): RequestContext {
  * Web-session state in one DynamoDB table, shared by every server that points
  * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
  * session API onto `load` → `commit`/`touch`/`release` and `destroy`. A façade:
- * loading is open-item.ts, with a lease concurrency/request-locks.ts; the end of
+ * loading is open-item.ts, with a lease request-locks.ts; the end of
  * a request (save, expiry refresh) is save-session.ts.
  *
  * What a request costs: one GetItem (or, when locked, one UpdateItem) to load;
@@ -216,7 +216,7 @@ export class SessionStore extends EventEmitter {
    * Ends a request that may have changed the session. Unchanged data → no data
    * write (only an expiry refresh when due, and the lease given back). Changed
    * → one conditional write, whose condition and conflict handling are the
-   * locking mode's (concurrency/save-*.ts). A destroyed session stays destroyed.
+   * locking mode's (save-loop.ts). A destroyed session stays destroyed.
    *
    * When it fails: for a reason a retry cannot fix (the session too large or
    * not serializable) the lease and this process's turn are given back before

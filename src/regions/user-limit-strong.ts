@@ -27,8 +27,8 @@ import type { RequestContext } from '../core/store-context.js';
 import type { DestroyedEvent } from '../core/events.js';
 import { dropChunks } from '../core/chunks.js';
 import type { Item } from '../core/item.js';
-import { liveOf, readSlots, userSlotsKey } from '../concurrency/save-user-limit.js';
-import type { Lease } from '../concurrency/lease-lock.js';
+import { liveOf, readSlots, userSlotsKey } from '../core/save-user-limit.js';
+import type { Lease } from '../core/lease-lock.js';
 import { saveLoaded, type SaveResult } from '../core/save-loop.js';
 
 /** How long a reserved slot whose session is not stored yet counts as taken: far longer than a login's save. */

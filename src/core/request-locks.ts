@@ -1,12 +1,12 @@
 import { LockTimeoutError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
-import { isExpired } from '../core/item.js';
-import { openItem } from '../core/open-item.js';
-import { idTag } from '../core/session-id.js';
-import type { LoadedSession, SessionHandle } from '../core/session-handle.js';
-import type { RequestContext } from '../core/store-context.js';
-import { noteLease, noteLockTimeout, traced } from '../core/telemetry.js';
-import { updateItem } from '../core/update-item.js';
+import { isExpired } from './item.js';
+import { openItem } from './open-item.js';
+import { idTag } from './session-id.js';
+import type { LoadedSession, SessionHandle } from './session-handle.js';
+import type { RequestContext } from './store-context.js';
+import { noteLease, noteLockTimeout, traced } from './telemetry.js';
+import { updateItem } from './update-item.js';
 import { acquireLease, startRenewal, stopRenewal, type Lease } from './lease-lock.js';
 import { KeyedMutex } from './local-queue.js';
 

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LockTimeoutError, StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
-import type { Gateway } from '../core/gateway.js';
-import { isExpired, nowSeconds, type Item } from '../core/item.js';
-import type { StoreStats } from '../core/stats.js';
-import { noteLockTimeout } from '../core/telemetry.js';
+import type { Gateway } from './gateway.js';
+import { isExpired, nowSeconds, type Item } from './item.js';
+import type { StoreStats } from './stats.js';
+import { noteLockTimeout } from './telemetry.js';
 
 export interface Lease {
   readonly owner: string;

@@ -1,16 +1,16 @@
 import { BatchGetItemCommand, GetItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EngineFeatureError, SessionLimitError, StoreUnavailableError } from '../errors.js';
 import { isTransactionCanceled, sdkAttempts } from '../aws/errors.js';
-import { CREATING, type Base, type Guard, type ItemWrite } from '../core/item-write.js';
-import { isExpired, type Item } from '../core/item.js';
-import { pastLifetime } from '../core/lifecycle.js';
-import { openItem } from '../core/open-item.js';
-import { idTag } from '../core/session-id.js';
-import type { RequestContext } from '../core/store-context.js';
-import type { DestroyedEvent } from '../core/events.js';
+import { CREATING, type Base, type Guard, type ItemWrite } from './item-write.js';
+import { isExpired, type Item } from './item.js';
+import { pastLifetime } from './lifecycle.js';
+import { openItem } from './open-item.js';
+import { idTag } from './session-id.js';
+import type { RequestContext } from './store-context.js';
+import type { DestroyedEvent } from './events.js';
 import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Lease } from './lease-lock.js';
-import { foldIn, type SaveResult } from '../core/save-loop.js';
+import { foldIn, type SaveResult } from './save-loop.js';
 import { saveWithUserLimitStrong } from '../regions/user-limit-strong.js';
 
 /** The item that keeps count of a user's sessions. `expiresAt` 0: it never reads as a session, and TTL leaves it alone. */
