@@ -5,14 +5,15 @@
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
 import { storeFrom } from './shared-store.js';
+import { loadForRequest, versionFloor } from './request-load.js';
 import { allSessions, clearTable, liveKeys } from '../core/table-scan.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData, SessionOptions } from 'express-session';
-import { contextOf, SessionStore, type LoadOptions, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
-import { ConfigError, InvalidSessionIdError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { SessionFallback } from '../core/fallback.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
@@ -20,8 +21,7 @@ import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored, withPlainCookie } from './cookie-shape.js';
-import { readCookie } from './signed-cookie.js';
-import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { versionSetCookie } from './version-cookie.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 import { deviceOf } from './device.js';
@@ -189,24 +189,9 @@ export class DynamoDBStore extends session.Store {
   /** `versioned`: the request's version cookie may allow an eventually consistent read (only dynamoSession() sets it). */
   private async loadSession(sid: string, req: IncomingMessage | undefined, lock: boolean | undefined, versioned = true): Promise<ExpressSessionData | null> {
     lock ??= req ? this.lockFor(req) : false;
-    let loaded;
-    try {
-      const minVersion =
-        req && versioned && eventualReads(this.store.config)
-          ? minVersionFrom(readCookie(req.headers.cookie, versionCookieName(this.cookieName)), sid)
-          : undefined;
-      // Filled field by field: a spread of a conditional object literal allocates one per field.
-      const options: LoadOptions = {};
-      if (lock !== undefined) options.lock = lock;
-      if (req?.method) options.method = req.method;
-      if (minVersion !== undefined) options.minVersion = minVersion;
-      loaded = await this.store.load(sid, options);
-      if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
-    } catch (err) {
-      // A hostile or mangled cookie is no session, not a server error.
-      if (err instanceof InvalidSessionIdError) return null;
-      throw err;
-    }
+    const minVersion = req && versioned ? versionFloor(this.store, req.headers.cookie, this.cookieName, sid) : undefined;
+    const loaded = await loadForRequest(this.store, sid, lock, req?.method, minVersion);
+    if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
     if (!loaded) return null;
     const data = fromStored(loaded.data, loaded.handle.expiresAtMs);
     this.loadedHandles.set(data, loaded.handle);

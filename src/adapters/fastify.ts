@@ -7,6 +7,7 @@
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
 import { storeFrom } from './shared-store.js';
+import { loadForRequest, versionFloor } from './request-load.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
@@ -15,14 +16,13 @@ import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
-import { InvalidSessionIdError } from '../errors.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
-import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
 import { deviceOf } from './device.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
@@ -116,14 +116,9 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const reload = holder !== undefined && !holder.settled;
     // Outside a request nothing would give a lease back.
     const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
-    const minVersion =
-      ctx && eventualReads(this.store.config) ? minVersionFrom(ctx.request.cookies?.[versionCookieName(this.sessionCookie.name)], sid) : undefined;
+    const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
     if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
-    this.store.load(sid, {
-      ...(lock === undefined ? {} : { lock }),
-      ...(ctx ? { method: ctx.request.method } : {}),
-      ...(minVersion === undefined ? {} : { minVersion }),
-    }).then(
+    loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
       (loaded) => {
         if (!loaded) return later(cb, null, null);
         if (reload) this.store.rebase(holder, loaded.handle);
@@ -134,7 +129,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
         const data = loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs);
         later(cb, null, data as unknown as FastifySession);
       },
-      (err) => (err instanceof InvalidSessionIdError ? later(cb, null, null) : later(cb, forFastify(err))),
+      (err) => later(cb, forFastify(err)),
     );
   }
 

@@ -6,17 +6,18 @@
  * really becomes a 503).
  */
 import { storeFrom } from './shared-store.js';
+import { loadForRequest, versionFloor } from './request-load.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
-import { InvalidSessionIdError, SessionStoreError } from '../errors.js';
+import { SessionStoreError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
-import { checkSecretLength, readCookie, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
-import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { checkSecretLength, secretList, signSessionId, unsignSessionId, type SessionCookieOptions } from './signed-cookie.js';
+import { versionSetCookie } from './version-cookie.js';
 import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
@@ -101,19 +102,8 @@ export class KoaSessionStore {
     const ctx = options.ctx;
     // Without a request to end it, a lease would never be given back: only koa-session's own loads lock.
     const lock = ctx ? this.lockFor(ctx) : false;
-    const minVersion =
-      ctx && eventualReads(this.store.config) ? minVersionFrom(readCookie(ctx.get('Cookie'), versionCookieName(this.sessionCookie.name)), key) : undefined;
-    let loaded;
-    try {
-      loaded = await this.store.load(key, {
-        ...(lock === undefined ? {} : { lock }),
-        ...(ctx ? { method: ctx.method } : {}),
-        ...(minVersion === undefined ? {} : { minVersion }),
-      });
-    } catch (err) {
-      if (err instanceof InvalidSessionIdError) return null;
-      throw err;
-    }
+    const minVersion = ctx ? versionFloor(this.store, ctx.get('Cookie'), this.sessionCookie.name, key) : undefined;
+    const loaded = await loadForRequest(this.store, key, lock, ctx?.method, minVersion);
     if (!loaded) return null;
     const { cookie, ...data } = loaded.data;
     const originalMaxAge = (cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;

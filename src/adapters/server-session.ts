@@ -9,11 +9,12 @@
  * app's keys), so a session written here reads in Express, and back.
  */
 import { storeFrom } from './shared-store.js';
+import { loadForRequest, versionFloor } from './request-load.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { SessionStore } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
-import { ConfigError, InvalidSessionIdError, SessionIdTakenError } from '../errors.js';
+import { ConfigError, SessionIdTakenError } from '../errors.js';
 import {
   clearSetCookie,
   forRequest,
@@ -24,7 +25,7 @@ import {
   unsignSessionId,
   type SessionCookieOptions,
 } from './signed-cookie.js';
-import { minVersionFrom, versionCookieName, versionSetCookie } from './version-cookie.js';
+import { versionSetCookie } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
 import { homeRegionIds } from '../regions/home-region.js';
 import { RequestSession } from './request-session.js';
@@ -150,20 +151,9 @@ export class ServerSessions {
     const raw = this.idHeader ? idFromHeader(single(lookup(this.idHeader.name)), this.idHeader) : readCookie(cookieHeader, this.name);
     const id = unsignSessionId(raw, this.secrets);
     if (id !== undefined) {
-      let loaded;
-      // The version cookie makes eventually consistent reads safe; a header client has none, so its reads stay strong.
-      const minVersion =
-        !eventualReads(this.store.config) || this.idHeader ? undefined : minVersionFrom(readCookie(cookieHeader, versionCookieName(this.name)), id);
-      try {
-        loaded = await this.store.load(id, {
-          ...(options.lock === undefined ? {} : { lock: options.lock }),
-          ...(options.method ? { method: options.method } : {}),
-          ...(minVersion === undefined ? {} : { minVersion }),
-        });
-      } catch (err) {
-        // A validly signed but unusable id (e.g. over-long) is no session, not a server error.
-        if (!(err instanceof InvalidSessionIdError)) throw err;
-      }
+      // A header client has no version cookie, so its reads stay strong.
+      const minVersion = versionFloor(this.store, cookieHeader, this.name, id);
+      const loaded = await loadForRequest(this.store, id, options.lock, options.method, minVersion);
       if (loaded) {
         const session = new RequestSession(this, id, loaded, true);
         session.minVersion = minVersion;
