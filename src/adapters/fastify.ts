@@ -6,172 +6,23 @@
  * expiry refresh here; per-route locking; leases given back by requests that
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
-import { storeFrom } from './shared-store.js';
-import { loadForRequest, versionFloor } from './request-load.js';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { inspect } from 'node:util';
-import type { FastifyPluginAsync, FastifyRequest, Session as FastifySession } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { FastifySessionOptions, SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import { putFlash, takeFlash } from '../core/flash.js';
-import { eventualReads, type SessionStoreOptions } from '../config/options.js';
-import { lockRule, type LockRule } from './lock-rule.js';
-import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
-import { unavailableHeaders, unavailableStatus } from './unavailable.js';
+import type { FastifySessionOptions } from '@fastify/session';
+import { SessionStore, type SessionData } from '../core/session-store.js';
+import { putFlash } from '../core/flash.js';
+import { eventualReads } from '../config/options.js';
+import { settlePending } from './pending-end.js';
+import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
-import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
+import { cookieExpiry, toStored } from './cookie-shape.js';
 import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
 import { versionSetCookie } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
-import { deviceOf } from './device.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
+import { FastifySessionStore, type Callback, type FastifyStoreOptions } from './fastify-store.js';
 
-type Callback<T = void> = (err?: unknown, value?: T) => void;
-
-export interface FastifyStoreOptions extends SessionStoreOptions {
-  /** Share one core store between adapters instead of making one from the options (then give none of them). */
-  store?: SessionStore;
-  /** Which requests take a pessimistic lease: a predicate of the request, a RegExp on the URL, or a path prefix. */
-  lock?: LockRule<FastifyRequest>;
-  /**
-   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
-   * others (a background poll) read and write it under the expiry it has. Default: every request.
-   */
-  keepAlive?: LockRule<FastifyRequest>;
-  /**
-   * The session cookie's name and flags (@fastify/session's `cookieName`,
-   * default `sessionId`). With `consistentRead: false` the plugin sets a
-   * companion cookie `<name>.v` with the same flags, so that a client's reads
-   * never miss its own last write; `fastifyDynamoSession` fills this in.
-   */
-  sessionCookie?: { name: string } & SessionCookieOptions;
-}
-
-interface RequestContext extends PendingEnd {
-  request: FastifyRequest;
-  handles: Map<string, SessionHandle>;
-  /** Per session id, the version floor the request's version cookie gave. */
-  floors: Map<string, number>;
-  /** A save of this request that failed and became its response's error (see the plugin's onError hook). */
-  failedSave?: unknown;
-  /** request.session, hidden from @fastify/session while the error's response passes the onSend hooks. */
-  hiddenSession?: FastifyRequest['session'];
-}
-
-/** Outages and lock time-outs carry the status and header Fastify's error handler answers with. */
-function forFastify(err: unknown): unknown {
-  const status = unavailableStatus(err);
-  if (status && err && typeof err === 'object') {
-    // Fastify's error handler writes its own body (and its type): only the status and the cache headers are ours.
-    const { 'Retry-After': retryAfter, 'Cache-Control': cacheControl } = unavailableHeaders(status.retryAfterSeconds);
-    Object.assign(err, { statusCode: 503, headers: { 'retry-after': retryAfter, 'cache-control': cacheControl } });
-  }
-  return err;
-}
-
-/**
- * Calls a store callback on a tick of its own, outside the promise chain: an
- * exception it throws is an uncaught exception, as with @fastify/session's
- * MemoryStore, not a rejection nobody handles.
- */
-function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void {
-  process.nextTick(() => cb(...args));
-}
-
-/** A @fastify/session store backed by DynamoDB. */
-export class FastifySessionStore implements FastifySessionStoreContract {
-  readonly store: SessionStore;
-
-  /** JSON and util.inspect: the store's summary (SessionStore.toJSON), never a secret. */
-  toJSON(): { store: ReturnType<SessionStore['toJSON']> } {
-    return { store: this.store.toJSON() };
-  }
-
-  [inspect.custom](_depth: number, options: object): string {
-    return `FastifySessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
-  }
-  /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
-  readonly context = new AsyncLocalStorage<RequestContext>();
-  private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
-  /** @internal */
-  readonly keepAliveFor: (req: FastifyRequest) => boolean | undefined;
-  /** @internal */
-  readonly sessionCookie: { name: string } & SessionCookieOptions;
-  /** @internal Errors of failed saves and expiry refreshes, told apart from the route's own errors. */
-  readonly saveFailures = new WeakSet<object>();
-
-  constructor(options: FastifyStoreOptions = {}) {
-    const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
-    this.store = storeFrom(store, storeOptions);
-    this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
-    this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
-    this.keepAliveFor = lockRule<FastifyRequest>(keepAlive, (req) => req.url);
-  }
-
-  get(sid: string, cb: Parameters<FastifySessionStoreContract['get']>[1]): void {
-    const ctx = this.context.getStore();
-    // A reload() by the request that holds the session: read it again without a lease and keep the one it holds.
-    const holder = ctx?.handles.get(sid);
-    const reload = holder !== undefined && !holder.settled;
-    // Outside a request nothing would give a lease back.
-    const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
-    const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
-    if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
-    loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
-      (loaded) => {
-        if (!loaded) return later(cb, null, null);
-        if (reload) this.store.rebase(holder, loaded.handle);
-        else ctx?.handles.set(sid, loaded.handle);
-        // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
-        // given would come back as originalExpires and make every save look like a change. An absolute expiry
-        // with no max age is kept in the data (toStored) and comes back as it was.
-        const data = loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs);
-        later(cb, null, data as unknown as FastifySession);
-      },
-      (err) => later(cb, forFastify(err)),
-    );
-  }
-
-  set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
-    const handle = this.context.getStore()?.handles.get(sid);
-    const expires = cookieExpiry(session);
-    const ctx = this.context.getStore();
-    // In a request, a session with no handle is one this request creates (after a regenerate, it replaces the old one).
-    const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
-    if (own && !handle) ctx!.handles.set(sid, own);
-    const replaces = own && !handle ? takeReplaced(ctx) : undefined;
-    const device = own?.version === 0 && ctx ? deviceOf(ctx.request.headers['user-agent'], ctx.request.ip) : undefined;
-    this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
-      () => later(cb),
-      (err) => later(cb, this.saveFailed(err)),
-    );
-  }
-
-  /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
-  takeFlash(request: FastifyRequest, name: string): Promise<unknown> {
-    const session = request.session as unknown as (SessionData & { sessionId?: string }) | undefined;
-    if (!session) return Promise.resolve(undefined);
-    const ctx = this.context.getStore();
-    const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
-    return takeFlash(contextOf(this.store), handle, session, name);
-  }
-
-  /** @internal */
-  saveFailed(err: unknown): unknown {
-    if (err && typeof err === 'object') this.saveFailures.add(err);
-    return forFastify(err);
-  }
-
-  destroy(sid: string, cb: Callback): void {
-    const ctx = this.context.getStore();
-    const handle = ctx?.handles.get(sid);
-    destroyPending(this.store, ctx, sid, handle).then(
-      () => later(cb),
-      (err) => later(cb, forFastify(err)),
-    );
-  }
-}
+export { FastifySessionStore, type FastifyStoreOptions } from './fastify-store.js';
 
 export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<FastifySessionOptions, 'store'> {
   /**
