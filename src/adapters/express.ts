@@ -9,7 +9,7 @@ import session from 'express-session';
 import type { SessionOptions } from 'express-session';
 import { SessionStore } from '../core/session-store.js';
 import { putFlash } from '../core/flash.js';
-import { type LockRule } from './lock-rule.js';
+import type { LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';

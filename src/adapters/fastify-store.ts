@@ -12,12 +12,12 @@ import type { FastifyRequest, Session as FastifySession } from 'fastify';
 import type { SessionStore as FastifySessionStoreContract } from '@fastify/session';
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { takeFlash } from '../core/flash.js';
-import { type SessionStoreOptions } from '../config/options.js';
+import type { SessionStoreOptions } from '../config/options.js';
 import { lockRule, type LockRule } from './lock-rule.js';
 import { destroyPending, takeReplaced, type PendingEnd } from './pending-end.js';
 import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
-import { type SessionCookieOptions } from './signed-cookie.js';
+import type { SessionCookieOptions } from './signed-cookie.js';
 import { deviceOf } from './device.js';
 
 export type Callback<T = void> = (err?: unknown, value?: T) => void;
