@@ -5,7 +5,7 @@ import { isConditionalFailure } from '../aws/errors.js';
 import type { Gateway } from '../core/gateway.js';
 import { isExpired, nowSeconds, type Item } from '../core/item.js';
 import type { StoreStats } from '../core/stats.js';
-import { noteLockTimeout } from '../core/telemetry.js';
+import { noteLockTimeout } from '../core/telemetry-metrics.js';
 
 export interface Lease {
   readonly owner: string;

@@ -37,7 +37,8 @@ import {
 } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
 import { destroyInFallback, readFallback } from './fallback.js';
-import { describeCommit, describeLoad, instrumentClient, loadTelemetry, noteItem, PREFIX, traced, tracedAdmin } from './telemetry.js';
+import { describeCommit, describeLoad, noteItem, telemetryOff, traced, tracedAdmin } from './telemetry.js';
+import { instrumentClient, loadTelemetry, PREFIX } from './telemetry-metrics.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
 
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
@@ -315,23 +316,20 @@ export class SessionStore extends EventEmitter implements RequestContext {
     // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
     if (!this.isReady) await this.ready();
     const lock = options.lock ?? this.locksByDefault(options.method);
-    return traced(
-      this,
-      'session.load',
-      lock ? 'UpdateItem' : 'GetItem',
-      { id },
-      async () => {
-        const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, options.minVersion);
-        if (loaded || !this.config.fallback) return loaded;
-        // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
-        const found = await readFallback(this.config.fallback, id, this.config.table);
-        if (!found) return null;
-        this.statsData.servedByFallback += 1;
-        if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
-        return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
-      },
-      describeLoad,
-    );
+    // Without the OpenTelemetry API there is nothing to record: no closure, no span hook.
+    if (telemetryOff()) return this.loadItem(id, key, lock, options.minVersion);
+    return traced(this, 'session.load', lock ? 'UpdateItem' : 'GetItem', { id }, () => this.loadItem(id, key, lock, options.minVersion), describeLoad);
+  }
+
+  private async loadItem(id: string, key: string, lock: boolean, minVersion: number | undefined): Promise<LoadedSession | null> {
+    const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, minVersion);
+    if (loaded || !this.config.fallback) return loaded;
+    // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
+    const found = await readFallback(this.config.fallback, id, this.config.table);
+    if (!found) return null;
+    this.statsData.servedByFallback += 1;
+    if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
+    return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, undefined);
   }
 
   /**
@@ -529,24 +527,31 @@ export class SessionStore extends EventEmitter implements RequestContext {
   async touch(handle: SessionHandle | null | undefined, id: string, options: TouchOptions = {}): Promise<CommitOutcome> {
     const key = this.keyOf(id);
     const expiresAtMs = this.expiryMs(options.expires);
-    const refresh = async (): Promise<CommitOutcome> => {
-      // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
-      if (options.data !== undefined) this.codec.check(options.data);
-      if (handle && handle.id === id && !handle.settled) return refreshExpiry(this, this.locks, handle, expiresAtMs);
-      await this.ready();
-      return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
-    };
     const live = handle && handle.id === id && !handle.settled ? handle : undefined;
-    const run = () => (live ? this.ending(live, refresh) : refresh());
     // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
     if (live && !live.lease && !refreshDue(this, live, clampExpiry(this.config, expiresAtMs, live.createdAt))) {
-      if (options.data !== undefined) return run();
+      // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
+      if (options.data !== undefined) {
+        try {
+          this.codec.check(options.data);
+        } catch (err) {
+          // As ending() ends a request whose refresh failed for a reason a retry cannot fix.
+          await this.locks.release(live).catch(() => undefined);
+          throw err;
+        }
+      }
       // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
       this.statsData.touchesSkipped += 1;
       this.locks.settle(live);
       return 'unchanged';
     }
-    return traced(this, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
+    const refresh = async (): Promise<CommitOutcome> => {
+      if (options.data !== undefined) this.codec.check(options.data);
+      if (handle && handle.id === id && !handle.settled) return refreshExpiry(this, this.locks, handle, expiresAtMs);
+      await this.ready();
+      return (await writeExpiry(this, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
+    };
+    return traced(this, 'session.touch', 'UpdateItem', { id }, () => (live ? this.ending(live, refresh) : refresh()), describeCommit);
   }
 
   /**
