@@ -72,6 +72,14 @@ export class DynamoDBStore extends session.Store {
   [inspect.custom](_depth: number, options: object): string {
     return `DynamoDBStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
   }
+  /**
+   * The handle each Session was loaded or first saved with, on the Session itself: a non-enumerable property
+   * under a symbol of this store's, which neither JSON, a spread, Object.keys nor for-in sees. (An entry in a
+   * WeakMap that lives as long as the store kept the handle, and the loaded JSON in it, alive through the young
+   * generation's collections: every request's JSON was promoted, and the collector's time was a fifth of a read's.)
+   * A Session that takes no property (frozen) is kept in `handles` instead.
+   */
+  private readonly handleKey = Symbol('dynamodb-session-manager handle');
   private readonly handles = new WeakMap<object, SessionHandle>();
   /**
    * The handle of data get() handed to express-session, until it makes a Session of it in
@@ -231,6 +239,16 @@ export class DynamoDBStore extends session.Store {
     return data as unknown as ExpressSessionData;
   }
 
+  /** The handle of a Session (see handleKey). */
+  private handleOf(sess: object): SessionHandle | undefined {
+    return (sess as Record<symbol, SessionHandle | undefined>)[this.handleKey] ?? this.handles.get(sess);
+  }
+
+  private setHandle(sess: object, handle: SessionHandle): void {
+    if (Object.isExtensible(sess)) Object.defineProperty(sess, this.handleKey, { value: handle, writable: true, configurable: true });
+    else this.handles.set(sess, handle);
+  }
+
   /** The handle `data` was loaded with, if a load of this store's returned it. */
   private loadedHandle(data: object): SessionHandle | undefined {
     const last = this.lastLoad;
@@ -258,7 +276,7 @@ export class DynamoDBStore extends session.Store {
       }
       // Plain express-session's reload() would ask get() for a lease its own request holds: read without one instead.
       if (handle.lease && !this.withMiddleware) reloadWithoutLease(this, req, created);
-      this.handles.set(created, handle);
+      this.setHandle(created, handle);
       if (res && !this.withMiddleware) this.holdExpiry(req as IncomingMessage, created);
     }
     return created;
@@ -293,12 +311,12 @@ export class DynamoDBStore extends session.Store {
   override set(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
     const json = this.saving.get(sess);
     const save = async () => {
-      let handle = this.handles.get(sess);
+      let handle = this.handleOf(sess);
       if (!handle && sess instanceof session.Session) {
         // A session express-session generated in this request: its handle makes a second save of it (an
         // app's save(), then the one at the end) find nothing new, instead of writing it twice.
         handle = this.store.newHandle(sid);
-        this.handles.set(sess, handle);
+        this.setHandle(sess, handle);
       }
       const replaces = this.replacing.get(sess);
       await this.store.commit(handle, sid, toStored(sess), {
@@ -317,7 +335,7 @@ export class DynamoDBStore extends session.Store {
    * and is announced as `regenerated`, not `created`.
    */
   override regenerate(req: Parameters<session.Store['regenerate']>[0], fn: (err?: unknown) => void): void {
-    const previous = req.session ? this.handles.get(req.session) : undefined;
+    const previous = req.session ? this.handleOf(req.session) : undefined;
     const sid = req.sessionID;
     const done = (err?: unknown) => {
       (this as unknown as { generate(r: typeof req): void }).generate(req);
@@ -328,7 +346,7 @@ export class DynamoDBStore extends session.Store {
   }
 
   override touch(sid: string, sess: ExpressSessionData, cb?: Callback): Promise<void> {
-    const handle = this.handles.get(sess);
+    const handle = this.handleOf(sess);
     // Saved earlier in this request (dynamoSession saves before the response): the write set the expiry already.
     if (handle?.settled) return settle(Promise.resolve(), cb);
     const touch = async () => {
@@ -367,7 +385,7 @@ export class DynamoDBStore extends session.Store {
    */
   versionCookie(sess: object, minVersion: number | undefined): string | undefined {
     if (!eventualReads(this.store.config)) return undefined;
-    const handle = this.handles.get(sess);
+    const handle = this.handleOf(sess);
     if (!handle || handle.storedVersion === minVersion) return undefined;
     const cookie = (
       sess as {
@@ -395,7 +413,7 @@ export class DynamoDBStore extends session.Store {
    * compare with).
    */
   changedJson(sess: object): string | undefined {
-    const handle = this.handles.get(sess);
+    const handle = this.handleOf(sess);
     if (!handle) return Object.keys(sess).some((k) => k !== 'cookie') ? '' : undefined;
     let json: string;
     const stored = toStored(sess);
@@ -432,14 +450,14 @@ export class DynamoDBStore extends session.Store {
    * the stored expiry. A session the request creates or regenerates gets its full lifetime, as always.
    */
   holdExpiry(req: IncomingMessage, sess: object | undefined): void {
-    if (!sess || this.keepAliveFor(req) !== false || !this.handles.has(sess)) return;
+    if (!sess || this.keepAliveFor(req) !== false || this.handleOf(sess) === undefined) return;
     Object.defineProperty(sess, 'touch', { configurable: true, enumerable: false, writable: true, value: returnThis });
     this.held.add(sess);
   }
 
   /** @internal Takes flash `name` out of a request's session, once across requests (core/flash.ts). */
   takeFlash(sess: object, name: string): Promise<unknown> {
-    return takeFlash(this.store, this.handles.get(sess), sess as SessionData, name);
+    return takeFlash(this.store, this.handleOf(sess), sess as SessionData, name);
   }
 
   /** Table keys of live sessions (a paginated Scan). */
