@@ -36,7 +36,7 @@ import {
   type UserSessionList,
 } from './user-sessions.js';
 import { clampExpiry, EndNotices } from './lifecycle.js';
-import { destroyInFallback, readFallback } from './fallback.js';
+import { destroyInFallback, readFallback, type SessionFallback } from './fallback.js';
 import { describeCommit, describeLoad, noteItem, telemetryOff, traced, tracedAdmin } from './telemetry.js';
 import { instrumentClient, loadTelemetry, PREFIX } from './telemetry-metrics.js';
 import type { CreatedEvent, DestroyedEvent, DestroyReason, RegeneratedEvent } from './events.js';
@@ -311,21 +311,34 @@ export class SessionStore extends EventEmitter implements RequestContext {
    * UpdateItem that takes the lease and returns the item. Expired, missing and
    * corrupt sessions come back as null.
    */
-  async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
-    const key = this.keyOf(id);
-    // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
-    if (!this.isReady) await this.ready();
-    const lock = options.lock ?? this.locksByDefault(options.method);
+  load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
+    // Not an async function: a load is a chain of promises already, and each frame more is a promise more
+    // (and, under an AsyncLocalStorage context manager, a hook more). What throws here rejects, as before.
+    let key: string;
+    let lock: boolean;
+    try {
+      key = this.keyOf(id);
+      // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
+      if (!this.isReady) return this.ready().then(() => this.load(id, options));
+      lock = options.lock ?? this.locksByDefault(options.method);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Without the OpenTelemetry API there is nothing to record: no closure, no span hook.
     if (telemetryOff()) return this.loadItem(id, key, lock, options.minVersion);
     return traced(this, 'session.load', lock ? 'UpdateItem' : 'GetItem', { id }, () => this.loadItem(id, key, lock, options.minVersion), describeLoad);
   }
 
-  private async loadItem(id: string, key: string, lock: boolean, minVersion: number | undefined): Promise<LoadedSession | null> {
+  private loadItem(id: string, key: string, lock: boolean, minVersion: number | undefined): Promise<LoadedSession | null> {
+    if (!this.config.fallback) return lock ? this.locks.load(id, key) : loadUnlocked(this, id, key, minVersion);
+    return this.loadOrMigrate(this.config.fallback, id, key, lock, minVersion);
+  }
+
+  /** Read-through migration: a session only the old store has is copied here once, then loaded as any other. */
+  private async loadOrMigrate(fallback: SessionFallback, id: string, key: string, lock: boolean, minVersion: number | undefined): Promise<LoadedSession | null> {
     const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, minVersion);
-    if (loaded || !this.config.fallback) return loaded;
-    // Read-through migration: a session only the old store has is copied here once, then loaded as any other.
-    const found = await readFallback(this.config.fallback, id, this.config.table);
+    if (loaded) return loaded;
+    const found = await readFallback(fallback, id, this.config.table);
     if (!found) return null;
     this.statsData.servedByFallback += 1;
     if ((await this.createIfAbsent(id, found.data, found.expiresAtMs)) === 'created') this.statsData.migrated += 1;
