@@ -129,7 +129,11 @@ export class DynamoDBStore extends session.Store {
   private readonly held = new WeakSet<object>();
   /** @internal Set by dynamoSession(): every request load is announced through `loading`. */
   withMiddleware = false;
-  /** @internal Each request's response, from dynamoSession(), for servers where `req.res` is not set (plain node:http, connect). */
+  /**
+   * @internal Each request's response, from dynamoSession(), for servers where `req.res` is not set (plain node:http,
+   * connect). Under Express (`req.res` set) nothing is put here: an entry a request would keep the request and its
+   * response alive through the young generation's collections, as the handles did.
+   */
   readonly responses = new WeakMap<object, ServerResponse>();
   /** @internal Stops following node:http's requests (served-request.ts); dynamoSession() announces its own. */
   readonly stopWatching: () => void;
@@ -171,7 +175,7 @@ export class DynamoDBStore extends session.Store {
     // method and rules, as under dynamoSession(), and the request gives the lease back.
     const served = cb && !this.loading && !this.withMiddleware ? servedRequest() : undefined;
     if (served) {
-      this.responses.set(served.request, served.response);
+      if ((served.request as { res?: unknown }).res === undefined) this.responses.set(served.request, served.response);
       this.noticePlainUse(true);
       return this.loadForPlainRequest(sid, cb!, served.request);
     }
@@ -578,7 +582,7 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
     if (idHeader) bridgeIdHeader(req, res, idHeader, options.name ?? 'connect.sid', () => (req as SessionRequest).session === undefined);
     // res.end before express-session wraps it: once a changed session is saved, its wrapper has nothing left to do.
     const endOutsideSession = res.end;
-    store.responses.set(req, res);
+    if ((req as { res?: unknown }).res === undefined) store.responses.set(req, res);
     store.loading = req;
     try {
       inner(req, res, (err?: unknown) => {
