@@ -335,7 +335,13 @@ export class SessionStore extends EventEmitter implements RequestContext {
   }
 
   /** Read-through migration: a session only the old store has is copied here once, then loaded as any other. */
-  private async loadOrMigrate(fallback: SessionFallback, id: string, key: string, lock: boolean, minVersion: number | undefined): Promise<LoadedSession | null> {
+  private async loadOrMigrate(
+    fallback: SessionFallback,
+    id: string,
+    key: string,
+    lock: boolean,
+    minVersion: number | undefined,
+  ): Promise<LoadedSession | null> {
     const loaded = lock ? await this.locks.load(id, key) : await loadUnlocked(this, id, key, minVersion);
     if (loaded) return loaded;
     const found = await readFallback(fallback, id, this.config.table);

@@ -11,7 +11,18 @@
  */
 import type * as OtelApi from '@opentelemetry/api';
 import { idTag } from './session-id.js';
-import { addCapacity, errorType, instruments, loadTelemetry, otelApi, SCOPE, tableAttributes, type Api, type Attributes, type Instruments } from './telemetry-metrics.js';
+import {
+  addCapacity,
+  errorType,
+  instruments,
+  loadTelemetry,
+  otelApi,
+  SCOPE,
+  tableAttributes,
+  type Api,
+  type Attributes,
+  type Instruments,
+} from './telemetry-metrics.js';
 
 /** The registered provider's tracer, once one is found; until then every span is skipped. */
 let tracer: OtelApi.Tracer | undefined;
