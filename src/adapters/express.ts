@@ -76,7 +76,7 @@ export function dynamoSession(options: DynamoSessionOptions): Middleware {
     if (idHeader) bridgeIdHeader(req, res, idHeader, options.name ?? 'connect.sid', () => (req as SessionRequest).session === undefined);
     // res.end before express-session wraps it: once a changed session is saved, its wrapper has nothing left to do.
     const endOutsideSession = res.end;
-    store.responses.set(req, res);
+    if ((req as { res?: unknown }).res === undefined) store.responses.set(req, res);
     store.loading = req;
     try {
       inner(req, res, (err?: unknown) => {

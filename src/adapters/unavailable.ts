@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { EncryptionKeyError, LockTimeoutError, StoreUnavailableError } from '../errors.js';
-import { noteUnavailable } from '../core/telemetry.js';
+import { noteUnavailable } from '../core/telemetry-metrics.js';
 
 /** Outages, lock time-outs and sessions sealed with a key this server lacks are the client's to retry: 503 with Retry-After. */
 export function unavailableStatus(err: unknown): { retryAfterSeconds: number } | undefined {

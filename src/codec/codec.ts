@@ -53,6 +53,7 @@ export interface Codec {
   /**
    * `unframe`'s JSON as UTF-8 bytes, not yet checked to be UTF-8 (`json.ts`'s utf8() checks and reads
    * them): for a caller that keeps the bytes too (the decoded cache), which then needs not encode the text again.
+   * They may sit in a buffer the next decode reuses: read or copy them before the codec decodes again.
    */
   unframeBytes(bytes: Uint8Array, itemKey?: string): Buffer;
   /** Whether a frame is sealed without its item's key (an older release's): its session is to be written again. */

@@ -138,6 +138,14 @@ export function inflateChunkBytes(payloadBytes: number): number {
   return Math.min(MAX_DECODED_BYTES, Math.max(constants.Z_DEFAULT_CHUNK, payloadBytes * 5));
 }
 
+/**
+ * Where LZ4 payloads of up to SCRATCH_MAX_BYTES decode: one buffer, reused. A buffer of their own, from Buffer's
+ * pool, took a new 8 KB pool every few reads of a 2 KB session, memory outside the heap that the collector tracks
+ * (a twentieth of a cold read's CPU, bench/store-cpu.ts). Larger sessions get their own buffer.
+ */
+const SCRATCH_MAX_BYTES = 64 * 1024;
+let scratch: Buffer | undefined;
+
 /** The bytes of an LZ4 payload: the JSON's length (4 bytes, little-endian), then the block. */
 function unlz4(payload: Buffer): Buffer {
   if (payload.length < 4) throw new CorruptSessionError('session data is not valid lz4: the item is damaged');
@@ -146,10 +154,15 @@ function unlz4(payload: Buffer): Buffer {
   if (length > MAX_DECODED_BYTES) {
     throw new CorruptSessionError(`session data inflates to more than ${MAX_DECODED_BYTES} bytes (a decompression bomb?): refused; delete the item`);
   }
-  return decodeLz4Block(payload.subarray(4), length);
+  if (length > SCRATCH_MAX_BYTES) return decodeLz4Block(payload.subarray(4), length);
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_MAX_BYTES);
+  return decodeLz4Block(payload.subarray(4), length, scratch);
 }
 
-/** Inflates a payload; gzip is read so that items written by other tools or older builds stay readable. */
+/**
+ * Inflates a payload; gzip is read so that items written by other tools or older builds stay readable. The
+ * bytes returned may sit in a buffer the next call reuses (LZ4): read or copy them before calling again.
+ */
 export function decompress(payload: Buffer, compression: Compression): Buffer {
   if (compression === 'none') return payload;
   if (compression === 'lz4') return unlz4(payload);

@@ -42,10 +42,10 @@ import { CorruptSessionError } from '../errors.js';
  * of brotli's time to inflate the same session: on a server without the
  * binary an LZ4 read costs a few µs, less than a brotli one.
  */
-export function decodeLz4Block(block: Uint8Array, decodedBytes: number): Buffer {
-  // Unzeroed and maybe from Buffer's pool: it is returned only when every byte
-  // was written (the end check below), and the codec turns it into a string.
-  const out = Buffer.allocUnsafe(decodedBytes);
+export function decodeLz4Block(block: Uint8Array, decodedBytes: number, into?: Buffer): Buffer {
+  // Unzeroed and maybe from Buffer's pool (or the caller's reused buffer, `into`, of at least
+  // `decodedBytes`): what is returned was all written (the end check below).
+  const out = into !== undefined && into.length >= decodedBytes ? into : Buffer.allocUnsafe(decodedBytes);
   const end = block.length;
   let i = 0;
   let o = 0;
@@ -105,7 +105,7 @@ export function decodeLz4Block(block: Uint8Array, decodedBytes: number): Buffer 
     }
   }
   if (o !== decodedBytes) throw corrupt(`it decodes to ${o} bytes, not its stated ${decodedBytes}`);
-  return out;
+  return out.length === decodedBytes ? out : out.subarray(0, decodedBytes);
 }
 
 function corrupt(why: string): CorruptSessionError {

@@ -50,6 +50,21 @@ function hashKey(key: string): number {
   return h | 0;
 }
 
+/**
+ * Whether the `length` bytes at `start` are `text` in UTF-8. Keys and write ids are ASCII: compared byte by
+ * character, with no string decoded (a lookup made two strings a load); other bytes are decoded and compared.
+ */
+function holds(arena: Buffer, start: number, length: number, text: string): boolean {
+  // UTF-8 takes at least as many bytes as UTF-16 takes code units, the same number for ASCII only.
+  if (length !== text.length) return length > text.length && arena.toString('utf8', start, start + length) === text;
+  for (let i = 0; i < length; i++) {
+    const byte = arena[start + i] as number;
+    if (byte >= 0x80) return arena.toString('utf8', start, start + length) === text;
+    if (byte !== text.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 export class DecodedCache {
   private readonly offsets = new Map<number, number>();
   private arena: Buffer | undefined;
@@ -96,7 +111,7 @@ export class DecodedCache {
     const keyBytes = arena.readUInt16LE(at + 8);
     const idStart = at + HEADER + keyBytes;
     const idEnd = idStart + arena.readUInt16LE(at + 10);
-    if (arena.toString('utf8', idStart, idEnd) !== writeId) return undefined;
+    if (!holds(arena, idStart, idEnd - idStart, writeId)) return undefined;
     const json = arena.toString('utf8', idEnd, idEnd + arena.readUInt32LE(at + 12));
     if (this.behind(at) > this.arena!.length / 2) this.set(key, writeId, json);
     return json;
@@ -153,7 +168,7 @@ export class DecodedCache {
     const at = this.offsets.get(hashKey(key));
     if (at === undefined) return undefined;
     const arena = this.arena!;
-    return arena.toString('utf8', at + HEADER, at + HEADER + arena.readUInt16LE(at + 8)) === key ? at : undefined;
+    return holds(arena, at + HEADER, arena.readUInt16LE(at + 8), key) ? at : undefined;
   }
 
   /** Bytes written after the entry at `at`: how far it is from the head. */

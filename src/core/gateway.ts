@@ -5,7 +5,8 @@ import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '..
 import { foreignAnswer, isConditionalFailure, isOutage, isThrottle, isTransactionCanceled, sdkAttempts, type SdkError } from '../aws/errors.js';
 import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
-import { noteCall, noteRetry } from './telemetry.js';
+import { noteCall } from './telemetry.js';
+import { noteRetry } from './telemetry-metrics.js';
 
 /** Any command of @aws-sdk/client-dynamodb. */
 type Command = { input: object };

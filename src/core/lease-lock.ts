@@ -5,7 +5,7 @@ import { isConditionalFailure } from '../aws/errors.js';
 import type { Gateway } from './gateway.js';
 import { isExpired, nowSeconds, type Item } from './item.js';
 import type { StoreStats } from './stats.js';
-import { noteLockTimeout } from './telemetry.js';
+import { noteLockTimeout } from './telemetry-metrics.js';
 
 export interface Lease {
   readonly owner: string;

@@ -6,7 +6,7 @@ import { isConditionalFailure } from '../aws/errors.js';
 import { dropChunks, isChunkKey } from './chunks.js';
 import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
-import { PREFIX } from './telemetry.js';
+import { PREFIX } from './telemetry-metrics.js';
 
 export interface PurgeProgress {
   /** Items the Scan read (every item costs read capacity, expired or not). */

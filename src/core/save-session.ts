@@ -195,22 +195,29 @@ export async function touchSession(
   expiresAtMs: number,
 ): Promise<CommitOutcome> {
   const key = ctx.keyOf(id);
-  const refresh = async (): Promise<CommitOutcome> => {
-    // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
-    if (options.data !== undefined) ctx.codec.check(options.data);
-    if (handle && handle.id === id && !handle.settled) return refreshExpiry(ctx, locks, handle, expiresAtMs);
-    await ctx.ready();
-    return (await writeExpiry(ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
-  };
   const live = handle && handle.id === id && !handle.settled ? handle : undefined;
-  const run = () => (live ? ending(locks, live, refresh) : refresh());
   // Most requests end here with no write due and no lease to give back: no call, so no span (half a read's tracing cost).
   if (live && !live.lease && !refreshDue(ctx, live, clampExpiry(ctx.config, expiresAtMs, live.createdAt))) {
-    if (options.data !== undefined) return run();
+    // The framework found nothing changed by comparing JSON text, which a function or symbol does not show up in.
+    if (options.data !== undefined) {
+      try {
+        ctx.codec.check(options.data);
+      } catch (err) {
+        // As ending() ends a request whose refresh failed for a reason a retry cannot fix.
+        await locks.release(live).catch(() => undefined);
+        throw err;
+      }
+    }
     // What ending(refresh) comes to here, without its two async frames: nothing to write, the request done with the session.
     ctx.statsData.touchesSkipped += 1;
     locks.settle(live);
     return 'unchanged';
   }
-  return traced(ctx, 'session.touch', 'UpdateItem', { id }, run, describeCommit);
+  const refresh = async (): Promise<CommitOutcome> => {
+    if (options.data !== undefined) ctx.codec.check(options.data);
+    if (live) return refreshExpiry(ctx, locks, live, expiresAtMs);
+    await ctx.ready();
+    return (await writeExpiry(ctx, key, expiresAtMs, undefined)) ? 'touched' : 'destroyed';
+  };
+  return traced(ctx, 'session.touch', 'UpdateItem', { id }, () => (live ? ending(locks, live, refresh) : refresh()), describeCommit);
 }

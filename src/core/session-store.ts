@@ -22,7 +22,8 @@ import { describeUserSessions, destroyUserSessions as destroyUser, type UserSess
 import { expiryOf } from './lifecycle.js';
 import { createContext } from './store-parts.js';
 import { destroyInFallback } from './fallback.js';
-import { describeCommit, describeLoad, instrumentClient, loadTelemetry, PREFIX, traced, tracedAdmin } from './telemetry.js';
+import { describeCommit, describeLoad, telemetryOff, traced, tracedAdmin } from './telemetry.js';
+import { instrumentClient, loadTelemetry, PREFIX } from './telemetry-metrics.js';
 import { namedByHandle, type DestroyReason } from './events.js';
 import { deleteKey, endOwnedSession, loadedHead } from './end-session.js';
 import { OutageWatch } from './outage-watch.js';
@@ -177,19 +178,22 @@ export class SessionStore extends EventEmitter {
    * UpdateItem that takes the lease and returns the item. Expired, missing and
    * corrupt sessions come back as null.
    */
-  async load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
-    const key = this.keyOf(id);
-    // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
-    if (!this.isReady) await this.ready();
-    const lock = options.lock ?? this.locksByDefault(options.method);
-    return traced(
-      this.#ctx,
-      'session.load',
-      lock ? 'UpdateItem' : 'GetItem',
-      { id },
-      () => loadSession(this.#ctx, this.locks, id, key, lock, options.minVersion),
-      describeLoad,
-    );
+  load(id: string, options: LoadOptions = {}): Promise<LoadedSession | null> {
+    // Not an async function: a load is a chain of promises already, and each frame more is a promise more
+    // (and, under an AsyncLocalStorage context manager, a hook more). What throws here rejects, as before.
+    let key: string;
+    let lock: boolean;
+    try {
+      key = this.keyOf(id);
+      // Once the table check is done, not awaited again: each await of a settled promise is a turn of the microtask queue.
+      if (!this.isReady) return this.ready().then(() => this.load(id, options));
+      lock = options.lock ?? this.locksByDefault(options.method);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const load = () => loadSession(this.#ctx, this.locks, id, key, lock, options.minVersion);
+    // Without the OpenTelemetry API there is nothing to record: no span hook.
+    return telemetryOff() ? load() : traced(this.#ctx, 'session.load', lock ? 'UpdateItem' : 'GetItem', { id }, load, describeLoad);
   }
 
   /**
