@@ -197,10 +197,8 @@ export class SessionStore extends EventEmitter {
   }
 
   /**
-   * Whether a request of this method takes a lease when no rule says: always
-   * in `pessimistic`; in `auto`, unless the method is safe (RFC 9110: GET,
-   * HEAD, OPTIONS, TRACE read and must not change state, so their rare writes
-   * merge), as memcached-session-manager's lockingMode="auto".
+   * Whether a request of this method takes a lease when no rule says: always in `pessimistic`; in `auto`, unless the
+   * method is safe (RFC 9110: GET, HEAD, OPTIONS, TRACE; their rare writes merge), as memcached-session-manager's.
    */
   locksByDefault(method: string | undefined): boolean {
     return locksByDefault(this.config, method);
