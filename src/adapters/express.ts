@@ -4,6 +4,7 @@
  * itself, plus per-route locking and 503 answers when DynamoDB is away.
  * No DynamoDB code here: everything maps onto core's SessionStore.
  */
+import type { FlashMethods } from './flash-methods.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import session from 'express-session';
 import type { SessionOptions } from 'express-session';
@@ -113,15 +114,8 @@ function withFlash(store: DynamoDBStore, req: SessionRequest): void {
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    interface Request {
-      /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. Needs dynamoSession(). */
-      flash(name: string, value: unknown): void;
-      /**
-       * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-       * gets it (a conditional write decides, before the value is shown). Needs dynamoSession().
-       */
-      takeFlash<T = unknown>(name: string): Promise<T | undefined>;
-    }
+    // `req.flash(name, value)` and `req.takeFlash(name)`: they need dynamoSession().
+    interface Request extends FlashMethods {}
   }
 }
 

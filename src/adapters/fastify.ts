@@ -6,6 +6,7 @@
  * expiry refresh here; per-route locking; leases given back by requests that
  * save nothing; and 503 + Retry-After on outages and lock time-outs.
  */
+import type { FlashMethods } from './flash-methods.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions } from '@fastify/session';
@@ -199,15 +200,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     dynamoSessionStore: FastifySessionStore;
   }
-  interface FastifyRequest {
-    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
-    flash(name: string, value: unknown): void;
-    /**
-     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-     * gets it (a conditional write decides, before the value is shown).
-     */
-    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
-  }
+  // `request.flash(name, value)` and `request.takeFlash(name)`.
+  interface FastifyRequest extends FlashMethods {}
 }
 
 export { SessionStore };

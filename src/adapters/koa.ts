@@ -5,6 +5,7 @@
  * and 503 answers (koa-session saves before Koa responds, so a failed save
  * really becomes a 503).
  */
+import type { FlashMethods } from './flash-methods.js';
 import type Koa from 'koa';
 import createSession from 'koa-session';
 import { SessionStore, type SessionData } from '../core/session-store.js';
@@ -173,15 +174,8 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
 }
 
 declare module 'koa' {
-  interface DefaultContext {
-    /** Sets a flash message for a later request to show once (`takeFlash`); stored with the session. */
-    flash(name: string, value: unknown): void;
-    /**
-     * The flash message `name`, taken out of the session: of all requests that loaded it, only one
-     * gets it (a conditional write decides, before the value is shown).
-     */
-    takeFlash<T = unknown>(name: string): Promise<T | undefined>;
-  }
+  // `ctx.flash(name, value)` and `ctx.takeFlash(name)`.
+  interface DefaultContext extends FlashMethods {}
 }
 
 export { SessionStore };

@@ -11,7 +11,7 @@ import type { LoadedSession, SessionData, SessionHandle } from './session-handle
 import type { RequestContext } from './store-context.js';
 import { writeIdsOf } from './write-history.js';
 import type { RequestLocks } from './request-locks.js';
-import { readFallback, type SessionFallback } from './fallback.js';
+import { readFallback } from './fallback.js';
 import { createIfAbsent } from './save-session.js';
 
 /**
@@ -145,25 +145,16 @@ export function loadSession(
   lock: boolean,
   minVersion: number | undefined,
 ): Promise<LoadedSession | null> {
+  const fallback = ctx.config.fallback;
   // Without a fallback, straight to the read: no async frame of its own (a promise less per load).
-  if (!ctx.config.fallback) return lock ? locks.load(id, key) : loadUnlocked(ctx, id, key, minVersion);
-  return loadOrMigrate(ctx, ctx.config.fallback, locks, id, key, lock, minVersion);
-}
-
-async function loadOrMigrate(
-  ctx: RequestContext,
-  fallback: SessionFallback,
-  locks: RequestLocks,
-  id: string,
-  key: string,
-  lock: boolean,
-  minVersion: number | undefined,
-): Promise<LoadedSession | null> {
-  const loaded = lock ? await locks.load(id, key) : await loadUnlocked(ctx, id, key, minVersion);
-  if (loaded) return loaded;
-  const found = await readFallback(fallback, id, ctx.config.table);
-  if (!found) return null;
-  ctx.statsData.servedByFallback += 1;
-  if ((await createIfAbsent(ctx, id, found.data, found.expiresAtMs)) === 'created') ctx.statsData.migrated += 1;
-  return lock ? locks.load(id, key) : loadUnlocked(ctx, id, key, undefined);
+  if (!fallback) return lock ? locks.load(id, key) : loadUnlocked(ctx, id, key, minVersion);
+  const read = (floor: number | undefined) => (lock ? locks.load(id, key) : loadUnlocked(ctx, id, key, floor));
+  return read(minVersion).then(async (loaded) => {
+    if (loaded) return loaded;
+    const found = await readFallback(fallback, id, ctx.config.table);
+    if (!found) return null;
+    ctx.statsData.servedByFallback += 1;
+    if ((await createIfAbsent(ctx, id, found.data, found.expiresAtMs)) === 'created') ctx.statsData.migrated += 1;
+    return read(undefined);
+  });
 }
