@@ -11,7 +11,7 @@ import type { DestroyedEvent } from './events.js';
 import { isUnsupportedOperation } from '../aws/errors.js';
 import type { Lease } from './lease-lock.js';
 import { foldIn, type SaveResult } from './save-loop.js';
-import { saveWithUserLimitStrong } from '../regions/user-limit-strong.js';
+import { saveWithUserLimitStrong } from './user-limit-strong.js';
 
 /** The item that keeps count of a user's sessions. `expiresAt` 0: it never reads as a session, and TTL leaves it alone. */
 export const userSlotsKey = (userId: string): string => `dynamodb-session-manager:user:${userId}`;

@@ -8,7 +8,7 @@
  * - expiry: every read checks `expiresAt` already; the reaper deletes what
  *   expired, started at `ready()` here without being asked;
  * - sessions past one item: chunks are written without a transaction anyway (core/chunks.ts);
- * - `maxSessionsPerUser`: conditional writes instead of a transaction (user-limit-strong.ts).
+ * - `maxSessionsPerUser`: conditional writes instead of a transaction (core/user-limit-strong.ts).
  */
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';

@@ -21,15 +21,15 @@
 import { DeleteItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SessionLimitError, StoreUnavailableError } from '../errors.js';
 import { isConditionalFailure } from '../aws/errors.js';
-import type { Base, ItemWrite } from '../core/item-write.js';
-import { idTag } from '../core/session-id.js';
-import type { RequestContext } from '../core/store-context.js';
-import type { DestroyedEvent } from '../core/events.js';
-import { dropChunks } from '../core/chunks.js';
-import type { Item } from '../core/item.js';
-import { liveOf, readSlots, userSlotsKey } from '../core/save-user-limit.js';
-import type { Lease } from '../core/lease-lock.js';
-import { saveLoaded, type SaveResult } from '../core/save-loop.js';
+import type { Base, ItemWrite } from './item-write.js';
+import { idTag } from './session-id.js';
+import type { RequestContext } from './store-context.js';
+import type { DestroyedEvent } from './events.js';
+import { dropChunks } from './chunks.js';
+import type { Item } from './item.js';
+import { liveOf, readSlots, userSlotsKey } from './save-user-limit.js';
+import type { Lease } from './lease-lock.js';
+import { saveLoaded, type SaveResult } from './save-loop.js';
 
 /** How long a reserved slot whose session is not stored yet counts as taken: far longer than a login's save. */
 export const PENDING_MS = 10_000;
