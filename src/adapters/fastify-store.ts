@@ -14,7 +14,7 @@ import { contextOf, SessionStore, type SessionData, type SessionHandle } from '.
 import { takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { destroyPending, takeReplaced, type PendingEnd } from './pending-end.js';
+import { destroyPending, takeReplaced, type RequestLoads } from './request-loads.js';
 import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
@@ -41,11 +41,16 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
   sessionCookie?: { name: string } & SessionCookieOptions;
 }
 
-interface RequestContext extends PendingEnd {
+/** What a request loaded of one session: its handle, and the version floor the request's version cookie gave. */
+export interface FastifyLoad {
+  handle: SessionHandle;
+  minVersion?: number | undefined;
+}
+
+interface RequestContext {
   request: FastifyRequest;
-  handles: Map<string, SessionHandle>;
-  /** Per session id, the version floor the request's version cookie gave. */
-  floors: Map<string, number>;
+  /** What the request loaded, by session id, and the end of its destroy (request-loads.ts). */
+  loads: RequestLoads<FastifyLoad>;
   /** A save of this request that failed and became its response's error (see the plugin's onError hook). */
   failedSave?: unknown;
   /** request.session, hidden from @fastify/session while the error's response passes the onSend hooks. */
@@ -105,17 +110,18 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   get(sid: string, cb: Parameters<FastifySessionStoreContract['get']>[1]): void {
     const ctx = this.context.getStore();
     // A reload() by the request that holds the session: read it again without a lease and keep the one it holds.
-    const holder = ctx?.handles.get(sid);
+    const held = ctx?.loads.get(sid);
+    const holder = held?.handle;
     const reload = holder !== undefined && !holder.settled;
     // Outside a request nothing would give a lease back.
     const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
     const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
-    if (minVersion !== undefined) ctx!.floors.set(sid, minVersion);
+    if (held && minVersion !== undefined) held.minVersion = minVersion;
     loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
       (loaded) => {
         if (!loaded) return later(cb, null, null);
         if (reload) this.store.rebase(holder, loaded.handle);
-        else ctx?.handles.set(sid, loaded.handle);
+        else ctx?.loads.set(sid, { handle: loaded.handle, minVersion });
         // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
         // given would come back as originalExpires and make every save look like a change. An absolute expiry
         // with no max age is kept in the data (toStored) and comes back as it was.
@@ -127,13 +133,13 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   }
 
   set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
-    const handle = this.context.getStore()?.handles.get(sid);
+    const handle = this.context.getStore()?.loads.get(sid)?.handle;
     const expires = cookieExpiry(session);
     const ctx = this.context.getStore();
     // In a request, a session with no handle is one this request creates (after a regenerate, it replaces the old one).
     const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
-    if (own && !handle) ctx!.handles.set(sid, own);
-    const replaces = own && !handle ? takeReplaced(ctx) : undefined;
+    if (own && !handle) ctx!.loads.set(sid, { handle: own });
+    const replaces = own && !handle ? takeReplaced(ctx?.loads) : undefined;
     const device = own?.version === 0 && ctx ? deviceOf(ctx.request.headers['user-agent'], ctx.request.ip) : undefined;
     this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
       () => later(cb),
@@ -146,7 +152,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const session = request.session as unknown as (SessionData & { sessionId?: string }) | undefined;
     if (!session) return Promise.resolve(undefined);
     const ctx = this.context.getStore();
-    const handle = ctx?.request === request && session.sessionId ? ctx.handles.get(session.sessionId) : undefined;
+    const handle = ctx?.request === request && session.sessionId ? ctx.loads.get(session.sessionId)?.handle : undefined;
     return takeFlash(contextOf(this.store), handle, session, name);
   }
 
@@ -158,8 +164,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
 
   destroy(sid: string, cb: Callback): void {
     const ctx = this.context.getStore();
-    const handle = ctx?.handles.get(sid);
-    destroyPending(this.store, ctx, sid, handle).then(
+    destroyPending(this.store, ctx?.loads, sid, ctx?.loads.get(sid)?.handle).then(
       () => later(cb),
       (err) => later(cb, forFastify(err)),
     );

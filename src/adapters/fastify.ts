@@ -13,7 +13,7 @@ import type { FastifySessionOptions } from '@fastify/session';
 import { SessionStore, type SessionData } from '../core/session-store.js';
 import { putFlash } from '../core/flash.js';
 import { eventualReads } from '../config/options.js';
-import { settlePending } from './pending-end.js';
+import { RequestLoads } from './request-loads.js';
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, toStored } from './cookie-shape.js';
@@ -80,7 +80,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
       if (cookieHeader === undefined) delete request.raw.headers.cookie;
       else request.raw.headers.cookie = cookieHeader;
     }
-    sessionStore.context.run({ request, handles: new Map(), floors: new Map() }, done);
+    sessionStore.context.run({ request, loads: new RequestLoads() }, done);
   });
   if (fastifyCookie) await fastify.register(fastifyCookie);
   // Before @fastify/session's save. The error response of a failed save passes the onSend hooks
@@ -111,7 +111,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   // (rolling: on every request), the refresh after it and the cookie all carry that one.
   fastify.addHook('onRequest', (request, _reply, done) => {
     const session = request.session as FastifyRequest['session'] | undefined;
-    const handle = session?.sessionId ? sessionStore.context.getStore()?.handles.get(session.sessionId) : undefined;
+    const handle = session?.sessionId ? sessionStore.context.getStore()?.loads.get(session.sessionId)?.handle : undefined;
     const cookie = session?.cookie as { originalMaxAge?: number | null; expires?: Date | null } | undefined;
     if (handle && cookie && typeof cookie.originalMaxAge === 'number' && sessionStore.keepAliveFor(request) === false) {
       cookie.expires = new Date(handle.expiresAtMs);
@@ -129,7 +129,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
       return;
     }
     const expires = request.session && typeof request.session === 'object' ? cookieExpiry(request.session) : undefined;
-    for (const [sid, handle] of ctx.handles) {
+    for (const [sid, { handle, minVersion }] of ctx.loads) {
       if (!handle.settled) {
         try {
           const data = request.session?.sessionId === sid ? toStored(request.session) : undefined;
@@ -140,7 +140,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
       }
       // A write this request made: the client's next reads must not be older (unless consistentRead: true).
       const version = handle.storedVersion;
-      if (eventualReads(sessionStore.store.config) && version !== ctx.floors.get(sid) && request.session?.sessionId === sid) {
+      if (eventualReads(sessionStore.store.config) && version !== minVersion && request.session?.sessionId === sid) {
         const flags = sessionStore.sessionCookie;
         const secure = (flags.secure as boolean | 'auto' | undefined) === 'auto' ? request.protocol === 'https' : flags.secure;
         reply.header('set-cookie', versionSetCookie(flags.name, sid, version, { ...flags, secure }, expires));
@@ -181,8 +181,8 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   fastify.addHook('onResponse', async () => {
     const ctx = sessionStore.context.getStore();
     if (!ctx) return;
-    settlePending(sessionStore.store, ctx);
-    for (const handle of ctx.handles.values()) if (!handle.settled) await sessionStore.store.release(handle).catch(() => undefined);
+    // The request is over: a destroy nothing replaced was a logout, and a lease still held goes back.
+    await ctx.loads.end(sessionStore.store);
   });
   fastify.addHook('onClose', async () => {
     if (!store) await sessionStore.store.close();

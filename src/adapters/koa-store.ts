@@ -12,7 +12,7 @@ import { contextOf, SessionStore, type SessionData, type SessionHandle } from '.
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
 import { lockRule, type LockRule } from './lock-rule.js';
-import { destroyPending, settlePending, takeReplaced, type PendingEnd } from './pending-end.js';
+import { destroyPending, RequestBook, settlePending, takeReplaced } from './request-loads.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { versionSetCookie } from './version-cookie.js';
 import { deviceOf } from './device.js';
@@ -78,7 +78,8 @@ export class KoaSessionStore {
   }
   private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
   private readonly keepAliveFor: (ctx: Koa.Context) => boolean | undefined;
-  private readonly loaded = new WeakMap<object, Map<string, Loaded>>();
+  /** What each request loaded, and the end of its destroy (request-loads.ts). */
+  private readonly book = new RequestBook<Loaded>();
   private readonly sessionCookie: { name: string } & SessionCookieOptions;
 
   constructor(options: KoaStoreOptions = {}) {
@@ -101,7 +102,7 @@ export class KoaSessionStore {
     // keepAlive: a request its rule leaves out (a background poll) keeps the expiry loaded. Given what is
     // left of it as `_maxAge`, koa-session saves and sets the cookie with that expiry, not a later one.
     const hold = ctx !== undefined && this.keepAliveFor(ctx) === false;
-    if (ctx) this.requestMap(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion, hold });
+    if (ctx) this.book.of(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion, hold });
     const lifetime = typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000;
     return {
       ...data,
@@ -112,7 +113,7 @@ export class KoaSessionStore {
   }
 
   async set(key: string, sess: SessionData, maxAge: number | 'session' | undefined, options: { changed?: boolean; ctx?: Koa.Context } = {}): Promise<void> {
-    const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
+    const mine = options.ctx ? this.book.peek(options.ctx)?.get(key) : undefined;
     const given = options.ctx ? appData(options.ctx) : undefined;
     if (given) contextOf(this.store).codec.check(given);
     const data: SessionData = {};
@@ -134,11 +135,11 @@ export class KoaSessionStore {
     // In a request, a session nothing loaded is one this request creates (after a regenerate, it replaces the old one).
     const ctx = options.ctx;
     const handle = mine?.handle ?? (ctx ? this.store.newHandle(key) : undefined);
-    const replaces = ctx && !mine ? takeReplaced(this.pending(ctx)) : undefined;
+    const replaces = ctx && !mine ? takeReplaced(this.book.of(ctx)) : undefined;
     const device = ctx && !mine ? deviceOf(ctx.get('User-Agent'), ctx.ip) : undefined;
     await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
     // A second save of it in this request builds on the first.
-    if (ctx && !mine && handle) this.requestMap(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
+    if (ctx && !mine && handle) this.book.of(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     // A session this request created has a version too: the client's next read may already be eventually consistent.
     const version = handle?.storedVersion;
     if (options.ctx && eventualReads(this.store.config) && version !== undefined && version > 0 && version !== mine?.minVersion) {
@@ -149,16 +150,8 @@ export class KoaSessionStore {
   }
 
   async destroy(key: string, options: { ctx?: Koa.Context } = {}): Promise<void> {
-    const mine = options.ctx ? this.loaded.get(options.ctx)?.get(key) : undefined;
-    await destroyPending(this.store, options.ctx ? this.pending(options.ctx) : undefined, key, mine?.handle);
-  }
-
-  /** Each request's destroy whose meaning (a logout, or a regenerate's old id) its end tells (pending-end.ts). */
-  private readonly ends = new WeakMap<object, PendingEnd>();
-  private pending(ctx: Koa.Context): PendingEnd {
-    let holder = this.ends.get(ctx);
-    if (!holder) this.ends.set(ctx, (holder = {}));
-    return holder;
+    const record = options.ctx ? this.book.of(options.ctx) : undefined;
+    await destroyPending(this.store, record, key, record?.get(key)?.handle);
   }
 
   /**
@@ -167,9 +160,9 @@ export class KoaSessionStore {
    * gives back any lease.
    */
   async finish(ctx: Koa.Context): Promise<void> {
-    settlePending(this.store, this.ends.get(ctx));
-    const map = this.loaded.get(ctx);
+    const map = this.book.peek(ctx);
     if (!map) return;
+    settlePending(this.store, map);
     for (const [key, { handle, maxAge, hold }] of map) {
       if (handle.settled) continue;
       if (ctx.status >= 500) {
@@ -187,7 +180,7 @@ export class KoaSessionStore {
 
   /** @internal The expiry a request keepAlive leaves out keeps for session `key`, if it is one. */
   heldExpiry(ctx: Koa.Context, key: string): number | undefined {
-    const mine = this.loaded.get(ctx)?.get(key);
+    const mine = this.book.peek(ctx)?.get(key);
     return mine?.hold ? mine.handle.expiresAtMs : undefined;
   }
 
@@ -196,20 +189,11 @@ export class KoaSessionStore {
     const session = ctx.session as unknown as (SessionData & { externalKey?: string }) | null;
     if (!session) return Promise.resolve(undefined);
     const key = session.externalKey;
-    return takeFlash(contextOf(this.store), key !== undefined ? this.loaded.get(ctx)?.get(key)?.handle : undefined, session, name);
+    return takeFlash(contextOf(this.store), key !== undefined ? this.book.peek(ctx)?.get(key)?.handle : undefined, session, name);
   }
 
   /** Gives back leases of a request that failed. */
   async abandon(ctx: Koa.Context): Promise<void> {
-    settlePending(this.store, this.ends.get(ctx));
-    const map = this.loaded.get(ctx);
-    if (!map) return;
-    for (const { handle } of map.values()) await this.store.release(handle).catch(() => undefined);
-  }
-
-  private requestMap(ctx: Koa.Context): Map<string, Loaded> {
-    let map = this.loaded.get(ctx);
-    if (!map) this.loaded.set(ctx, (map = new Map()));
-    return map;
+    await this.book.peek(ctx)?.end(this.store);
   }
 }

@@ -1,4 +1,11 @@
 /**
+ * The per-request bookkeeping of the entries that keep their framework's own
+ * session object and Store contract, Koa and Fastify: what each request
+ * loaded, by session id (the handle its save builds on, and what the entry
+ * keeps beside it), and the end of a destroy (below). A request's record
+ * (`RequestLoads`) is made at its first use; the entry ends it (`end`). The Express entry keys its handles by express-session's objects
+ * instead (express-handles.ts): express-session's store calls name no request.
+ *
  * @fastify/session and koa-session destroy a session the same way for a
  * logout and for the old id of a regenerate (a login): the store learns which
  * only when the request saves a new session, or ends without one. So the
@@ -40,4 +47,47 @@ export function settlePending(store: SessionStore, holder: PendingEnd | undefine
     reason: 'logout',
     ...(pending.userId !== undefined ? { userId: pending.userId } : {}),
   } satisfies DestroyedEvent);
+}
+
+/** What one request loaded, by session id, and the destroy whose meaning its end tells. */
+export class RequestLoads<E extends { handle: SessionHandle }> implements PendingEnd {
+  pendingEnd?: PendingEnd['pendingEnd'];
+  readonly #byId = new Map<string, E>();
+
+  get(id: string): E | undefined {
+    return this.#byId.get(id);
+  }
+
+  set(id: string, entry: E): void {
+    this.#byId.set(id, entry);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, E]> {
+    return this.#byId.entries();
+  }
+
+  /** The request is over, or failed: a destroy nothing replaced was a logout, and every lease still held goes back. */
+  async end(store: SessionStore): Promise<void> {
+    settlePending(store, this);
+    for (const { handle } of this.#byId.values()) await store.release(handle).catch(() => undefined);
+  }
+}
+
+/** Each request's record, by its request object (Koa's context), made at its first use. */
+export class RequestBook<E extends { handle: SessionHandle }> {
+  readonly #records = new WeakMap<object, RequestLoads<E>>();
+
+  of(request: object): RequestLoads<E> {
+    let record = this.#records.get(request);
+    if (!record) this.#records.set(request, (record = new RequestLoads<E>()));
+    return record;
+  }
+
+  peek(request: object): RequestLoads<E> | undefined {
+    return this.#records.get(request);
+  }
 }
