@@ -3,8 +3,9 @@
  * session object and Store contract, Koa and Fastify: what each request
  * loaded, by session id (the handle its save builds on, and what the entry
  * keeps beside it), and the end of a destroy (below). A request's record
- * (`RequestLoads`) is made at its first use; the entry ends it (`end`). The Express entry keys its handles by express-session's objects
- * instead (express-handles.ts): express-session's store calls name no request.
+ * (`RequestLoads`) is made at its first use; the entry ends it (`end`). The
+ * Express entry keys its handles by express-session's objects instead
+ * (express-handles.ts): express-session's store calls name no request.
  *
  * @fastify/session and koa-session destroy a session the same way for a
  * logout and for the old id of a regenerate (a login): the store learns which
