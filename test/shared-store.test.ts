@@ -1,5 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { SessionStore } from '../src/core/session-store.js';
@@ -64,5 +67,21 @@ describe('store options given beside a shared store are a ConfigError naming the
     assert.equal(koaSession(new Koa(), { store: shared, ttl: undefined }).store.store, shared);
     assert.equal(honoSession({ store: shared, secret: SECRET, table: undefined }).sessions.store, shared);
     assert.equal(webSessions({ store: shared, secret: SECRET }).sessions.store, shared);
+  });
+});
+
+describe("a store of one build of the package (CommonJS) shared with another build's entry (ESM)", () => {
+  it("the Express entry of the ESM build reaches the CommonJS store's parts: an outage is a StoreUnavailableError, not a TypeError", async () => {
+    // npm test builds dist/ before the tests run.
+    const cjs = createRequire(import.meta.url)(resolve('dist/index.cjs')) as { SessionStore: typeof SessionStore };
+    const esm = (await import(pathToFileURL(resolve('dist/adapters/express.js')).href)) as { DynamoDBStore: typeof DynamoDBStore };
+    // Nothing listens on port 9 of the loopback: every call is refused at once.
+    const store = new cjs.SessionStore(localOptions({ endpoint: 'http://127.0.0.1:9', skipTableCheck: true, maxAttempts: 1 }));
+    try {
+      const express = new esm.DynamoDBStore({ store });
+      await assert.rejects(express.length(), (err: unknown) => (err as { code?: string }).code === 'DSM_STORE_UNAVAILABLE' || assert.fail(String(err)));
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -33,11 +33,15 @@ import { ending, saveSession, touchSession, type SaveParts } from './save-sessio
 export type { CommitOutcome, LoadedSession, SessionData, SessionHandle } from './session-handle.js';
 export type { CommitOptions, LoadOptions, TouchOptions } from './request-options.js';
 
-const contexts = new WeakMap<SessionStore, RequestContext>();
+/**
+ * Where a store keeps its shared parts for this package's own modules: under a symbol that both builds
+ * (ESM and CommonJS) know, so that a store made by one serves the entries of the other. Not in the types.
+ */
+const CONTEXT = Symbol.for('dynamodb-session-manager.context');
 
 /** A store's shared parts, for this package's own modules (adapters, CLI, tools); not part of the public API. */
 export function contextOf(store: SessionStore): RequestContext {
-  return contexts.get(store)!;
+  return (store as unknown as Record<symbol, RequestContext>)[CONTEXT]!;
 }
 
 /**
@@ -55,11 +59,7 @@ export class SessionStore extends EventEmitter {
   readonly config: ResolvedConfig;
   readonly client: DynamoDBClient;
   readonly logger: Logger;
-  /**
-   * The parts the loader, the save strategies and the tools share (store-context.ts): the gateway
-   * every DynamoDB call goes through, the codec, the counters, the decode cache. Not public: this
-   * package's own modules reach it through contextOf().
-   */
+  /** What the loader, the saves and the tools share (store-context.ts); this package's modules reach it by contextOf(). */
   readonly #ctx: RequestContext;
   readonly #idSecret: string | Buffer | undefined;
   /** What a request's save and expiry refresh take (save-session.ts). */
@@ -92,7 +92,7 @@ export class SessionStore extends EventEmitter {
       ready: () => this.ready(),
       emit: (event, ...args) => this.emit(event, ...args),
     });
-    contexts.set(this, this.#ctx);
+    Object.defineProperty(this, CONTEXT, { value: this.#ctx });
     this.outages = new OutageWatch(this.#ctx.gateway, { table: this.config.table, target: this.target }, this.logger, (event, err) =>
       event === 'disconnect' ? this.emit(event, err) : this.emit(event),
     );
