@@ -34,9 +34,9 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
   keepAlive?: LockRule<FastifyRequest>;
   /**
    * The session cookie's name and flags (@fastify/session's `cookieName`,
-   * default `sessionId`). With `consistentRead: false` the plugin sets a
-   * companion cookie `<name>.v` with the same flags, so that a client's reads
-   * never miss its own last write; `fastifyDynamoSession` fills this in.
+   * default `sessionId`). Unless `consistentRead: true` (so by default) the
+   * plugin sets a companion cookie `<name>.v` with the same flags, so that a
+   * client's reads never miss its own last write; `fastifyDynamoSession` fills this in.
    */
   sessionCookie?: { name: string } & SessionCookieOptions;
 }

@@ -29,9 +29,9 @@ export interface KoaStoreOptions extends SessionStoreOptions {
   keepAlive?: LockRule<Koa.Context>;
   /**
    * The session cookie's name and flags (koa-session's `key`, default
-   * `koa.sess`). With `consistentRead: false` the store sets a companion
-   * cookie `<name>.v` with the same flags, so that a client's reads never
-   * miss its own last write; `dynamoSession` fills this in.
+   * `koa.sess`). Unless `consistentRead: true` (so by default) the store sets
+   * a companion cookie `<name>.v` with the same flags, so that a client's
+   * reads never miss its own last write; `dynamoSession` fills this in.
    */
   sessionCookie?: { name: string } & SessionCookieOptions;
 }

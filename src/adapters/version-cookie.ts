@@ -1,6 +1,6 @@
 /**
  * The companion cookie that makes eventually consistent reads safe
- * (`consistentRead: false`): `<cookie name>.v` = `<version>.<id tag>`, the
+ * (unless `consistentRead: true`): `<cookie name>.v` = `<version>.<id tag>`, the
  * version of the session's last write this client saw. The next load may
  * then read eventually consistently and read again strongly only when the
  * answer is older. It carries no secret: forging it can only make the
