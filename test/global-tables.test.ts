@@ -124,13 +124,18 @@ describe('MREC: a logout and a revoke stick in both Regions', () => {
       // A request in the west loads the session, the user logs out in the east meanwhile, the west request saves.
       const loaded = await west.load(id, { method: 'POST' });
       assert.ok(loaded);
+      // Nothing replicates until both writes are done, however slow the machine.
+      g.replicator.partition();
       const logout = east.destroy(id);
       // Under routing the west request holds the lease at home: the logout waits for its save, then deletes.
       await west.commit(loaded.handle, id, { ...loaded.data, n: 2 }).catch(() => undefined);
       await logout;
+      // The west's next write is made after the logout has been seen on the east's stream (so stamped after it, as the write's time would be).
+      await g.replicator.caughtUp();
       // A later request from the west, before the logout has reached it.
       const again = await west.load(id, { method: 'POST' });
       if (again) await west.commit(again.handle, id, { ...again.data, n: 3 }).catch(() => undefined);
+      g.replicator.heal();
       await g.replicator.settle();
       const inEast = await counterIn(g, EAST, id);
       const inWest = await counterIn(g, WEST, id);
@@ -158,6 +163,8 @@ describe('MREC: a logout and a revoke stick in both Regions', () => {
       // The write lands before the revoke has replicated, however slow the machine: replication waits until both are done.
       g.replicator.partition();
       assert.equal(await west.destroyUserSessions(user), 2);
+      // The east write is made after the revoke has been seen on the west's stream: last writer wins then settles on the write, as DynamoDB's stamps (the write's time) would.
+      await g.replicator.caughtUp();
       await east.commit(loaded.handle, homedEast, { ...loaded.data, n: 2 }).catch(() => undefined);
       g.replicator.heal();
       await g.replicator.settle();

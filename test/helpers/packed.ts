@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,8 +28,16 @@ function files(path: string): string[] {
     .flatMap((name) => files(join(path, name)));
 }
 
+/**
+ * A build links this tree's node_modules, so its key names the tree and what
+ * is installed there too: a build left in the temp folder by another clone
+ * (since removed) would link packages that are gone, and type-check nothing.
+ */
 function buildHash(): string {
   const hash = createHash('sha256');
+  hash.update(ROOT).update('\0');
+  const lock = join(ROOT, 'package-lock.json');
+  if (existsSync(lock)) hash.update(readFileSync(lock)).update('\0');
   for (const file of BUILD_INPUTS.flatMap((input) => files(join(ROOT, input)))) {
     hash.update(file.slice(ROOT.length)).update('\0').update(readFileSync(file)).update('\0');
   }
@@ -75,6 +83,14 @@ async function pack(): Promise<string> {
   }
 }
 
+function linksThisTree(dir: string): boolean {
+  try {
+    return realpathSync(join(dir, 'node_modules')) === realpathSync(join(ROOT, 'node_modules'));
+  } catch {
+    return false;
+  }
+}
+
 let building: Promise<string> | undefined;
 
 /**
@@ -89,7 +105,9 @@ export function builtPackage(): Promise<string> {
 
 async function buildPackage(): Promise<string> {
   const dir = join(tmpdir(), 'dsm-built', buildHash());
-  if (existsSync(join(dir, 'dist', 'index.d.ts'))) return dir;
+  if (existsSync(join(dir, 'dist', 'index.d.ts')) && linksThisTree(dir)) return dir;
+  // A build whose node_modules is not this tree's (or is gone) is rebuilt.
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(tmpdir(), 'dsm-built'), { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'dsm-built', 'building-'));
   try {

@@ -54,6 +54,12 @@ export interface Replicator {
   heal(): void;
   /** Resolves once every change seen so far has been applied or dropped and the streams are quiet. */
   settle(): Promise<void>;
+  /**
+   * Resolves once every Region's stream has been read through in a round begun
+   * after the call: each change made before it has been seen and stamped, so a
+   * write made after it is stamped later (last writer wins picks it).
+   */
+  caughtUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +113,8 @@ interface RegionState {
   readonly names: Map<string, Set<string>>;
   /** Per key: the chain of applications, one at a time. */
   readonly chains: Map<string, Promise<void>>;
+  /** When the last round that read every shard without an error began. */
+  readThrough: number;
 }
 
 export async function startReplicator(options: ReplicatorOptions): Promise<Replicator> {
@@ -119,7 +127,7 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
     const desc = await client.send(new DescribeTableCommand({ TableName: options.table }));
     const streamArn = desc.Table!.LatestStreamArn!;
     const maps = { shards: new Map(), stamps: new Map(), echoes: new Map(), known: new Map(), names: new Map(), chains: new Map() };
-    regions.push({ name: r.name, client, streams, streamArn, ...maps });
+    regions.push({ name: r.name, client, streams, streamArn, ...maps, readThrough: 0 });
   }
 
   let applied = 0;
@@ -239,6 +247,7 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
   const pollLoop = async (region: RegionState): Promise<void> => {
     let rounds = 0;
     while (!stopped) {
+      const began = Date.now();
       try {
         if (rounds++ % 50 === 0) await discover(region);
         for (const [id, iterator] of region.shards) {
@@ -247,6 +256,7 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
           for (const record of out.Records ?? []) seen(region, record);
           region.shards.set(id, out.NextShardIterator);
         }
+        region.readThrough = began;
       } catch {
         // A stopped instance or a closed shard: the next round finds out.
       }
@@ -274,6 +284,10 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
         await new Promise((r) => setTimeout(r, lagMs + 100));
         if (pending === 0 && backlog.length === 0 && Date.now() - lastSeen > 150) return;
       }
+    },
+    async caughtUp() {
+      const asked = Date.now();
+      while (!stopped && regions.some((r) => r.readThrough <= asked)) await new Promise((r) => setTimeout(r, 5));
     },
     async stop() {
       stopped = true;
