@@ -10,7 +10,6 @@ import type { SessionData as ExpressSessionData } from 'express-session';
 import type { SessionFallback } from '../core/fallback.js';
 import { ConfigError } from '../errors.js';
 import { cookieExpiry, toStored, withPlainCookie } from './cookie-shape.js';
-import { deviceOf } from './device.js';
 
 export type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -52,10 +51,6 @@ export function fallbackFrom(old: session.Store, ttlSeconds = 86_400): SessionFa
   };
 }
 
-export function requestDevice(req: IncomingMessage | undefined) {
-  // Express's req.ip honours its "trust proxy" setting; a bare request has only the socket's address.
-  return req ? deviceOf(req.headers['user-agent'], (req as { ip?: string }).ip ?? req.socket?.remoteAddress) : undefined;
-}
 
 export function returnThis<T>(this: T): T {
   return this;

@@ -15,11 +15,12 @@ import type { SessionData as ExpressSessionData } from 'express-session';
 import { contextOf, SessionStore, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
-import { lockRule, type LockRule } from './lock-rule.js';
+import type { LockRule } from './lock-rule.js';
+import { nodeRequestReader, RequestRules } from './request-rules.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 
-import { checkMigrateFrom, fallbackFrom, reloadWithoutLease, requestDevice, returnThis, settle, type Callback } from './express-helpers.js';
+import { checkMigrateFrom, fallbackFrom, reloadWithoutLease, returnThis, settle, type Callback } from './express-helpers.js';
 import { noticePlainUse, versionCookieFor } from './express-notes.js';
 import { HandleBook } from './express-handles.js';
 
@@ -62,8 +63,7 @@ export class DynamoDBStore extends session.Store {
   private readonly book = new HandleBook();
   /** @internal express-session's cookie name, set by dynamoSession(): the version cookie is named after it. */
   cookieName = 'connect.sid';
-  private readonly lockFor: (req: IncomingMessage) => boolean | undefined;
-  private readonly keepAliveFor: (req: IncomingMessage) => boolean | undefined;
+  private readonly rules: RequestRules<IncomingMessage>;
   /**
    * @internal The request whose session express-session is fetching: dynamoSession() sets it
    * around the middleware call, inside which express-session calls get() synchronously. (An
@@ -104,8 +104,7 @@ export class DynamoDBStore extends session.Store {
     const { store, lock, keepAlive, migrateFrom, ...storeOptions } = options;
     checkMigrateFrom(migrateFrom, store, storeOptions.fallback);
     this.store = storeFrom(store, migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
-    this.lockFor = lockRule(lock);
-    this.keepAliveFor = lockRule(keepAlive);
+    this.rules = new RequestRules(nodeRequestReader, lock, keepAlive);
     this.stopWatching = watchServedRequests();
     this.store.on('disconnect', (err) => this.emit('disconnect', err));
     this.store.on('connect', () => this.emit('connect'));
@@ -162,7 +161,7 @@ export class DynamoDBStore extends session.Store {
 
   /** `versioned`: the request's version cookie may allow an eventually consistent read (only dynamoSession() sets it). */
   private async loadSession(sid: string, req: IncomingMessage | undefined, lock: boolean | undefined, versioned = true): Promise<ExpressSessionData | null> {
-    lock ??= req ? this.lockFor(req) : false;
+    lock ??= req ? this.rules.lock(req) : false;
     const minVersion = req && versioned ? versionFloor(this.store, req.headers.cookie, this.cookieName, sid) : undefined;
     const loaded = await loadForRequest(this.store, sid, lock, req?.method, minVersion);
     if (req) (req as { dsmMinVersion?: number }).dsmMinVersion = minVersion;
@@ -213,11 +212,12 @@ export class DynamoDBStore extends session.Store {
         this.book.set(sess, handle);
       }
       const replaces = this.replacing.get(sess);
+      const req = (sess as { req?: IncomingMessage }).req;
       await this.store.commit(handle, sid, toStored(sess), {
         expires: this.expiryOf(sess, handle),
         ...(json === undefined ? {} : { json }),
         ...(replaces ? { replaces } : {}),
-        ...(handle?.version === 0 ? { device: requestDevice((sess as { req?: IncomingMessage }).req) } : {}),
+        ...(handle?.version === 0 && req ? { device: this.rules.device(req) } : {}),
       });
     };
     return settle(save(), cb);
@@ -325,7 +325,7 @@ export class DynamoDBStore extends session.Store {
    * the stored expiry. A session the request creates or regenerates gets its full lifetime, as always.
    */
   holdExpiry(req: IncomingMessage, sess: object | undefined): void {
-    if (!sess || this.keepAliveFor(req) !== false || this.book.of(sess) === undefined) return;
+    if (!sess || this.rules.keepAlive(req) || this.book.of(sess) === undefined) return;
     Object.defineProperty(sess, 'touch', { configurable: true, enumerable: false, writable: true, value: returnThis });
     this.held.add(sess);
   }

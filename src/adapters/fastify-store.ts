@@ -13,12 +13,12 @@ import type { SessionStore as FastifySessionStoreContract } from '@fastify/sessi
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
-import { lockRule, type LockRule } from './lock-rule.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestRules, type RequestReader } from './request-rules.js';
 import { destroyPending, takeReplaced, type RequestLoads } from './request-loads.js';
 import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
-import { deviceOf } from './device.js';
 
 export type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -77,6 +77,14 @@ function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void 
   process.nextTick(() => cb(...args));
 }
 
+const fastifyReader: RequestReader<FastifyRequest> = {
+  method: (req) => req.method,
+  url: (req) => req.url,
+  userAgent: (req) => req.headers['user-agent'],
+  // Fastify's request.ip follows its trustProxy setting.
+  clientAddress: (req) => req.ip,
+};
+
 /** A @fastify/session store backed by DynamoDB. */
 export class FastifySessionStore implements FastifySessionStoreContract {
   readonly store: SessionStore;
@@ -91,9 +99,8 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   }
   /** @internal The request whose hooks are running: @fastify/session gives the store only the id. */
   readonly context = new AsyncLocalStorage<RequestContext>();
-  private readonly lockFor: (req: FastifyRequest) => boolean | undefined;
-  /** @internal */
-  readonly keepAliveFor: (req: FastifyRequest) => boolean | undefined;
+  /** @internal The lock, keepAlive and device rules (request-rules.ts), read by the plugin's hooks too. */
+  readonly rules: RequestRules<FastifyRequest>;
   /** @internal */
   readonly sessionCookie: { name: string } & SessionCookieOptions;
   /** @internal Errors of failed saves and expiry refreshes, told apart from the route's own errors. */
@@ -103,8 +110,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
     this.store = storeFrom(store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
-    this.lockFor = lockRule<FastifyRequest>(lock, (req) => req.url);
-    this.keepAliveFor = lockRule<FastifyRequest>(keepAlive, (req) => req.url);
+    this.rules = new RequestRules(fastifyReader, lock, keepAlive);
   }
 
   get(sid: string, cb: Parameters<FastifySessionStoreContract['get']>[1]): void {
@@ -114,7 +120,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const holder = held?.handle;
     const reload = holder !== undefined && !holder.settled;
     // Outside a request nothing would give a lease back.
-    const lock = ctx && !reload ? this.lockFor(ctx.request) : false;
+    const lock = ctx && !reload ? this.rules.lock(ctx.request) : false;
     const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
     if (held && minVersion !== undefined) held.minVersion = minVersion;
     loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
@@ -140,7 +146,7 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const own = handle ?? (ctx ? this.store.newHandle(sid) : undefined);
     if (own && !handle) ctx!.loads.set(sid, { handle: own });
     const replaces = own && !handle ? takeReplaced(ctx?.loads) : undefined;
-    const device = own?.version === 0 && ctx ? deviceOf(ctx.request.headers['user-agent'], ctx.request.ip) : undefined;
+    const device = own?.version === 0 && ctx ? this.rules.device(ctx.request) : undefined;
     this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
       () => later(cb),
       (err) => later(cb, this.saveFailed(err)),

@@ -113,7 +113,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     const session = request.session as FastifyRequest['session'] | undefined;
     const handle = session?.sessionId ? sessionStore.context.getStore()?.loads.get(session.sessionId)?.handle : undefined;
     const cookie = session?.cookie as { originalMaxAge?: number | null; expires?: Date | null } | undefined;
-    if (handle && cookie && typeof cookie.originalMaxAge === 'number' && sessionStore.keepAliveFor(request) === false) {
+    if (handle && cookie && typeof cookie.originalMaxAge === 'number' && !sessionStore.rules.keepAlive(request)) {
       cookie.expires = new Date(handle.expiresAtMs);
     }
     done();

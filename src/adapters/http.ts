@@ -11,20 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
-import { lockRule, type LockRule } from './lock-rule.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
-import { deviceOf } from './device.js';
+import { nodeRequestReader } from './request-rules.js';
+import { RequestPipeline, type PipelineOptions, type SessionRequestReader } from './request-pipeline.js';
 
-export interface HttpSessionOptions extends ServerSessionOptions {
-  /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
-  lock?: LockRule;
-  /**
-   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
-   * others (a background poll) read and write it under the expiry it has. Default: every request.
-   */
-  keepAlive?: LockRule;
-}
+export type HttpSessionOptions = PipelineOptions<IncomingMessage>;
 
 export type SessionRequestHandler = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -34,23 +26,22 @@ export type WithSession = ((req: IncomingMessage, res: ServerResponse, handler: 
 
 type End = ServerResponse['end'];
 
+/** A node:http request as the pipeline reads it. */
+export const incomingReader: SessionRequestReader<IncomingMessage> = {
+  ...nodeRequestReader,
+  header: (req, name) => req.headers[name],
+  // A TLS connection (node:https); behind a proxy, `trustProxy` lets X-Forwarded-Proto say.
+  https: (req) => (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+};
+
 export function sessionHandler(options: HttpSessionOptions): WithSession {
-  const { lock, keepAlive, ...rest } = options;
-  const sessions = new ServerSessions(rest);
-  const lockFor = lockRule(lock);
-  const keepAliveFor = lockRule(keepAlive);
+  const pipeline = new RequestPipeline(options, incomingReader);
+  const sessions = pipeline.sessions;
 
   async function withSession(req: IncomingMessage, res: ServerResponse, handler: SessionRequestHandler): Promise<void> {
     let session: RequestSession;
     try {
-      const locked = lockFor(req);
-      session = await sessions.open((name) => req.headers[name], {
-        ...(locked === undefined ? {} : { lock: locked }),
-        ...(req.method ? { method: req.method } : {}),
-        device: deviceOf(req.headers['user-agent'], req.socket?.remoteAddress),
-        // A TLS connection (node:https); behind a proxy, `trustProxy` lets X-Forwarded-Proto say.
-        https: (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-      });
+      session = await pipeline.open(req);
     } catch (err) {
       const status = unavailableStatus(err);
       if (!status) throw err;
@@ -58,7 +49,6 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
       return;
     }
 
-    session.keepAlive = keepAliveFor(req) !== false;
     const originalEnd = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     const originalWriteHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
     let saved: Promise<void> | undefined;
@@ -75,14 +65,12 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
       if (saved) return originalEnd(...args);
       restore();
       const previewed = res.headersSent;
-      saved = sessions.finish(session).then(
+      saved = pipeline.commit(session).then(
         (headers) => {
           if (!previewed && !res.headersSent) for (const [name, value] of headers) res.appendHeader(name, value);
           originalEnd(...args);
         },
         (err: unknown) => {
-          // A save a retry may fix leaves the lease with the request: give it back.
-          void sessions.abandon(session).catch(() => undefined);
           const status = unavailableStatus(err);
           // Headers flushed early cannot be taken back: the response goes as the handler wrote it.
           if (res.headersSent) {
@@ -103,7 +91,7 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
     } catch (err) {
       if (!saved) {
         restore();
-        await sessions.abandon(session).catch(() => undefined);
+        await pipeline.release(session).catch(() => undefined);
       }
       throw err;
     }

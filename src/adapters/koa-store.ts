@@ -11,11 +11,11 @@ import type Koa from 'koa';
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
 import { eventualReads, type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
-import { lockRule, type LockRule } from './lock-rule.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestRules, type RequestReader } from './request-rules.js';
 import { destroyPending, RequestBook, settlePending, takeReplaced } from './request-loads.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 import { versionSetCookie } from './version-cookie.js';
-import { deviceOf } from './device.js';
 
 export interface KoaStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options (then give none of them). */
@@ -64,6 +64,14 @@ function appData(ctx: Koa.Context): SessionData | undefined {
   return data;
 }
 
+const koaReader: RequestReader<Koa.Context> = {
+  method: (ctx) => ctx.method,
+  url: (ctx) => ctx.url,
+  userAgent: (ctx) => ctx.get('User-Agent'),
+  // Koa's ctx.ip follows its app.proxy setting.
+  clientAddress: (ctx) => ctx.ip,
+};
+
 /** A koa-session external store backed by DynamoDB. */
 export class KoaSessionStore {
   readonly store: SessionStore;
@@ -76,8 +84,7 @@ export class KoaSessionStore {
   [inspect.custom](_depth: number, options: object): string {
     return `KoaSessionStore ${inspect(this.toJSON(), { ...options, depth: 4 })}`;
   }
-  private readonly lockFor: (ctx: Koa.Context) => boolean | undefined;
-  private readonly keepAliveFor: (ctx: Koa.Context) => boolean | undefined;
+  private readonly rules: RequestRules<Koa.Context>;
   /** What each request loaded, and the end of its destroy (request-loads.ts). */
   private readonly book = new RequestBook<Loaded>();
   private readonly sessionCookie: { name: string } & SessionCookieOptions;
@@ -86,14 +93,13 @@ export class KoaSessionStore {
     const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
     this.store = storeFrom(store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'koa.sess' };
-    this.lockFor = lockRule<Koa.Context>(lock, (ctx) => ctx.url);
-    this.keepAliveFor = lockRule<Koa.Context>(keepAlive, (ctx) => ctx.url);
+    this.rules = new RequestRules(koaReader, lock, keepAlive);
   }
 
   async get(key: string, maxAge: number | 'session' | undefined, options: { ctx?: Koa.Context } = {}): Promise<SessionData | null> {
     const ctx = options.ctx;
     // Without a request to end it, a lease would never be given back: only koa-session's own loads lock.
-    const lock = ctx ? this.lockFor(ctx) : false;
+    const lock = ctx ? this.rules.lock(ctx) : false;
     const minVersion = ctx ? versionFloor(this.store, ctx.get('Cookie'), this.sessionCookie.name, key) : undefined;
     const loaded = await loadForRequest(this.store, key, lock, ctx?.method, minVersion);
     if (!loaded) return null;
@@ -101,7 +107,7 @@ export class KoaSessionStore {
     const originalMaxAge = (cookie as { originalMaxAge?: unknown } | undefined)?.originalMaxAge;
     // keepAlive: a request its rule leaves out (a background poll) keeps the expiry loaded. Given what is
     // left of it as `_maxAge`, koa-session saves and sets the cookie with that expiry, not a later one.
-    const hold = ctx !== undefined && this.keepAliveFor(ctx) === false;
+    const hold = ctx !== undefined && !this.rules.keepAlive(ctx);
     if (ctx) this.book.of(ctx).set(key, { handle: loaded.handle, cookie, maxAge: maxAge ?? 'session', minVersion, hold });
     const lifetime = typeof originalMaxAge === 'number' ? originalMaxAge : this.store.config.ttl * 1000;
     return {
@@ -136,7 +142,7 @@ export class KoaSessionStore {
     const ctx = options.ctx;
     const handle = mine?.handle ?? (ctx ? this.store.newHandle(key) : undefined);
     const replaces = ctx && !mine ? takeReplaced(this.book.of(ctx)) : undefined;
-    const device = ctx && !mine ? deviceOf(ctx.get('User-Agent'), ctx.ip) : undefined;
+    const device = ctx && !mine ? this.rules.device(ctx) : undefined;
     await this.store.commit(handle, key, { cookie, ...data }, { expires, ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) });
     // A second save of it in this request builds on the first.
     if (ctx && !mine && handle) this.book.of(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });

@@ -23,11 +23,11 @@
 import { parseSetCookie } from 'cookie';
 import { ConfigError, ReadOnlySessionError } from '../errors.js';
 import type { SessionData } from '../core/session-store.js';
-import { lockRule, type LockRule } from './lock-rule.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestPipeline, type SessionRequestReader } from './request-pipeline.js';
 import { optionalPeer } from './optional-peer.js';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { pathOf, webSessions, type WebSessions } from './web.js';
-import { deviceOf } from './device.js';
 
 export interface NextSessionOptions extends Omit<ServerSessionOptions, 'header'> {
   /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix (needs `getSession(request)`). */
@@ -159,6 +159,25 @@ const hasBody = (headers: { get(name: string): string | null }): boolean =>
   headers.get('transfer-encoding') !== null ||
   Number(headers.get('content-length') ?? 0) > 0;
 
+/** A Route Handler's Request, or none (a Server Action, a render): then what next/headers gives. */
+interface NextRequest {
+  request: Request | undefined;
+  incoming: { get(name: string): string | null };
+}
+
+const nextReader: SessionRequestReader<NextRequest> = {
+  // next/headers gives no method. A Server Action is a POST: with the Next-Action header from Next's client script, or
+  // without it as a plain form post from a browser without JavaScript; both carry a body, which a render or a GET never does.
+  method: ({ request, incoming }) => request?.method ?? (hasBody(incoming) ? 'POST' : 'GET'),
+  url: ({ request }) => (request ? pathOf(request) : ''),
+  judged: ({ request }) => request !== undefined,
+  userAgent: (next) => nextReader.header(next, 'user-agent'),
+  clientAddress: () => undefined,
+  header: ({ request, incoming }, name) => (request ? request.headers.get(name) : incoming.get(name)),
+  // HTTPS as Next.js sees it: a Route Handler's URL, or the X-Forwarded-Proto Next.js sets on every request it serves.
+  https: ({ request, incoming }) => (request ? request.url.startsWith('https:') : incoming.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https'),
+};
+
 export function nextSessions(options: NextSessionOptions): NextSessions {
   if ((options as { header?: unknown })?.header !== undefined) {
     throw new ConfigError(
@@ -169,27 +188,15 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   const { lock, keepAlive, ...rest } = options;
   const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) });
   const sessions = web.sessions;
-  const lockFor = lockRule<Request>(lock, pathOf);
-  const keepAliveFor = lockRule<Request>(keepAlive, pathOf);
+  // The rules judge a Route Handler's Request; a Server Action or a render has none: the store's locking mode decides by its method.
+  const onRequest = (rule: LockRule<Request> | undefined): LockRule<NextRequest> | undefined =>
+    typeof rule === 'function' ? (next) => rule(next.request!) : rule;
+  const pipeline = new RequestPipeline<NextRequest>({ secret: undefined, lock: onRequest(lock), keepAlive: onRequest(keepAlive) }, nextReader, sessions);
 
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
     const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
-    // next/headers gives no method. A Server Action is a POST: with the Next-Action header from Next's
-    // client script, or without it as a plain form post from a browser without JavaScript; both carry a
-    // body, which a render or a GET never does.
-    const method = request?.method ?? (hasBody(incoming) ? 'POST' : 'GET');
-    const locked = request ? lockFor(request) : undefined;
-    // HTTPS as Next.js sees it: a Route Handler's URL, or the X-Forwarded-Proto Next.js sets on every request it serves.
-    const https = request ? new URL(request.url).protocol === 'https:' : incoming.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
-    const header = (name: string) => (request ? request.headers.get(name) : incoming.get(name));
-    const session = await sessions.open(header, {
-      ...(locked === undefined ? {} : { lock: locked }),
-      method,
-      https,
-      device: deviceOf(header('user-agent'), undefined),
-    });
-    session.keepAlive = !request || keepAliveFor(request) !== false;
+    const session = await pipeline.open({ request, incoming });
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.
       const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };

@@ -21,7 +21,7 @@ import type { SessionStorage, Session as RouterSession, SessionData as RouterSes
 import { ConfigError } from '../errors.js';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
-import { deviceOf } from './device.js';
+import { nodeRequestReader, RequestRules } from './request-rules.js';
 
 export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'header'> {
   /** Cookie name. Default `__session`, as React Router's own storages. */
@@ -113,6 +113,7 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? false });
   // getSession is given the Cookie header alone: with trackDevices, the device comes from the request node:http is serving.
   if (sessions.store.config.trackDevices) watchServedRequests();
+  const rules = new RequestRules(nodeRequestReader, false, undefined);
   const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
     if (!(session instanceof DynamoRouterSession)) {
       throw new ConfigError(
@@ -132,7 +133,7 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       const request = await sessions.open(cookieHeader ?? undefined, {
         lock: false,
         https: process.env.NODE_ENV === 'production',
-        ...(served ? { device: deviceOf(served.headers['user-agent'], served.socket?.remoteAddress) } : {}),
+        ...(served ? { device: rules.device(served) } : {}),
       });
       return new DynamoRouterSession<Data, FlashData>(request) as unknown as RouterSession<Data, FlashData>;
     },

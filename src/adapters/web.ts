@@ -15,25 +15,12 @@
  * session until then).
  */
 import { ServerSessions, RequestSession, type ServerSessionOptions, type ResponseHeaders } from './server-session.js';
-import { lockRule, type LockRule } from './lock-rule.js';
 import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
-import { deviceOf } from './device.js';
+import { RequestPipeline, type PipelineOptions, type RequestFacts, type Responder, type SessionRequestReader } from './request-pipeline.js';
 
-export interface WebSessionOptions extends ServerSessionOptions {
-  /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix. */
-  lock?: LockRule<Request>;
-  /**
-   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
-   * others (a background poll) read and write it under the expiry it has. Default: every request.
-   */
-  keepAlive?: LockRule<Request>;
-}
-
-/** What a framework knows of a request beyond the Request object (SvelteKit's `getClientAddress()`), for `trackDevices`. */
-export interface RequestFacts {
-  clientAddress?: string | undefined;
-}
+export type WebSessionOptions = PipelineOptions<Request>;
+export type { RequestFacts };
 
 export interface WebSessions {
   /** The core of the adapter: its store is `sessions.store`. */
@@ -60,10 +47,7 @@ export interface WebSessions {
  */
 export function unavailableResponse(err: unknown, init: { headers?: ConstructorParameters<typeof Headers>[0] } = {}): Response | undefined {
   const status = unavailableStatus(err);
-  if (!status) return undefined;
-  const headers = new Headers(init.headers);
-  for (const [name, value] of Object.entries(unavailableHeaders(status.retryAfterSeconds))) headers.set(name, value);
-  return new Response(UNAVAILABLE_BODY, { status: 503, headers });
+  return status ? responder.unavailable(status.retryAfterSeconds, new Headers(init.headers)) : undefined;
 }
 
 /** Headers to send, as a Headers object (Set-Cookie kept apart, one per cookie). */
@@ -92,74 +76,45 @@ export function pathOf(request: Request): string {
   return url.pathname + url.search;
 }
 
+/** A Request as the pipeline reads it: the URL's protocol is the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto). */
+export const requestReader: SessionRequestReader<Request> = {
+  method: (request) => request.method,
+  url: pathOf,
+  userAgent: (request) => request.headers.get('user-agent'),
+  clientAddress: () => undefined,
+  header: (request, name) => request.headers.get(name),
+  https: (request) => request.url.startsWith('https:'),
+};
+
+/** A Response as `serve` speaks it. */
+const responder: Responder<Response> = {
+  unavailable: (retryAfterSeconds, kept) => {
+    const headers = new Headers(kept);
+    for (const [name, value] of Object.entries(unavailableHeaders(retryAfterSeconds))) headers.set(name, value);
+    return new Response(UNAVAILABLE_BODY, { status: 503, headers });
+  },
+  send: (response, headers) => withHeaders(response, toHeaders(headers)),
+  discard: (response) => {
+    // Its body is never read: a streaming one is told so.
+    response.body?.cancel().catch(() => undefined);
+    return survivingHeaders(response.headers);
+  },
+};
+
 export function webSessions(options: WebSessionOptions): WebSessions {
-  const { lock, keepAlive, ...rest } = options;
-  const sessions = new ServerSessions(rest);
-  const lockFor = lockRule<Request>(lock, pathOf);
-  const keepAliveFor = lockRule<Request>(keepAlive, pathOf);
-
-  const getSession = async (request: Request, facts: RequestFacts = {}): Promise<RequestSession> => {
-    const locked = lockFor(request);
-    // The URL's protocol: the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto).
-    const https = new URL(request.url).protocol === 'https:';
-    const session = await sessions.open((name) => request.headers.get(name), {
-      ...(locked === undefined ? {} : { lock: locked }),
-      method: request.method,
-      https,
-      device: deviceOf(request.headers.get('user-agent'), facts.clientAddress),
-    });
-    session.keepAlive = keepAliveFor(request) !== false;
-    return session;
+  const pipeline = new RequestPipeline(options, requestReader);
+  const commitSession = async (session: RequestSession): Promise<Headers> => toHeaders(await pipeline.commit(session));
+  return {
+    sessions: pipeline.sessions,
+    getSession: (request, facts) => pipeline.open(request, facts),
+    commitSession,
+    destroySession: async (session) => {
+      await session.destroy();
+      return commitSession(session);
+    },
+    releaseSession: (session) => pipeline.release(session),
+    handle: (request, handler, facts) => pipeline.serve(request, handler, responder, facts),
   };
-
-  const commitSession = async (session: RequestSession): Promise<Headers> => {
-    try {
-      return toHeaders(await sessions.finish(session));
-    } catch (err) {
-      // A save a retry may fix leaves the lease with the request: give it back.
-      await sessions.abandon(session).catch(() => undefined);
-      throw err;
-    }
-  };
-
-  const destroySession = async (session: RequestSession): Promise<Headers> => {
-    await session.destroy();
-    return commitSession(session);
-  };
-
-  const releaseSession = (session: RequestSession): Promise<void> => sessions.abandon(session);
-
-  const handle = async (request: Request, handler: (session: RequestSession) => Response | Promise<Response>, facts?: RequestFacts): Promise<Response> => {
-    let session: RequestSession;
-    try {
-      session = await getSession(request, facts);
-    } catch (err) {
-      const answer = unavailableResponse(err);
-      if (answer) return answer;
-      throw err;
-    }
-    let response: Response;
-    try {
-      response = await handler(session);
-    } catch (err) {
-      await releaseSession(session).catch(() => undefined);
-      throw err;
-    }
-    let headers: Headers;
-    try {
-      headers = await commitSession(session);
-    } catch (err) {
-      // The handler's response described a change that was not kept: it is replaced whole
-      // (replace-response.ts); its body is never read, so a streaming one is told so.
-      response.body?.cancel().catch(() => undefined);
-      const answer = unavailableResponse(err, { headers: survivingHeaders(response.headers) });
-      if (answer) return answer;
-      throw err;
-    }
-    return withHeaders(response, headers);
-  };
-
-  return { sessions, getSession, commitSession, destroySession, releaseSession, handle };
 }
 
 export { RequestSession, ServerSessions };
