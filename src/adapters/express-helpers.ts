@@ -4,7 +4,6 @@
  * (`fallbackFrom`), a session's device, and the reload() of a session its own
  * request holds under a lease.
  */
-import type { IncomingMessage } from 'node:http';
 import type session from 'express-session';
 import type { SessionData as ExpressSessionData } from 'express-session';
 import type { SessionFallback } from '../core/fallback.js';

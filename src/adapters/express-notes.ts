@@ -5,26 +5,20 @@
  * dynamoSession() gives.
  */
 import type { SessionHandle, SessionStore } from '../core/session-store.js';
-import { versionSetCookie } from './version-cookie.js';
+import { versionCookieAfter } from './version-cookie.js';
 
 type CookieFields = { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null };
 
 /** The Set-Cookie of the version cookie for a session whose stored version is not the one the request came with; else undefined. */
-export function versionCookieFor(cookieName: string, handle: SessionHandle | undefined, sess: object, minVersion: number | undefined): string | undefined {
-  if (!handle || handle.storedVersion === minVersion) return undefined;
+export function versionCookieFor(store: SessionStore, cookieName: string, handle: SessionHandle | undefined, sess: object, minVersion: number | undefined): string | undefined {
   const cookie = (sess as { cookie?: CookieFields }).cookie ?? {};
-  return versionSetCookie(
-    cookieName,
-    handle.id,
-    handle.storedVersion,
-    {
-      ...(cookie.path ? { path: cookie.path } : {}),
-      ...(cookie.domain ? { domain: cookie.domain } : {}),
-      ...(cookie.secure === true ? { secure: true } : {}),
-      ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite } : {}),
-    },
-    cookie.expires instanceof Date ? cookie.expires : undefined,
-  );
+  const flags = {
+    ...(cookie.path ? { path: cookie.path } : {}),
+    ...(cookie.domain ? { domain: cookie.domain } : {}),
+    ...(cookie.secure === true ? { secure: true } : {}),
+    ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite } : {}),
+  };
+  return versionCookieAfter(store, cookieName, handle, minVersion, flags, cookie.expires instanceof Date ? cookie.expires : undefined);
 }
 
 /**

@@ -13,7 +13,7 @@ import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData } from 'express-session';
 import { contextOf, SessionStore, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
-import { eventualReads, type SessionStoreOptions } from '../config/options.js';
+import { type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';
 import { nodeRequestReader, RequestRules } from './request-rules.js';
@@ -278,7 +278,7 @@ export class DynamoDBStore extends session.Store {
    * client's next read may be eventually consistent, when it changed.
    */
   versionCookie(sess: object, minVersion: number | undefined): string | undefined {
-    return eventualReads(this.store.config) ? versionCookieFor(this.cookieName, this.book.of(sess), sess, minVersion) : undefined;
+    return versionCookieFor(this.store, this.cookieName, this.book.of(sess), sess, minVersion);
   }
 
   /**

@@ -12,16 +12,16 @@ import fp from 'fastify-plugin';
 import type { FastifySessionOptions } from '@fastify/session';
 import { SessionStore, type SessionData } from '../core/session-store.js';
 import { putFlash } from '../core/flash.js';
-import { eventualReads } from '../config/options.js';
 import { RequestLoads } from './request-loads.js';
 import { unavailableStatus } from './unavailable.js';
 import { clearForReplacement, survivesReplacement } from './replace-response.js';
 import { cookieExpiry, toStored } from './cookie-shape.js';
 import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
-import { versionSetCookie } from './version-cookie.js';
+import { versionCookieAfter } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
 import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
 import { FastifySessionStore, type Callback, type FastifyStoreOptions } from './fastify-store.js';
+import { passThrough } from './shared-store.js';
 
 export { FastifySessionStore, type FastifyStoreOptions } from './fastify-store.js';
 
@@ -37,7 +37,8 @@ export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<F
 }
 
 const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, options) => {
-  const { header, store, lock, keepAlive, secret, cookieName, cookie, cookiePrefix, saveUninitialized, rolling, idGenerator, ...storeOptions } = options;
+  const { header, secret, cookieName, cookie, ...rest } = options;
+  const [sessionOptions, storeOptions] = passThrough(rest, ['cookiePrefix', 'saveUninitialized', 'rolling', 'idGenerator'] as const);
   // @fastify/session refuses a short string, not a short entry of a rotation list; a signer object is the app's own.
   if (typeof secret === 'string' || Array.isArray(secret)) checkSecretLength(Array.isArray(secret) ? secret : [secret], 'secret');
   const idHeader = resolveIdHeader(header);
@@ -54,13 +55,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   const needsCookie = !fastify.hasDecorator('parseCookie');
   const fastifySession = (await optionalPeer('@fastify/session', 'fastifyDynamoSession', () => import('@fastify/session'))).default;
   const fastifyCookie = needsCookie ? (await optionalPeer('@fastify/cookie', 'fastifyDynamoSession', () => import('@fastify/cookie'))).default : undefined;
-  const sessionStore = new FastifySessionStore({
-    ...storeOptions,
-    ...(store ? { store } : {}),
-    ...(lock !== undefined ? { lock } : {}),
-    ...(keepAlive !== undefined ? { keepAlive } : {}),
-    sessionCookie: { name: cookieName ?? 'sessionId', ...cookieFlags },
-  });
+  const sessionStore = new FastifySessionStore({ ...storeOptions, sessionCookie: { name: cookieName ?? 'sessionId', ...cookieFlags } });
   fastify.decorate('dynamoSessionStore', sessionStore);
   fastify.decorateRequest('flash', function (this: FastifyRequest, name: string, value: unknown) {
     if (this.session) putFlash(this.session as unknown as SessionData, name, value);
@@ -100,10 +95,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     store: sessionStore,
     ...(cookieName !== undefined ? { cookieName } : {}),
     cookie: { maxAge: sessionStore.store.config.ttl * 1000, ...cookie, secure: cookieFlags.secure, sameSite: cookieFlags.sameSite },
-    ...(cookiePrefix !== undefined ? { cookiePrefix } : {}),
-    ...(saveUninitialized !== undefined ? { saveUninitialized } : {}),
-    ...(rolling !== undefined ? { rolling } : {}),
-    ...(idGenerator !== undefined ? { idGenerator } : {}),
+    ...sessionOptions,
   } as FastifySessionOptions);
 
   // keepAlive: a request its rule leaves out (a background poll) keeps the expiry its session was loaded
@@ -139,12 +131,11 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
         }
       }
       // A write this request made: the client's next reads must not be older (unless consistentRead: true).
-      const version = handle.storedVersion;
-      if (eventualReads(sessionStore.store.config) && version !== minVersion && request.session?.sessionId === sid) {
-        const flags = sessionStore.sessionCookie;
-        const secure = (flags.secure as boolean | 'auto' | undefined) === 'auto' ? request.protocol === 'https' : flags.secure;
-        reply.header('set-cookie', versionSetCookie(flags.name, sid, version, { ...flags, secure }, expires));
-      }
+      if (request.session?.sessionId !== sid) continue;
+      const flags = sessionStore.sessionCookie;
+      const secure = (flags.secure as boolean | 'auto' | undefined) === 'auto' ? request.protocol === 'https' : flags.secure;
+      const version = versionCookieAfter(sessionStore.store, flags.name, handle, minVersion, { ...flags, secure }, expires);
+      if (version) reply.header('set-cookie', version);
     }
   });
   // With `header`: the session cookie @fastify/session set (it has by now) leaves as the id header.
@@ -185,7 +176,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
     await ctx.loads.end(sessionStore.store);
   });
   fastify.addHook('onClose', async () => {
-    if (!store) await sessionStore.store.close();
+    if (!options.store) await sessionStore.store.close();
   });
 };
 

@@ -8,10 +8,19 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { UNAVAILABLE_BODY, unavailableHeaders } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
-import { RequestPipeline, type PipelineOptions, type Responder, type SessionRequestReader } from './request-pipeline.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestPipeline, type Responder, type SessionRequestReader } from './request-pipeline.js';
 import { pathOf } from './web.js';
 
-export type HonoSessionOptions = PipelineOptions<Context>;
+export interface HonoSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate of the Context, a RegExp on the path, or a path prefix. */
+  lock?: LockRule<Context>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<Context>;
+}
 
 /** Declare it on your app (`new Hono<SessionEnv>()`) so `c.get('session')` is typed. */
 export type SessionEnv = { Variables: { session: RequestSession } };

@@ -14,9 +14,18 @@ import { ServerSessions, RequestSession, type ServerSessionOptions } from './ser
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
 import { nodeRequestReader } from './request-rules.js';
-import { RequestPipeline, type PipelineOptions, type SessionRequestReader } from './request-pipeline.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestPipeline, type SessionRequestReader } from './request-pipeline.js';
 
-export type HttpSessionOptions = PipelineOptions<IncomingMessage>;
+export interface HttpSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate, a RegExp on the URL, or a path prefix. */
+  lock?: LockRule;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule;
+}
 
 export type SessionRequestHandler = (session: RequestSession, req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -27,7 +36,7 @@ export type WithSession = ((req: IncomingMessage, res: ServerResponse, handler: 
 type End = ServerResponse['end'];
 
 /** A node:http request as the pipeline reads it. */
-export const incomingReader: SessionRequestReader<IncomingMessage> = {
+const incomingReader: SessionRequestReader<IncomingMessage> = {
   ...nodeRequestReader,
   header: (req, name) => req.headers[name],
   // A TLS connection (node:https); behind a proxy, `trustProxy` lets X-Forwarded-Proto say.

@@ -9,13 +9,13 @@ import { loadForRequest, versionFloor } from './request-load.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
 import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
-import { eventualReads, type SessionStoreOptions } from '../config/options.js';
+import { type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';
 import { RequestRules, type RequestReader } from './request-rules.js';
 import { destroyPending, RequestBook, settlePending, takeReplaced } from './request-loads.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
-import { versionSetCookie } from './version-cookie.js';
+import { versionCookieAfter } from './version-cookie.js';
 
 export interface KoaStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options (then give none of them). */
@@ -147,12 +147,10 @@ export class KoaSessionStore {
     // A second save of it in this request builds on the first.
     if (ctx && !mine && handle) this.book.of(ctx).set(key, { handle, cookie, maxAge: maxAge ?? 'session', minVersion: undefined });
     // A session this request created has a version too: the client's next read may already be eventually consistent.
-    const version = handle?.storedVersion;
-    if (options.ctx && eventualReads(this.store.config) && version !== undefined && version > 0 && version !== mine?.minVersion) {
-      // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
-      const flags = { ...this.sessionCookie, secure: this.sessionCookie.secure ?? options.ctx.secure };
-      options.ctx.append('Set-Cookie', versionSetCookie(this.sessionCookie.name, key, version, flags, sessionCookie ? undefined : new Date(expires)));
-    }
+    // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
+    const flags = ctx ? { ...this.sessionCookie, secure: this.sessionCookie.secure ?? ctx.secure } : this.sessionCookie;
+    const version = ctx ? versionCookieAfter(this.store, this.sessionCookie.name, handle, mine?.minVersion, flags, sessionCookie ? undefined : new Date(expires)) : undefined;
+    if (version) ctx!.append('Set-Cookie', version);
   }
 
   async destroy(key: string, options: { ctx?: Koa.Context } = {}): Promise<void> {

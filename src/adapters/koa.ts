@@ -11,14 +11,18 @@ import createSession from 'koa-session';
 import { SessionStore, type SessionData } from '../core/session-store.js';
 import { SessionStoreError } from '../errors.js';
 import { putFlash } from '../core/flash.js';
-import { checkSecretLength, secretList, signSessionId, unsignSessionId } from './signed-cookie.js';
+import { checkSecretLength, readCookie, secretList, signSessionId, unsignSessionId } from './signed-cookie.js';
 import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { clearForReplacement } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 import { ConfigError } from '../errors.js';
 import { KoaSessionStore, type KoaStoreOptions } from './koa-store.js';
+import { passThrough } from './shared-store.js';
 
 type KoaSessionOptions = NonNullable<Parameters<typeof createSession>[1]>;
+
+/** koa-session's options this entry passes on as they are given. */
+const KOA_SESSION_OPTIONS = ['rolling', 'renew', 'overwrite', 'autoCommit', 'valid', 'beforeSave', 'genid', 'prefix'] as const;
 
 export { KoaSessionStore, type KoaStoreOptions } from './koa-store.js';
 
@@ -42,28 +46,8 @@ export interface DynamoKoaSessionOptions extends KoaStoreOptions, Omit<KoaSessio
  * Without `secret`, cookies are signed with `app.keys` as koa-session does.
  */
 export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): Koa.Middleware & { store: KoaSessionStore } {
-  const {
-    header,
-    store,
-    lock,
-    keepAlive,
-    secret,
-    key,
-    maxAge,
-    rolling,
-    renew,
-    signed,
-    httpOnly,
-    secure,
-    sameSite,
-    overwrite,
-    autoCommit,
-    valid,
-    beforeSave,
-    genid,
-    prefix,
-    ...storeOptions
-  } = options;
+  const { header, secret, key, maxAge, secure, sameSite, httpOnly, signed, ...rest } = options;
+  const [koaOptions, storeOptions] = passThrough(rest, KOA_SESSION_OPTIONS);
   const secrets = secret === undefined ? undefined : secretList(secret);
   const idHeader = resolveIdHeader(header);
   if (idHeader && !secrets) {
@@ -87,43 +71,21 @@ export function dynamoSession(app: Koa, options: DynamoKoaSessionOptions = {}): 
     sameSite: (sameSite ?? 'lax') as 'lax' | 'strict' | 'none',
     path: '/',
   };
-  const external = new KoaSessionStore({
-    ...storeOptions,
-    ...(store ? { store } : {}),
-    ...(lock !== undefined ? { lock } : {}),
-    ...(keepAlive !== undefined ? { keepAlive } : {}),
-    sessionCookie: { name: cookieName, ...cookieOptions },
-  });
+  const external = new KoaSessionStore({ ...storeOptions, sessionCookie: { name: cookieName, ...cookieOptions } });
   const sessionOptions: KoaSessionOptions = {
     key: cookieName,
     store: external as unknown as KoaSessionOptions['store'],
     ...(maxAge !== undefined ? { maxAge } : { maxAge: external.store.config.ttl * 1000 }),
-    ...(rolling !== undefined ? { rolling } : {}),
-    ...(renew !== undefined ? { renew } : {}),
+    ...koaOptions,
     ...(signed !== undefined ? { signed } : {}),
     ...(httpOnly !== undefined ? { httpOnly } : {}),
     // Unset `secure` is Koa's default: the request's protocol (ctx.secure, following app.proxy). koa-session sets no SameSite: Lax.
     ...(secure !== undefined ? { secure } : {}),
     sameSite: sameSite ?? 'lax',
-    ...(overwrite !== undefined ? { overwrite } : {}),
-    ...(autoCommit !== undefined ? { autoCommit } : {}),
-    ...(valid !== undefined ? { valid } : {}),
-    ...(beforeSave !== undefined ? { beforeSave } : {}),
-    ...(genid !== undefined ? { genid } : {}),
-    ...(prefix !== undefined ? { prefix } : {}),
     ...(secrets
       ? {
           externalKey: {
-            get: (ctx: Koa.Context) => {
-              const raw = ctx.cookies.get(cookieName, { signed: false });
-              let value: string | undefined;
-              try {
-                value = raw === undefined ? undefined : decodeURIComponent(raw);
-              } catch {
-                value = undefined;
-              }
-              return unsignSessionId(value, secrets) as string;
-            },
+            get: (ctx: Koa.Context) => unsignSessionId(readCookie(ctx.get('Cookie'), cookieName), secrets) as string,
             set: (ctx: Koa.Context, id: string) => {
               const held = external.heldExpiry(ctx, id);
               const lifetime =

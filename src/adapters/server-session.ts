@@ -13,7 +13,7 @@ import { loadForRequest, versionFloor } from './request-load.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { SessionStore } from '../core/session-store.js';
-import { eventualReads, type SessionStoreOptions } from '../config/options.js';
+import { type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, SessionIdTakenError } from '../errors.js';
 import {
   clearSetCookie,
@@ -25,7 +25,7 @@ import {
   unsignSessionId,
   type SessionCookieOptions,
 } from './signed-cookie.js';
-import { versionSetCookie } from './version-cookie.js';
+import { versionCookieAfter } from './version-cookie.js';
 import { idFromHeader, resolveIdHeader, type ResolvedIdHeader, type SessionIdHeader } from './id-header.js';
 import { homeRegionIds } from '../regions/home-region.js';
 import { RequestSession } from './request-session.js';
@@ -217,13 +217,8 @@ export class ServerSessions {
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
     // A new session's handle is the one made above: its first write sets the cookie too, so its next read is eventual and sets none.
-    const version = (session.handle ?? handle).storedVersion;
-    if (eventualReads(this.store.config) && version > 0 && version !== session.minVersion) {
-      headers.push([
-        'Set-Cookie',
-        versionSetCookie(this.name, session.id, version, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires),
-      ]);
-    }
+    const version = versionCookieAfter(this.store, this.name, session.handle ?? handle, session.minVersion, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires);
+    if (version) headers.push(['Set-Cookie', version]);
     return headers;
   }
 

@@ -18,3 +18,18 @@ export function storeFrom(store: SessionStore | undefined, options: SessionStore
   }
   return store;
 }
+
+/**
+ * The options named in `names` that are set, for the framework's own session
+ * middleware (koa-session's, @fastify/session's), and the rest, for the store,
+ * whose checks catch a misspelt name and suggest the right one.
+ */
+export function passThrough<T extends object, K extends keyof T>(options: T, names: readonly K[]): [Partial<Pick<T, K>>, Omit<T, K>] {
+  const picked: Partial<Pick<T, K>> = {};
+  const rest = { ...options };
+  for (const name of names) {
+    if (options[name] !== undefined) picked[name] = options[name];
+    delete rest[name];
+  }
+  return [picked, rest];
+}

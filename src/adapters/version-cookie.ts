@@ -10,6 +10,8 @@
 import { idTag } from '../core/session-id.js';
 import { stringifySetCookie } from 'cookie';
 import type { SessionCookieOptions } from './signed-cookie.js';
+import type { SessionHandle, SessionStore } from '../core/session-store.js';
+import { eventualReads } from '../config/options.js';
 
 export function versionCookieName(sessionCookieName: string): string {
   return `${sessionCookieName}.v`;
@@ -36,4 +38,23 @@ export function versionSetCookie(sessionCookieName: string, id: string, version:
     ...(options.partitioned ? { partitioned: true } : {}),
     ...(expires ? { expires } : {}),
   });
+}
+
+/**
+ * The version cookie a response carries after its request stored session
+ * `handle` names: none with `consistentRead: true`, for a session never
+ * stored, or when the client's cookie already gave this version. Every entry
+ * decides it here.
+ */
+export function versionCookieAfter(
+  store: SessionStore,
+  sessionCookieName: string,
+  handle: SessionHandle | undefined,
+  minVersion: number | undefined,
+  options: SessionCookieOptions,
+  expires: Date | undefined,
+): string | undefined {
+  const version = handle?.storedVersion;
+  if (version === undefined || version <= 0 || version === minVersion || !eventualReads(store.config)) return undefined;
+  return versionSetCookie(sessionCookieName, handle!.id, version, options, expires);
 }

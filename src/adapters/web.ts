@@ -17,9 +17,18 @@
 import { ServerSessions, RequestSession, type ServerSessionOptions, type ResponseHeaders } from './server-session.js';
 import { UNAVAILABLE_BODY, unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { survivingHeaders } from './replace-response.js';
-import { RequestPipeline, type PipelineOptions, type RequestFacts, type Responder, type SessionRequestReader } from './request-pipeline.js';
+import type { LockRule } from './lock-rule.js';
+import { RequestPipeline, type RequestFacts, type Responder, type SessionRequestReader } from './request-pipeline.js';
 
-export type WebSessionOptions = PipelineOptions<Request>;
+export interface WebSessionOptions extends ServerSessionOptions {
+  /** Which requests take a pessimistic lease: a predicate of the Request, a RegExp on its path and query, or a path prefix. */
+  lock?: LockRule<Request>;
+  /**
+   * Which requests extend the session (its stored expiry and its cookie's), in the form of `lock`;
+   * others (a background poll) read and write it under the expiry it has. Default: every request.
+   */
+  keepAlive?: LockRule<Request>;
+}
 export type { RequestFacts };
 
 export interface WebSessions {
@@ -77,7 +86,7 @@ export function pathOf(request: Request): string {
 }
 
 /** A Request as the pipeline reads it: the URL's protocol is the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto). */
-export const requestReader: SessionRequestReader<Request> = {
+const requestReader: SessionRequestReader<Request> = {
   method: (request) => request.method,
   url: pathOf,
   userAgent: (request) => request.headers.get('user-agent'),
