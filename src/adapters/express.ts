@@ -13,7 +13,7 @@ import { putFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
-import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
+import { replaceFailedSave } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 
 import { DynamoDBStore } from './express-store.js';
@@ -149,7 +149,11 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
     sess.touch();
     store.saveWith(sess, json, (err?: unknown) => {
       if (err && !res.headersSent) {
-        answerFailedSave(store, req, res, err);
+        // The app's error-handling middleware learns of it through `req.next`, as of a route's error (router sets it on every
+        // request it dispatches); the session this response did not store must not set its cookie then.
+        withoutSessionCookie(req, res);
+        const next = (req as { next?: unknown }).next;
+        replaceFailedSave(res, err, store.store.logger, typeof next === 'function' ? (next as (err: unknown) => void) : undefined);
         return;
       }
       const version = res.headersSent ? undefined : store.versionCookie(sess, minVersion);
@@ -158,33 +162,6 @@ function saveBeforeResponding(store: DynamoDBStore, req: SessionRequest, res: Se
     });
     return res;
   } as ServerResponse['end'];
-}
-
-/**
- * The save of a response the app has ended failed: the response is replaced whole
- * (replace-response.ts says what survives). An outage or a lock time-out is ours to answer,
- * 503 with Retry-After. Any other failure (a session too large, a value JSON cannot carry) is
- * the app's to learn of: it goes to the app's error-handling middleware, through `req.next`
- * as a route's error would (router sets it on every request it dispatches); outside Express,
- * to the store's logger and a 500 of our own.
- */
-function answerFailedSave(store: DynamoDBStore, req: SessionRequest, res: ServerResponse, err: unknown): void {
-  clearForReplacement(res);
-  withoutSessionCookie(req, res);
-  const status = unavailableStatus(err);
-  if (status) {
-    sendUnavailable(res, status.retryAfterSeconds);
-    return;
-  }
-  // The status the error handler starts from: one that writes a body without setting a status must not send the route's 200.
-  res.statusCode = 500;
-  const next = (req as { next?: unknown }).next;
-  if (typeof next === 'function') {
-    (next as (err: unknown) => void)(err);
-    return;
-  }
-  logFailedSave(store.store.logger, err);
-  sendServerError(res);
 }
 
 /**

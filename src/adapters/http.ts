@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
-import { clearForReplacement, logFailedSave, sendServerError } from './replace-response.js';
+import { logFailedSave, replaceFailedSave } from './replace-response.js';
 import { nodeRequestReader } from './request-rules.js';
 import type { LockRule } from './lock-rule.js';
 import { RequestPipeline, type SessionRequestReader } from './request-pipeline.js';
@@ -80,16 +80,10 @@ export function sessionHandler(options: HttpSessionOptions): WithSession {
           originalEnd(...args);
         },
         (err: unknown) => {
-          const status = unavailableStatus(err);
+          if (!res.headersSent) return replaceFailedSave(res, err, sessions.store.logger);
           // Headers flushed early cannot be taken back: the response goes as the handler wrote it.
-          if (res.headersSent) {
-            originalEnd(...args);
-          } else {
-            clearForReplacement(res);
-            if (status) sendUnavailable(res, status.retryAfterSeconds);
-            else sendServerError(res);
-          }
-          if (!status) logFailedSave(sessions.store.logger, err);
+          originalEnd(...args);
+          if (!unavailableStatus(err)) logFailedSave(sessions.store.logger, err);
         },
       );
       return res;

@@ -16,6 +16,7 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
+import { sendUnavailable, unavailableStatus } from './unavailable.js';
 
 export function survivesReplacement(name: string): boolean {
   const lower = name.toLowerCase();
@@ -55,4 +56,21 @@ export function sendServerError(res: ServerResponse): void {
 /** A save that failed for a reason other than an outage (too large, not serializable, refused): the app must hear of it. */
 export function logFailedSave(logger: Logger, err: unknown): void {
   logger.error({ err: (err as Error)?.message, code: (err as { code?: string })?.code }, 'session save failed: the stored session keeps its previous state');
+}
+
+/**
+ * The save of a response the app has ended failed, its headers not yet sent: the response is replaced
+ * whole. An outage or a lock time-out is ours to answer, 503 with Retry-After. Any other failure (a
+ * session too large, a value JSON cannot carry) is the app's to learn of: through `next`, its error
+ * handler, when it has one (starting from a 500, so that a handler that sets no status does not send
+ * the route's 200); else logged, and a 500 of our own.
+ */
+export function replaceFailedSave(res: ServerResponse, err: unknown, logger: Logger, next?: (err: unknown) => void): void {
+  clearForReplacement(res);
+  const status = unavailableStatus(err);
+  if (status) return sendUnavailable(res, status.retryAfterSeconds);
+  res.statusCode = 500;
+  if (next) return next(err);
+  logFailedSave(logger, err);
+  sendServerError(res);
 }
