@@ -27,6 +27,7 @@ import { unavailableResponse, webSessions } from '../src/adapters/web.js';
 import { randomBytes } from 'node:crypto';
 import { dynamoSessionHandle } from '../src/adapters/sveltekit.js';
 import { createDynamoSessionStorage } from '../src/adapters/react-router.js';
+import { RequestPipeline, type Responder, type SessionRequestReader } from '../src/adapters/request-pipeline.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 
@@ -270,7 +271,64 @@ const drivers: Driver[] = [
       return serveFetch((request) => routerAction(storage, request).catch((err: unknown) => unavailableResponse(err) ?? Promise.reject(err)));
     },
   },
+  {
+    // A tenth entry, made here as docs/conformance.md says a new framework's is: a reader of its request and a
+    // responder of its response over RequestPipeline, nothing else. Its "framework" is a toy one.
+    name: 'a tenth entry (test-made)',
+    async start(store, options) {
+      const pipeline = new RequestPipeline<ToyRequest>(
+        { store, secret: SECRET, ...(options.keepAlivePoll ? { keepAlive: (r: ToyRequest) => notPolled(r.target) } : {}), ...(options.header ? { header: ID_HEADER } : {}) },
+        toyReader,
+      );
+      return listen(
+        createServer((req: IncomingMessage, res: ServerResponse) => {
+          const toy: ToyRequest = { verb: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress };
+          const route = async (session: RequestSession): Promise<ToyResponse> => {
+            const answer = await act(toy.verb, new URL(toy.target, 'http://x'), fromRequestSession(session));
+            return { status: answer.status, headers: [['Content-Type', 'application/json']], body: JSON.stringify(answer.body) };
+          };
+          pipeline.serve(toy, route, toyResponder).then(
+            (out) => {
+              res.statusCode = out.status;
+              for (const [name, value] of out.headers) res.appendHeader(name, value);
+              res.end(out.body);
+            },
+            () => {
+              res.statusCode = 500;
+              res.end();
+            },
+          );
+        }),
+      );
+    },
+  },
 ];
+
+/** The toy framework of the tenth entry: its request and response as plain objects. */
+interface ToyRequest {
+  verb: string;
+  target: string;
+  headers: IncomingMessage['headers'];
+  peer: string | undefined;
+}
+interface ToyResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: string;
+}
+const toyReader: SessionRequestReader<ToyRequest> = {
+  method: (r) => r.verb,
+  url: (r) => r.target,
+  userAgent: (r) => r.headers['user-agent'],
+  clientAddress: (r) => r.peer,
+  header: (r, name) => r.headers[name],
+  https: () => false,
+};
+const toyResponder: Responder<ToyResponse> = {
+  unavailable: (seconds, kept) => ({ status: 503, headers: [...(kept ?? []), ['Retry-After', String(Math.ceil(seconds))]], body: 'try again' }),
+  send: (out, headers) => ({ ...out, headers: [...out.headers, ...headers] }),
+  discard: (out) => new Headers(out.headers.filter(([name]) => name.toLowerCase() === 'vary')),
+};
 
 /** A React Router action or loader: getSession from the Cookie header, commitSession or destroySession into Set-Cookie. */
 async function routerAction(storage: ReturnType<typeof createDynamoSessionStorage<Record<string, unknown>>>, request: Request): Promise<Response> {
