@@ -10,7 +10,13 @@ import { versionCookieAfter } from './version-cookie.js';
 type CookieFields = { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null };
 
 /** The Set-Cookie of the version cookie for a session whose stored version is not the one the request came with; else undefined. */
-export function versionCookieFor(store: SessionStore, cookieName: string, handle: SessionHandle | undefined, sess: object, minVersion: number | undefined): string | undefined {
+export function versionCookieFor(
+  store: SessionStore,
+  cookieName: string,
+  handle: SessionHandle | undefined,
+  sess: object,
+  minVersion: number | undefined,
+): string | undefined {
   const cookie = (sess as { cookie?: CookieFields }).cookie ?? {};
   const flags = {
     ...(cookie.path ? { path: cookie.path } : {}),

@@ -149,7 +149,8 @@ export class KoaSessionStore {
     // A session this request created has a version too: the client's next read may already be eventually consistent.
     // Unset `secure` is Koa's own default for its cookies: the request's protocol (ctx.secure, which follows app.proxy).
     const flags = ctx ? { ...this.sessionCookie, secure: this.sessionCookie.secure ?? ctx.secure } : this.sessionCookie;
-    const version = ctx ? versionCookieAfter(this.store, this.sessionCookie.name, handle, mine?.minVersion, flags, sessionCookie ? undefined : new Date(expires)) : undefined;
+    const until = sessionCookie ? undefined : new Date(expires);
+    const version = ctx ? versionCookieAfter(this.store, this.sessionCookie.name, handle, mine?.minVersion, flags, until) : undefined;
     if (version) ctx!.append('Set-Cookie', version);
   }
 

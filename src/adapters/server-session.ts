@@ -217,7 +217,8 @@ export class ServerSessions {
     const headers: ResponseHeaders = send ? [['Set-Cookie', this.sessionCookie(session, maxAge === null ? undefined : expires)]] : [];
     // Eventually consistent reads: tell the client which version its next read must not be older than.
     // A new session's handle is the one made above: its first write sets the cookie too, so its next read is eventual and sets none.
-    const version = versionCookieAfter(this.store, this.name, session.handle ?? handle, session.minVersion, forRequest(this.cookie, session.https), maxAge === null ? undefined : expires);
+    const flags = forRequest(this.cookie, session.https);
+    const version = versionCookieAfter(this.store, this.name, session.handle ?? handle, session.minVersion, flags, maxAge === null ? undefined : expires);
     if (version) headers.push(['Set-Cookie', version]);
     return headers;
   }

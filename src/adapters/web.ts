@@ -85,7 +85,10 @@ export function pathOf(request: Request): string {
   return url.pathname + url.search;
 }
 
-/** A Request as the pipeline reads it: the URL's protocol is the runtime's or framework's view (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto). */
+/**
+ * A Request as the pipeline reads it: the URL's protocol is the runtime's or framework's view
+ * (SvelteKit's ORIGIN / PROTOCOL_HEADER, Next.js's X-Forwarded-Proto).
+ */
 const requestReader: SessionRequestReader<Request> = {
   method: (request) => request.method,
   url: pathOf,
