@@ -20,6 +20,7 @@ describe('configuration', () => {
 
   const bad: Array<[string, SessionStoreOptions | Record<string, unknown>, RegExp]> = [
     ['an unknown option, with a hint', { tabel: 'x' }, /unknown option "tabel".*did you mean "table"/],
+    ["the AWS SDK's credentials object: what to give instead", { credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }, /unknown option "credentials": give "accessKeyId" and "secretAccessKey".*"client"/],
     ['a capacity of the wrong type', { readCapacityUnits: '10' }, /"readCapacityUnits" must be a positive integer \(got "10"\)/],
     ['a non-positive capacity', { writeCapacityUnits: -1 }, /"writeCapacityUnits" must be a positive integer \(got -1\)/],
     ['a zero capacity', { readCapacityUnits: 0 }, /"readCapacityUnits" must be a positive integer/],

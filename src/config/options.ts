@@ -295,6 +295,13 @@ export function eventualReads(config: Pick<ResolvedConfig, 'consistentRead'>): b
   return config.consistentRead !== true;
 }
 
+/** Names an AWS SDK client takes that are spelt differently here: what to give instead. */
+const SDK_HABITS: Record<string, string | undefined> = {
+  credentials:
+    'give "accessKeyId" and "secretAccessKey" (and "sessionToken"), or "credentialsFile", or a DynamoDBClient of your own made with ' +
+    'these credentials as "client"; with none of them, the AWS SDK\'s default provider chain finds them',
+};
+
 /** Validates options and fills in defaults; every problem is a ConfigError naming the option. */
 export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -303,8 +310,9 @@ export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig
   for (const [name, value] of Object.entries(options)) {
     const spec = specOf(name);
     if (!spec) {
-      const hint = is.closest(name, OPTION_NAMES);
-      throw new ConfigError(`unknown option "${name}"${hint ? `: did you mean "${hint}"?` : ''} (known options: ${OPTION_NAMES.join(', ')})`);
+      const closest = is.closest(name, OPTION_NAMES);
+      const hint = Object.hasOwn(SDK_HABITS, name) ? SDK_HABITS[name] : closest && `did you mean "${closest}"?`;
+      throw new ConfigError(`unknown option "${name}"${hint ? `: ${hint}` : ''} (known options: ${OPTION_NAMES.join(', ')})`);
     }
     if (value !== undefined) spec.check(value, name);
   }
