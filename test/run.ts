@@ -23,6 +23,14 @@ function testFiles(dir: string): string[] {
 
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles('test');
 
+// A signal while DynamoDB Local starts would kill this process and leave the java process behind: it is held until the start is over.
+let stopRequested: NodeJS.Signals | undefined;
+const holdSignal = (signal: NodeJS.Signals) => {
+  stopRequested = signal;
+};
+process.once('SIGINT', holdSignal);
+process.once('SIGTERM', holdSignal);
+
 let db;
 let dynalite;
 try {
@@ -31,6 +39,13 @@ try {
 } catch (err) {
   console.error(`test suite: ${(err as Error).message}`);
   await db?.stop();
+  process.exit(1);
+}
+process.off('SIGINT', holdSignal);
+process.off('SIGTERM', holdSignal);
+if (stopRequested) {
+  console.error(`test suite: ${stopRequested} while DynamoDB Local started: stopped it (pid ${db.pid})`);
+  await Promise.all([db.stop(), dynalite.stop()]);
   process.exit(1);
 }
 console.log(`test suite: DynamoDB Local on ${db.endpoint} (pid ${db.pid}), dynalite on ${dynalite.endpoint}`);
