@@ -51,70 +51,73 @@ function cookieExpiry(res: Response, name: string): number | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-for (const framework of FRAMEWORKS) {
-  describe(`keepAlive, ${framework}`, () => {
-    it('a session polled only by a route the rule leaves out expires on time: its stored expiry never moves, no cookie carries a later one, and a poll that writes keeps the expiry', { timeout: 60_000 }, async () => {
-      const app = await startApp(framework, { keepAlive: '/app', lifetimeMs: LIFETIME_MS });
-      apps.push(app);
-      const client = new CookieClient();
-      await client.json(`${app.url}/app/count`);
-      const first = await stored(app, client, framework);
-      assert.ok(first, 'the session is stored');
-      const expiry = first.expiresAtMs;
-      let polls = 0;
-      let marked = false;
-      while (Date.now() < expiry - POLL_MS) {
-        const res = await client.request(`${app.url}/poll`);
-        assert.equal(res.status, 200);
-        assert.deepEqual(await res.json(), { views: 1 }, 'the poll reads the session');
-        const sent = cookieExpiry(res, COOKIE[framework]);
-        // A cookie's Expires has whole seconds; Max-Age is counted from now.
-        if (sent !== undefined) assert.ok(sent <= expiry + 1000, `poll ${polls}: a cookie expiring ${sent - expiry} ms after the session`);
-        if (!marked) {
-          const mark = await client.request(`${app.url}/poll/mark`, { method: 'POST' });
-          assert.equal(mark.status, 200);
-          const sentByWrite = cookieExpiry(mark, COOKIE[framework]);
-          if (sentByWrite !== undefined) assert.ok(sentByWrite <= expiry + 1000, 'the write sent no later expiry');
-          marked = true;
+// The entries side by side: each case waits out a session's lifetime, and they share nothing but the table.
+describe('keepAlive in every entry', { concurrency: true }, () => {
+  for (const framework of FRAMEWORKS) {
+    describe(`keepAlive, ${framework}`, () => {
+      it('a session polled only by a route the rule leaves out expires on time: its stored expiry never moves, no cookie carries a later one, and a poll that writes keeps the expiry', { timeout: 60_000 }, async () => {
+        const app = await startApp(framework, { keepAlive: '/app', lifetimeMs: LIFETIME_MS });
+        apps.push(app);
+        const client = new CookieClient();
+        await client.json(`${app.url}/app/count`);
+        const first = await stored(app, client, framework);
+        assert.ok(first, 'the session is stored');
+        const expiry = first.expiresAtMs;
+        let polls = 0;
+        let marked = false;
+        while (Date.now() < expiry - POLL_MS) {
+          const res = await client.request(`${app.url}/poll`);
+          assert.equal(res.status, 200);
+          assert.deepEqual(await res.json(), { views: 1 }, 'the poll reads the session');
+          const sent = cookieExpiry(res, COOKIE[framework]);
+          // A cookie's Expires has whole seconds; Max-Age is counted from now.
+          if (sent !== undefined) assert.ok(sent <= expiry + 1000, `poll ${polls}: a cookie expiring ${sent - expiry} ms after the session`);
+          if (!marked) {
+            const mark = await client.request(`${app.url}/poll/mark`, { method: 'POST' });
+            assert.equal(mark.status, 200);
+            const sentByWrite = cookieExpiry(mark, COOKIE[framework]);
+            if (sentByWrite !== undefined) assert.ok(sentByWrite <= expiry + 1000, 'the write sent no later expiry');
+            marked = true;
+          }
+          const now = await stored(app, client, framework);
+          assert.equal(now?.expiresAtMs, expiry, `poll ${polls}: the stored expiry did not move`);
+          polls += 1;
+          await sleep(POLL_MS);
         }
-        const now = await stored(app, client, framework);
-        assert.equal(now?.expiresAtMs, expiry, `poll ${polls}: the stored expiry did not move`);
-        polls += 1;
-        await sleep(POLL_MS);
-      }
-      assert.equal((await stored(app, client, framework))?.data.polled, true, 'a write from a poll route is stored');
-      assert.ok(polls >= 5, `polled ${polls} times before the expiry`);
-      while (Date.now() <= expiry) await sleep(50);
-      assert.deepEqual(await client.json(`${app.url}/poll`), { views: null }, 'past its expiry the session is gone');
-    });
+        assert.equal((await stored(app, client, framework))?.data.polled, true, 'a write from a poll route is stored');
+        assert.ok(polls >= 5, `polled ${polls} times before the expiry`);
+        while (Date.now() <= expiry) await sleep(50);
+        assert.deepEqual(await client.json(`${app.url}/poll`), { views: null }, 'past its expiry the session is gone');
+      });
 
-    it('a session used by a route the rule names is extended past its first expiry', { timeout: 60_000 }, async () => {
-      const app = await startApp(framework, { keepAlive: '/app', lifetimeMs: LIFETIME_MS });
-      apps.push(app);
-      const client = new CookieClient();
-      await client.json(`${app.url}/app/count`);
-      const expiry = (await stored(app, client, framework))!.expiresAtMs;
-      let views = 1;
-      while (Date.now() <= expiry + 1000) {
-        const out = await client.json<{ views: number }>(`${app.url}/app/count`);
-        assert.equal(out.views, views + 1, 'the session lives on');
-        views = out.views;
-        await sleep(POLL_MS);
-      }
-      assert.ok((await stored(app, client, framework))!.expiresAtMs > expiry);
-    });
+      it('a session used by a route the rule names is extended past its first expiry', { timeout: 60_000 }, async () => {
+        const app = await startApp(framework, { keepAlive: '/app', lifetimeMs: LIFETIME_MS });
+        apps.push(app);
+        const client = new CookieClient();
+        await client.json(`${app.url}/app/count`);
+        const expiry = (await stored(app, client, framework))!.expiresAtMs;
+        let views = 1;
+        while (Date.now() <= expiry + 1000) {
+          const out = await client.json<{ views: number }>(`${app.url}/app/count`);
+          assert.equal(out.views, views + 1, 'the session lives on');
+          views = out.views;
+          await sleep(POLL_MS);
+        }
+        assert.ok((await stored(app, client, framework))!.expiresAtMs > expiry);
+      });
 
-    it('without a rule every request extends the session, polls included (the default)', { timeout: 60_000 }, async () => {
-      const app = await startApp(framework, { lifetimeMs: LIFETIME_MS });
-      apps.push(app);
-      const client = new CookieClient();
-      await client.json(`${app.url}/app/count`);
-      const expiry = (await stored(app, client, framework))!.expiresAtMs;
-      while (Date.now() <= expiry + 1000) {
-        assert.deepEqual(await client.json(`${app.url}/poll`), { views: 1 });
-        await sleep(POLL_MS);
-      }
-      assert.ok((await stored(app, client, framework))!.expiresAtMs > expiry);
+      it('without a rule every request extends the session, polls included (the default)', { timeout: 60_000 }, async () => {
+        const app = await startApp(framework, { lifetimeMs: LIFETIME_MS });
+        apps.push(app);
+        const client = new CookieClient();
+        await client.json(`${app.url}/app/count`);
+        const expiry = (await stored(app, client, framework))!.expiresAtMs;
+        while (Date.now() <= expiry + 1000) {
+          assert.deepEqual(await client.json(`${app.url}/poll`), { views: 1 });
+          await sleep(POLL_MS);
+        }
+        assert.ok((await stored(app, client, framework))!.expiresAtMs > expiry);
+      });
     });
-  });
-}
+  }
+});

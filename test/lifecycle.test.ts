@@ -66,7 +66,8 @@ describe('maxLifetime: the absolute timeout', () => {
   });
 });
 
-describe('regenerating an id (a login) keeps the creation time', () => {
+// Five at a time: each case mostly waits (a lifetime of 3 s), in a server process of its own.
+describe('regenerating an id (a login) keeps the creation time', { concurrency: 5 }, () => {
   for (const framework of ['express', 'fastify', 'koa', 'hono', 'http'] as const) {
     it(`${framework}: after a login the new id is announced as regenerated, and maxLifetime still counts from the first visit`, async () => {
       const server = await startServer('test/fixtures/framework-server.ts', { FRAMEWORK: framework, TABLE: uniqueTable(`regen_${framework}`), MAX_LIFETIME: '3' });

@@ -21,7 +21,16 @@ function testFiles(dir: string): string[] {
   });
 }
 
-const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles('test');
+/**
+ * The slowest files (npm installs, whole-program runs, long property and fault runs) start first, so that
+ * the last ones to finish are short: in name order one of them could start last and run alone.
+ */
+const SLOWEST = ['package', 'cli', 'fresh-clone', 'concurrency', 'retry-property', 'fault-matrix', 'memory', 'readme-snippets', 'conformance', 'large-sessions', 'demo', 'adapters'];
+const rank = (file: string) => {
+  const i = SLOWEST.findIndex((name) => file.endsWith(`/${name}.test.ts`) || file === `${name}.test.ts`);
+  return i < 0 ? SLOWEST.length : i;
+};
+const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles('test').sort((a, b) => rank(a) - rank(b));
 
 // A signal while DynamoDB Local starts would kill this process and leave the java process behind: it is held until the start is over.
 let stopRequested: NodeJS.Signals | undefined;
@@ -59,7 +68,10 @@ process.once('exit', () => {
   }
 });
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+// Three files at a time on two cores: much of a test's time is spent waiting (on DynamoDB Local, a lease, a
+// lifetime), and a third file fills it. DSM_TEST_CONCURRENCY sets another number.
+const CONCURRENCY = Number(process.env.DSM_TEST_CONCURRENCY ?? 3);
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${CONCURRENCY}`, ...files], {
   stdio: 'inherit',
   env: { ...process.env, DSM_TEST_ENDPOINT: db.endpoint, DSM_TEST_DYNALITE_ENDPOINT: dynalite.endpoint },
 });

@@ -55,12 +55,8 @@ export function decodeLz4Block(block: Uint8Array, decodedBytes: number, into?: B
 
     let literals = token >>> 4;
     if (literals === 15) {
-      let more: number;
-      do {
-        if (i >= end) throw corrupt('a literal length runs past its end');
-        more = block[i++] as number;
-        literals += more;
-      } while (more === 255);
+      literals = longLength(block, i, 'literal');
+      i += lengthBytes(literals);
     }
     if (literals > end - i) throw corrupt('a literal run goes past its end');
     if (literals > decodedBytes - o) throw corrupt('it decodes to more bytes than its stated length');
@@ -82,12 +78,8 @@ export function decodeLz4Block(block: Uint8Array, decodedBytes: number, into?: B
     if (offset === 0 || offset > o) throw corrupt(`a match points ${offset} bytes back from byte ${o}`);
     let match = token & 15;
     if (match === 15) {
-      let more: number;
-      do {
-        if (i >= end) throw corrupt('a match length runs past its end');
-        more = block[i++] as number;
-        match += more;
-      } while (more === 255);
+      match = longLength(block, i, 'match');
+      i += lengthBytes(match);
     }
     match += 4;
     if (match > decodedBytes - o) throw corrupt('it decodes to more bytes than its stated length');
@@ -107,6 +99,24 @@ export function decodeLz4Block(block: Uint8Array, decodedBytes: number, into?: B
   if (o !== decodedBytes) throw corrupt(`it decodes to ${o} bytes, not its stated ${decodedBytes}`);
   return out.length === decodedBytes ? out : out.subarray(0, decodedBytes);
 }
+
+/**
+ * A token's length of 15 goes on in the bytes from `i`: each adds its value, and one of 255 says
+ * another follows. The whole length; `lengthBytes` of it is how many bytes it took.
+ */
+function longLength(block: Uint8Array, i: number, what: 'literal' | 'match'): number {
+  let length = 15;
+  let more: number;
+  do {
+    if (i >= block.length) throw corrupt(`a ${what} length runs past its end`);
+    more = block[i++] as number;
+    length += more;
+  } while (more === 255);
+  return length;
+}
+
+/** Every byte but the last of a long length is 255, and the last is less. */
+const lengthBytes = (length: number): number => Math.floor((length - 15) / 255) + 1;
 
 function corrupt(why: string): CorruptSessionError {
   return new CorruptSessionError(`session data is not valid lz4 (${why}): the item is damaged`);

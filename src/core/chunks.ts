@@ -53,7 +53,6 @@ import {
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError, StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure } from '../aws/errors.js';
 import { isExpired, isStoreKey, itemSize, MAX_ITEM_BYTES, nowSeconds, type Item } from './item.js';
 import { idTag } from './session-id.js';
 import type { StoreContext } from './store-context.js';
@@ -262,22 +261,29 @@ export async function dropChunks(ctx: StoreContext, old: Item | undefined): Prom
   }
   if (!set) return;
   const writeId = set.writeId;
-  await Promise.all(
-    set.keys.map(async (k) => {
-      try {
-        await ctx.gateway.send(
-          'DeleteItem',
-          new DeleteItemCommand({
-            TableName: ctx.config.table,
-            Key: { sessionId: { S: k } },
-            ConditionExpression: 'writeId = :w',
-            ExpressionAttributeValues: { ':w': { S: writeId } },
-          }),
-          { expectConditionFailure: true },
-        );
-      } catch (err) {
-        if (!isConditionalFailure(err)) throw err;
-      }
+  const drop = (k: string) => deleteIf(ctx, k, 'writeId = :w', { ':w': { S: writeId } });
+  await Promise.all(set.keys.map(drop));
+}
+
+/**
+ * Deletes item `key` when `condition` holds: the answer (with the old item under `Attributes` when `returnOld`),
+ * or undefined when it did not hold and nothing was deleted.
+ */
+export function deleteIf(
+  ctx: StoreContext,
+  key: string,
+  condition: string,
+  values: Record<string, AttributeValue>,
+  returnOld = false,
+): Promise<{ Attributes?: Item } | undefined> {
+  return ctx.gateway.sendIf(
+    'DeleteItem',
+    new DeleteItemCommand({
+      TableName: ctx.config.table,
+      Key: { sessionId: { S: key } },
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
+      ...(returnOld ? { ReturnValues: 'ALL_OLD' as const } : {}),
     }),
   );
 }
@@ -320,25 +326,17 @@ export async function extendChunks(ctx: StoreContext, head: Item, expiresAtSec: 
   if (!set) return false;
   const writeId = set.writeId;
   const until = { N: String(chunksExpiry(expiresAtSec)) };
-  const update = async (k: string, attribute: string): Promise<boolean> => {
-    try {
-      await ctx.gateway.send(
-        'UpdateItem',
-        new UpdateItemCommand({
-          TableName: ctx.config.table,
-          Key: { sessionId: { S: k } },
-          UpdateExpression: `SET ${attribute} = :until`,
-          ConditionExpression: 'writeId = :w',
-          ExpressionAttributeValues: { ':until': until, ':w': { S: writeId } },
-        }),
-        { expectConditionFailure: true },
-      );
-      return true;
-    } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
-      return false;
-    }
-  };
+  const update = async (k: string, attribute: string): Promise<boolean> =>
+    (await ctx.gateway.sendIf(
+      'UpdateItem',
+      new UpdateItemCommand({
+        TableName: ctx.config.table,
+        Key: { sessionId: { S: k } },
+        UpdateExpression: `SET ${attribute} = :until`,
+        ConditionExpression: 'writeId = :w',
+        ExpressionAttributeValues: { ':until': until, ':w': { S: writeId } },
+      }),
+    )) !== undefined;
   const moved = await Promise.all(set.keys.map((k) => update(k, 'expiresAt')));
   return moved.every(Boolean) && (await update(head.sessionId!.S!, 'chunksExpireAt'));
 }

@@ -108,6 +108,16 @@ export class Gateway extends EventEmitter {
     } while (start);
   }
 
+  /** A conditional write: its output, or undefined when its condition did not hold (then nothing was written). */
+  async sendIf<T>(operation: string, command: Command): Promise<T | undefined> {
+    try {
+      return await this.send<T>(operation, command, { expectConditionFailure: true });
+    } catch (err) {
+      if (isConditionalFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * `ownMiddleware`: the command carries middleware of its own, which the
    * client's middleware cache (`cacheMiddleware`, one resolved stack per

@@ -1,9 +1,8 @@
-import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { ExpirySource } from './events.js';
 import { expiredEventOf, tellExpired } from './expired-event.js';
-import { isConditionalFailure } from '../aws/errors.js';
-import { dropChunks, isChunkKey } from './chunks.js';
+import { deleteIf, dropChunks, isChunkKey } from './chunks.js';
 import { isStoreKey, nowSeconds, type Item } from './item.js';
 import type { StoreContext } from './store-context.js';
 import { PREFIX } from './telemetry-metrics.js';
@@ -77,26 +76,15 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
   const source = options.source ?? 'purge';
   const remove = async (key: string, item: Item): Promise<void> => {
     const nowMs = Date.now();
-    try {
-      const out = await store.gateway.send<{ Attributes?: Item }>(
-        'DeleteItem',
-        new DeleteItemCommand({
-          TableName: table,
-          Key: { sessionId: { S: key } },
-          // Re-checked at delete time: the Scan's view may be stale by now. lockExpiresAt is epoch ms (lease-lock.ts).
-          ConditionExpression: 'expiresAt <= :now AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :nowMs)',
-          ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) }, ':nowMs': { N: String(nowMs) } },
-          // A large session's chunks go with it; the old head (free with the delete) says which.
-          ReturnValues: 'ALL_OLD',
-        }),
-        { expectConditionFailure: true },
-      );
-      await dropChunks(store, out.Attributes);
-    } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
+    // Re-checked at delete time: the Scan's view may be stale by now. lockExpiresAt is epoch ms (lease-lock.ts).
+    // A large session's chunks go with it; the old head (free with the delete) says which.
+    const condition = 'expiresAt <= :now AND (attribute_not_exists(lockOwner) OR lockExpiresAt < :nowMs)';
+    const out = await deleteIf(store, key, condition, { ':now': { N: String(Math.floor(nowMs / 1000)) }, ':nowMs': { N: String(nowMs) } }, true);
+    if (!out) {
       totals.skipped += 1;
       return;
     }
+    await dropChunks(store, out.Attributes);
     totals.deleted += 1;
     // Only here is a deletion known to have happened (its condition held): once per session
     // deleted, none for one skipped. A delete whose answer was lost and that the SDK sent again
@@ -106,21 +94,8 @@ export async function purgeExpired(store: StoreContext, options: PurgeOptions = 
   };
 
   const removeChunk = async (key: string): Promise<void> => {
-    try {
-      await store.gateway.send(
-        'DeleteItem',
-        new DeleteItemCommand({
-          TableName: table,
-          Key: { sessionId: { S: key } },
-          ConditionExpression: 'expiresAt <= :now',
-          ExpressionAttributeValues: { ':now': { N: String(nowSeconds()) } },
-        }),
-        { expectConditionFailure: true },
-      );
-    } catch (err) {
-      // Written again since the Scan, with a later expiry: a live session's chunk.
-      if (!isConditionalFailure(err)) throw err;
-    }
+    // Not when written again since the Scan, with a later expiry: a live session's chunk.
+    await deleteIf(store, key, 'expiresAt <= :now', { ':now': { N: String(nowSeconds()) } });
   };
 
   let failed = false;

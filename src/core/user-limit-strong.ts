@@ -18,14 +18,13 @@
  * of the recorded sessions once at the limit, an UpdateItem of the slots, one
  * DeleteItem per eviction, and the save: no transaction's doubled write units.
  */
-import { DeleteItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SessionLimitError, StoreUnavailableError } from '../errors.js';
-import { isConditionalFailure } from '../aws/errors.js';
 import type { Base, ItemWrite } from './item-write.js';
 import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
 import type { DestroyedEvent } from './events.js';
-import { dropChunks } from './chunks.js';
+import { deleteIf, dropChunks } from './chunks.js';
 import type { Item } from './item.js';
 import { liveOf, readSlots, userSlotsKey } from './save-user-limit.js';
 import type { Lease } from './lease-lock.js';
@@ -52,22 +51,8 @@ export async function saveWithUserLimitStrong(
 
 /** Step 2: deletes a session, its chunks after it, if it is still the user's (a session logged out and in as another is not). */
 async function evict(ctx: RequestContext, key: string, userId: string): Promise<void> {
-  try {
-    const out = await ctx.gateway.send<{ Attributes?: Item }>(
-      'DeleteItem',
-      new DeleteItemCommand({
-        TableName: ctx.config.table,
-        Key: { sessionId: { S: key } },
-        ConditionExpression: 'userId = :u',
-        ExpressionAttributeValues: { ':u': { S: userId } },
-        ReturnValues: 'ALL_OLD',
-      }),
-      { expectConditionFailure: true },
-    );
-    await dropChunks(ctx, out.Attributes);
-  } catch (err) {
-    if (!isConditionalFailure(err)) throw err;
-  }
+  const out = await deleteIf(ctx, key, 'userId = :u', { ':u': { S: userId } }, true);
+  if (out) await dropChunks(ctx, out.Attributes);
 }
 
 /** Step 1: the slots item rewritten with this session in; returns the sessions it pushed out. */
@@ -118,26 +103,20 @@ async function reserveSlot(ctx: RequestContext, write: ItemWrite, userId: string
 async function writeSlots(ctx: RequestContext, userId: string, version: number, recorded: Map<string, number>): Promise<boolean> {
   const sessions: Record<string, AttributeValue> = {};
   for (const [key, created] of recorded) sessions[key] = { N: String(created) };
-  try {
-    await ctx.gateway.send(
-      'UpdateItem',
-      new UpdateItemCommand({
-        TableName: ctx.config.table,
-        Key: { sessionId: { S: userSlotsKey(userId) } },
-        UpdateExpression: 'SET sessions = :sessions, version = :nv, expiresAt = :zero',
-        ConditionExpression: version === 0 ? 'attribute_not_exists(sessionId)' : 'version = :v',
-        ExpressionAttributeValues: {
-          ':sessions': { M: sessions },
-          ':nv': { N: String(version + 1) },
-          ':zero': { N: '0' },
-          ...(version === 0 ? {} : { ':v': { N: String(version) } }),
-        },
-      }),
-      { expectConditionFailure: true },
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalFailure(err)) return false;
-    throw err;
-  }
+  const written = await ctx.gateway.sendIf(
+    'UpdateItem',
+    new UpdateItemCommand({
+      TableName: ctx.config.table,
+      Key: { sessionId: { S: userSlotsKey(userId) } },
+      UpdateExpression: 'SET sessions = :sessions, version = :nv, expiresAt = :zero',
+      ConditionExpression: version === 0 ? 'attribute_not_exists(sessionId)' : 'version = :v',
+      ExpressionAttributeValues: {
+        ':sessions': { M: sessions },
+        ':nv': { N: String(version + 1) },
+        ':zero': { N: '0' },
+        ...(version === 0 ? {} : { ':v': { N: String(version) } }),
+      },
+    }),
+  );
+  return written !== undefined;
 }

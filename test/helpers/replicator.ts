@@ -103,6 +103,8 @@ interface RegionState {
   streamArn: string;
   /** Shard id → iterator (undefined once the shard is closed and drained). */
   readonly shards: Map<string, string | undefined>;
+  /** Shard id → the sequence number of the last record read from it. */
+  readonly last: Map<string, string>;
   /** Per key: the stamp of the change this Region's copy holds. */
   readonly stamps: Map<string, number>;
   /** Per key: images of changes the replicator applied here, still to come back on this stream. */
@@ -126,14 +128,14 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
     await createReplicaTable(client, options.table, options.userIndex);
     const desc = await client.send(new DescribeTableCommand({ TableName: options.table }));
     const streamArn = desc.Table!.LatestStreamArn!;
-    const maps = { shards: new Map(), stamps: new Map(), echoes: new Map(), known: new Map(), names: new Map(), chains: new Map() };
+    const maps = { shards: new Map(), last: new Map(), stamps: new Map(), echoes: new Map(), known: new Map(), names: new Map(), chains: new Map() };
     regions.push({ name: r.name, client, streams, streamArn, ...maps, readThrough: 0 });
   }
 
   let applied = 0;
   let dropped = 0;
   let pending = 0;
-  let lastSeen = Date.now();
+  let records = 0;
   let lastStamp = 0;
   let partitioned = false;
   let stopped = false;
@@ -218,7 +220,7 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
   const seen = (from: RegionState, record: StreamRecord): void => {
     const key = record.dynamodb?.Keys?.sessionId?.S;
     if (!key) return;
-    lastSeen = Date.now();
+    records += 1;
     const image = record.eventName === 'REMOVE' ? undefined : (record.dynamodb?.NewImage as Item | undefined);
     const signature = image ? canonical(image) : 'REMOVE';
     const echoes = from.echoes.get(key);
@@ -250,13 +252,36 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
       const began = Date.now();
       try {
         if (rounds++ % 50 === 0) await discover(region);
+        // Read through only when every shard was read in this round.
+        let complete = true;
         for (const [id, iterator] of region.shards) {
           if (!iterator) continue;
-          const out = await region.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-          for (const record of out.Records ?? []) seen(region, record);
+          let out;
+          try {
+            out = await region.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+          } catch (err) {
+            // DynamoDB Local can refuse an iterator that names a record older than the shard's oldest kept one,
+            // while other tables' streams are busy: read on from the last record seen (as DynamoDB's own readers do).
+            if ((err as Error).name !== 'TrimmedDataAccessException' && (err as Error).name !== 'ExpiredIteratorException') throw err;
+            const after = region.last.get(id);
+            const it = await region.streams.send(
+              new GetShardIteratorCommand({
+                StreamArn: region.streamArn,
+                ShardId: id,
+                ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+              }),
+            );
+            region.shards.set(id, it.ShardIterator);
+            complete = false;
+            continue;
+          }
+          for (const record of out.Records ?? []) {
+            seen(region, record);
+            if (record.dynamodb?.SequenceNumber) region.last.set(id, record.dynamodb.SequenceNumber);
+          }
           region.shards.set(id, out.NextShardIterator);
         }
-        region.readThrough = began;
+        if (complete) region.readThrough = began;
       } catch {
         // A stopped instance or a closed shard: the next round finds out.
       }
@@ -264,6 +289,11 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
     }
   };
   const loops = regions.map((r) => pollLoop(r));
+  /** Resolves once every Region's stream has been read through, from a round begun after the call. */
+  const caughtUp = async (): Promise<void> => {
+    const asked = Date.now();
+    while (!stopped && regions.some((r) => r.readThrough <= asked)) await new Promise((r) => setTimeout(r, 5));
+  };
 
   return {
     get applied() {
@@ -280,15 +310,17 @@ export async function startReplicator(options: ReplicatorOptions): Promise<Repli
       for (const run of backlog.splice(0)) run();
     },
     async settle() {
+      // Quiet means: every stream read through past a moment after the last change was seen, and
+      // nothing left to apply. A time since the last record alone is not: on a busy machine a round
+      // of reads can take longer than that, and a change still unread would be missed.
       for (;;) {
         await new Promise((r) => setTimeout(r, lagMs + 100));
-        if (pending === 0 && backlog.length === 0 && Date.now() - lastSeen > 150) return;
+        const mark = records;
+        await caughtUp();
+        if (pending === 0 && backlog.length === 0 && records === mark) return;
       }
     },
-    async caughtUp() {
-      const asked = Date.now();
-      while (!stopped && regions.some((r) => r.readThrough <= asked)) await new Promise((r) => setTimeout(r, 5));
-    },
+    caughtUp,
     async stop() {
       stopped = true;
       await Promise.all(loops);
