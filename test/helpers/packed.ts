@@ -29,6 +29,30 @@ function files(path: string): string[] {
 }
 
 /**
+ * The tree's own dist/ when `npm run build` made it, declarations included, from the sources as they are:
+ * every file of it newer than every build input (the build empties dist/ first). `npm test` builds first,
+ * and the copies here then take that build instead of building again. After an edit or a checkout, a copy
+ * builds its own.
+ */
+function freshDist(): string | undefined {
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'index.d.ts'))) return undefined;
+  const oldestBuilt = Math.min(...files(dist).map((file) => statSync(file).mtimeMs));
+  const newestInput = Math.max(...BUILD_INPUTS.flatMap((input) => files(join(ROOT, input))).map((file) => statSync(file).mtimeMs));
+  return oldestBuilt >= newestInput ? dist : undefined;
+}
+
+/** Builds into `work` with tsup (`args`), or copies the tree's fresh dist/ there. */
+async function buildInto(work: string, args: string[]): Promise<void> {
+  const dist = freshDist();
+  if (dist) {
+    cpSync(dist, join(work, 'dist'), { recursive: true });
+    return;
+  }
+  await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), ...args], { cwd: work, env: cleanEnv() });
+}
+
+/**
  * A build links this tree's node_modules, so its key names the tree and what
  * is installed there too: a build left in the temp folder by another clone
  * (since removed) would link packages that are gone, and type-check nothing.
@@ -69,8 +93,8 @@ async function pack(): Promise<string> {
   try {
     for (const name of [...BUILD_INPUTS, 'README.md', 'docs']) cpSync(join(ROOT, name), join(work, name), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
-    // Declarations change nothing that runs, and are most of the build's time.
-    await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--no-dts', '--silent'], { cwd: work, env: cleanEnv() });
+    // A build of its own leaves the declarations out: they change nothing that runs, and are most of the build's time.
+    await buildInto(work, ['--no-dts', '--silent']);
     const out = join(work, 'out');
     mkdirSync(out);
     await run('npm', ['pack', '--pack-destination', out, '--silent'], { cwd: work, env: cleanEnv() });
@@ -113,7 +137,7 @@ async function buildPackage(): Promise<string> {
   try {
     for (const name of BUILD_INPUTS) cpSync(join(ROOT, name), join(work, name), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
-    await run(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--silent'], { cwd: work, env: cleanEnv() });
+    await buildInto(work, ['--silent']);
     try {
       // A rename is atomic: another test file building the same sources at the same time finds a whole build or none.
       renameSync(work, dir);
