@@ -180,6 +180,24 @@ describe('SessionStore core', () => {
     await store.release(mine!.handle);
     await other.close();
   });
+
+  it('lockWaits counts a locked load queued behind another request of the process, not one the event loop merely delayed', async () => {
+    await store.set('waits', { a: 1 });
+    const busy = () => {
+      const until = Date.now() + 20;
+      while (Date.now() < until);
+    };
+    const waits = store.stats().lockWaits;
+    // The busy turn runs after the load's clock starts and before its free turn in the queue resolves.
+    queueMicrotask(busy);
+    const free = await store.load('waits', { lock: true });
+    assert.equal(store.stats().lockWaits - waits, 0, 'a free turn is no wait, however late the loop hands it over');
+    const behind = store.load('waits', { lock: true });
+    await new Promise((r) => setTimeout(r, 30));
+    await store.release(free!.handle);
+    await store.release((await behind)!.handle);
+    assert.equal(store.stats().lockWaits - waits, 1);
+  });
 });
 
 describe('consumed capacity in stats', () => {
