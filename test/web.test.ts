@@ -233,3 +233,10 @@ it('a build needs no runtime secret: the entries are made without "secret" (as `
     await web.sessions.store.close();
   }
 });
+
+it("next: option header is a ConfigError that points to webSessions({ header }): getSession() reads and sets cookies through next/headers", () => {
+  assert.throws(
+    () => nextSessions({ ...localOptions(), secret: SECRET, header: 'X-Session-Id' } as never),
+    (err: unknown) => err instanceof ConfigError && /does not fit getSession\(\).*webSessions\(\{ header \}\)/.test((err as Error).message),
+  );
+});

@@ -9,7 +9,8 @@
  *   session.set('cart', [...]);
  *   await session.save();
  *
- * Changes are stored by `save()` (as iron-session's), which sets the cookie
+ * The session is the Web entries' RequestSession (get/set/delete, flash,
+ * takeFlash) with a `save()`. Changes are stored by `save()` (as iron-session's), which sets the cookie
  * through `cookies()`: Next lets only Server Actions and Route Handlers set
  * cookies, so a save in a Server Component is a ReadOnlySessionError, thrown
  * before anything is written. A Server Action (a POST) takes a lease on its
@@ -21,12 +22,11 @@
  * (`dynamodb-session-manager/web`'s API) with the NextRequest.
  */
 import { parseSetCookie } from 'cookie';
-import { ConfigError, ReadOnlySessionError } from '../errors.js';
-import type { SessionData } from '../core/session-store.js';
+import { ReadOnlySessionError } from '../errors.js';
 import type { LockRule } from './lock-rule.js';
 import { RequestPipeline, type SessionRequestReader } from './request-pipeline.js';
 import { optionalPeer } from './optional-peer.js';
-import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { ServerSessions, RequestSession, refuseIdHeader, type ServerSessionOptions } from './server-session.js';
 import { pathOf, webSessions, type WebSessions } from './web.js';
 
 export interface NextSessionOptions extends Omit<ServerSessionOptions, 'header'> {
@@ -49,49 +49,13 @@ interface NextHeaders {
   headers(): Promise<{ get(name: string): string | null }>;
 }
 
-/** The session of one Server Action, Route Handler or Server Component render. */
-export class NextSession {
-  readonly #request: RequestSession;
-  readonly #sessions: ServerSessions;
-  readonly #jar: CookieJar;
-
-  /** @internal */
-  constructor(request: RequestSession, sessions: ServerSessions, jar: CookieJar) {
-    this.#request = request;
-    this.#sessions = sessions;
-    this.#jar = jar;
-  }
-
-  get id(): string {
-    return this.#request.id;
-  }
-
-  /** True until the session has been stored once. */
-  get isNew(): boolean {
-    return this.#request.isNew;
-  }
-
-  /** The session's data: read it, change it in place, or use get/set/delete; `save()` stores it. */
-  get data(): SessionData {
-    return this.#request.data;
-  }
-
-  get<T = unknown>(key: string): T | undefined {
-    return this.#request.get<T>(key);
-  }
-
-  set(key: string, value: unknown): this {
-    this.#request.set(key, value);
-    return this;
-  }
-
-  delete(key: string): boolean {
-    return this.#request.delete(key);
-  }
-
-  clear(): void {
-    this.#request.clear();
-  }
+/**
+ * The session of one Server Action, Route Handler or Server Component render: the Web entries' session
+ * (data, get/set/delete, flash, takeFlash), stored by `save()`, which sets its cookie through `cookies()`.
+ */
+export class NextSession extends RequestSession {
+  /** @internal What `cookies()` gave this request. */
+  jar!: CookieJar;
 
   /**
    * Stores what changed (one conditional write; nothing when nothing did) and
@@ -99,36 +63,36 @@ export class NextSession {
    */
   async save(): Promise<void> {
     // Tried first, with the cookie the save will most likely set: where Next refuses cookies, nothing is written.
-    const expected = this.#request.destroyed
-      ? this.#sessions.clearCookie(this.#request)
-      : (this.#sessions.previewHeaders(this.#request).find(([name]) => name === 'Set-Cookie')?.[1] ??
+    const expected = this.destroyed
+      ? this.manager.clearCookie(this)
+      : (this.manager.previewHeaders(this).find(([name]) => name === 'Set-Cookie')?.[1] ??
         // None expected: a new session with nothing in it is not stored; a loaded one keeps its browser-session cookie.
-        (this.#request.isNew ? undefined : this.#sessions.currentCookie(this.#request)));
+        (this.isNew ? undefined : this.manager.currentCookie(this)));
     if (expected !== undefined) this.#setCookie(expected, true);
-    const headers = await this.#sessions.finish(this.#request).catch(async (err: unknown) => {
-      await this.#sessions.abandon(this.#request).catch(() => undefined);
+    const headers = await this.manager.finish(this).catch(async (err: unknown) => {
+      await this.manager.abandon(this).catch(() => undefined);
       throw err;
     });
     for (const [name, value] of headers) if (name === 'Set-Cookie') this.#setCookie(value, false);
   }
 
   /** Deletes the session now and clears its cookie; another request holding it cannot bring it back. */
-  async destroy(): Promise<void> {
-    this.#setCookie(this.#sessions.clearCookie(this.#request), true);
-    await this.#request.destroy();
-    await this.#sessions.finish(this.#request);
+  override async destroy(): Promise<void> {
+    this.#setCookie(this.manager.clearCookie(this), true);
+    await super.destroy();
+    await this.manager.finish(this);
   }
 
   /** A new id for the same data (call it on login, against session fixation); `save()` stores it. */
-  async regenerate(): Promise<void> {
-    this.#setCookie(this.#sessions.currentCookie(this.#request), true);
-    await this.#request.regenerate();
+  override async regenerate(options?: { freshStart?: boolean }): Promise<void> {
+    this.#setCookie(this.manager.currentCookie(this), true);
+    await super.regenerate(options);
   }
 
   #setCookie(setCookie: string, probe: boolean): void {
     const parsed = parseSetCookie(setCookie);
     try {
-      this.#jar.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
+      this.jar.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
     } catch (err) {
       if (!probe) throw err;
       throw new ReadOnlySessionError(
@@ -179,12 +143,7 @@ const nextReader: SessionRequestReader<NextRequest> = {
 };
 
 export function nextSessions(options: NextSessionOptions): NextSessions {
-  if ((options as { header?: unknown })?.header !== undefined) {
-    throw new ConfigError(
-      'option "header" does not fit getSession(), which reads and sets cookies through next/headers: ' +
-        'use webSessions({ header }) from dynamodb-session-manager/web in a Route Handler',
-    );
-  }
+  refuseIdHeader(options, 'getSession(), which reads and sets cookies through next/headers', 'in a Route Handler');
   const { lock, keepAlive, ...rest } = options;
   const web = webSessions({ ...rest, ...(lock !== undefined ? { lock } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) });
   const sessions = web.sessions;
@@ -196,7 +155,8 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
     const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
-    const session = await pipeline.open({ request, incoming });
+    const session = (await pipeline.open({ request, incoming }, {}, NextSession)) as NextSession;
+    session.jar = jar;
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.
       const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };
@@ -207,7 +167,7 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
         await sessions.abandon(session);
       }
     }
-    return new NextSession(session, sessions, jar);
+    return session;
   }
 
   return { getSession, web, sessions };

@@ -19,7 +19,7 @@
  */
 import type { SessionStorage, Session as RouterSession, SessionData as RouterSessionData, FlashSessionData } from 'react-router';
 import { ConfigError } from '../errors.js';
-import { ServerSessions, RequestSession, type ServerSessionOptions } from './server-session.js';
+import { ServerSessions, RequestSession, refuseIdHeader, type ServerSessionOptions } from './server-session.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 import { nodeRequestReader, RequestRules } from './request-rules.js';
 
@@ -103,12 +103,7 @@ export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = S
 export function createDynamoSessionStorage<Data = RouterSessionData, FlashData = Data>(
   options: ReactRouterSessionOptions,
 ): DynamoSessionStorage<Data, FlashData> {
-  if ((options as { header?: unknown })?.header !== undefined) {
-    throw new ConfigError(
-      'option "header" does not fit React Router\'s SessionStorage, which speaks Cookie and Set-Cookie: ' +
-        'use webSessions({ header }) from dynamodb-session-manager/web in the loader or action',
-    );
-  }
+  refuseIdHeader(options, "React Router's SessionStorage, which speaks Cookie and Set-Cookie", 'in the loader or action');
   // saveUninitialized false, as in every other entry: a cookieless request (a bot, a health check) writes nothing.
   const sessions = new ServerSessions({ ...options, name: options.name ?? '__session', saveUninitialized: options.saveUninitialized ?? false });
   // getSession is given the Cookie header alone: with trackDevices, the device comes from the request node:http is serving.

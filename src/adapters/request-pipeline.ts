@@ -63,8 +63,9 @@ export class RequestPipeline<R> {
   /**
    * The request's session: loaded when its cookie (or id header) is validly signed and live, else a new empty one.
    * Throws StoreUnavailableError or LockTimeoutError (a 503). `facts`: what the framework gives beside the request (SvelteKit's `getClientAddress()`).
+   * `as`: the entry's own subclass of RequestSession to make (Next.js's NextSession).
    */
-  async open(req: R, facts: RequestFacts = {}): Promise<RequestSession> {
+  async open(req: R, facts: RequestFacts = {}, as?: typeof RequestSession): Promise<RequestSession> {
     const lock = this.rules.lock(req);
     const method = this.rules.method(req);
     const session = await this.sessions.open((name) => this.#reader.header(req, name), {
@@ -72,6 +73,7 @@ export class RequestPipeline<R> {
       ...(method ? { method } : {}),
       https: this.#reader.https(req),
       device: this.rules.device(req, facts.clientAddress),
+      ...(as ? { as } : {}),
     });
     session.keepAlive = this.rules.keepAlive(req);
     return session;

@@ -141,6 +141,11 @@ export class RequestSession {
     this.destroyedHere = true;
   }
 
+  /** @internal The sessions this one belongs to: an entry's own subclass (NextSession) saves through them. */
+  protected get manager(): ServerSessions {
+    return this.#manager;
+  }
+
   /** @internal */
   get handle(): SessionHandle | undefined {
     return this.#handle;

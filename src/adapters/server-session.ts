@@ -143,8 +143,9 @@ export class ServerSessions {
    */
   async open(
     source: string | null | undefined | HeaderLookup,
-    options: { lock?: boolean; method?: string; device?: { userAgent?: string; ip?: string }; https?: boolean } = {},
+    options: { lock?: boolean; method?: string; device?: { userAgent?: string; ip?: string }; https?: boolean; as?: typeof RequestSession } = {},
   ): Promise<RequestSession> {
+    const Session = options.as ?? RequestSession;
     const lookup: HeaderLookup = typeof source === 'function' ? source : (name) => (name === 'cookie' ? source : undefined);
     const https = this.isHttps(lookup, options.https ?? false);
     const cookieHeader = this.idHeader ? undefined : single(lookup('cookie'));
@@ -155,14 +156,14 @@ export class ServerSessions {
       const minVersion = versionFloor(this.store, cookieHeader, this.name, id);
       const loaded = await loadForRequest(this.store, id, options.lock, options.method, minVersion);
       if (loaded) {
-        const session = new RequestSession(this, id, loaded, true);
+        const session = new Session(this, id, loaded, true);
         session.minVersion = minVersion;
         session.device = options.device;
         session.https = https;
         return session;
       }
     }
-    const created = new RequestSession(this, this.newId(), undefined, raw !== undefined);
+    const created = new Session(this, this.newId(), undefined, raw !== undefined);
     created.device = options.device;
     created.https = https;
     return created;
@@ -281,6 +282,12 @@ export class ServerSessions {
 }
 
 /** One value of a header (Node gives an array for a repeated one; a session id header is not). */
+/** An entry that speaks Cookie and Set-Cookie only: option `header` is a ConfigError that says where ids in a header work. */
+export function refuseIdHeader(options: unknown, entry: string, where: string): void {
+  if ((options as { header?: unknown } | null | undefined)?.header === undefined) return;
+  throw new ConfigError(`option "header" does not fit ${entry}: use webSessions({ header }) from dynamodb-session-manager/web ${where}`);
+}
+
 function single(value: string | string[] | null | undefined): string | undefined {
   if (Array.isArray(value)) return value.length === 1 ? value[0] : undefined;
   return value ?? undefined;

@@ -126,6 +126,14 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
     assert.equal((await client.json<Peek>(`${a.url}/api/peek`)).session.n, 40);
   });
 
+  it('flash: set in one request, taken once by one of four concurrent readers over the two processes, then gone', async () => {
+    const client = new CookieClient();
+    assert.deepEqual(await client.json(`${a.url}/api/flash`, { method: 'POST' }), { ok: true });
+    const taken = await Promise.all(Array.from({ length: 4 }, (_, i) => client.json<{ notice: string | null }>(`${(i % 2 ? a : b).url}/api/flash`)));
+    assert.deepEqual(taken.map((t) => t.notice).sort(), ['saved', null, null, null].sort());
+    assert.deepEqual(await client.json(`${b.url}/api/flash`), { notice: null });
+  });
+
   it('concurrent writes of different keys are merged, none lost', async () => {
     const client = new CookieClient();
     await client.json(`${a.url}/api/count`);
