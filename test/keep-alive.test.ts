@@ -14,7 +14,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CookieClient } from './helpers/servers.js';
 import { COOKIE, FRAMEWORKS, startApp, type LifecycleApp } from './helpers/lifecycle-apps.js';
 
-const LIFETIME_MS = 3000;
+// Long enough for five polls on a loaded machine; the entries' cases run side by side, so it is waited out once.
+const LIFETIME_MS = 5000;
 const POLL_MS = 200;
 const apps: LifecycleApp[] = [];
 after(async () => {
@@ -65,8 +66,13 @@ describe('keepAlive in every entry', { concurrency: true }, () => {
         const expiry = first.expiresAtMs;
         let polls = 0;
         let marked = false;
+        let sawWrite = false;
+        // Each step counts only when its answer came before the expiry: one answered later may have been served after it
+        // (a loaded machine), and then the session is rightly gone. The first such answer ends the polling.
+        const inTime = () => Date.now() < expiry;
         while (Date.now() < expiry - POLL_MS) {
           const res = await client.request(`${app.url}/poll`);
+          if (!inTime()) break;
           assert.equal(res.status, 200);
           assert.deepEqual(await res.json(), { views: 1 }, 'the poll reads the session');
           const sent = cookieExpiry(res, COOKIE[framework]);
@@ -74,17 +80,20 @@ describe('keepAlive in every entry', { concurrency: true }, () => {
           if (sent !== undefined) assert.ok(sent <= expiry + 1000, `poll ${polls}: a cookie expiring ${sent - expiry} ms after the session`);
           if (!marked) {
             const mark = await client.request(`${app.url}/poll/mark`, { method: 'POST' });
+            if (!inTime()) break;
             assert.equal(mark.status, 200);
             const sentByWrite = cookieExpiry(mark, COOKIE[framework]);
             if (sentByWrite !== undefined) assert.ok(sentByWrite <= expiry + 1000, 'the write sent no later expiry');
             marked = true;
           }
           const now = await stored(app, client, framework);
+          if (!inTime()) break;
           assert.equal(now?.expiresAtMs, expiry, `poll ${polls}: the stored expiry did not move`);
+          if (now?.data.polled === true) sawWrite = true;
           polls += 1;
           await sleep(POLL_MS);
         }
-        assert.equal((await stored(app, client, framework))?.data.polled, true, 'a write from a poll route is stored');
+        assert.ok(sawWrite, 'a write from a poll route is stored');
         assert.ok(polls >= 5, `polled ${polls} times before the expiry`);
         while (Date.now() <= expiry) await sleep(50);
         assert.deepEqual(await client.json(`${app.url}/poll`), { views: null }, 'past its expiry the session is gone');
