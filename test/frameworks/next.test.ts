@@ -2,7 +2,9 @@
  * dynamodb-session-manager/next in a real Next.js app (test/fixtures/next-app):
  * built by `next build`, served by two `next start` processes sharing one
  * table. Route Handlers, a Server Action posted as a form, a Server Component
- * that reads (and one that may not write), the proxy (middleware), an outage,
+ * that reads (and one that may not write), the proxy (middleware), flash, the
+ * options of the conformance matrix (trackDevices, keepAlive, consistentRead:
+ * false, maxLifetime), an outage,
  * and a session shared with Express; then a fresh folder where the packed
  * package is installed as npm does, with the README's Next.js files (TypeScript,
  * with what create-next-app installs for it), built and type-checked with no
@@ -16,7 +18,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { ENDPOINT, uniqueTable } from '../helpers/dynamo.js';
+import { ENDPOINT, localOptions, uniqueTable } from '../helpers/dynamo.js';
+import { SessionStore } from '../../src/core/session-store.js';
 import { CookieClient, startChildServer, startServer, type ChildServer, type ServerProcess } from '../helpers/servers.js';
 import { freePort } from '../../src/embedded/dynamodb-local.js';
 import { concurrentStatuses, assertUnavailable, viewsOnceBack } from '../helpers/scenarios.js';
@@ -27,7 +30,7 @@ const APP = 'test/fixtures/next-app';
 const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
-type Peek = { session: { views?: number; n?: number; keys?: Record<string, number>; user?: string; actions?: number; mw?: number; fromServerComponent?: boolean } };
+type Peek = { session: { a?: string; views?: number; n?: number; keys?: Record<string, number>; user?: string; actions?: number; mw?: number; fromServerComponent?: boolean } };
 
 /** `next start` on a free port, up once it answers; stopped by its pid. */
 async function startNext(extra: Record<string, string>): Promise<ChildServer> {
@@ -174,6 +177,73 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
     assert.deepEqual(seen.session.keys, { 'from-next': 1 });
     assert.equal(seen.session.views, 3);
   });
+});
+
+// The options the entries' conformance matrix tries (test/conformance.test.ts), here through a real Next.js server:
+// trackDevices, keepAlive and the version cookie of consistentRead: false, which the issue found doing nothing in this entry.
+describe('next: trackDevices, keepAlive and consistentRead: false through getSession(request)', { concurrency: false }, () => {
+  const table = uniqueTable('next_opts');
+  const AGENT = 'NextConformance/1.0';
+  let c: ChildServer;
+  let store: SessionStore;
+  before(async () => {
+    store = new SessionStore(localOptions({ table, trackDevices: true, userId: 'user' }));
+    await store.ready();
+    c = await startNext({ TABLE: table, DSM_TEST_ENDPOINT: ENDPOINT, OPTIONS_UNDER_TEST: '1' });
+  });
+  after(async () => {
+    await c?.stop();
+    await store?.close();
+  });
+  const post = (client: CookieClient, path: string) => client.request(`${c.url}${path}`, { method: 'POST', headers: { 'user-agent': AGENT } });
+  const posted = async (client: CookieClient, path: string) => {
+    const res = await post(client, path);
+    const body = await res.text();
+    assert.equal(res.status, 200, `${body}\n${c.output().slice(-2000)}`);
+    return res;
+  };
+
+  it('trackDevices: the session keeps the user agent of the request that made it', async () => {
+    const user = `device-${Date.now()}`;
+    await posted(new CookieClient(), `/api/set?k=user&v=${user}`);
+    const { sessions } = await store.listUserSessions(user);
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0]!.userAgent, AGENT);
+  });
+
+  it('keepAlive: a request the rule leaves out keeps the stored expiry; any other extends it', async () => {
+    const client = new CookieClient();
+    const user = `keep-${Date.now()}`;
+    await posted(client, `/api/set?k=user&v=${user}`);
+    const expiry = async () => (await store.listUserSessions(user)).sessions[0]!.expiresAt;
+    const first = await expiry();
+    await new Promise((r) => setTimeout(r, 50));
+    await posted(client, '/api/poll/set?k=a&v=polled');
+    assert.equal(await expiry(), first, 'a request the rule leaves out keeps the expiry');
+    await posted(client, '/api/set?k=a&v=active');
+    assert.ok((await expiry()) > first, 'any other request extends it');
+  });
+
+  it('consistentRead: false: a write sets the version cookie, and the client reads its own latest write', async () => {
+    const client = new CookieClient();
+    const res = await posted(client, '/api/set?k=a&v=1');
+    assert.ok(res.headers.getSetCookie().some((cookie) => /^[^=]+\.v=\d+\./.test(cookie)), `a write sets the version cookie: ${JSON.stringify(res.headers.getSetCookie())}`);
+    await posted(client, '/api/set?k=a&v=2');
+    assert.equal((await client.json<Peek>(`${c.url}/api/peek`)).session.a, '2');
+  });
+});
+
+it('next: maxLifetime ends a session that many seconds after it began, however active', async () => {
+  const server = await startNext({ TABLE: uniqueTable('next_life'), DSM_TEST_ENDPOINT: ENDPOINT, MAX_LIFETIME: '2' });
+  try {
+    const client = new CookieClient();
+    assert.deepEqual(await client.json(`${server.url}/api/count`), { views: 1 });
+    assert.deepEqual(await client.json(`${server.url}/api/count`), { views: 2 });
+    await new Promise((r) => setTimeout(r, 2200));
+    assert.deepEqual(await client.json(`${server.url}/api/count`), { views: 1 }, 'a new session after the lifetime');
+  } finally {
+    await server.stop();
+  }
 });
 
 it('next: DynamoDB unreachable → 503 with Retry-After; back → the session is intact', async () => {
