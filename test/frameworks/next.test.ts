@@ -4,7 +4,7 @@
  * table. Route Handlers, a Server Action posted as a form, a Server Component
  * that reads (and one that may not write), the proxy (middleware), flash, the
  * options of the conformance matrix (trackDevices, keepAlive, consistentRead:
- * false, maxLifetime), an outage,
+ * false, maxLifetime, a lock time-out), an outage,
  * and a session shared with Express; then a fresh folder where the packed
  * package is installed as npm does, with the README's Next.js files (TypeScript,
  * with what create-next-app installs for it), built and type-checked with no
@@ -20,6 +20,7 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { ENDPOINT, localOptions, uniqueTable } from '../helpers/dynamo.js';
 import { SessionStore } from '../../src/core/session-store.js';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CookieClient, startChildServer, startServer, type ChildServer, type ServerProcess } from '../helpers/servers.js';
 import { freePort } from '../../src/embedded/dynamodb-local.js';
 import { concurrentStatuses, assertUnavailable, viewsOnceBack } from '../helpers/scenarios.js';
@@ -181,7 +182,7 @@ describe('next: two `next start` processes, one table', { concurrency: false }, 
 
 // The options the entries' conformance matrix tries (test/conformance.test.ts), here through a real Next.js server:
 // trackDevices, keepAlive and the version cookie of consistentRead: false, which the issue found doing nothing in this entry.
-describe('next: trackDevices, keepAlive and consistentRead: false through getSession(request)', { concurrency: false }, () => {
+describe('next: trackDevices, keepAlive, maxLockWaitMs and consistentRead: false through getSession(request)', { concurrency: false }, () => {
   const table = uniqueTable('next_opts');
   const AGENT = 'NextConformance/1.0';
   let c: ChildServer;
@@ -222,6 +223,20 @@ describe('next: trackDevices, keepAlive and consistentRead: false through getSes
     assert.equal(await expiry(), first, 'a request the rule leaves out keeps the expiry');
     await posted(client, '/api/set?k=a&v=active');
     assert.ok((await expiry()) > first, 'any other request extends it');
+  });
+
+  it('a lock time-out: a POST that waits maxLockWaitMs behind a slow one of its session answers 503 with Retry-After', async () => {
+    const client = new CookieClient();
+    await posted(client, '/api/set?k=a&v=1');
+    const held = post(client, '/api/hold');
+    // The slow POST has taken the lease once an item of the table carries one.
+    const leased = async () => ((await store.client.send(new ScanCommand({ TableName: table, FilterExpression: 'attribute_exists(lockOwner)' }))).Count ?? 0) > 0;
+    for (let i = 0; i < 100 && !(await leased()); i++) await new Promise((r) => setTimeout(r, 20));
+    const res = await post(client, '/api/set?k=a&v=2');
+    await res.text();
+    assert.equal(res.status, 503);
+    assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.equal((await held).status, 200);
   });
 
   it('consistentRead: false: a write sets the version cookie, and the client reads its own latest write', async () => {
