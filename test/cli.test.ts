@@ -3,12 +3,13 @@
  * Local, as an operator would run it; and the deployment templates checked
  * against the table the library creates.
  */
+import { builtPackage } from './helpers/packed.js';
 import { liveKeys } from '../src/core/table-scan.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -568,18 +569,11 @@ describe('dynamodb-session as a newcomer meets it', () => {
     const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
     const source = await cli(['--version']);
     assert.equal(source.stdout.trim(), version);
-    // The build as npm packs it (tsup.config.ts), in a copy: dist/ of this tree is not rebuilt under other tests.
-    const work = mkdtempSync(join(tmpdir(), 'dsm-cli-build-'));
-    try {
-      for (const name of ['package.json', 'tsup.config.ts', 'tsconfig.json', 'src']) cpSync(name, join(work, name), { recursive: true });
-      symlinkSync(join(process.cwd(), 'node_modules'), join(work, 'node_modules'), 'dir');
-      await execAsync(process.execPath, [join(process.cwd(), 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--no-dts', '--silent'], { cwd: work, env: { ...process.env, NODE_ENV: 'production' } });
-      const bin = (JSON.parse(readFileSync(join(work, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['dynamodb-session']!;
-      const built = await execAsync(process.execPath, [join(work, bin), '--version'], { cwd: tmpdir() });
-      assert.equal(built.stdout.trim(), version);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    // The build as npm packs it (tsup.config.ts), in a folder of its own (the tree's fresh dist/ when npm test built it).
+    const work = await builtPackage();
+    const bin = (JSON.parse(readFileSync(join(work, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['dynamodb-session']!;
+    const built = await execAsync(process.execPath, [join(work, bin), '--version'], { cwd: tmpdir() });
+    assert.equal(built.stdout.trim(), version);
   });
 });
 
