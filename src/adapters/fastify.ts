@@ -19,7 +19,7 @@ import { cookieExpiry, toStored } from './cookie-shape.js';
 import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js';
 import { versionCookieAfter } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
-import { cookieHeaderWithId, idFromHeader, idHeaderFromSetCookies, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
+import { idHeaderFromSetCookies, idIntoCookieHeader, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
 import { FastifySessionStore, type Callback, type FastifyStoreOptions } from './fastify-store.js';
 import { passThrough } from './shared-store.js';
 
@@ -68,12 +68,7 @@ const plugin: FastifyPluginAsync<FastifyDynamoSessionOptions> = async (fastify, 
   fastify.addHook('onRequest', (request, _reply, done) => {
     if (idHeader) {
       // Before @fastify/cookie parses the Cookie header, in which @fastify/session then finds the id.
-      const given = request.headers[idHeader.name];
-      const incoming = idFromHeader(Array.isArray(given) ? undefined : given, idHeader);
-      incomingIds.set(request, incoming);
-      const cookieHeader = cookieHeaderWithId(request.headers.cookie, incoming, sessionCookieName);
-      if (cookieHeader === undefined) delete request.raw.headers.cookie;
-      else request.raw.headers.cookie = cookieHeader;
+      incomingIds.set(request, idIntoCookieHeader(request.raw.headers, idHeader, sessionCookieName));
     }
     sessionStore.context.run({ request, loads: new RequestLoads() }, done);
   });

@@ -124,6 +124,19 @@ export function setCookieList(value: number | string | readonly string[] | undef
 }
 
 /**
+ * The id header's value put where a session middleware reads its cookie: the request's Cookie header gets it as
+ * the session cookie (and loses any cookie of that name the client sent). The value the header gave, if any.
+ */
+export function idIntoCookieHeader(headers: IncomingMessage['headers'], header: ResolvedIdHeader, cookieName: string): string | undefined {
+  const given = headers[header.name];
+  const incoming = idFromHeader(Array.isArray(given) ? undefined : given, header);
+  const cookie = cookieHeaderWithId(headers.cookie, incoming, cookieName);
+  if (cookie === undefined) delete headers.cookie;
+  else headers.cookie = cookie;
+  return incoming;
+}
+
+/**
  * Session middleware that reads its cookie from `req.headers.cookie` and sets
  * it on the Node response (express-session, koa-session), with the id in a
  * header instead: the request's Cookie header gets the id header's value as
@@ -138,11 +151,7 @@ export function bridgeIdHeader(
   cookieName: string,
   destroyed: () => boolean = () => false,
 ): void {
-  const given = req.headers[header.name];
-  const incoming = idFromHeader(Array.isArray(given) ? undefined : given, header);
-  const cookie = cookieHeaderWithId(req.headers.cookie, incoming, cookieName);
-  if (cookie === undefined) delete req.headers.cookie;
-  else req.headers.cookie = cookie;
+  const incoming = idIntoCookieHeader(req.headers, header, cookieName);
   // A cookie parser that ran before (cookie-parser) must not offer the client's cookie of that name either.
   for (const bag of [(req as { cookies?: Record<string, unknown> }).cookies, (req as { signedCookies?: Record<string, unknown> }).signedCookies]) {
     if (bag && typeof bag === 'object') delete bag[cookieName];
