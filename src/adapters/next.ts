@@ -54,8 +54,13 @@ interface NextHeaders {
  * (data, get/set/delete, flash, takeFlash), stored by `save()`, which sets its cookie through `cookies()`.
  */
 export class NextSession extends RequestSession {
-  /** @internal What `cookies()` gave this request. */
-  jar!: CookieJar;
+  #jar: CookieJar | undefined;
+
+  /** @internal The request's `cookies()`, through which its cookies are set. */
+  setsCookiesThrough(jar: CookieJar): this {
+    this.#jar = jar;
+    return this;
+  }
 
   /**
    * Stores what changed (one conditional write; nothing when nothing did) and
@@ -92,7 +97,7 @@ export class NextSession extends RequestSession {
   #setCookie(setCookie: string, probe: boolean): void {
     const parsed = parseSetCookie(setCookie);
     try {
-      this.jar.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
+      this.#jar!.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
     } catch (err) {
       if (!probe) throw err;
       throw new ReadOnlySessionError(
@@ -155,8 +160,7 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
     const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
-    const session = (await pipeline.open({ request, incoming }, {}, NextSession)) as NextSession;
-    session.jar = jar;
+    const session = ((await pipeline.open({ request, incoming }, {}, NextSession)) as NextSession).setsCookiesThrough(jar);
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.
       const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };
