@@ -9,7 +9,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -394,8 +394,9 @@ describe('dynamodb-session iam-policy', () => {
     assert.equal(exact.stderr, '');
   });
 
-  it('takes settings from flags over environment over context.xml over defaults', async () => {
+  it('takes settings from flags over environment over context.xml over defaults', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'dsm-cli-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const xml = join(dir, 'context.xml');
     writeFileSync(xml, '<Context><Manager className="com.amazonaws.services.dynamodb.sessionmanager.DynamoDBSessionManager" Table="FromXml" RegionId="eu-central-1" /></Context>');
     const resource = (run: Run) => actionsOf(run)[0]!.Resource[0];
@@ -511,11 +512,12 @@ describe('dynamodb-session as a newcomer meets it', () => {
     }
   });
 
-  it('every fix that is a command repeats the --endpoint, --region and --profile in use (doctor on a table without TTL)', async () => {
+  it('every fix that is a command repeats the --endpoint, --region and --profile in use (doctor on a table without TTL)', async (t) => {
     const table = uniqueTable('cli');
     const store = storeOn(table);
     await store.client.send(new CreateTableCommand(createTableInput(store.config)));
     const dir = mkdtempSync(join(tmpdir(), 'dsm-cli-profile-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'credentials'), '[ops]\naws_access_key_id = local\naws_secret_access_key = local\n');
     const run = await cli(['doctor', '--table', table, '--endpoint', ENDPOINT, '--region', 'eu-west-1', '--profile', 'ops'], {
       AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
