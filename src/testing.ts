@@ -8,6 +8,7 @@ export { startDynamoDBLocal } from './embedded/dynamodb-local.js';
 export type { EmbeddedDynamoDB, EmbeddedDynamoDBOptions } from './embedded/dynamodb-local.js';
 export { startDynalite } from './embedded/dynalite.js';
 export type { EmbeddedDynalite } from './embedded/dynalite.js';
-export { resolveConfig, DEFAULTS } from './config/options.js';
+export { DEFAULTS } from './config/options.js';
+export { resolveConfig } from './config/resolve-config.js';
 export { parseContextXml, loadContextXmlDetailed, parseContextXmlDetailed } from './config/context-xml.js';
 export type { ContextXmlResult } from './config/context-xml.js';

@@ -2,15 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createCodec, describeFormat, MAX_DECODED_BYTES, type Codec, type CodecOptions } from '../src/codec/codec.js';
 import { brotli, lz4, pack } from '../src/codec/compress.js';
 import { createRequire } from 'node:module';
 import { decodeLz4Block } from '../src/codec/lz4-block.js';
 import { itemBytesBesideData } from '../src/core/item.js';
-import { SessionStore } from '../src/core/session-store.js';
 import { ConfigError, CorruptSessionError, EncryptionKeyError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
-import { localOptions } from './helpers/dynamo.js';
 import { random, realisticSession } from './helpers/session-fixtures.js';
 
 // Keys in each form keyBytes accepts: hex, base64, Buffer.

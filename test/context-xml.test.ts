@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadContextXml, loadContextXmlDetailed, parseContextXml, parseContextXmlDetailed } from '../src/config/context-xml.js';
-import { resolveConfig } from '../src/config/options.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
 import { credentialsFor } from '../src/aws/credentials.js';
 import { ConfigError } from '../src/errors.js';
 

@@ -18,7 +18,7 @@ import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, type A
 import { SessionStore } from '../src/core/session-store.js';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { MAX_DECODED_BYTES } from '../src/codec/codec.js';
-import { resolveConfig } from '../src/config/options.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
 import { ConfigError, CorruptSessionError, InvalidSessionIdError, SessionTooLargeError, StoreUnavailableError } from '../src/errors.js';
 import { split } from '../src/core/chunks.js';
 import { run as cli } from '../src/cli/program.js';

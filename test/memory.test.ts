@@ -200,7 +200,7 @@ describe('decodedCacheBytes', () => {
   });
 
   it('is a ConfigError naming it when it is not a whole number of bytes, 0 or more', async () => {
-    const { resolveConfig } = await import('../src/config/options.js');
+    const { resolveConfig } = await import('../src/config/resolve-config.js');
     const { ConfigError } = await import('../src/errors.js');
     for (const bad of [-1, 1.5, '16MB', Number.NaN]) {
       assert.throws(() => resolveConfig({ decodedCacheBytes: bad as number }), (err: unknown) => err instanceof ConfigError && /"decodedCacheBytes"/.test(err.message));

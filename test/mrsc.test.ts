@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SessionStore } from '../src/core/session-store.js';
 import { ConfigError, EngineFeatureError, SessionLimitError } from '../src/errors.js';
-import { resolveConfig } from '../src/config/options.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
 import type { SessionStoreOptions } from '../src/config/options.js';
 import { ENDPOINT, localOptions, quietLogger, uniqueTable, type CapturedLogger } from './helpers/dynamo.js';
 import { startMrscProxy, type MrscProxy } from './helpers/mrsc-proxy.js';

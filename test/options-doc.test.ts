@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { optionsPage, PAGE } from '../scripts/options-doc.js';
-import { DEFAULTS, OPTIONS, OPTION_NAMES, resolveConfig, type OptionSpec } from '../src/config/options.js';
+import { DEFAULTS, OPTIONS, OPTION_NAMES, type OptionSpec } from '../src/config/options.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
 
 describe('the option schema', () => {
   it('docs/options.md is what the schema generates: after a change to an option, `npm run docs:options` writes it again', () => {

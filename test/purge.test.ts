@@ -13,7 +13,8 @@ import { startReaper, type ReaperTick } from '../src/core/reaper.js';
 import { destroyUserSessions, listUserSessionKeys } from '../src/core/user-sessions.js';
 import { createTableInput } from '../src/table/schema.js';
 import { iamPolicy } from '../src/table/iam-policy.js';
-import { resolveConfig, type SessionStoreOptions } from '../src/config/options.js';
+import { type SessionStoreOptions } from '../src/config/options.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
 import { localOptions } from './helpers/dynamo.js';
 
 type Item = Record<string, AttributeValue>;

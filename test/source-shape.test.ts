@@ -1,11 +1,12 @@
 /**
  * The shape issue 30 holds src/ to, kept by the suite rather than by memory:
- * no line over 160 characters, no file over 350 lines.
+ * no line over 160 characters, no file over 350 lines, and no files that
+ * import each other, directly or around a loop.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
@@ -29,4 +30,29 @@ it('no file in src/ is over 350 lines', () => {
     return lines > 350 ? [`${f} (${lines})`] : [];
   });
   assert.deepEqual(big, []);
+});
+
+/** Each file's imports of other files of src/ (static, dynamic, type-only and re-exports alike), by path under src/. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(SRC, file), 'utf8');
+  const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+'(\.[^']+)'|\bimport\('(\.[^']+)'\)/gm)].map((m) => m[1] ?? m[2]!);
+  return specifiers.map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts')).filter((f) => files.includes(f));
+}
+
+it('no files in src/ import each other, directly or around a loop', () => {
+  const graph = new Map(files.map((f) => [f, importsOf(f)]));
+  assert.ok([...graph.values()].flat().length > 200, 'the imports were read');
+  // Depth-first: a file met again while it is still on the path closes a loop, which is reported as its files.
+  const loops: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (file: string, path: string[]) => {
+    state.set(file, 'open');
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === 'open') loops.push([...path.slice(path.indexOf(next)), file, next].join(' -> '));
+      else if (!state.has(next)) visit(next, [...path, file]);
+    }
+    state.set(file, 'done');
+  };
+  for (const file of files) if (!state.has(file)) visit(file, []);
+  assert.deepEqual(loops, []);
 });

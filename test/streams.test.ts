@@ -260,7 +260,7 @@ describe('the streams poller, on the real stream of DynamoDB Local', () => {
 describe('the IAM policy for the consumer', () => {
   it("iamPolicy with the 'streams' feature allows reading the table's stream (DescribeStream, GetShardIterator, GetRecords) and finding it (DescribeTable); admin may turn it on (UpdateTable)", async () => {
     const { iamPolicy } = await import('../src/table/iam-policy.js');
-    const { resolveConfig } = await import('../src/config/options.js');
+    const { resolveConfig } = await import('../src/config/resolve-config.js');
     const config = resolveConfig({ table: 'Sessions', region: 'eu-west-1', skipTableCheck: true });
     const policy = iamPolicy(config, { account: '123456789012', features: ['streams'] });
     assert.ok(policy.Statement[0]!.Action.includes('dynamodb:DescribeTable'));

@@ -54,13 +54,16 @@ interface NextHeaders {
  * (data, get/set/delete, flash, takeFlash), stored by `save()`, which sets its cookie through `cookies()`.
  */
 export class NextSession extends RequestSession {
-  #jar: CookieJar | undefined;
+  #jar!: CookieJar;
+  #sessions!: ServerSessions;
 
-  /** @internal The request's `cookies()`, through which its cookies are set. */
-  setsCookiesThrough(jar: CookieJar): this {
+  /** @internal The sessions that opened it, and the request's `cookies()`, through which its cookies are set. */
+  savesThrough(sessions: ServerSessions, jar: CookieJar): this {
+    this.#sessions = sessions;
     this.#jar = jar;
     return this;
   }
+
 
   /**
    * Stores what changed (one conditional write; nothing when nothing did) and
@@ -69,13 +72,13 @@ export class NextSession extends RequestSession {
   async save(): Promise<void> {
     // Tried first, with the cookie the save will most likely set: where Next refuses cookies, nothing is written.
     const expected = this.destroyed
-      ? this.manager.clearCookie(this)
-      : (this.manager.previewHeaders(this).find(([name]) => name === 'Set-Cookie')?.[1] ??
+      ? this.#sessions.clearCookie(this)
+      : (this.#sessions.previewHeaders(this).find(([name]) => name === 'Set-Cookie')?.[1] ??
         // None expected: a new session with nothing in it is not stored; a loaded one keeps its browser-session cookie.
-        (this.isNew ? undefined : this.manager.currentCookie(this)));
+        (this.isNew ? undefined : this.#sessions.currentCookie(this)));
     if (expected !== undefined) this.#setCookie(expected, true);
-    const headers = await this.manager.finish(this).catch(async (err: unknown) => {
-      await this.manager.abandon(this).catch(() => undefined);
+    const headers = await this.#sessions.finish(this).catch(async (err: unknown) => {
+      await this.#sessions.abandon(this).catch(() => undefined);
       throw err;
     });
     for (const [name, value] of headers) if (name === 'Set-Cookie') this.#setCookie(value, false);
@@ -83,21 +86,21 @@ export class NextSession extends RequestSession {
 
   /** Deletes the session now and clears its cookie; another request holding it cannot bring it back. */
   override async destroy(): Promise<void> {
-    this.#setCookie(this.manager.clearCookie(this), true);
+    this.#setCookie(this.#sessions.clearCookie(this), true);
     await super.destroy();
-    await this.manager.finish(this);
+    await this.#sessions.finish(this);
   }
 
   /** A new id for the same data (call it on login, against session fixation); `save()` stores it. */
   override async regenerate(options?: { freshStart?: boolean }): Promise<void> {
-    this.#setCookie(this.manager.currentCookie(this), true);
+    this.#setCookie(this.#sessions.currentCookie(this), true);
     await super.regenerate(options);
   }
 
   #setCookie(setCookie: string, probe: boolean): void {
     const parsed = parseSetCookie(setCookie);
     try {
-      this.#jar!.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
+      this.#jar.set({ ...parsed, value: parsed.value ?? '' } as { name: string; value: string });
     } catch (err) {
       if (!probe) throw err;
       throw new ReadOnlySessionError(
@@ -160,7 +163,7 @@ export function nextSessions(options: NextSessionOptions): NextSessions {
   async function getSession(request?: Request): Promise<NextSession> {
     const next = (await optionalPeer('next', 'getSession', () => import('next/headers.js'))) as unknown as NextHeaders;
     const [jar, incoming] = await Promise.all([next.cookies(), next.headers()]);
-    const session = ((await pipeline.open({ request, incoming }, {}, NextSession)) as NextSession).setsCookiesThrough(jar);
+    const session = ((await pipeline.open({ request, incoming }, {}, NextSession)) as NextSession).savesThrough(sessions, jar);
     if (session.handle?.lease) {
       // No save, no destroy: the lease goes back once the response is done.
       const { after } = (await import('next/server.js')) as unknown as { after(task: () => unknown): void };

@@ -4,12 +4,17 @@
  * the operations that need the store (regenerate, destroy, flash). Made by
  * ServerSessions.open() (server-session.ts), which also ends it.
  */
-import { contextOf, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { contextOf, type SessionData, type SessionHandle, type SessionStore } from '../core/session-store.js';
 import { ConfigError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
-import type { ServerSessions } from './server-session.js';
 
 export type State = 'new' | 'loaded' | 'regenerated' | 'destroyed';
+
+/** What a session asks of the sessions that opened it (ServerSessions): their store, and a fresh id. */
+export interface SessionOwner {
+  readonly store: SessionStore;
+  newId(): string;
+}
 
 /** The session of one request: a plain data object plus the operations that need the store. */
 export class RequestSession {
@@ -19,7 +24,7 @@ export class RequestSession {
   #handle: SessionHandle | undefined;
   /** express-session's cookie metadata from the stored item, carried through unchanged. */
   readonly #cookieMeta: unknown;
-  readonly #manager: ServerSessions;
+  readonly #manager: SessionOwner;
   /** The request came with a session cookie or id header (so a destroy must clear it). */
   readonly hadCookie: boolean;
   /** @internal The version floor the request's version cookie gave, if any. */
@@ -28,7 +33,7 @@ export class RequestSession {
   keepAlive = true;
 
   /** @internal */
-  constructor(manager: ServerSessions, id: string, loaded: { data: SessionData; handle: SessionHandle } | undefined, hadCookie: boolean) {
+  constructor(manager: SessionOwner, id: string, loaded: { data: SessionData; handle: SessionHandle } | undefined, hadCookie: boolean) {
     this.#manager = manager;
     this.#id = id;
     this.hadCookie = hadCookie;
@@ -139,11 +144,6 @@ export class RequestSession {
     this.#data = {};
     this.#state = 'destroyed';
     this.destroyedHere = true;
-  }
-
-  /** @internal The sessions this one belongs to: an entry's own subclass (NextSession) saves through them. */
-  protected get manager(): ServerSessions {
-    return this.#manager;
   }
 
   /** @internal */

@@ -1,9 +1,9 @@
 /**
- * The DynamoDB client the store talks through: region, endpoint, credentials,
- * retries and time-outs from the resolved config, in one place.
+ * The settings of the DynamoDB client the store talks through: region,
+ * endpoint, credentials, retries and time-outs from the resolved config, in
+ * one place. Which client it is: regions/store-client.ts.
  */
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { RoutingClient } from '../regions/routing-client.js';
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
 import type { Logger } from '../core/logger.js';
 import { credentialsFor } from './credentials.js';
@@ -42,16 +42,6 @@ async function loadRegion(): Promise<string> {
   );
   // A malformed shared config file is not worth failing every request over: fall back like a missing one.
   return load().then((r) => r || FALLBACK_REGION, () => FALLBACK_REGION);
-}
-
-/**
- * The client for `config`, or `config.client` when the application brings its own.
- * `logger` hears, once, that an endpoint on this machine is signed for with placeholder keys.
- */
-export function createDynamoDBClient(config: ResolvedConfig, logger?: Pick<Logger, 'warn'>): DynamoDBClient {
-  if (config.client) return config.client;
-  if (config.regions) return new RoutingClient(config, logger);
-  return new DynamoDBClient(clientConfig(config, logger));
 }
 
 /** The settings of the client for `config`'s region and endpoint. */

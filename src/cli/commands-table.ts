@@ -3,7 +3,8 @@
  * the table itself: create-table and doctor, stats and iam-policy.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig, type SessionStoreOptions } from '../config/options.js';
+import { type SessionStoreOptions } from '../config/options.js';
+import { resolveConfig } from '../config/resolve-config.js';
 import { contextOf, type SessionStore } from '../core/session-store.js';
 import { countSessions } from '../core/inspect.js';
 import { describeSessionTable, ttlState } from '../table/diagnose.js';

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ConfigError } from '../errors.js';
-import { OPTION_NAMES, OPTIONS, resolveConfig, type OptionSpec, type SessionStoreOptions } from './options.js';
+import { OPTION_NAMES, OPTIONS, type OptionSpec, type SessionStoreOptions } from './options.js';
+import { resolveConfig } from './resolve-config.js';
 
 export interface ContextXmlResult {
   /** The options the `<Manager>` attributes give; only those present. */

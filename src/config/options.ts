@@ -3,18 +3,20 @@
  * (SessionStoreOptions, ResolvedConfig), the defaults, the checks, the
  * context.xml attribute names, and docs/options.md (`npm run docs:options`
  * writes it from each entry's comment; a test fails when it is stale).
- * resolveConfig, below too, checks and fills them in; the checks across
- * options are in option-rules.ts, the printable config in redact.ts.
+ * resolve-config.ts checks given options against it, with the rules across
+ * options, fills in the defaults, and makes the printable config.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../core/logger.js';
 import { toFallback, type FallbackOption } from '../core/fallback.js';
 import * as is from './checks.js';
-import { checkTogether, replicas, type RegionReplica } from './option-rules.js';
 
-export type { RegionReplica } from './option-rules.js';
-export { REDACTED, redactConfig } from './redact.js';
+/** A replica Region of a global table and the endpoint that reaches it (undefined: the Region's own). */
+export interface RegionReplica {
+  readonly name: string;
+  readonly endpoint: string | undefined;
+}
 
 export type LockingMode = 'auto' | 'optimistic' | 'pessimistic' | 'none';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
@@ -284,8 +286,6 @@ export interface ResolvedConfig extends Resolved {}
 
 export const OPTION_NAMES = Object.keys(OPTIONS) as Array<keyof SessionStoreOptions>;
 
-const specOf = (name: string): OptionSpec | undefined => (Object.hasOwn(OPTIONS, name) ? (OPTIONS as Record<string, OptionSpec>)[name] : undefined);
-
 export const DEFAULTS = Object.freeze(
   Object.fromEntries(OPTION_NAMES.flatMap((name) => ('default' in OPTIONS[name] ? [[name, (OPTIONS[name] as OptionSpec).default]] : []))),
 ) as { readonly [K in Defaulted]: Given<Schema[K]> };
@@ -293,35 +293,4 @@ export const DEFAULTS = Object.freeze(
 /** Whether a load may read eventually consistently when the request carries its version floor. */
 export function eventualReads(config: Pick<ResolvedConfig, 'consistentRead'>): boolean {
   return config.consistentRead !== true;
-}
-
-/** Names an AWS SDK client takes that are spelt differently here: what to give instead. */
-const SDK_HABITS: Record<string, string | undefined> = {
-  credentials:
-    'give "accessKeyId" and "secretAccessKey" (and "sessionToken"), or "credentialsFile", or a DynamoDBClient of your own made with ' +
-    'these credentials as "client"; with none of them, the AWS SDK\'s default provider chain finds them',
-};
-
-/** Validates options and fills in defaults; every problem is a ConfigError naming the option. */
-export function resolveConfig(options: SessionStoreOptions = {}): ResolvedConfig {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ConfigError(`options must be an object (got ${is.got(options)})`);
-  }
-  for (const [name, value] of Object.entries(options)) {
-    const spec = specOf(name);
-    if (!spec) {
-      const closest = is.closest(name, OPTION_NAMES);
-      const hint = Object.hasOwn(SDK_HABITS, name) ? SDK_HABITS[name] : closest && `did you mean "${closest}"?`;
-      throw new ConfigError(`unknown option "${name}"${hint ? `: ${hint}` : ''} (known options: ${OPTION_NAMES.join(', ')})`);
-    }
-    if (value !== undefined) spec.check(value, name);
-  }
-  checkTogether(options);
-  const given = options as Record<string, unknown>;
-  const used = OPTION_NAMES.map((name) => {
-    const spec: OptionSpec = OPTIONS[name];
-    return [name, spec.resolve ? (spec.resolve as (v: unknown) => unknown)(given[name]) : (given[name] ?? spec.default)];
-  });
-  if (options.regions !== undefined) used.push(['regions', replicas(options.regions, options.region!, options.endpoint)]);
-  return Object.freeze(Object.fromEntries(used)) as ResolvedConfig;
 }

@@ -2,7 +2,12 @@ import type { ResolvedConfig } from '../config/options.js';
 import type { DestroyedEvent, ExpiredEvent } from './events.js';
 import { expiryMs, type Item } from './item.js';
 import { idTag } from './session-id.js';
-import type { StoreContext } from './store-context.js';
+
+/** Where an ended session is told: the store's options and its events (a StoreContext is one). */
+interface Teller {
+  readonly config: Pick<ResolvedConfig, 'maxLifetime'>;
+  emit(event: string, ...args: unknown[]): boolean;
+}
 
 /** When a session created at `createdAt` (epoch ms) ends by `maxLifetime`; undefined when no absolute timeout is set. */
 export function lifetimeEnd(config: Pick<ResolvedConfig, 'maxLifetime'>, createdAt: number): number | undefined {
@@ -42,7 +47,7 @@ export class EndNotices {
     return this.told.size;
   }
 
-  report(ctx: StoreContext, item: Item): void {
+  report(ctx: Teller, item: Item): void {
     const key = item.sessionId?.S;
     if (key === undefined) return;
     const ended = expiryMs(item);

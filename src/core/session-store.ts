@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inspect } from 'node:util';
-import { redactConfig, resolveConfig, type ResolvedConfig, type SessionStoreOptions } from '../config/options.js';
-import { createDynamoDBClient } from '../aws/client.js';
+import type { ResolvedConfig, SessionStoreOptions } from '../config/options.js';
+import { redactConfig, resolveConfig } from '../config/resolve-config.js';
+import { createDynamoDBClient } from '../regions/store-client.js';
 import { describeTarget } from '../aws/target.js';
 import { KeyedMutex } from './local-queue.js';
 import { RequestLocks } from './request-locks.js';
 import { SessionStoreError, StoreUnavailableError } from '../errors.js';
 import { ensureTable, type EnsureTableResult } from '../table/ensure-table.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { loadSession } from './open-item.js';
+import { loadSession } from './load-session.js';
 import { purgeAttributes, purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './purge.js';
 import { startReaper, type Reaper } from './reaper.js';
 import { reaperForStrongTable } from '../regions/multi-region.js';
@@ -48,7 +49,7 @@ export function contextOf(store: SessionStore): RequestContext {
  * Web-session state in one DynamoDB table, shared by every server that points
  * at it. Framework-agnostic: the adapters in `adapters/` map their framework's
  * session API onto `load` → `commit`/`touch`/`release` and `destroy`. A façade:
- * loading is open-item.ts, with a lease request-locks.ts; the end of
+ * loading is load-session.ts, with a lease request-locks.ts; the end of
  * a request (save, expiry refresh) is save-session.ts.
  *
  * What a request costs: one GetItem (or, when locked, one UpdateItem) to load;
@@ -329,8 +330,7 @@ export class SessionStore extends EventEmitter {
 
   /** The session's data, or null when missing, expired or corrupt. Takes no lease. */
   async get(id: string): Promise<SessionData | null> {
-    const loaded = await this.load(id, { lock: false });
-    return loaded?.data ?? null;
+    return (await this.load(id, { lock: false }))?.data ?? null;
   }
 
   /** Creates or replaces a session outside any request (no merge base: last writer wins). */

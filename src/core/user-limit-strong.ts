@@ -25,8 +25,7 @@ import { idTag } from './session-id.js';
 import type { RequestContext } from './store-context.js';
 import type { DestroyedEvent } from './events.js';
 import { deleteIf, dropChunks } from './chunks.js';
-import type { Item } from './item.js';
-import { liveOf, readSlots, userSlotsKey } from './save-user-limit.js';
+import { liveOf, readSlots, userSlotsKey } from './user-slots.js';
 import type { Lease } from './lease-lock.js';
 import { saveLoaded, type SaveResult } from './save-loop.js';
 
