@@ -1,9 +1,11 @@
 /**
  * What an error of the AWS SDK (or of the HTTP handler beneath it) means to
  * the store, in one place: an outage or a throttle (answer 503 and retry), a
- * failed condition or a cancelled transaction (another writer came first), an
- * operation the engine lacks, something other than DynamoDB answering, and
- * how many times the SDK sent the request that failed.
+ * failed condition or a cancelled transaction (another writer came first), a
+ * write that met another (retried), a table, index or stream that is not
+ * there, an operation the engine lacks, something other than DynamoDB
+ * answering, and how many times the SDK sent the request that failed. An
+ * error the store made of the SDK's (the gateway's) is judged by its cause.
  */
 // Network failures carry no HTTP status; these service errors mean "try later".
 const RETRYABLE_NAMES = new Set([
@@ -41,10 +43,43 @@ export function isTransactionCanceled(err: unknown): err is SdkError & { Cancell
   return (err as SdkError | null)?.name === 'TransactionCanceledException';
 }
 
+/** The SDK's error: `err` itself, or the one a store error was made of (its cause). */
+function sdkError(err: unknown): SdkError | null {
+  const e = err as (SdkError & { cause?: unknown }) | null;
+  return e && typeof e === 'object' && e.cause && typeof e.cause === 'object' && !('$metadata' in e) ? (e.cause as SdkError) : e;
+}
+
+const named = (err: unknown, ...names: string[]): boolean => names.includes(sdkError(err)?.name ?? '');
+
+/**
+ * The write met another for the few ms the item is in a transaction (a large session's save, a login under
+ * maxSessionsPerUser), or another Region's write to it (MRSC): nothing was done, and it may be sent again.
+ */
+export const isWriteConflict = (err: unknown): boolean => named(err, 'TransactionConflictException', 'ReplicatedWriteConflictException');
+
+/** No such table, or (streams) no such stream or shard any more. */
+export const isNotFound = (err: unknown): boolean => named(err, 'ResourceNotFoundException');
+
+/** A CreateTable of a table that is there already (another process made it first). */
+export const isAlreadyThere = (err: unknown): boolean => named(err, 'ResourceInUseException');
+
+/** IAM refused the call (the policy lacks the action): not an outage. */
+export const isDenied = (err: unknown): boolean => /AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(sdkError(err)?.name ?? '');
+
+/** A Query on an index the table lacks. */
+export const isMissingIndex = (err: unknown): boolean => named(err, 'ValidationException') && /index/i.test(sdkError(err)?.message ?? '');
+
+/** How a read of a table's stream failed: its records were trimmed (24 hours), its iterator expired (15 minutes), or something else. */
+export function streamFailure(err: unknown): 'trimmed' | 'expired-iterator' | 'not-found' | 'other' {
+  if (named(err, 'TrimmedDataAccessException')) return 'trimmed';
+  if (named(err, 'ExpiredIteratorException')) return 'expired-iterator';
+  return isNotFound(err) ? 'not-found' : 'other';
+}
+
 /** DynamoDB answered, asking the caller to slow down: busy, not unreachable. */
 const THROTTLES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
-export const isThrottle = (err: unknown): boolean => THROTTLES.has((err as SdkError | null)?.name ?? '');
+export const isThrottle = (err: unknown): boolean => THROTTLES.has(sdkError(err)?.name ?? '');
 
 /** True when DynamoDB could not be reached or asked us to back off: an outage, not a bug. */
 export function isOutage(err: unknown): boolean {

@@ -8,7 +8,7 @@
  */
 import { describeTarget } from '../aws/target.js';
 import type { ResolvedConfig } from '../config/options.js';
-import { foreignAnswer } from '../aws/errors.js';
+import { foreignAnswer, isThrottle } from '../aws/errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CommonFlags } from './settings.js';
 
@@ -58,8 +58,6 @@ export function missingTable(config: ResolvedConfig, flags: CommonFlags): Explan
   };
 }
 
-const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
-
 /** The explanation of an error that ended a command, or undefined when its own message says it all. */
 export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags): Explanation | undefined {
   const e = err as { code?: string; cause?: { name?: string; message?: string } } | null;
@@ -78,7 +76,7 @@ export function explain(err: unknown, config: ResolvedConfig, flags: CommonFlags
           exitCode: EXIT.AWS,
         };
       }
-      if (cause?.name && THROTTLED.has(cause.name)) {
+      if (cause?.name && isThrottle(cause)) {
         return {
           what: `DynamoDB at ${target} is throttling table "${config.table}" (${why})`,
           fix: "run the command again later, or raise the table's capacity",

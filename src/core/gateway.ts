@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { engineTraits, noteEngine, type EngineTraits } from '../aws/engine.js';
 import { SessionStoreError, StoreUnavailableError, TableNotFoundError } from '../errors.js';
-import { foreignAnswer, isConditionalFailure, isOutage, isThrottle, isTransactionCanceled, sdkAttempts, type SdkError } from '../aws/errors.js';
+import {
+  foreignAnswer, isConditionalFailure, isNotFound, isOutage, isThrottle, isTransactionCanceled, isWriteConflict, sdkAttempts, type SdkError,
+} from '../aws/errors.js';
 import type { Item } from './item.js';
 import type { StoreStats } from './stats.js';
 import { noteCall } from './telemetry.js';
@@ -157,10 +159,9 @@ export class Gateway extends EventEmitter {
         // The item is in another request's transaction (a large session's save, a login under
         // maxSessionsPerUser) for the few ms it takes: nothing was done, and the SDK does not retry it.
         // A global table in MRSC refuses a write that clashes with another Region's write to the item, and may be retried.
-        const conflict = (err as SdkError | null)?.name;
-        if ((conflict === 'TransactionConflictException' || conflict === 'ReplicatedWriteConflictException') && conflicts < 5) {
+        if (isWriteConflict(err) && conflicts < 5) {
           this.reachable();
-          noteRetry(conflict);
+          noteRetry((err as SdkError).name!);
           await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** conflicts));
           continue;
         }
@@ -204,7 +205,7 @@ export class Gateway extends EventEmitter {
     if (err instanceof SessionStoreError) return err;
     const e = err as SdkError;
     this.stats.errors += 1;
-    if (e?.name === 'ResourceNotFoundException') {
+    if (isNotFound(e)) {
       return new TableNotFoundError(
         this.where.table,
         `table "${this.where.table}" does not exist at ${this.where.target} (${operation} failed): ` +

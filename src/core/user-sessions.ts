@@ -1,5 +1,6 @@
 import { BatchGetItemCommand, BatchWriteItemCommand, QueryCommand, ScanCommand, type KeysAndAttributes, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { ConfigError, SessionStoreError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { isMissingIndex } from '../aws/errors.js';
 import type { DestroyedEvent } from './events.js';
 import { deleteSessionItem } from './chunks.js';
 import { expiryMs, isExpired, type Item } from './item.js';
@@ -44,12 +45,6 @@ function checkUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== 'string' || userId === '') {
     throw new ConfigError(`userId must be a non-empty string (got ${typeof userId === 'string' ? 'an empty string' : typeof userId})`);
   }
-}
-
-/** A Query on an index the table lacks is a ValidationException; the caller falls back to a Scan. */
-function isMissingIndex(err: unknown): boolean {
-  const cause = (err as { cause?: { name?: string; message?: string } }).cause;
-  return err instanceof SessionStoreError && cause?.name === 'ValidationException' && /index/i.test(cause.message ?? '');
 }
 
 async function viaIndex(store: StoreContext, userId: string, index: string): Promise<string[]> {

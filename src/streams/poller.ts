@@ -9,6 +9,7 @@ import type { ExpiredEvent } from '../core/events.js';
 import { tellExpired } from '../core/expired-event.js';
 import { contextOf, type SessionStore } from '../core/session-store.js';
 import { ConfigError } from '../errors.js';
+import { streamFailure } from '../aws/errors.js';
 import { registerSizes } from '../core/sizes.js';
 import { optionalPeer } from '../adapters/optional-peer.js';
 import { sessionStreamArn } from '../table/streams.js';
@@ -199,16 +200,16 @@ export async function startStreamsPoller(store: SessionStore, options: StreamsPo
       if (!state.iterator) return false;
       return await poll(state);
     } catch (err) {
-      const name = errorName(err);
+      const failure = streamFailure(err);
       state.iterator = undefined;
-      if (name === 'TrimmedDataAccessException') {
+      if (failure === 'trimmed') {
         state.resume = { type: 'TRIM_HORIZON' };
         warn('records of the session stream were trimmed (older than 24 hours) before they were read: expiries among them were missed', err);
-      } else if (name === 'ResourceNotFoundException') {
+      } else if (failure === 'not-found') {
         shards.delete(state.id);
         rediscover = true;
         warn('a shard of the session stream is gone (stream turned off, or trimmed): looking for the shards it has now', err);
-      } else if (name !== 'ExpiredIteratorException') {
+      } else if (failure === 'other') {
         warn('reading the session stream failed; it is tried again at the next poll', err);
       }
       // An expired iterator (15 minutes unused) is renewed from the last record handled.

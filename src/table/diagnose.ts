@@ -16,11 +16,10 @@ import {
   UpdateItemCommand,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { isConditionalFailure } from '../aws/errors.js';
+import { isConditionalFailure, isDenied, isUnsupportedOperation } from '../aws/errors.js';
 import { MAX_ITEM_BYTES } from '../core/item.js';
 import { contextOf, type SessionStore } from '../core/session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
-import { isUnsupportedOperation } from '../aws/errors.js';
 
 /** A key no session has (ids come from cookies, which cannot hold spaces). */
 export const PROBE_KEY = 'dynamodb-session-manager doctor probe';
@@ -60,11 +59,6 @@ export async function ttlState(store: SessionStore): Promise<TtlState> {
   return { status: out.TimeToLiveDescription?.TimeToLiveStatus ?? 'DISABLED', attribute: out.TimeToLiveDescription?.AttributeName };
 }
 
-const denied = (err: unknown): boolean => {
-  const name = (err as { cause?: { name?: string } }).cause?.name ?? '';
-  return /AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name);
-};
-
 async function probe(action: string, call: () => Promise<unknown>): Promise<ProbeResult> {
   try {
     await call();
@@ -73,7 +67,7 @@ async function probe(action: string, call: () => Promise<unknown>): Promise<Prob
     // The condition was evaluated, so the call itself was allowed.
     if (isConditionalFailure(err)) return { action, outcome: 'allowed' };
     const reason = err instanceof SessionStoreError ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-    return { action, outcome: denied(err) ? 'denied' : isUnsupportedOperation(err) ? 'unsupported' : 'error', reason: reason.split('\n')[0] };
+    return { action, outcome: isDenied(err) ? 'denied' : isUnsupportedOperation(err) ? 'unsupported' : 'error', reason: reason.split('\n')[0] };
   }
 }
 

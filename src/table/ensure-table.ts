@@ -8,7 +8,7 @@ import {
 import type { ResolvedConfig } from '../config/options.js';
 import { TableNotFoundError, TableSchemaError } from '../errors.js';
 import { noteEngine } from '../aws/engine.js';
-import { isUnsupportedOperation } from '../aws/errors.js';
+import { isAlreadyThere, isNotFound, isUnsupportedOperation } from '../aws/errors.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Logger } from '../core/logger.js';
 import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
@@ -20,15 +20,14 @@ export interface EnsureTableResult {
   ttl: 'ENABLED' | 'ENABLING' | 'DISABLED' | 'DISABLING' | 'UNKNOWN' | 'UNSUPPORTED';
 }
 
-const isNotFound = (err: unknown) =>
-  (err as { name?: string; code?: string })?.code === 'DSM_TABLE_NOT_FOUND' || (err as { name?: string })?.name === 'ResourceNotFoundException';
+const tableMissing = (err: unknown) => (err as { code?: string } | null)?.code === 'DSM_TABLE_NOT_FOUND' || isNotFound(err);
 
 async function describe(gateway: Gateway, table: string): Promise<TableDescription | undefined> {
   try {
     const out = await gateway.send<{ Table?: TableDescription }>('DescribeTable', new DescribeTableCommand({ TableName: table }));
     return out.Table;
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (tableMissing(err)) return undefined;
     throw err;
   }
 }
@@ -81,7 +80,7 @@ export async function ensureTable(
       logger.info?.({ table: config.table, billingMode: config.billingMode }, 'created the session table');
     } catch (err) {
       // Another process won the race to create it: that is what we wanted.
-      if ((err as { cause?: { name?: string } }).cause?.name !== 'ResourceInUseException') throw err;
+      if (!isAlreadyThere(err)) throw err;
     }
     desc = await waitActive(gateway, config.table, 120_000);
   } else if (desc.TableStatus === 'CREATING') {
