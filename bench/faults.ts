@@ -32,7 +32,7 @@ const db = await startDynamoDBLocal();
 // The apps of the test suite, pointed at this DynamoDB Local (test/helpers/dynamo.ts reads these).
 process.env.DSM_TEST_ENDPOINT = db.endpoint;
 process.env.DSM_TEST_DYNALITE_ENDPOINT = db.endpoint;
-const { SessionStore } = await import('../src/core/session-store.js');
+const { SessionStore } = await import('../src/store/session-store.js');
 const { localOptions, uniqueTable } = await import('../test/helpers/dynamo.js');
 const { rateRule, startFaultProxy } = await import('../test/helpers/fault-proxy.js');
 const { startApp } = await import('../test/helpers/lifecycle-apps.js');

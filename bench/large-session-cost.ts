@@ -21,7 +21,7 @@
 import { randomInt } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { startDynamoDBLocal } from '../src/embedded/dynamodb-local.js';
 import { realisticSession } from '../test/helpers/session-fixtures.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';

@@ -5,7 +5,7 @@
  * shapes" send exactly those, not a copy that could drift.
  */
 import type { AttributeValue, DynamoDBClient, GetItemCommandInput, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { TableInMemory } from './table-in-memory.js';
 
 export interface StoreRequests {

@@ -4,7 +4,7 @@
  * a Scan costs read capacity in proportion to what it reads.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { contextOf, type SessionStore } from '../src/core/session-store.js';
+import { contextOf, type SessionStore } from '../src/store/session-store.js';
 import { isExpired, readItem, type Item } from '../src/core/item.js';
 
 export interface LiveSession {

@@ -3,7 +3,7 @@
  * application holds. Inside, they take the store's shared parts
  * (core/store-context.ts), which are not part of the public API.
  */
-import { contextOf, type SessionStore } from './core/session-store.js';
+import { contextOf, type SessionStore } from './store/session-store.js';
 import { purgeExpired as purge, type PurgeOptions, type PurgeProgress } from './core/purge.js';
 import { startReaper as reaper, type Reaper, type ReaperOptions } from './core/reaper.js';
 import { destroyUserSessions as destroyUser, listUserSessionKeys as userKeys, type UserSessionsResult } from './core/user-sessions.js';

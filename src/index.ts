@@ -1,11 +1,11 @@
-export { SessionStore } from './core/session-store.js';
-export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome, TouchOptions } from './core/session-store.js';
+export { SessionStore } from './store/session-store.js';
+export type { SessionData, SessionHandle, LoadedSession, LoadOptions, CommitOptions, CommitOutcome, TouchOptions } from './store/session-store.js';
 export type { Lease } from './core/lease-lock.js';
 export type { EnsureTableResult } from './table/ensure-table.js';
 export type { SessionEvents, CreatedEvent, RegeneratedEvent, DestroyedEvent, ExpiredEvent, DestroyReason, ExpirySource } from './core/events.js';
 export type { StoreStats } from './core/stats.js';
 export type { FallbackOption, FallbackSession, SessionFallback } from './core/fallback.js';
-export type { Logger } from './core/logger.js';
+export type { Logger } from './logger.js';
 export type { SessionStoreOptions, ResolvedConfig, LockingMode, BillingMode, ConflictResolver, EncryptionKey, RegionReplica } from './config/options.js';
 export { loadContextXml } from './config/context-xml.js';
 export { describeCredentials } from './aws/credentials.js';

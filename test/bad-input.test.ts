@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
 import { describeFormat } from '../src/codec/codec.js';
 import { createRequire } from 'node:module';

@@ -18,7 +18,7 @@ import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { KoaSessionStore } from '../src/adapters/koa.js';
 import { FastifySessionStore, fastifyDynamoSession } from '../src/adapters/fastify.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
 import { SECRET } from './helpers/web-app.js';
 import { bundledScript } from './helpers/bundle.js';
@@ -350,7 +350,7 @@ describe('callbacks that throw', () => {
 describe('a store closed while a load waits for another server\'s lease', () => {
   it('ends the wait at once with a retryable error, and the process exits by itself', async () => {
     const out = await runScript(`
-      import { SessionStore } from './src/core/session-store.ts';
+      import { SessionStore } from './src/store/session-store.ts';
       const options = { ...${storeOptions}, locking: 'pessimistic', maxLockWaitMs: 60000, lockLeaseMs: 60000 };
       const a = new SessionStore(options);
       await a.ready();

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateTableCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { parse, type Tags } from 'yaml';
-import { contextOf, SessionStore } from '../src/core/session-store.js';
+import { contextOf, SessionStore } from '../src/store/session-store.js';
 import { freePort } from '../src/embedded/dynamodb-local.js';
 import { createTableInput, TTL_ATTRIBUTE } from '../src/table/schema.js';
 import { cliPath } from './helpers/bundle.js';

@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { SessionSerializationError, SessionTooLargeError, StoreUnavailableError } from '../src/errors.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';

@@ -7,7 +7,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ENGINES, localOptions, uniqueTable, type Engine } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 

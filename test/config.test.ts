@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type SessionStoreOptions } from '../src/config/options.js';
 import { resolveConfig } from '../src/config/resolve-config.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ConfigError } from '../src/errors.js';
 
 describe('configuration', () => {

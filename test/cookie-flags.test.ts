@@ -15,7 +15,7 @@ import Fastify from 'fastify';
 import Koa from 'koa';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { DynamoDBStore, dynamoSession as expressSession } from '../src/adapters/express.js';
 import { fastifyDynamoSession } from '../src/adapters/fastify.js';
 import { dynamoSession as koaSession } from '../src/adapters/koa.js';

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { LockTimeoutError } from '../src/errors.js';
 import { runDoctor, type Check } from '../src/cli/doctor.js';
 import { ENGINES, localOptions, quietLogger } from './helpers/dynamo.js';

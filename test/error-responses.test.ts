@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ErrorRequestHandler } from 'express';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { SessionSerializationError, SessionTooLargeError } from '../src/errors.js';
 import { ENDPOINT, localOptions, quietLogger, type CapturedLogger } from './helpers/dynamo.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';

@@ -6,7 +6,7 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 import type { StoreStats } from '../src/core/stats.js';

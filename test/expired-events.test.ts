@@ -4,12 +4,12 @@
  * expired, once, and of none they skip. Against DynamoDB Local, on tables
  * without TTL so that nothing but the code under test deletes.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { BatchWriteItemCommand, CreateTableCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { purgeExpired } from '../src/core/purge.js';
 import { startReaper, type ReaperTick } from '../src/core/reaper.js';
 import type { ExpiredEvent } from '../src/core/events.js';

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type session from 'express-session';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { DynamoDBStore } from '../src/adapters/express.js';
 import { KoaSessionStore } from '../src/adapters/koa.js';
 import { ENGINES, localOptions } from './helpers/dynamo.js';

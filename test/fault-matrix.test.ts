@@ -7,7 +7,7 @@
  * hold: nothing acknowledged is lost, nothing is applied twice, the order is
  * kept, and no 5xx but 503 reaches a client.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { allSessions } from '../src/core/table-scan.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

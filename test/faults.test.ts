@@ -5,7 +5,7 @@
  * unhandled, no item is left half-written or corrupt; and after recovery every
  * session written before the fault reads back intact.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { readItem } from '../src/core/item.js';
 import { startDynamoDBLocal, freePort } from '../src/embedded/dynamodb-local.js';

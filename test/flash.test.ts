@@ -5,10 +5,10 @@
  * loaded the same flash in parallel only one shows it (remix-run/remix#5647).
  * The shared core first, then each adapter's API against its real framework.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { FLASH_KEY, putFlash, takeFlash } from '../src/core/flash.js';
 import { localOptions } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';

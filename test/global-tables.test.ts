@@ -11,7 +11,7 @@
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../src/core/session-store.js';
+import type { SessionStore } from '../src/store/session-store.js';
 import { homeRegionOf, homeSessionId } from '../src/regions/home-region.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { EAST, WEST, ENDPOINTS, globalTable, type GlobalTable } from './helpers/regions.js';

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { UndiciHttpHandler } from '../src/aws/http-handler.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions } from './helpers/dynamo.js';
 
 /** A loopback HTTP server whose answer each test sets; it records what it was sent. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import signature from 'cookie-signature';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions } from './helpers/dynamo.js';
 import { SECRET } from './helpers/web-app.js';
 import type { SessionIdHeader } from '../src/adapters/id-header.js';

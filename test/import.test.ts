@@ -6,7 +6,7 @@
  * nothing twice, an expired session is skipped, a corrupt item is reported with its key and
  * skipped, a Ctrl-C keeps the checkpoint and a re-run finishes the job.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { liveKeys } from '../src/core/table-scan.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ import session from 'express-session';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createClient } from 'redis';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { cliPath } from './helpers/bundle.js';
 import { COOKIE, SECRET, USERS, expectedUser, listen, oldGet, openOldStore, signIn, siteApp, type OldStore, type SignedIn, type SourceName } from './helpers/old-stores.js';

@@ -7,7 +7,7 @@
  * under the same expiry. A session used by a route the rule names is
  * extended, as is any session when no rule is given (the default).
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';

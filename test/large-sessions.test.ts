@@ -6,7 +6,7 @@
  * fault proxy; on dynalite, which has no transactions, a 1 MiB session too.
  */
 import { allSessions, clearTable, liveKeys } from '../src/core/table-scan.js';
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import express from 'express';
 import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
 import { MAX_DECODED_BYTES } from '../src/codec/codec.js';
 import { resolveConfig } from '../src/config/resolve-config.js';

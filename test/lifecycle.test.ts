@@ -7,7 +7,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { EngineFeatureError, SessionLimitError } from '../src/errors.js';
 import type { DestroyedEvent, ExpiredEvent } from '../src/core/events.js';
 import { ENGINES, localOptions, uniqueTable } from './helpers/dynamo.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { bundledScript } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, quietLogger } from './helpers/dynamo.js';
 
@@ -32,7 +32,7 @@ describe('logging', () => {
 
   it('by default a start-up failure is one actionable line on stderr, and info is not printed', async () => {
     const script = `
-      import { SessionStore } from './src/core/session-store.ts';
+      import { SessionStore } from './src/store/session-store.ts';
       const store = new SessionStore({ endpoint: ${JSON.stringify(ENDPOINT)}, region: 'us-east-1', accessKeyId: 'local', secretAccessKey: 'local', table: 'absent_${Date.now()}', createIfNotExist: false });
       try { await store.ready(); } catch (err) { process.stdout.write(err.code); }
       const created = new SessionStore({ endpoint: ${JSON.stringify(ENDPOINT)}, region: 'us-east-1', accessKeyId: 'local', secretAccessKey: 'local', table: 'created_${Date.now()}' });

@@ -11,7 +11,7 @@
  * runs the same checks on 100,000 sessions with a 4 MiB bound: 3.5 minutes of
  * CI's 2-core machine, which `npm test` no longer spends on every run.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -180,7 +180,7 @@ describe("the cache's ring outside the heap", () => {
 
 describe('decodedCacheBytes', () => {
   it('bounds the store\'s cache, 16 MiB by default; 0 turns it off, so every load decodes', async () => {
-    const { SessionStore } = await import('../src/core/session-store.js');
+    const { SessionStore } = await import('../src/store/session-store.js');
     const { localOptions } = await import('./helpers/dynamo.js');
     const byDefault = new SessionStore(localOptions());
     const off = new SessionStore({ ...localOptions(), table: byDefault.config.table, decodedCacheBytes: 0 });
@@ -214,7 +214,7 @@ const SESSIONS = Number(process.env.DSM_MEMORY_SESSIONS ?? 25_000);
 describe(`${SESSIONS.toLocaleString('en')} distinct sessions through one store`, () => {
   it('leave every per-session structure empty, or within its bound, and the store holding no more heap than its cache bound allows', async () => {
     const { BatchWriteItemCommand, CreateTableCommand, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
-    const { SessionStore } = await import('../src/core/session-store.js');
+    const { SessionStore } = await import('../src/store/session-store.js');
     const { createTableInput } = await import('../src/table/schema.js');
     const { startStreamsPoller } = await import('../src/streams/index.js');
     const { localOptions } = await import('./helpers/dynamo.js');

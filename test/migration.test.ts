@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import session from 'express-session';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ConfigError, StoreUnavailableError } from '../src/errors.js';
 import { localOptions } from './helpers/dynamo.js';
 import { COOKIE, SECRET, USERS, expectedUser, listen, oldGet, openOldStore, signIn, siteApp, type OldStore, type SignedIn, type SourceName } from './helpers/old-stores.js';

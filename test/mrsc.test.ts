@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ConfigError, EngineFeatureError, SessionLimitError } from '../src/errors.js';
 import { resolveConfig } from '../src/config/resolve-config.js';
 import type { SessionStoreOptions } from '../src/config/options.js';

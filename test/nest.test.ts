@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 import { concurrentStatuses, assertUnavailable, viewsOnceBack } from './helpers/scenarios.js';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import express from 'express';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions, quietLogger, uniqueTable } from './helpers/dynamo.js';
 import { SECRET } from './helpers/web-app.js';
 

@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions, uniqueTable, ENDPOINT } from './helpers/dynamo.js';
 import { CookieClient, startServer, type ServerProcess } from './helpers/servers.js';
 

@@ -14,7 +14,7 @@ import express from 'express';
 import session from 'express-session';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import type { SessionStore } from '../src/core/session-store.js';
+import type { SessionStore } from '../src/store/session-store.js';
 import { localOptions } from './helpers/dynamo.js';
 import { CookieClient } from './helpers/servers.js';
 

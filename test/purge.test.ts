@@ -3,11 +3,11 @@
  * it in-process, and revoking a user's sessions. All against DynamoDB Local.
  */
 import { liveKeys } from '../src/core/table-scan.js';
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchWriteItemCommand, CreateTableCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { purgeExpired, REAPER_KEY } from '../src/core/purge.js';
 import { startReaper, type ReaperTick } from '../src/core/reaper.js';
 import { destroyUserSessions, listUserSessionKeys } from '../src/core/user-sessions.js';

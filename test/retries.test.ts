@@ -7,11 +7,11 @@
  * transaction carries one ClientRequestToken through its retries. One test
  * per write kind, its answer dropped, on both engines.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { SaveOutcomeUnknownError, StoreUnavailableError } from '../src/errors.js';
 import { WRITES_MAX } from '../src/core/write-history.js';
 import { readItem } from '../src/core/item.js';

@@ -14,7 +14,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { StoreUnavailableError, LockTimeoutError, SaveOutcomeUnknownError } from '../src/errors.js';
 import { ENGINES } from './helpers/dynamo.js';
 import type { FaultAction } from './helpers/fault-proxy.js';

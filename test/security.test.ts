@@ -5,7 +5,7 @@
  * hostile cookies reach no DynamoDB call and crash nothing; hostile payloads
  * pollute no prototype.
  */
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { liveKeys } from '../src/core/table-scan.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import express from 'express';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { describeFormat, writeHeader } from '../src/codec/format.js';
 import { localOptions, uniqueTable } from './helpers/dynamo.js';
 import { SECRET } from './helpers/web-app.js';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { readHeader } from '../src/codec/format.js';
 import { signSessionId } from '../src/adapters/signed-cookie.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';

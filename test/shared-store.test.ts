@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import Koa from 'koa';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { ConfigError } from '../src/errors.js';
 import { DynamoDBStore } from '../src/adapters/express.js';
 import { fastifyDynamoSession, FastifySessionStore } from '../src/adapters/fastify.js';

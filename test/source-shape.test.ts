@@ -6,7 +6,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, sep } from 'node:path';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
@@ -39,20 +39,38 @@ function importsOf(file: string): string[] {
   return specifiers.map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts')).filter((f) => files.includes(f));
 }
 
-it('no files in src/ import each other, directly or around a loop', () => {
-  const graph = new Map(files.map((f) => [f, importsOf(f)]));
-  assert.ok([...graph.values()].flat().length > 200, 'the imports were read');
-  // Depth-first: a file met again while it is still on the path closes a loop, which is reported as its files.
+/** Every loop of a graph (each as its nodes, first = last), found depth-first: a node met again while on the path closes one. */
+function loopsOf(graph: Map<string, string[]>): string[] {
   const loops: string[] = [];
   const state = new Map<string, 'open' | 'done'>();
-  const visit = (file: string, path: string[]) => {
-    state.set(file, 'open');
-    for (const next of graph.get(file) ?? []) {
-      if (state.get(next) === 'open') loops.push([...path.slice(path.indexOf(next)), file, next].join(' -> '));
-      else if (!state.has(next)) visit(next, [...path, file]);
+  const visit = (node: string, path: string[]) => {
+    state.set(node, 'open');
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') loops.push([...path.slice(path.indexOf(next)), node, next].join(' -> '));
+      else if (!state.has(next)) visit(next, [...path, node]);
     }
-    state.set(file, 'done');
+    state.set(node, 'done');
   };
-  for (const file of files) if (!state.has(file)) visit(file, []);
-  assert.deepEqual(loops, []);
+  for (const node of graph.keys()) if (!state.has(node)) visit(node, []);
+  return loops;
+}
+
+const fileGraph = new Map(files.map((f) => [f, importsOf(f)]));
+
+it('no files in src/ import each other, directly or around a loop', () => {
+  assert.ok([...fileGraph.values()].flat().length > 200, 'the imports were read');
+  assert.deepEqual(loopsOf(fileGraph), []);
+});
+
+it("src/'s folders are layers: no folder imports from one that imports from it, directly or around a loop", () => {
+  // A folder is one node (adapters/, store/, core/, …); a file at the top of src/ is one of its own.
+  const layer = (file: string) => file.split(sep)[0]!;
+  const graph = new Map<string, string[]>();
+  for (const [file, imports] of fileGraph) {
+    const edges = graph.get(layer(file)) ?? [];
+    for (const target of imports) if (layer(target) !== layer(file) && !edges.includes(layer(target))) edges.push(layer(target));
+    graph.set(layer(file), edges);
+  }
+  assert.ok(graph.size >= 10, `${graph.size} layers`);
+  assert.deepEqual(loopsOf(graph), []);
 });

@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions, uniqueTable, ENDPOINT } from './helpers/dynamo.js';
 import { startStaleReadProxy, type StaleReadProxy } from './helpers/stale-read-proxy.js';
 import { startApp } from './helpers/lifecycle-apps.js';

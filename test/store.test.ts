@@ -1,11 +1,11 @@
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { allSessions, clearTable, liveKeys } from '../src/core/table-scan.js';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../src/table/schema.js';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { localOptions } from './helpers/dynamo.js';
 
 const DAY = 86_400_000;

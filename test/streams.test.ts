@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import type { ExpiredEvent } from '../src/core/events.js';
 import { idTag } from '../src/core/session-id.js';
 import { createTableInput } from '../src/table/schema.js';

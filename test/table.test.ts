@@ -1,10 +1,10 @@
-import { contextOf } from '../src/core/session-store.js';
+import { contextOf } from '../src/store/session-store.js';
 import { liveKeys } from '../src/core/table-scan.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { SessionStore } from '../src/core/session-store.js';
+import { SessionStore } from '../src/store/session-store.js';
 import { TableNotFoundError, TableSchemaError } from '../src/errors.js';
 import { bundledScript } from './helpers/bundle.js';
 import { ENDPOINT, localOptions, uniqueTable } from './helpers/dynamo.js';
@@ -112,7 +112,7 @@ describe('table bootstrap in ready()', () => {
   it('several processes calling ready() at once on a missing table all succeed', async () => {
     const table = uniqueTable('race');
     const script = `
-      import { SessionStore } from './src/core/session-store.ts';
+      import { SessionStore } from './src/store/session-store.ts';
       const store = new SessionStore({ endpoint: ${JSON.stringify(ENDPOINT)}, region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', table: ${JSON.stringify(table)} });
       await store.ready();
       await store.set('from-' + process.pid, { pid: process.pid });
@@ -148,7 +148,7 @@ describe('table bootstrap in ready()', () => {
 
 describe('the client the store makes', () => {
   it('resolves the SDK middleware stack once per command class, yet a command with middleware of its own still runs it', async () => {
-    const { clockSkewMs } = await import('../src/table/diagnose.js');
+    const { clockSkewMs } = await import('../src/store/diagnose.js');
     const store = new SessionStore(localOptions());
     await store.ready();
     assert.equal((store.client.config as { cacheMiddleware?: boolean }).cacheMiddleware, true);

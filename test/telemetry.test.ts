@@ -25,7 +25,7 @@ const { localOptions, uniqueTable, ENDPOINT } = await import('./helpers/dynamo.j
 const { startApp } = await import('./helpers/lifecycle-apps.js');
 const { startTcpProxy } = await import('./helpers/tcp-proxy.js');
 const { webSessions } = await import('../src/adapters/web.js');
-const { SessionStore } = await import('../src/core/session-store.js');
+const { SessionStore } = await import('../src/store/session-store.js');
 
 after(async () => {
   await tracerProvider.shutdown();

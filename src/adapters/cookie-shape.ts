@@ -4,7 +4,7 @@
  * request and is the item's `expiresAt` already, so keeping it would make every
  * request look like a change and cost a write.
  */
-import type { SessionData } from '../core/session-store.js';
+import type { SessionData } from '../store/session-store.js';
 
 interface CookieJson {
   expires?: unknown;

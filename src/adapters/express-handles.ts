@@ -9,7 +9,7 @@
  * through the young generation's collections, and the collector's time was a
  * fifth of a cold read's.
  */
-import type { SessionHandle } from '../core/session-store.js';
+import type { SessionHandle } from '../store/session-store.js';
 
 type Holder = Record<symbol, SessionHandle | undefined>;
 

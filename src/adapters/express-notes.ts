@@ -4,7 +4,7 @@
  * each given once, of plain express-session use that cannot have what
  * dynamoSession() gives.
  */
-import type { SessionHandle, SessionStore } from '../core/session-store.js';
+import type { SessionHandle, SessionStore } from '../store/session-store.js';
 import { versionCookieAfter } from './version-cookie.js';
 
 type CookieFields = { path?: string; domain?: string; secure?: boolean | 'auto'; sameSite?: boolean | 'lax' | 'strict' | 'none'; expires?: Date | null };

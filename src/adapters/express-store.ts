@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import session from 'express-session';
 import type { SessionData as ExpressSessionData } from 'express-session';
-import { contextOf, SessionStore, type SessionData, type SessionHandle, type TouchOptions } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle, type TouchOptions } from '../store/session-store.js';
 import { type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';

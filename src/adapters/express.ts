@@ -8,7 +8,7 @@ import type { FlashMethods } from './flash-methods.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import session from 'express-session';
 import type { SessionOptions } from 'express-session';
-import { SessionStore } from '../core/session-store.js';
+import { SessionStore } from '../store/session-store.js';
 import { putFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';
 import { checkDynamoSessionOptions } from './express-options.js';

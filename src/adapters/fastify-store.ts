@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import type { FastifyRequest, Session as FastifySession } from 'fastify';
 import type { SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../store/session-store.js';
 import { takeFlash } from '../core/flash.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import type { LockRule } from './lock-rule.js';

@@ -10,7 +10,7 @@ import type { FlashMethods } from './flash-methods.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifySessionOptions } from '@fastify/session';
-import { SessionStore, type SessionData } from '../core/session-store.js';
+import { SessionStore, type SessionData } from '../store/session-store.js';
 import { putFlash } from '../core/flash.js';
 import { RequestLoads } from './request-loads.js';
 import { unavailableStatus } from './unavailable.js';

@@ -8,7 +8,7 @@ import { storeFrom } from './shared-store.js';
 import { loadForRequest, versionFloor } from './request-load.js';
 import { inspect } from 'node:util';
 import type Koa from 'koa';
-import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../core/session-store.js';
+import { contextOf, SessionStore, type SessionData, type SessionHandle } from '../store/session-store.js';
 import { type SessionStoreOptions } from '../config/options.js';
 import { takeFlash } from '../core/flash.js';
 import type { LockRule } from './lock-rule.js';

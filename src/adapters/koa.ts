@@ -8,7 +8,7 @@
 import type { FlashMethods } from './flash-methods.js';
 import type Koa from 'koa';
 import createSession from 'koa-session';
-import { SessionStore, type SessionData } from '../core/session-store.js';
+import { SessionStore, type SessionData } from '../store/session-store.js';
 import { SessionStoreError } from '../errors.js';
 import { putFlash } from '../core/flash.js';
 import { checkSecretLength, readCookie, secretList, signSessionId, unsignSessionId } from './signed-cookie.js';

@@ -15,7 +15,7 @@
  * response, not what it holds.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { sendUnavailable, unavailableStatus } from './unavailable.js';
 
 export function survivesReplacement(name: string): boolean {

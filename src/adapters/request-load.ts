@@ -6,7 +6,7 @@
  * no session rather than a server error.
  */
 import { eventualReads } from '../config/options.js';
-import type { LoadedSession, LoadOptions, SessionStore } from '../core/session-store.js';
+import type { LoadedSession, LoadOptions, SessionStore } from '../store/session-store.js';
 import { InvalidSessionIdError } from '../errors.js';
 import { minVersionFrom, versionCookieName } from './version-cookie.js';
 import { readCookie } from './signed-cookie.js';

@@ -14,7 +14,7 @@
  * same request replaces it (`regenerated`, keeping its creation time); a
  * request that ends without one logged out (`destroyed`, reason 'logout').
  */
-import type { SessionHandle, SessionStore } from '../core/session-store.js';
+import type { SessionHandle, SessionStore } from '../store/session-store.js';
 import type { DestroyedEvent } from '../core/events.js';
 import { idTag } from '../core/session-id.js';
 

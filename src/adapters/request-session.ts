@@ -4,7 +4,7 @@
  * the operations that need the store (regenerate, destroy, flash). Made by
  * ServerSessions.open() (server-session.ts), which also ends it.
  */
-import { contextOf, type SessionData, type SessionHandle, type SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionData, type SessionHandle, type SessionStore } from '../store/session-store.js';
 import { ConfigError } from '../errors.js';
 import { putFlash, takeFlash } from '../core/flash.js';
 

@@ -12,7 +12,7 @@ import { storeFrom } from './shared-store.js';
 import { loadForRequest, versionFloor } from './request-load.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { SessionStore } from '../core/session-store.js';
+import type { SessionStore } from '../store/session-store.js';
 import { type SessionStoreOptions } from '../config/options.js';
 import { ConfigError, SessionIdTakenError } from '../errors.js';
 import {

@@ -1,4 +1,4 @@
-import { SessionStore } from '../core/session-store.js';
+import { SessionStore } from '../store/session-store.js';
 import type { SessionStoreOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 

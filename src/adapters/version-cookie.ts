@@ -10,7 +10,7 @@
 import { idTag } from '../core/session-id.js';
 import { stringifySetCookie } from 'cookie';
 import type { SessionCookieOptions } from './signed-cookie.js';
-import type { SessionHandle, SessionStore } from '../core/session-store.js';
+import type { SessionHandle, SessionStore } from '../store/session-store.js';
 import { eventualReads } from '../config/options.js';
 
 export function versionCookieName(sessionCookieName: string): string {

@@ -5,7 +5,7 @@
  */
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { FALLBACK_REGION, type ResolvedConfig } from '../config/options.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { credentialsFor } from './credentials.js';
 import { UndiciHttpHandler } from './http-handler.js';
 import { resolveTarget } from './target.js';

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { SessionStoreOptions } from '../config/options.js';
-import type { SessionStore } from '../core/session-store.js';
+import type { SessionStore } from '../store/session-store.js';
 import type { CommonFlags } from './settings.js';
 
 export interface CliIo {

@@ -4,11 +4,11 @@
  * those of another session store into it: import-sessions.ts).
  */
 import { type Command, Option } from 'commander';
-import { deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../core/inspect.js';
+import { deleteSessionKey, listSessions, showSession, type SessionDetail, type SessionSummary } from '../store/inspect.js';
 import { listUserSessionKeys, purgeExpired } from '../admin.js';
-import { contextOf, type SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../store/session-store.js';
 import { deleteSessions } from '../core/user-sessions.js';
-import { describeSessionTable } from '../table/diagnose.js';
+import { describeSessionTable } from '../store/diagnose.js';
 import { ConfigError, TableNotFoundError } from '../errors.js';
 import { int, withCommon, type Cli } from './command-kit.js';
 import { EXIT } from './exit-codes.js';

@@ -5,9 +5,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type SessionStoreOptions } from '../config/options.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { contextOf, type SessionStore } from '../core/session-store.js';
-import { countSessions } from '../core/inspect.js';
-import { describeSessionTable, ttlState } from '../table/diagnose.js';
+import { contextOf, type SessionStore } from '../store/session-store.js';
+import { countSessions } from '../store/inspect.js';
+import { describeSessionTable, ttlState } from '../store/diagnose.js';
 import { iamPolicy, POLICY_FEATURES, type PolicyFeature } from '../table/iam-policy.js';
 import { STREAM_VIEW_TYPE } from '../table/schema.js';
 import { enableStream } from '../table/streams.js';

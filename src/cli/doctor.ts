@@ -3,8 +3,8 @@
  * fix. Checks run in dependency order; a check that cannot run says why.
  */
 import { describeCredentials } from '../aws/credentials.js';
-import type { SessionStore } from '../core/session-store.js';
-import { clockSkewMs, describeSessionTable, probeConditionFailure, probePermissions, ttlState } from '../table/diagnose.js';
+import type { SessionStore } from '../store/session-store.js';
+import { clockSkewMs, describeSessionTable, probeConditionFailure, probePermissions, ttlState } from '../store/diagnose.js';
 import { isUnsupportedOperation } from '../aws/errors.js';
 import { schemaProblem, TTL_ATTRIBUTE, USER_ATTRIBUTE } from '../table/schema.js';
 import { describeError, EXIT } from './exit-codes.js';

@@ -8,7 +8,7 @@
  * the import completes.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { contextOf, type SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../store/session-store.js';
 import { createIfAbsent } from '../core/save-session.js';
 import { tracedAdmin } from '../core/telemetry.js';
 import { ConfigError, InvalidSessionIdError, SessionSerializationError, SessionTooLargeError } from '../errors.js';

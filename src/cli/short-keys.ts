@@ -3,8 +3,8 @@
  * `delete` take them back as printed (with `…` or `...`), when exactly one
  * key of the table fits.
  */
-import { listSessions } from '../core/inspect.js';
-import type { SessionStore } from '../core/session-store.js';
+import { listSessions } from '../store/inspect.js';
+import type { SessionStore } from '../store/session-store.js';
 import { handleFor, HANDLE_PREFIX } from '../core/session-id.js';
 
 /**

@@ -8,8 +8,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
-import type { Logger } from '../core/logger.js';
-import { toFallback, type FallbackOption } from '../core/fallback.js';
+import type { Logger } from '../logger.js';
+import { toFallback, type FallbackOption } from './fallback-option.js';
 import * as is from './checks.js';
 
 /** A replica Region of a global table and the endpoint that reaches it (undefined: the Region's own). */

@@ -1,30 +1,13 @@
+/**
+ * Read-through migration's side of a load and a logout: the old store asked, its
+ * answer checked, and its failure an outage (503), never an empty session.
+ */
 import { StoreUnavailableError } from '../errors.js';
 import type { SessionData } from './session-handle.js';
 import { idTag } from './session-id.js';
+import type { FallbackSession, SessionFallback } from '../config/fallback-option.js';
 
-/** A session as the old store holds it: its data and when it expires (a Date or epoch ms). */
-export interface FallbackSession {
-  data: SessionData;
-  expiresAt: Date | number;
-}
-
-/**
- * The store a site is leaving (read-through migration): `get` answers a session this
- * table lacks, by its raw id; `destroy`, when given, deletes it there too, so a logout
- * or a regenerated id during the migration window cannot be read through again.
- */
-export interface SessionFallback {
-  get(id: string): Promise<FallbackSession | null | undefined>;
-  destroy?(id: string): Promise<void>;
-}
-
-/** The `fallback` option: a SessionFallback, or its `get` alone. */
-export type FallbackOption = SessionFallback | ((id: string) => Promise<FallbackSession | null | undefined>);
-
-export function toFallback(option: FallbackOption | undefined): SessionFallback | undefined {
-  if (option === undefined) return undefined;
-  return typeof option === 'function' ? { get: option } : option;
-}
+export type { FallbackOption, FallbackSession, SessionFallback } from '../config/fallback-option.js';
 
 /** The old store's answer: a live session with its expiry in epoch ms, or null. A failure is an outage (503), never an empty session. */
 export async function readFallback(fallback: SessionFallback, id: string, table: string): Promise<{ data: SessionData; expiresAtMs: number } | null> {

@@ -6,7 +6,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Gateway } from './gateway.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 export class OutageWatch {
   #probe: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/options.js';
 import type { Codec } from '../codec/codec.js';
 import type { Gateway } from './gateway.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import type { StoreStats } from './stats.js';
 import type { DecodedCache } from './decoded-cache.js';
 import type { EndNotices } from './lifecycle.js';

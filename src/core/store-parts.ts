@@ -10,7 +10,7 @@ import { createCodec } from '../codec/codec.js';
 import { DecodedCache } from './decoded-cache.js';
 import { Gateway } from './gateway.js';
 import { EndNotices } from './lifecycle.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import { emptyStats } from './stats.js';
 import type { RequestContext, StoreContext } from './store-context.js';
 

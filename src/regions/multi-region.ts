@@ -13,7 +13,7 @@
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';
 import type { Gateway } from '../core/gateway.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { startReaper, type Reaper } from '../core/reaper.js';
 import type { StoreContext } from '../core/store-context.js';
 

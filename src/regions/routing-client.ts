@@ -18,7 +18,7 @@
  */
 import { BatchWriteItemCommand, DynamoDBClient, type AttributeValue, type BatchWriteItemCommandOutput, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { isOutage } from '../aws/errors.js';
 import { clientConfig } from '../aws/client.js';
 import { homeRegionOf } from './home-region.js';

@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ResolvedConfig } from '../config/options.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { clientConfig } from '../aws/client.js';
 import { RoutingClient } from './routing-client.js';
 

@@ -7,7 +7,7 @@
 import type { DynamoDBStreamsClient, _Record as StreamsRecord, ShardIteratorType } from '@aws-sdk/client-dynamodb-streams';
 import type { ExpiredEvent } from '../core/events.js';
 import { tellExpired } from '../core/expired-event.js';
-import { contextOf, type SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from '../store/session-store.js';
 import { ConfigError } from '../errors.js';
 import { streamFailure } from '../aws/errors.js';
 import { registerSizes } from '../core/sizes.js';

@@ -10,7 +10,7 @@ import { TableNotFoundError, TableSchemaError } from '../errors.js';
 import { noteEngine } from '../aws/engine.js';
 import { isAlreadyThere, isNotFound, isUnsupportedOperation } from '../aws/errors.js';
 import type { Gateway } from '../core/gateway.js';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../logger.js';
 import { createTableInput, schemaProblem, TTL_ATTRIBUTE } from './schema.js';
 import { noteMultiRegion } from '../regions/multi-region.js';
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { ENDPOINT, localOptions, uniqueTable } from '../helpers/dynamo.js';
-import { SessionStore } from '../../src/core/session-store.js';
+import { SessionStore } from '../../src/store/session-store.js';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CookieClient, startChildServer, startServer, type ChildServer, type ServerProcess } from '../helpers/servers.js';
 import { freePort } from '../../src/embedded/dynamodb-local.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { startDynamoDBLocal } from '../../src/embedded/dynamodb-local.js';
 import { startDynalite } from '../../src/embedded/dynalite.js';
 import type { SessionStoreOptions } from '../../src/config/options.js';
-import type { Logger } from '../../src/core/logger.js';
+import type { Logger } from '../../src/logger.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

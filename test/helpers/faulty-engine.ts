@@ -5,7 +5,7 @@
  * set up before the suite and stopped after it.
  */
 import { before, after } from 'node:test';
-import { SessionStore } from '../../src/core/session-store.js';
+import { SessionStore } from '../../src/store/session-store.js';
 import type { SessionStoreOptions } from '../../src/config/options.js';
 import { localOptions, uniqueTable, type Engine } from './dynamo.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';

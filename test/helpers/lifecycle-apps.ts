@@ -15,7 +15,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SessionStore } from '../../src/core/session-store.js';
+import { SessionStore } from '../../src/store/session-store.js';
 import type { SessionStoreOptions } from '../../src/config/options.js';
 import { localOptions } from './dynamo.js';
 

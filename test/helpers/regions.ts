@@ -6,7 +6,7 @@
  */
 import { after } from 'node:test';
 import { startDynamoDBLocal } from '../../src/embedded/dynamodb-local.js';
-import { SessionStore } from '../../src/core/session-store.js';
+import { SessionStore } from '../../src/store/session-store.js';
 import type { SessionStoreOptions } from '../../src/config/options.js';
 import { ENDPOINT, localOptions, uniqueTable } from './dynamo.js';
 import { startReplicator, type Replicator } from './replicator.js';

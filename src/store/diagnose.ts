@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalFailure, isDenied, isUnsupportedOperation } from '../aws/errors.js';
 import { MAX_ITEM_BYTES } from '../core/item.js';
-import { contextOf, type SessionStore } from '../core/session-store.js';
+import { contextOf, type SessionStore } from './session-store.js';
 import { SessionStoreError, TableNotFoundError } from '../errors.js';
 
 /** A key no session has (ids come from cookies, which cannot hold spaces). */

@@ -5,8 +5,8 @@
  */
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CorruptSessionError, EncryptionKeyError } from '../errors.js';
-import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from './chunks.js';
-import { isExpired, isStoreKey, readItem, type Item } from './item.js';
+import { chunkCount, deleteSessionItem, isChunkKey, readChunkedFrame } from '../core/chunks.js';
+import { isExpired, isStoreKey, readItem, type Item } from '../core/item.js';
 import { contextOf, type SessionStore } from './session-store.js';
 
 export interface SessionSummary {
