@@ -9,7 +9,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import session from 'express-session';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession, { MemoryStore } from '@fastify/session';
 import { DynamoDBStore, dynamoSession } from '../src/adapters/express.js';
+import { fastifyDynamoSession, FastifySessionStore } from '../src/adapters/fastify.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { ConfigError, StoreUnavailableError } from '../src/errors.js';
 import { localOptions } from './helpers/dynamo.js';
@@ -106,6 +110,57 @@ for (const source of ['connect-dynamodb', 'dynamodb-store', 'redis'] as SourceNa
     });
   });
 }
+
+describe('read-through migration of a Fastify app (@fastify/session with its own store)', () => {
+  it("a user signed in on the old store is still signed in after the switch; the session is copied once, and a logout deletes it in both stores", async () => {
+    const secret = 'a-secret-of-at-least-thirty-two-characters!';
+    const old = new MemoryStore();
+    const routes = (app: FastifyInstance) => {
+      app.post('/login', async (request) => {
+        request.session.set('user' as never, 'ann' as never);
+        return { ok: true };
+      });
+      app.get('/me', async (request) => ({ user: request.session.get('user' as never) ?? null }));
+      app.post('/logout', async (request) => {
+        await request.session.destroy();
+        return { ok: true };
+      });
+    };
+    const before = Fastify();
+    await before.register(fastifyCookie);
+    await before.register(fastifySession, { secret, store: old, cookie: { secure: false } });
+    routes(before);
+    const login = await before.inject({ method: 'POST', url: '/login' });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const id = decodeURIComponent(cookie.slice('sessionId='.length)).split('.')[0]!;
+    await before.close();
+
+    const after = Fastify();
+    await after.register(fastifyDynamoSession, { ...localOptions(), secret, migrateFrom: old, cookie: { secure: false } });
+    routes(after);
+    await after.ready();
+    try {
+      const store = after.dynamoSessionStore.store;
+      for (let i = 0; i < 2; i++) assert.deepEqual((await after.inject({ url: '/me', headers: { cookie } })).json(), { user: 'ann' });
+      assert.equal(store.stats().migrated, 1, 'copied once');
+      assert.equal(store.stats().servedByFallback, 1, 'then served from DynamoDB');
+      assert.equal((await store.get(id))?.user, 'ann');
+      assert.equal((await after.inject({ method: 'POST', url: '/logout', headers: { cookie } })).statusCode, 200);
+      assert.equal(await store.get(id), null);
+      assert.equal(await new Promise((resolve) => old.get(id, (_err: unknown, sess?: unknown) => resolve(sess ?? null))), null, 'the logout reached the old store');
+      assert.deepEqual((await after.inject({ url: '/me', headers: { cookie } })).json(), { user: null });
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('migrateFrom must be a store with get and destroy, and cannot go with a shared store', () => {
+    assert.throws(() => new FastifySessionStore({ ...localOptions(), migrateFrom: {} as never }), (err: unknown) => err instanceof ConfigError && /migrateFrom/.test(err.message));
+    const shared = new SessionStore(localOptions());
+    assert.throws(() => new FastifySessionStore({ store: shared, migrateFrom: new MemoryStore() }), /cannot go with "store"/);
+    void shared.close();
+  });
+});
 
 describe('read-through migration: failures', () => {
   it('an old store that does not answer is a 503, not a new empty session; the session is copied once it answers again', async () => {

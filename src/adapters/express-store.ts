@@ -5,7 +5,6 @@
  * what each request loaded so that its save builds on it. dynamoSession()
  * (express.ts) adds the request's rules, the save before the response and the 503s.
  */
-import { storeFrom } from './shared-store.js';
 import { loadForRequest, versionFloor } from './request-load.js';
 import { allSessions, clearTable, liveKeys } from '../core/table-scan.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,7 +19,8 @@ import { nodeRequestReader, RequestRules } from './request-rules.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 
-import { checkMigrateFrom, fallbackFrom, reloadWithoutLease, returnThis, settle, type Callback } from './express-helpers.js';
+import { reloadWithoutLease, returnThis, settle, type Callback } from './express-helpers.js';
+import { storeMigratingFrom, type OldSessionStore } from './migrate-from.js';
 import { noticePlainUse, versionCookieFor } from './express-notes.js';
 import { HandleBook } from './express-handles.js';
 
@@ -44,7 +44,7 @@ export interface DynamoDBStoreOptions extends SessionStoreOptions {
    * and copied here under the same id and expiry; a logout or a regenerated id deletes it there
    * too. Remove the option once `stats().servedByFallback` stays 0. See docs/migration.md.
    */
-  migrateFrom?: session.Store;
+  migrateFrom?: OldSessionStore;
 }
 
 /** An express-session Store backed by DynamoDB; callbacks and promises both work. */
@@ -102,8 +102,7 @@ export class DynamoDBStore extends session.Store {
   constructor(options: DynamoDBStoreOptions = {}) {
     super();
     const { store, lock, keepAlive, migrateFrom, ...storeOptions } = options;
-    checkMigrateFrom(migrateFrom, store, storeOptions.fallback);
-    this.store = storeFrom(store, migrateFrom ? { ...storeOptions, fallback: fallbackFrom(migrateFrom, storeOptions.ttl) } : storeOptions);
+    this.store = storeMigratingFrom(migrateFrom, store, storeOptions);
     this.rules = new RequestRules(nodeRequestReader, lock, keepAlive);
     this.stopWatching = watchServedRequests();
     this.store.on('disconnect', (err) => this.emit('disconnect', err));

@@ -20,7 +20,7 @@ import { DynamoDBStore } from './express-store.js';
 import type { Callback } from './express-helpers.js';
 
 export { DynamoDBStore, type DynamoDBStoreOptions } from './express-store.js';
-export { fallbackFrom } from './express-helpers.js';
+export { fallbackFrom, type OldSessionStore } from './migrate-from.js';
 
 export interface DynamoSessionOptions extends SessionOptions {
   store: DynamoDBStore;

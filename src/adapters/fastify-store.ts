@@ -4,7 +4,7 @@
  * the request whose hooks are running, what it loaded so its save builds on it.
  * The plugin (fastify.ts) registers @fastify/session with it.
  */
-import { storeFrom } from './shared-store.js';
+import { storeMigratingFrom, type OldSessionStore } from './migrate-from.js';
 import { loadForRequest, versionFloor } from './request-load.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
@@ -39,6 +39,12 @@ export interface FastifyStoreOptions extends SessionStoreOptions {
    * client's reads never miss its own last write; `fastifyDynamoSession` fills this in.
    */
   sessionCookie?: { name: string } & SessionCookieOptions;
+  /**
+   * Read-through migration: the @fastify/session store this app used until now (connect-redis,
+   * connect-dynamodb, a MemoryStore, …). A session missing here is read from it once and copied here
+   * under the same id and expiry; a logout or a regenerated id deletes it there too. See docs/migration.md.
+   */
+  migrateFrom?: OldSessionStore;
 }
 
 /** What a request loaded of one session: its handle, and the version floor the request's version cookie gave. */
@@ -107,8 +113,8 @@ export class FastifySessionStore implements FastifySessionStoreContract {
   readonly saveFailures = new WeakSet<object>();
 
   constructor(options: FastifyStoreOptions = {}) {
-    const { store, lock, keepAlive, sessionCookie, ...storeOptions } = options;
-    this.store = storeFrom(store, storeOptions);
+    const { store, lock, keepAlive, sessionCookie, migrateFrom, ...storeOptions } = options;
+    this.store = storeMigratingFrom(migrateFrom, store, storeOptions);
     this.sessionCookie = sessionCookie ?? { name: 'sessionId' };
     this.rules = new RequestRules(fastifyReader, lock, keepAlive);
   }

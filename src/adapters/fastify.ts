@@ -24,6 +24,7 @@ import { FastifySessionStore, type Callback, type FastifyStoreOptions } from './
 import { passThrough } from './shared-store.js';
 
 export { FastifySessionStore, type FastifyStoreOptions } from './fastify-store.js';
+export { fallbackFrom, type OldSessionStore } from './migrate-from.js';
 
 export interface FastifyDynamoSessionOptions extends FastifyStoreOptions, Omit<FastifySessionOptions, 'store'> {
   /**

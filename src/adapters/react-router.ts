@@ -17,76 +17,20 @@
  * would hold the session), and concurrent changes of one value are a merge
  * conflict (`onConflict`, else the later commit wins).
  */
-import type { SessionStorage, Session as RouterSession, SessionData as RouterSessionData, FlashSessionData } from 'react-router';
+import type { SessionStorage, Session as RouterSession, SessionData as RouterSessionData } from 'react-router';
 import { ConfigError } from '../errors.js';
 import { ServerSessions, RequestSession, refuseIdHeader, type ServerSessionOptions } from './server-session.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 import { nodeRequestReader, RequestRules } from './request-rules.js';
+import { optionalPeer } from './optional-peer.js';
 
 export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'header'> {
   /** Cookie name. Default `__session`, as React Router's own storages. */
   name?: string;
 }
 
-const flashKey = (name: string) => `__flash_${name}__`;
-
-/** React Router's Session over a plain map, as its own createSession keeps it: a flash is read once. */
-class DynamoRouterSession<Data = RouterSessionData, FlashData = Data> {
-  readonly #map: Map<string, unknown>;
-  /** @internal */
-  readonly request: RequestSession;
-
-  constructor(request: RequestSession) {
-    this.request = request;
-    this.#map = new Map(Object.entries(request.data));
-  }
-
-  /** The session id; the empty string for a session this request creates, as React Router's own storages say. */
-  get id(): string {
-    return this.request.isNew ? '' : this.request.id;
-  }
-
-  get data(): FlashSessionData<Data, FlashData> {
-    return Object.fromEntries(this.#map) as FlashSessionData<Data, FlashData>;
-  }
-
-  has(name: string): boolean {
-    return this.#map.has(name) || this.#map.has(flashKey(name));
-  }
-
-  get(name: string): any {
-    if (this.#map.has(name)) return this.#map.get(name);
-    const flash = flashKey(name);
-    if (!this.#map.has(flash)) return undefined;
-    // Read once: the removal is what this request commits, and it wins in the merge.
-    const value = this.#map.get(flash);
-    this.#map.delete(flash);
-    return value;
-  }
-
-  set(name: string, value: unknown): void {
-    if (name === 'cookie') {
-      throw new ConfigError('session key "cookie" is reserved for the cookie metadata express-session keeps beside the data: use another name');
-    }
-    this.#map.set(name, value);
-  }
-
-  flash(name: string, value: unknown): void {
-    this.#map.set(flashKey(name), value);
-  }
-
-  unset(name: string): void {
-    this.#map.delete(name);
-  }
-
-  /** @internal The map's contents into the request's session, for the save. */
-  sync(): RequestSession {
-    const session = this.request;
-    session.clear();
-    for (const [key, value] of this.#map) session.set(key, value);
-    return session;
-  }
-}
+/** React Router's own Session, made by getSession, and the request session it was made of. */
+const requestOf = new WeakMap<object, RequestSession>();
 
 export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = SessionStorage<Data, FlashData> & {
   /** The core of the storage: its store is `sessions.store`. */
@@ -109,13 +53,14 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   // getSession is given the Cookie header alone: with trackDevices, the device comes from the request node:http is serving.
   if (sessions.store.config.trackDevices) watchServedRequests();
   const rules = new RequestRules(nodeRequestReader, false, undefined);
-  const own = (session: RouterSession<Data, FlashData>): DynamoRouterSession<Data, FlashData> => {
-    if (!(session instanceof DynamoRouterSession)) {
+  const own = (session: RouterSession<Data, FlashData>): RequestSession => {
+    const request = requestOf.get(session);
+    if (!request) {
       throw new ConfigError(
         'commitSession and destroySession take a session this storage\'s getSession returned (not one made by createSession or another storage)',
       );
     }
-    return session as DynamoRouterSession<Data, FlashData>;
+    return request;
   };
 
   return {
@@ -130,11 +75,18 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
         https: process.env.NODE_ENV === 'production',
         ...(served ? { device: rules.device(served) } : {}),
       });
-      return new DynamoRouterSession<Data, FlashData>(request) as unknown as RouterSession<Data, FlashData>;
+      // React Router's own Session (get, set, has, unset, and a flash read once) over the data; its id is the
+      // empty string for a session this request creates, as React Router's own storages say.
+      const { createSession } = await optionalPeer('react-router', 'getSession', () => import('react-router'));
+      const session = createSession<Data, FlashData>(request.data as Data, request.isNew ? '' : request.id);
+      requestOf.set(session, request);
+      return session;
     },
     async commitSession(session) {
-      const mine = own(session);
-      const request = mine.sync();
+      const request = own(session);
+      // What the app's Session holds is what is stored (a flash it read is gone from it).
+      request.clear();
+      for (const [key, value] of Object.entries(session.data)) request.set(key, value);
       const headers = await sessions.finish(request);
       const cleared = headers.find(([name, value]) => name === 'Set-Cookie' && value.startsWith(`${sessions.name}=;`));
       if (cleared) return cleared[1];
@@ -144,7 +96,7 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       return sessions.currentCookie(request);
     },
     async destroySession(session) {
-      const request = own(session).request;
+      const request = own(session);
       await request.destroy();
       await sessions.finish(request);
       return sessions.clearCookie(request);
