@@ -19,7 +19,8 @@ import { nodeRequestReader, RequestRules } from './request-rules.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import { servedRequest, watchServedRequests } from './served-request.js';
 
-import { reloadWithoutLease, returnThis, settle, type Callback } from './express-helpers.js';
+import { reloadWithoutLease, returnThis } from './express-helpers.js';
+import { settle, type Callback } from './callbacks.js';
 import { storeMigratingFrom, type OldSessionStore } from './migrate-from.js';
 import { noticePlainUse, versionCookieFor } from './express-notes.js';
 import { HandleBook } from './express-handles.js';

@@ -17,7 +17,7 @@ import { replaceFailedSave } from './replace-response.js';
 import { bridgeIdHeader, resolveIdHeader, type SessionIdHeader } from './id-header.js';
 
 import { DynamoDBStore } from './express-store.js';
-import type { Callback } from './express-helpers.js';
+import type { Callback } from './callbacks.js';
 
 export { DynamoDBStore, type DynamoDBStoreOptions } from './express-store.js';
 export { fallbackFrom, type OldSessionStore } from './migrate-from.js';

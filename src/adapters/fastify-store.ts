@@ -5,6 +5,7 @@
  * The plugin (fastify.ts) registers @fastify/session with it.
  */
 import { storeMigratingFrom, type OldSessionStore } from './migrate-from.js';
+import { settle, type Callback } from './callbacks.js';
 import { loadForRequest, versionFloor } from './request-load.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
@@ -20,7 +21,6 @@ import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 
-export type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 export interface FastifyStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options (then give none of them). */
@@ -74,15 +74,6 @@ function forFastify(err: unknown): unknown {
   return err;
 }
 
-/**
- * Calls a store callback on a tick of its own, outside the promise chain: an
- * exception it throws is an uncaught exception, as with @fastify/session's
- * MemoryStore, not a rejection nobody handles.
- */
-function later<A extends unknown[]>(cb: (...args: A) => void, ...args: A): void {
-  process.nextTick(() => cb(...args));
-}
-
 const fastifyReader: RequestReader<FastifyRequest> = {
   method: (req) => req.method,
   url: (req) => req.url,
@@ -129,19 +120,19 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const lock = ctx && !reload ? this.rules.lock(ctx.request) : false;
     const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
     if (held && minVersion !== undefined) held.minVersion = minVersion;
-    loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
+    const loading = loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
       (loaded) => {
-        if (!loaded) return later(cb, null, null);
+        if (!loaded) return null;
         if (reload) this.store.rebase(holder, loaded.handle);
         else ctx?.loads.set(sid, { handle: loaded.handle, minVersion });
         // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
         // given would come back as originalExpires and make every save look like a change. An absolute expiry
         // with no max age is kept in the data (toStored) and comes back as it was.
-        const data = loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs);
-        later(cb, null, data as unknown as FastifySession);
+        return (loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs)) as unknown as FastifySession;
       },
-      (err) => later(cb, forFastify(err)),
+      (err: unknown) => Promise.reject(forFastify(err)),
     );
+    void settle(loading, cb);
   }
 
   set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
@@ -153,10 +144,8 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     if (own && !handle) ctx!.loads.set(sid, { handle: own });
     const replaces = own && !handle ? takeReplaced(ctx?.loads) : undefined;
     const device = own?.version === 0 && ctx ? this.rules.device(ctx.request) : undefined;
-    this.store.commit(own, sid, toStored(session), { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) }).then(
-      () => later(cb),
-      (err) => later(cb, this.saveFailed(err)),
-    );
+    const options = { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) };
+    void settle(this.store.commit(own, sid, toStored(session), options).then(() => undefined, (err: unknown) => Promise.reject(this.saveFailed(err))), cb);
   }
 
   /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
@@ -176,9 +165,6 @@ export class FastifySessionStore implements FastifySessionStoreContract {
 
   destroy(sid: string, cb: Callback): void {
     const ctx = this.context.getStore();
-    destroyPending(this.store, ctx?.loads, sid, ctx?.loads.get(sid)?.handle).then(
-      () => later(cb),
-      (err) => later(cb, forFastify(err)),
-    );
+    void settle(destroyPending(this.store, ctx?.loads, sid, ctx?.loads.get(sid)?.handle).catch((err: unknown) => Promise.reject(forFastify(err))), cb);
   }
 }

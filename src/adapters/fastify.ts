@@ -20,7 +20,8 @@ import { checkSecretLength, type SessionCookieOptions } from './signed-cookie.js
 import { versionCookieAfter } from './version-cookie.js';
 import { optionalPeer } from './optional-peer.js';
 import { idHeaderFromSetCookies, idIntoCookieHeader, resolveIdHeader, setCookieList, type SessionIdHeader } from './id-header.js';
-import { FastifySessionStore, type Callback, type FastifyStoreOptions } from './fastify-store.js';
+import { FastifySessionStore, type FastifyStoreOptions } from './fastify-store.js';
+import type { Callback } from './callbacks.js';
 import { passThrough } from './shared-store.js';
 
 export { FastifySessionStore, type FastifyStoreOptions } from './fastify-store.js';
