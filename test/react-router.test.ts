@@ -186,6 +186,12 @@ describe('react-router: the storage API', () => {
   it('a session from another storage, or the header option, is a ConfigError', async () => {
     const { createSession } = await import('react-router');
     await assert.rejects(storage.commitSession(createSession({ a: 1 }) as never), { code: 'DSM_CONFIG' });
+    const other = createDynamoSessionStorage({ ...localOptions(), secret: SECRET });
+    try {
+      await assert.rejects(storage.commitSession(await other.getSession(null)), { code: 'DSM_CONFIG' });
+    } finally {
+      await other.sessions.store.close();
+    }
     assert.throws(() => createDynamoSessionStorage({ ...localOptions(), secret: SECRET, header: 'X-Session-Id' } as never), /webSessions\(\{ header \}\)/);
   });
 });

@@ -29,9 +29,6 @@ export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'h
   name?: string;
 }
 
-/** React Router's own Session, made by getSession, and the request session it was made of. */
-const requestOf = new WeakMap<object, RequestSession>();
-
 export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = SessionStorage<Data, FlashData> & {
   /** The core of the storage: its store is `sessions.store`. */
   readonly sessions: ServerSessions;
@@ -53,6 +50,8 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
   // getSession is given the Cookie header alone: with trackDevices, the device comes from the request node:http is serving.
   if (sessions.store.config.trackDevices) watchServedRequests();
   const rules = new RequestRules(nodeRequestReader, false, undefined);
+  // React Router's own Session, made by this storage's getSession, and the request session it was made of.
+  const requestOf = new WeakMap<object, RequestSession>();
   const own = (session: RouterSession<Data, FlashData>): RequestSession => {
     const request = requestOf.get(session);
     if (!request) {
