@@ -14,8 +14,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CookieClient } from './helpers/servers.js';
 import { COOKIE, FRAMEWORKS, startApp, type LifecycleApp } from './helpers/lifecycle-apps.js';
 
-// Long enough for five polls on a loaded machine; the entries' cases run side by side, so it is waited out once.
-const LIFETIME_MS = 5000;
+// Long enough for five polls on a loaded machine (5 s allowed one poll when two suites shared this one); the entries' cases run side by side.
+const LIFETIME_MS = 8000;
 const POLL_MS = 200;
 const apps: LifecycleApp[] = [];
 after(async () => {
