@@ -21,7 +21,6 @@ import { unavailableHeaders, unavailableStatus } from './unavailable.js';
 import { cookieExpiry, fromStored, toStored } from './cookie-shape.js';
 import type { SessionCookieOptions } from './signed-cookie.js';
 
-
 export interface FastifyStoreOptions extends SessionStoreOptions {
   /** Share one core store between adapters instead of making one from the options (then give none of them). */
   store?: SessionStore;
@@ -120,19 +119,16 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const lock = ctx && !reload ? this.rules.lock(ctx.request) : false;
     const minVersion = ctx ? versionFloor(this.store, (name) => ctx.request.cookies?.[name], this.sessionCookie.name, sid) : undefined;
     if (held && minVersion !== undefined) held.minVersion = minVersion;
-    const loading = loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then(
-      (loaded) => {
-        if (!loaded) return null;
-        if (reload) this.store.rebase(holder, loaded.handle);
-        else ctx?.loads.set(sid, { handle: loaded.handle, minVersion });
-        // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
-        // given would come back as originalExpires and make every save look like a change. An absolute expiry
-        // with no max age is kept in the data (toStored) and comes back as it was.
-        return (loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs)) as unknown as FastifySession;
-      },
-      (err: unknown) => Promise.reject(forFastify(err)),
-    );
-    void settle(loading, cb);
+    const loading = loadForRequest(this.store, sid, lock, ctx?.request.method, minVersion).then((loaded) => {
+      if (!loaded) return null;
+      if (reload) this.store.rebase(holder, loaded.handle);
+      else ctx?.loads.set(sid, { handle: loaded.handle, minVersion });
+      // No `expires` back for a cookie with a max age: @fastify/session derives it from originalMaxAge, and one
+      // given would come back as originalExpires and make every save look like a change. An absolute expiry
+      // with no max age is kept in the data (toStored) and comes back as it was.
+      return (loaded.data.cookie ? loaded.data : fromStored(loaded.data, loaded.handle.expiresAtMs)) as unknown as FastifySession;
+    });
+    void settle(loading, cb, forFastify);
   }
 
   set(sid: string, session: Parameters<FastifySessionStoreContract['set']>[1], cb: Callback): void {
@@ -145,7 +141,8 @@ export class FastifySessionStore implements FastifySessionStoreContract {
     const replaces = own && !handle ? takeReplaced(ctx?.loads) : undefined;
     const device = own?.version === 0 && ctx ? this.rules.device(ctx.request) : undefined;
     const options = { ...(expires ? { expires } : {}), ...(replaces ? { replaces } : {}), ...(device ? { device } : {}) };
-    void settle(this.store.commit(own, sid, toStored(session), options).then(() => undefined, (err: unknown) => Promise.reject(this.saveFailed(err))), cb);
+    // The callback hears no outcome, as from @fastify/session's own stores.
+    void settle(this.store.commit(own, sid, toStored(session), options).then(() => undefined), cb, (err) => this.saveFailed(err));
   }
 
   /** @internal Takes flash `name` out of the request's session, once across requests (core/flash.ts). */
@@ -165,6 +162,6 @@ export class FastifySessionStore implements FastifySessionStoreContract {
 
   destroy(sid: string, cb: Callback): void {
     const ctx = this.context.getStore();
-    void settle(destroyPending(this.store, ctx?.loads, sid, ctx?.loads.get(sid)?.handle).catch((err: unknown) => Promise.reject(forFastify(err))), cb);
+    void settle(destroyPending(this.store, ctx?.loads, sid, ctx?.loads.get(sid)?.handle), cb, forFastify);
   }
 }

@@ -64,7 +64,6 @@ export class NextSession extends RequestSession {
     return this;
   }
 
-
   /**
    * Stores what changed (one conditional write; nothing when nothing did) and
    * sets the session cookie. In a Server Component: ReadOnlySessionError.

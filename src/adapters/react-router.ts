@@ -29,6 +29,9 @@ export interface ReactRouterSessionOptions extends Omit<ServerSessionOptions, 'h
   name?: string;
 }
 
+/** react-router, imported by the first getSession (not when this entry is), once for the process. */
+let router: Promise<typeof import('react-router')> | undefined;
+
 export type DynamoSessionStorage<Data = RouterSessionData, FlashData = Data> = SessionStorage<Data, FlashData> & {
   /** The core of the storage: its store is `sessions.store`. */
   readonly sessions: ServerSessions;
@@ -76,7 +79,7 @@ export function createDynamoSessionStorage<Data = RouterSessionData, FlashData =
       });
       // React Router's own Session (get, set, has, unset, and a flash read once) over the data; its id is the
       // empty string for a session this request creates, as React Router's own storages say.
-      const { createSession } = await optionalPeer('react-router', 'getSession', () => import('react-router'));
+      const { createSession } = await (router ??= optionalPeer('react-router', 'getSession', () => import('react-router')));
       const session = createSession<Data, FlashData>(request.data as Data, request.isNew ? '' : request.id);
       requestOf.set(session, request);
       return session;

@@ -109,7 +109,7 @@ export function foreignAnswer(err: unknown): string | undefined {
 
 /** The engine answered that it has no such operation: not a permission problem. */
 export function isUnsupportedOperation(err: unknown): boolean {
-  const cause = (err as { cause?: { name?: string; message?: string } } | null)?.cause ?? (err as { name?: string; message?: string } | null);
+  const cause = sdkError(err);
   return cause?.name === 'UnknownOperationException' || /unknown operation|not (yet )?(supported|implemented)/i.test(cause?.message ?? '');
 }
 
